@@ -1,0 +1,126 @@
+/**
+ * The small interfaces the core depends on. Implementations live in git/, connectors/ and cli/;
+ * tests may substitute real-but-local ones (temp repositories, local HTTP servers).
+ */
+import type { AuditPackage, CommitInfo, IsoTime, Provider } from './types.js';
+
+/** Source of `now`. Honour `CAVRA_GITOPS_NOW` by constructing it from the env (see cli/context). */
+export interface Clock {
+  now(): Date;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Git
+// ---------------------------------------------------------------------------------------------
+
+export interface TreeEntry {
+  /** Repository-relative path with forward slashes. */
+  path: string;
+  /** Blob id. */
+  blob: string;
+  /** Size in bytes (from `ls-tree --long`), so oversized files are refused before reading. */
+  size: number;
+}
+
+/** Read-only access to committed content, in batch. */
+export interface GitReader {
+  /** Resolve a revision (branch, tag, sha, `HEAD~1`) to a full commit id; GitError when unknown. */
+  resolve(rev: string): Promise<string>;
+  /** All blobs under the given directory prefixes (e.g. `['manifests/']`) at a commit: one `ls-tree`. */
+  listTree(commit: string, prefixes: string[]): Promise<TreeEntry[]>;
+  /** Read many blobs through one long-lived `git cat-file --batch`. */
+  readBlobs(blobs: string[]): Promise<Map<string, Buffer>>;
+  /**
+   * For each path, the latest commit at or before `commit` that changed it (its "introducing"
+   * commit, with time, author and signature status). One `git log` for all paths.
+   * `allowedSigners` is the content of an ssh allowed-signers file; with it, ssh signatures are
+   * verified and `signature.principal` names the signer, else signature status is `none`/`error`.
+   */
+  readIntroducingCommits(
+    commit: string,
+    paths: string[],
+    options?: { allowedSigners?: string },
+  ): Promise<Map<string, CommitInfo>>;
+  /** The first parent of a commit, or null for a root commit. */
+  readParent(commit: string): Promise<string | null>;
+}
+
+/** A change to commit on top of a base: files to add or replace, files to remove. */
+export interface TreeChange {
+  put: { path: string; content: string }[];
+  remove: string[];
+}
+
+export type PushResult = { status: 'pushed'; commit: string } | { status: 'rejected'; reason: string };
+
+/**
+ * The reconciler's own clone of the ops remote. Never touches an operator's working tree.
+ * Network or remote failures throw GitError (the caller keeps the pending work and retries).
+ */
+export interface GitStore extends GitReader {
+  /** Fetch the tracked (and ledger) branch; returns the remote tip of `branch`, null if it does not exist. */
+  fetch(branch: string): Promise<string | null>;
+  /** Create a commit on `base` with `change` applied, without a checkout. Returns its id (not pushed). */
+  createCommit(base: string | null, change: TreeChange, message: string): Promise<string>;
+  /** Push `commit` to `branch` without force; a non-fast-forward answer is `rejected`, not an error. */
+  push(commit: string, branch: string): Promise<PushResult>;
+  /** Release processes (the cat-file batch) and locks. */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connectors
+// ---------------------------------------------------------------------------------------------
+
+export interface DeliveryRequest {
+  /** Idempotency key: execution id for retries, delivery record id's delivery id for attempt 1. */
+  idempotencyKey: string;
+  deliveryId: string;
+  auditId: string;
+  /** Provider manifest name. */
+  provider: string;
+  attempt: number;
+  /** '' for attempt 1. */
+  executionId: string;
+  package: AuditPackage;
+  /** The run's `now`, used for signatures and payload timestamps. */
+  at: IsoTime;
+}
+
+/** Outcome of one connector call after its own bounded attempts. Never contains secrets. */
+export interface DeliveryOutcome {
+  success: boolean;
+  /** Status of the final HTTP answer, null when no answer (timeout, refused, file). */
+  statusCode: number | null;
+  /** Public-safe, redacted reason; '' on success. */
+  error: string;
+  /** True when a later retry may succeed (429, 5xx, timeout); false for permanent 4xx / 410. */
+  retryable: boolean;
+  /** How many HTTP attempts the connector made (for logs and metrics). */
+  attempts: number;
+}
+
+export interface Connector {
+  readonly type: Provider['spec']['type'];
+  /** Whether a re-send with the same idempotency key is deduplicated by the receiver. */
+  readonly idempotent: boolean;
+  /** Deliver; resolves with an outcome for every failure it can classify, rejects only on bugs. */
+  deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome>;
+}
+
+/** Environment variables, injected (never read `process.env` below the CLI). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ConnectorContext {
+  env: Env;
+  /** Injected so tests never sleep: waits between attempts (Retry-After, backoff). */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Injected fetch (defaults to global fetch). */
+  fetch: typeof fetch;
+  /** Attempts per call including the first (default 3). */
+  maxAttempts: number;
+  /** Longest single wait honoured for Retry-After, in ms (default 60 s). */
+  maxRetryAfterMs: number;
+  /** Repository-local base directory for `file` providers' relative directories. */
+  baseDir: string;
+}

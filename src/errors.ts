@@ -1,0 +1,55 @@
+/**
+ * The few typed errors of the project. Messages say what failed, where, and how to fix it; the
+ * CLI catches once, prints the message (the stack only with --debug) and maps the class to an exit code.
+ */
+
+export const EXIT = {
+  ok: 0,
+  findings: 1,
+  pending: 2,
+  usage: 2,
+  infrastructure: 3,
+} as const;
+
+abstract class CavraError extends Error {
+  abstract readonly exitCode: number;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A manifest or configuration the operator must fix (exit 2 when it stops a command). */
+export class ManifestError extends CavraError {
+  readonly exitCode = EXIT.usage;
+}
+
+/** Usage or configuration error: bad flags, missing env var, unknown kind (exit 2). */
+export class ExitError extends CavraError {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** git failed: unreachable remote, unknown revision, corrupt clone (exit 3). */
+export class GitError extends CavraError {
+  readonly exitCode = EXIT.infrastructure;
+}
+
+/** A connector could not be built or called for a reason that is not a delivery outcome (exit 3). */
+export class ConnectorError extends CavraError {
+  readonly exitCode = EXIT.infrastructure;
+}
+
+/** A bug: an invariant did not hold. */
+export class InternalError extends CavraError {
+  readonly exitCode = EXIT.infrastructure;
+}
+
+export function isCavraError(error: unknown): error is CavraError {
+  return error instanceof CavraError;
+}

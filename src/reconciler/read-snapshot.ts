@@ -1,0 +1,38 @@
+/**
+ * One committed revision as every command sees it: the valid manifests (with findings for the
+ * rest) and every record. Manifests come from the tracked branch's commit; records from the same
+ * commit, or from the ledger branch's commit when records live on a separate branch.
+ */
+import type { GitReader } from '../domain/ports.js';
+import type { Finding, RecordSet } from '../domain/types.js';
+import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
+import { readManifests } from '../manifests/read-manifests.js';
+import { indexRecords, readRecords } from '../records/read-records.js';
+
+export interface Snapshot {
+  /** Commit the manifests were read from. */
+  revision: string;
+  /** Commit the records were read from (equal to `revision` without a ledger branch). */
+  ledgerRevision: string;
+  manifests: ManifestLoadResult;
+  records: RecordSet;
+  /** Unreadable or tampered record files (a record is never silently dropped). */
+  recordFindings: Finding[];
+}
+
+export interface ReadSnapshotOptions {
+  /** Read records from this commit instead of `revision` (ledger branch). */
+  ledgerRevision?: string;
+}
+
+/** Read manifests and records of a revision in batch (records first: closure rules need them). */
+export async function readSnapshot(
+  reader: GitReader,
+  revision: string,
+  options: ReadSnapshotOptions = {},
+): Promise<Snapshot> {
+  const ledgerRevision = options.ledgerRevision ?? revision;
+  const { records, findings } = await readRecords(reader, ledgerRevision);
+  const manifests = await readManifests(reader, revision, { records: indexRecords(records) });
+  return { revision, ledgerRevision, manifests, records, recordFindings: findings };
+}
