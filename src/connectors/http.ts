@@ -1,7 +1,8 @@
 /**
  * The one HTTP sender every HTTP connector uses: a timeout per attempt, a bounded number of
- * attempts, `Retry-After` honoured (capped), 429/5xx/timeouts retryable, other 4xx permanent,
- * and errors that never carry a URL's secret parts, a token, or a secret echoed by the server.
+ * attempts, `Retry-After` honoured (capped), 429/5xx/timeouts retryable, other 4xx and 3xx
+ * permanent, and errors that never carry a URL's secret parts, a token, or a secret echoed by
+ * the server.
  */
 import type { ConnectorContext, DeliveryOutcome } from '../domain/ports.js';
 import { redactText, redactUrl } from '../redact.js';
@@ -25,22 +26,56 @@ export interface HttpClassification {
 export interface SendHttpOptions {
   /** Secret values (tokens, signing secrets, the URL itself) to scrub from any error text. */
   secrets: Iterable<string | undefined>;
-  /** Override the default status classification (e.g. Slack answers 200 with `ok: false`). */
+  /** Override the default status classification (e.g. Slack answers with text error codes). */
   classify?: (status: number, body: string) => HttpClassification;
   signal?: AbortSignal;
+  /**
+   * Public description of the destination used in errors, e.g. `provider "ops" at https://host`.
+   * Default: the redacted URL.
+   */
+  target?: string;
+  /**
+   * Whether to send again within this call after a timeout or a connection reset, when the
+   * receiver may already have processed the request. Default true; connectors whose receiver
+   * does not deduplicate pass false, so an ambiguous attempt is not doubled inside one call
+   * (the outcome stays retryable: a later, approved retry decides).
+   */
+  resendAfterAmbiguousFailure?: boolean;
+  /** How long a retryable answer asks to wait, in ms; default: its `Retry-After` header. */
+  retryDelayOf?: (headers: Headers, nowMs: number) => number | null;
 }
 
+/** Longest answer body read (bytes); the rest is discarded so a huge error page costs nothing. */
+const MAX_BODY_BYTES = 64 * 1024;
+/** Longest body excerpt quoted in an error. */
 const MAX_BODY_EXCERPT = 200;
 
-/** Default mapping: 2xx success; 408/425/429/5xx retryable; 410 and other 4xx permanent. */
+/** Default mapping: 2xx success; 408/425/429/5xx retryable; 3xx, 410 and other 4xx permanent. */
 export function classifyStatus(status: number, body: string): HttpClassification {
   if (status >= 200 && status < 300) return { success: true, retryable: false, reason: '' };
-  const excerpt = body ? `: ${body}` : '';
-  if (status === 410) return { success: false, retryable: false, reason: `HTTP 410 Gone (endpoint removed)${excerpt}` };
+  const excerpt = body ? `: ${excerptOf(body)}` : '';
+  if (status >= 300 && status < 400) {
+    return {
+      success: false,
+      retryable: false,
+      reason: `HTTP ${status} redirect (not followed: update the endpoint URL to its new location)`,
+    };
+  }
+  if (status === 410) {
+    return {
+      success: false,
+      retryable: false,
+      reason: `HTTP 410 Gone (the receiver disabled this endpoint; stop sending or configure a new URL)${excerpt}`,
+    };
+  }
   if (status === 408 || status === 425 || status === 429 || status >= 500) {
     return { success: false, retryable: true, reason: `HTTP ${status}${excerpt}` };
   }
-  return { success: false, retryable: false, reason: `HTTP ${status} (permanent, fix the request or credentials)${excerpt}` };
+  return {
+    success: false,
+    retryable: false,
+    reason: `HTTP ${status} (permanent, fix the request or credentials)${excerpt}`,
+  };
 }
 
 /**
@@ -57,8 +92,8 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
 
 /**
  * Send a request with bounded attempts. `build(attempt)` makes the request for attempt n (1-based),
- * so connectors may re-sign per attempt. Never rejects for HTTP or network failures: it resolves
- * with an outcome whose `error` is redacted.
+ * so connectors may re-sign per attempt. Never rejects for HTTP or network failures, nor when
+ * `signal` aborts: it resolves with an outcome whose `error` is redacted.
  */
 export async function sendHttp(
   build: (attempt: number) => HttpRequestSpec,
@@ -67,43 +102,136 @@ export async function sendHttp(
 ): Promise<DeliveryOutcome> {
   const secrets = [...options.secrets];
   const classify = options.classify ?? classifyStatus;
-  let last: DeliveryOutcome = { success: false, statusCode: null, error: 'not attempted', retryable: true, attempts: 0 };
+  const resendAmbiguous = options.resendAfterAmbiguousFailure ?? true;
+  const retryDelayOf =
+    options.retryDelayOf ??
+    ((headers: Headers, nowMs: number) => parseRetryAfter(headers.get('retry-after'), nowMs));
+  const maxAttempts = Math.max(1, context.maxAttempts);
+  let last: DeliveryOutcome = {
+    success: false,
+    statusCode: null,
+    error: 'not attempted',
+    retryable: true,
+    attempts: 0,
+  };
 
-  for (let attempt = 1; attempt <= context.maxAttempts; attempt++) {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const request = build(attempt);
-    const target = redactUrl(request.url);
+    const target = options.target ?? redactUrl(request.url);
+    const { url, headers } = moveUserinfoToHeader(request.url, request.headers);
+    const attemptSecrets = [...secrets, ...credentialHeaderValues(headers)];
+    const aborted = (): DeliveryOutcome => ({
+      success: false,
+      statusCode: null,
+      error: scrub(`call to ${target} aborted by shutdown before an answer`, attemptSecrets),
+      retryable: true,
+      attempts: attempt,
+    });
+    if (options.signal?.aborted) return { ...aborted(), attempts: attempt - 1 };
+
     let waitMs: number | null = null;
     try {
       const timeout = AbortSignal.timeout(request.timeoutMs);
       const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-      const response = await context.fetch(request.url, {
+      const response = await context.fetch(url, {
         method: request.method,
-        headers: request.headers,
+        headers,
         body: request.body,
         signal,
-        redirect: 'error',
+        // Following a redirect would re-send credentials to a URL nobody configured.
+        redirect: 'manual',
       });
-      const body = await readExcerpt(response);
+      const body = await readBody(response);
       const verdict = classify(response.status, body);
-      const reason = verdict.success ? '' : scrub(`${verdict.reason} from ${target}`, secrets);
-      last = { success: verdict.success, statusCode: response.status, error: reason, retryable: verdict.retryable, attempts: attempt };
+      const reason = verdict.success ? '' : scrub(`${verdict.reason} from ${target}`, attemptSecrets);
+      last = {
+        success: verdict.success,
+        statusCode: response.status,
+        error: reason,
+        retryable: verdict.retryable,
+        attempts: attempt,
+      };
       if (verdict.success || !verdict.retryable) return last;
-      waitMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+      waitMs = retryDelayOf(response.headers, Date.now());
     } catch (error) {
-      if (options.signal?.aborted) {
-        return { success: false, statusCode: null, error: `call to ${target} aborted by shutdown`, retryable: true, attempts: attempt };
+      if (options.signal?.aborted) return aborted();
+      const failure = describeNetworkError(error, request.timeoutMs, target);
+      last = {
+        success: false,
+        statusCode: null,
+        error: scrub(failure.message, attemptSecrets),
+        retryable: true,
+        attempts: attempt,
+      };
+      if (failure.ambiguous && !resendAmbiguous) {
+        last.error += '; not re-sent within this call because the receiver does not deduplicate';
+        return last;
       }
-      last = { success: false, statusCode: null, error: scrub(describeNetworkError(error, request.timeoutMs, target), secrets), retryable: true, attempts: attempt };
     }
-    if (attempt === context.maxAttempts) break;
+    if (attempt === maxAttempts) break;
     const delay = waitMs ?? backoffMs(attempt);
     if (delay > context.maxRetryAfterMs) {
-      last = { ...last, error: `${last.error}; Retry-After ${Math.ceil(delay / 1000)}s exceeds the per-call limit, left for a later retry` };
+      last = {
+        ...last,
+        error: `${last.error}; Retry-After ${Math.ceil(delay / 1000)}s exceeds the per-call limit, left for a later retry`,
+      };
       break;
     }
-    await context.sleep(delay, options.signal);
+    try {
+      await context.sleep(delay, options.signal);
+    } catch (error) {
+      if (options.signal?.aborted) return { ...last, error: `${last.error}; waiting aborted by shutdown` };
+      throw error;
+    }
   }
   return last;
+}
+
+/**
+ * fetch refuses URLs with userinfo; an operator who writes `https://user:pass@host/` means HTTP
+ * Basic authentication, so the credentials move into an `Authorization` header (unless the
+ * connector already set one, which wins) and the URL loses them.
+ */
+export function moveUserinfoToHeader(
+  raw: string,
+  headers: Record<string, string>,
+): { url: string; headers: Record<string, string> } {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    return { url: raw, headers };
+  }
+  if (!parsed.username && !parsed.password) return { url: raw, headers };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+  return {
+    url: parsed.href,
+    headers: hasAuthorization
+      ? headers
+      : { ...headers, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
+  };
+}
+
+/** Header names whose values are credentials (checked case-insensitively). */
+const CREDENTIAL_HEADER = /authorization|api[-_]?key|token|secret|signature|cookie|password/i;
+
+/**
+ * Credential values the request itself carries (an `Authorization` header built from a token or
+ * from URL userinfo, an API key header), so a server that echoes them back cannot leak them
+ * even when the connector did not list the derived form (e.g. base64 of `user:password`).
+ */
+function credentialHeaderValues(headers: Record<string, string>): string[] {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (!CREDENTIAL_HEADER.test(name)) continue;
+    values.push(value);
+    const credential = value.replace(/^(Basic|Bearer|Splunk|Token|SharedAccessSignature)\s+/i, '');
+    if (credential !== value) values.push(credential);
+  }
+  return values.filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
 }
 
 /** Exponential backoff between attempts without a Retry-After: 1 s, 2 s, 4 s, ... */
@@ -111,24 +239,93 @@ function backoffMs(attempt: number): number {
   return 1000 * 2 ** (attempt - 1);
 }
 
-async function readExcerpt(response: Response): Promise<string> {
+/** Read at most MAX_BODY_BYTES of the answer as text; '' when the body cannot be read. */
+async function readBody(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    const text = await response.text();
-    // Control characters could forge log lines; collapse whitespace and cut to a short excerpt.
-    return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_BODY_EXCERPT);
+    while (size < MAX_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+    if (size >= MAX_BODY_BYTES) await reader.cancel();
   } catch {
-    return '';
+    // A body cut off mid-way still classifies by status.
   }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY_BYTES);
 }
 
-function describeNetworkError(error: unknown, timeoutMs: number, target: string): string {
+/** A body as a short one-line excerpt: control characters could forge log lines. */
+export function excerptOf(body: string): string {
+  return body
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, MAX_BODY_EXCERPT);
+}
+
+interface NetworkFailure {
+  message: string;
+  /** True when the request may have reached the receiver (timeout, reset after sending). */
+  ambiguous: boolean;
+}
+
+function describeNetworkError(error: unknown, timeoutMs: number, target: string): NetworkFailure {
   const name = error instanceof Error ? error.name : '';
-  if (name === 'TimeoutError' || name === 'AbortError') return `no answer from ${target} within ${timeoutMs} ms (timeout)`;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return {
+      message: `no answer from ${target} within ${timeoutMs} ms (timeout; the receiver may have processed the request)`,
+      ambiguous: true,
+    };
+  }
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : null;
   const code = cause && 'code' in cause ? String((cause as { code: unknown }).code) : '';
-  return `request to ${target} failed${code ? ` (${code})` : ''}: no HTTP answer`;
+  // Refused, DNS and TLS failures happen before anything is sent; everything else may not.
+  const beforeSending =
+    /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(
+      code,
+    );
+  return {
+    message: `request to ${target} failed${code ? ` (${code})` : ''}: no HTTP answer`,
+    ambiguous: !beforeSending,
+  };
 }
 
 function scrub(text: string, secrets: (string | undefined)[]): string {
   return redactText(text, secrets);
+}
+
+/** Per-attempt timeout of a provider in ms (`spec.timeout_seconds`, fractions allowed for tests). */
+export function providerTimeoutMs(provider: { spec: { timeout_seconds: number } }): number {
+  return Math.max(1, Math.round(provider.spec.timeout_seconds * 1000));
+}
+
+/**
+ * How errors name a destination: the provider and the URL's origin only (scheme, host, port),
+ * because paths and query strings of webhook URLs are often the credential.
+ */
+export function describeTarget(provider: { name: string; spec: { type: string } }, url: string): string {
+  let origin = '[invalid url]';
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    // keep the placeholder
+  }
+  return `provider "${provider.name}" (${provider.spec.type}) at ${origin}`;
+}
+
+/**
+ * `base` with `path` appended to its path (keeping a proxy prefix such as `/splunk`), unless the
+ * base already ends with it. Query strings of the base are kept.
+ */
+export function appendPath(base: string, path: string): string {
+  const url = new URL(base);
+  const current = url.pathname.replace(/\/+$/, '');
+  const suffix = path.startsWith('/') ? path : `/${path}`;
+  if (!current.endsWith(suffix)) url.pathname = `${current}${suffix}`;
+  return url.href;
 }

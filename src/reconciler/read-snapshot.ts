@@ -4,7 +4,7 @@
  * commit, or from the ledger branch's commit when records live on a separate branch.
  */
 import type { GitReader } from '../domain/ports.js';
-import type { Finding, RecordSet } from '../domain/types.js';
+import { emptyRecordSet, type Finding, type RecordSet } from '../domain/types.js';
 import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { readManifests } from '../manifests/read-manifests.js';
 import { indexRecords, readRecords } from '../records/read-records.js';
@@ -12,7 +12,7 @@ import { indexRecords, readRecords } from '../records/read-records.js';
 export interface Snapshot {
   /** Commit the manifests were read from. */
   revision: string;
-  /** Commit the records were read from (equal to `revision` without a ledger branch). */
+  /** Commit the records were read from (equal to `revision` without a ledger branch; '' for a new ledger). */
   ledgerRevision: string;
   manifests: ManifestLoadResult;
   records: RecordSet;
@@ -21,8 +21,11 @@ export interface Snapshot {
 }
 
 export interface ReadSnapshotOptions {
-  /** Read records from this commit instead of `revision` (ledger branch). */
-  ledgerRevision?: string;
+  /**
+   * Read records from this commit instead of `revision` (ledger branch); null when the ledger
+   * branch does not exist yet, so there are no records.
+   */
+  ledgerRevision?: string | null;
 }
 
 /** Read manifests and records of a revision in batch (records first: closure rules need them). */
@@ -31,8 +34,9 @@ export async function readSnapshot(
   revision: string,
   options: ReadSnapshotOptions = {},
 ): Promise<Snapshot> {
-  const ledgerRevision = options.ledgerRevision ?? revision;
-  const { records, findings } = await readRecords(reader, ledgerRevision);
+  const ledgerRevision = options.ledgerRevision === undefined ? revision : options.ledgerRevision;
+  const { records, findings } =
+    ledgerRevision === null ? { records: emptyRecordSet(), findings: [] } : await readRecords(reader, ledgerRevision);
   const manifests = await readManifests(reader, revision, { records: indexRecords(records) });
-  return { revision, ledgerRevision, manifests, records, recordFindings: findings };
+  return { revision, ledgerRevision: ledgerRevision ?? '', manifests, records, recordFindings: findings };
 }

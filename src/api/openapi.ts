@@ -1,0 +1,566 @@
+/**
+ * The OpenAPI 3.1 description of the API (`/openapi.json`). Schemas are JSON Schema 2020-12; a
+ * test validates the real responses of every route against them, so this document cannot drift
+ * from the code without a failing test.
+ */
+import { HISTORY_MAX_LIMIT } from '../domain/history.js';
+import {
+  MAX_RECOVERY_SLO_MINUTES,
+  MIN_RECOVERY_SLO_MINUTES,
+  REPORT_METADATA_KIND,
+} from '../domain/report.js';
+import { EXECUTION_STATUSES } from '../domain/types.js';
+import { AUDIT_DELIVERY, FLOW_BASE, LIST_MAX_LIMIT } from './flow-routes.js';
+import { FORMER_POST_HINTS } from './method-not-allowed.js';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const str: Schema = { type: 'string' };
+const int: Schema = { type: 'integer', minimum: 0 };
+const bool: Schema = { type: 'boolean' };
+const time: Schema = { type: 'string', format: 'date-time' };
+/** A time, or '' when there is none (CAVRA's convention). */
+const timeOrEmpty: Schema = { anyOf: [time, { const: '' }] };
+const counts: Schema = { type: 'object', additionalProperties: int };
+const strings: Schema = { type: 'array', items: str };
+
+/** An object with exactly these properties, all required. */
+function closed(properties: Record<string, Schema>, optional: string[] = []): Schema {
+  return {
+    type: 'object',
+    required: Object.keys(properties).filter((key) => !optional.includes(key)),
+    properties,
+    additionalProperties: false,
+  };
+}
+
+/** An object with at least these properties (records may gain fields). */
+function open(properties: Record<string, Schema>): Schema {
+  return { type: 'object', required: Object.keys(properties), properties };
+}
+
+function listPage(item: Schema, extra: Record<string, Schema> = {}): Schema {
+  return closed({
+    ...extra,
+    schema_version: { const: 1 },
+    items: { type: 'array', items: item },
+    total: int,
+    limit: { type: 'integer', minimum: 1 },
+    offset: int,
+  });
+}
+
+const signature = closed({ status: str, principal: str });
+
+const schemas: Record<string, Schema> = {
+  Error: closed({
+    error: closed(
+      {
+        code: { type: 'string', pattern: '^[a-z_]+$' },
+        message: str,
+        manifest_kind: {
+          enum: [
+            'AuditDelivery',
+            'RetryAcknowledgement',
+            'RetryApproval',
+            'ReconcilerPolicy',
+            'RecoveryClosure',
+          ],
+        },
+      },
+      ['manifest_kind'],
+    ),
+  }),
+  HistoryItem: open({ metadata_kind: str, metadata_id: str, created_at: time }),
+  HistoryPage: listPage(ref('HistoryItem')),
+  Dashboard: closed({
+    acknowledgement_audit_delivery_plan_count: int,
+    acknowledgement_audit_delivery_count: int,
+    acknowledgement_audit_delivery_success_count: int,
+    failed_acknowledgement_audit_delivery_count: int,
+    acknowledgement_audit_delivery_success_rate: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    acknowledgement_audit_delivery_providers: strings,
+    acknowledgement_audit_delivery_provider_count: int,
+    acknowledgement_audit_delivery_retry_count: int,
+    acknowledgement_audit_delivery_outstanding_failure_count: int,
+    acknowledgement_audit_delivery_retry_execution_count: int,
+    acknowledgement_audit_delivery_retry_execution_success_count: int,
+    acknowledgement_audit_delivery_retry_execution_failed_count: int,
+    acknowledgement_audit_delivery_recovery_playbook_count: int,
+    acknowledgement_audit_delivery_recovery_row_count: int,
+    acknowledgement_audit_delivery_recovery_closure_count: int,
+    acknowledgement_audit_delivery_recovery_closed_count: int,
+    acknowledgement_audit_delivery_recovery_open_count: int,
+    acknowledgement_audit_delivery_health: { enum: ['critical', 'warning', 'healthy'] },
+  }),
+  RecoveryRow: closed({
+    playbook_id: str,
+    provider: str,
+    category: str,
+    failure_count: int,
+    generated_at: time,
+    age_minutes: { type: 'integer' },
+    recovery_slo_minutes: int,
+    closure_state: str,
+    closure_id: str,
+    closed_at: timeOrEmpty,
+    closure_minutes: { type: ['integer', 'null'] },
+    slo_status: { enum: ['breached', 'closed', 'open'] },
+    slo_breached: bool,
+  }),
+  ProviderSummary: closed({
+    provider: str,
+    execution_count: int,
+    execution_delivered_count: int,
+    execution_failed_count: int,
+    execution_skipped_count: int,
+    recovery_playbook_count: int,
+    recovery_closure_count: int,
+    open_recovery_count: int,
+    slo_breached_count: int,
+    latest_execution_at: timeOrEmpty,
+    latest_closure_at: timeOrEmpty,
+  }),
+  ClosureTrend: closed({
+    date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+    closure_count: int,
+    resolved_count: int,
+    mitigated_count: int,
+    deferred_count: int,
+    escalated_count: int,
+    reopened_count: int,
+    provider_counts: counts,
+  }),
+  LatestExecution: closed({
+    execution_id: str,
+    provider: str,
+    execution_status: str,
+    executed_at: time,
+    delivery_success: bool,
+    approval_decision_id: str,
+    run_id: str,
+  }),
+  RetryRecoveryReport: closed({
+    report_id: { type: 'string', pattern: '^gordackretryreport-[0-9a-f]{16}$' },
+    generated_at: time,
+    generated_by: str,
+    revision: str,
+    recovery_slo_minutes: {
+      type: 'integer',
+      minimum: MIN_RECOVERY_SLO_MINUTES,
+      maximum: MAX_RECOVERY_SLO_MINUTES,
+    },
+    alert_level: { enum: ['critical', 'warning', 'healthy'] },
+    execution_count: int,
+    execution_success_count: int,
+    execution_failed_count: int,
+    execution_success_rate: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    execution_status_counts: counts,
+    recovery_playbook_provider_count: int,
+    recovery_closed_count: int,
+    recovery_open_count: int,
+    recovery_slo_breached_count: int,
+    closure_state_counts: counts,
+    provider_summary: { type: 'array', items: ref('ProviderSummary') },
+    recovery_rows: { type: 'array', items: ref('RecoveryRow') },
+    closure_trends: { type: 'array', items: ref('ClosureTrend') },
+    latest_executions: { type: 'array', maxItems: 20, items: ref('LatestExecution') },
+  }),
+  ReportMetadata: closed({
+    kind: { const: REPORT_METADATA_KIND },
+    session_id: str,
+    created_at: time,
+    signer: str,
+    decision_count: int,
+    blocked_count: int,
+    approval_required_count: int,
+    revision: str,
+  }),
+  ReportEnvelope: closed({ report: ref('RetryRecoveryReport'), metadata: ref('ReportMetadata') }),
+  RetryDecision: open({ action: str, reason: str, execute: bool }),
+  RetryPlan: closed({
+    schema_version: { const: 1 },
+    revision: str,
+    evaluated_at: time,
+    decision_count: int,
+    execute_count: int,
+    action_counts: counts,
+    reason_counts: counts,
+    decisions: { type: 'array', items: ref('RetryDecision') },
+  }),
+  ExecutionRecord: open({
+    execution_id: { type: 'string', pattern: '^gordackretryexec-' },
+    execution_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    execution_status: str,
+    executed_at: time,
+    executed_by: str,
+    run_id: str,
+    retry_plan_id: str,
+    approval_decision_id: str,
+    approval_plan_id: str,
+    delivery_id: str,
+    audit_id: str,
+    provider: str,
+    attempt: { type: 'integer', minimum: 1 },
+    skipped: str,
+    delivery_success: bool,
+    selected_providers: strings,
+    public_evidence_refs: strings,
+    approval: open({ manifest: str, blob: str, commit: str, author: str, signature }),
+    source_revision: str,
+  }),
+  PlaybookRecord: open({
+    playbook_id: { type: 'string', pattern: '^gordackrecovery-' },
+    playbook_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    generated_at: time,
+    generated_by: str,
+    lookback_hours: int,
+    min_failure_count: int,
+    provider_count: int,
+    failure_count: int,
+    provider_playbooks: {
+      type: 'array',
+      items: open({
+        provider: str,
+        category: str,
+        failure_count: int,
+        latest_failure_at: time,
+        status_codes: { type: 'array', items: { type: 'integer' } },
+        recovery_steps: strings,
+      }),
+    },
+  }),
+  ClosureRecord: open({
+    closure_id: { type: 'string', pattern: '^gordackrecoveryclosure-' },
+    closure_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    playbook_id: str,
+    provider: str,
+    closure_state: str,
+    closed_by: str,
+    closed_at: time,
+    external_ref: str,
+    notes: str,
+    verification_refs: strings,
+    source: open({ manifest: str, blob: str, commit: str, author: str }),
+  }),
+  ManifestItem: closed({
+    kind: str,
+    name: str,
+    labels: { type: 'object', additionalProperties: str },
+    spec: { type: 'object' },
+    source: open({
+      path: str,
+      document: int,
+      line: int,
+      column: int,
+      blob: str,
+      introduced: { type: ['object', 'null'] },
+    }),
+  }),
+  Status: closed({
+    revision: str,
+    ledger_revision: str,
+    committed: {
+      description: 'reports/status.json as committed at the revision, or null when absent or unreadable.',
+      anyOf: [{ type: 'null' }, open({ observed_revision: str, conditions: { type: 'array' } })],
+    },
+    manifest_finding_count: int,
+    record_finding_count: int,
+    process: closed({ ready: bool, started_at: time }),
+  }),
+  Health: closed({ status: { const: 'ok' } }),
+  Ready: closed({ status: { const: 'ready' } }),
+};
+
+const parameters: Record<string, Schema> = {
+  at: {
+    name: 'at',
+    in: 'query',
+    description: 'Answer as of this commit (7 to 64 hex characters) instead of the tracked tip.',
+    schema: { type: 'string', pattern: '^[0-9a-fA-F]{7,64}$' },
+  },
+  limit: {
+    name: 'limit',
+    in: 'query',
+    schema: { type: 'integer', minimum: 1, maximum: LIST_MAX_LIMIT, default: 50 },
+  },
+  offset: { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+  provider: {
+    name: 'provider',
+    in: 'query',
+    description: 'Provider manifest name.',
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+  delivery_id: { name: 'delivery_id', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 200 } },
+  audit_id: { name: 'audit_id', in: 'query', schema: { type: 'string', minLength: 1 } },
+  delivery_success: { name: 'delivery_success', in: 'query', schema: { enum: ['true', 'false'] } },
+  metadata_kind: {
+    name: 'metadata_kind',
+    in: 'query',
+    description: 'delivery, execution, playbook, closure, or the full CAVRA metadata kind.',
+    schema: { type: 'string' },
+  },
+  history_limit: {
+    name: 'limit',
+    in: 'query',
+    schema: { type: 'integer', minimum: 1, maximum: HISTORY_MAX_LIMIT, default: 50 },
+  },
+  execution_status: { name: 'execution_status', in: 'query', schema: { enum: [...EXECUTION_STATUSES] } },
+  recovery_slo_minutes: {
+    name: 'recovery_slo_minutes',
+    in: 'query',
+    description: 'Default: the ReconcilerPolicy spec.recovery.recovery_slo_minutes (240 without a policy).',
+    schema: { type: 'integer', minimum: MIN_RECOVERY_SLO_MINUTES, maximum: MAX_RECOVERY_SLO_MINUTES },
+  },
+  generated_by: {
+    name: 'generated_by',
+    in: 'query',
+    schema: { type: 'string', minLength: 1, maxLength: 200, default: 'console' },
+  },
+  executionId: { name: 'executionId', in: 'path', required: true, schema: str },
+  playbookId: { name: 'playbookId', in: 'path', required: true, schema: str },
+};
+
+const param = (name: string): Schema => ({ $ref: `#/components/parameters/${name}` });
+
+const errorResponse = (description: string): Schema => ({
+  description,
+  content: { 'application/json': { schema: ref('Error') } },
+});
+
+const revisionHeaders: Schema = {
+  'X-Cavra-Revision': { description: 'The commit the answer was computed from.', schema: { type: 'string' } },
+  ETag: { description: 'Strong validator: SHA-256 of the body, quoted.', schema: { type: 'string' } },
+};
+
+interface Operation {
+  path: string;
+  operationId: string;
+  summary: string;
+  schema: string;
+  params: string[];
+  revisionBound?: boolean;
+  notFound?: boolean;
+  unavailable?: boolean;
+}
+
+const operations: Operation[] = [
+  {
+    path: FLOW_BASE,
+    operationId: 'history',
+    summary: 'History of delivery, execution, playbook and closure records, newest first.',
+    schema: 'HistoryPage',
+    params: [
+      'provider',
+      'metadata_kind',
+      'delivery_success',
+      'audit_id',
+      'delivery_id',
+      'history_limit',
+      'offset',
+    ],
+  },
+  {
+    path: `${FLOW_BASE}/dashboard`,
+    operationId: 'dashboard',
+    summary: 'Delivery counters of the flow.',
+    schema: 'Dashboard',
+    params: [],
+  },
+  {
+    path: `${AUDIT_DELIVERY}/retry-recovery-report`,
+    operationId: 'retryRecoveryReport',
+    summary: 'The retry recovery report (evaluated at the current time floored to the minute).',
+    schema: 'ReportEnvelope',
+    params: ['recovery_slo_minutes', 'generated_by'],
+  },
+  {
+    path: `${AUDIT_DELIVERY}/retry-plan`,
+    operationId: 'retryPlan',
+    summary: 'Current retry decision and approval state per key, with reasons.',
+    schema: 'RetryPlan',
+    params: [],
+    unavailable: true,
+  },
+  {
+    path: `${AUDIT_DELIVERY}/retry-executions`,
+    operationId: 'retryExecutions',
+    summary: 'Execution records, newest first.',
+    schema: 'ExecutionPage',
+    params: ['provider', 'execution_status', 'delivery_id', 'limit', 'offset'],
+  },
+  {
+    path: `${AUDIT_DELIVERY}/retry-executions/{executionId}`,
+    operationId: 'retryExecution',
+    summary: 'One execution record.',
+    schema: 'ExecutionRecord',
+    params: ['executionId'],
+    notFound: true,
+  },
+  {
+    path: `${AUDIT_DELIVERY}/connector-recovery-playbooks`,
+    operationId: 'connectorRecoveryPlaybooks',
+    summary: 'Playbooks, newest first.',
+    schema: 'PlaybookPage',
+    params: ['provider', 'limit', 'offset'],
+  },
+  {
+    path: `${AUDIT_DELIVERY}/connector-recovery-playbooks/{playbookId}`,
+    operationId: 'connectorRecoveryPlaybook',
+    summary: 'One playbook.',
+    schema: 'PlaybookRecord',
+    params: ['playbookId'],
+    notFound: true,
+  },
+  {
+    path: `${AUDIT_DELIVERY}/connector-recovery-playbooks/{playbookId}/closures`,
+    operationId: 'connectorRecoveryPlaybookClosures',
+    summary: "A playbook's closure records, newest first.",
+    schema: 'ClosurePage',
+    params: ['playbookId', 'limit', 'offset'],
+    notFound: true,
+  },
+  {
+    path: `${AUDIT_DELIVERY}/retry-approvals`,
+    operationId: 'retryApprovals',
+    summary: 'Valid RetryApproval manifests at the revision, with their introducing commits.',
+    schema: 'ManifestPage',
+    params: ['limit', 'offset'],
+  },
+  {
+    path: `${AUDIT_DELIVERY}/retry-acknowledgements`,
+    operationId: 'retryAcknowledgements',
+    summary: 'Valid RetryAcknowledgement manifests at the revision, with their introducing commits.',
+    schema: 'ManifestPage',
+    params: ['limit', 'offset'],
+  },
+  {
+    path: '/status',
+    operationId: 'status',
+    summary: 'The committed reports/status.json of the revision plus process readiness.',
+    schema: 'Status',
+    params: [],
+  },
+  {
+    path: '/healthz',
+    operationId: 'healthz',
+    summary: 'Liveness.',
+    schema: 'Health',
+    params: [],
+    revisionBound: false,
+  },
+];
+
+function describeOperation(operation: Operation): Schema {
+  const revisionBound = operation.revisionBound ?? true;
+  const responses: Record<string, Schema> = {
+    '200': {
+      description: 'OK',
+      headers: revisionBound ? revisionHeaders : { ETag: revisionHeaders.ETag },
+      content: { 'application/json': { schema: ref(operation.schema) } },
+    },
+    '304': { description: 'Not modified: the If-None-Match tag matches.' },
+  };
+  if (revisionBound) {
+    responses['400'] = errorResponse(
+      'Bad parameter (unknown, repeated, malformed or out of range; also a malformed `at`).',
+    );
+    responses['404'] = errorResponse(
+      operation.notFound ? 'Unknown id, or unknown `at` commit.' : 'Unknown `at` commit.',
+    );
+    responses['503'] = errorResponse(
+      'The repository could not be read (or, for retry-plan, no planner is configured).',
+    );
+  }
+  const get: Schema = {
+    operationId: operation.operationId,
+    summary: operation.summary,
+    parameters: [...operation.params.map(param), ...(revisionBound ? [param('at')] : [])],
+    responses,
+  };
+  const relative = operation.path.startsWith(FLOW_BASE)
+    ? operation.path.slice(FLOW_BASE.length).replace('{playbookId}', ':playbookId')
+    : null;
+  const hint = relative === null ? undefined : FORMER_POST_HINTS[relative];
+  const notAllowed: Schema = {
+    ...errorResponse(
+      hint === undefined
+        ? 'Read-only API: every method other than GET and HEAD.'
+        : `Read-only API. Commit a ${hint.kind} manifest instead; the error names it in manifest_kind.`,
+    ),
+    headers: { Allow: { schema: { const: 'GET, HEAD' } } },
+  };
+  return {
+    get,
+    post: {
+      operationId: `${operation.operationId}Post`,
+      summary: 'Not allowed.',
+      responses: { '405': notAllowed },
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of every route. */
+export function createOpenApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Schema> = {};
+  for (const operation of operations) paths[operation.path] = describeOperation(operation);
+  paths['/readyz'] = {
+    get: {
+      operationId: 'readyz',
+      summary: 'Readiness: 200 once a first revision was read.',
+      responses: {
+        '200': { description: 'Ready', content: { 'application/json': { schema: ref('Ready') } } },
+        '503': errorResponse('No revision read yet.'),
+      },
+    },
+  };
+  paths['/metrics'] = {
+    get: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (text exposition format).',
+      responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: str } } } },
+    },
+  };
+  paths['/openapi.json'] = {
+    get: {
+      operationId: 'openapi',
+      summary: 'This document.',
+      responses: {
+        '200': {
+          description: 'OpenAPI 3.1',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        },
+      },
+    },
+  };
+  paths['/console/'] = {
+    get: {
+      operationId: 'console',
+      summary: 'The Evidence Console (static HTML).',
+      responses: { '200': { description: 'HTML', content: { 'text/html': { schema: str } } } },
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'cavra-gitops read-only API',
+      version: '1',
+      description:
+        'Every answer is computed from one committed revision of the ops repository (X-Cavra-Revision, strong ETag, 304 on If-None-Match). Unknown query parameters are rejected with 400. Changes are made by committing manifests, never through this API.',
+    },
+    servers: [{ url: '/' }],
+    paths,
+    components: {
+      schemas: {
+        ...schemas,
+        ExecutionPage: listPage(ref('ExecutionRecord')),
+        PlaybookPage: listPage(ref('PlaybookRecord')),
+        ClosurePage: listPage(ref('ClosureRecord'), { playbook_id: str }),
+        ManifestPage: listPage(ref('ManifestItem')),
+      },
+      parameters,
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The retry plan the API shows: what a reconcile would decide now for every key and why. The API
+ * takes it as an injected function so the app does not need a git reader of its own, and tests can
+ * pass a fixed plan.
+ */
+import type { GitReader } from '../domain/ports.js';
+import { planFromSnapshot } from '../reconciler/plan-reconcile.js';
+import type { Snapshot } from '../reconciler/read-snapshot.js';
+
+/** One key's decision, as the planner returns it (`execute`, `action`, `reason`, and the rest). */
+export type RetryDecisionView = Readonly<Record<string, unknown>>;
+
+/** Computes the retry decisions of a snapshot at `now`. */
+export type RetryPlanner = (
+  snapshot: Snapshot,
+  now: Date,
+) => Promise<{ decisions: readonly RetryDecisionView[] }>;
+
+/** The planner of `plan`/`reconcile` (reads git only for prior policies and signatures). */
+export function createRetryPlanner(reader: GitReader): RetryPlanner {
+  return async (snapshot, now) => {
+    const plan = await planFromSnapshot(reader, snapshot, now);
+    return { decisions: plan.retry.decisions as unknown as readonly RetryDecisionView[] };
+  };
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * The cavra-gitops CLI: builds the commander program, runs one command, and is the single place
+ * that turns errors into one clear sentence and an exit code (SPEC §5): 0 success, 1 findings,
+ * 2 usage or configuration, 3 infrastructure. Stacks only with --debug.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT, isCavraError } from '../errors.js';
+import { redactText } from '../redact.js';
+import { createProcessContext, type CliContext } from './context.js';
+import { registerInitCommand } from './init.js';
+import { registerPlanCommand } from './plan.js';
+import { registerReconcileCommand } from './reconcile.js';
+import { registerReportCommand } from './report.js';
+import { registerSchemaCommand } from './schema.js';
+import { registerServeCommand } from './serve.js';
+import { registerStartCommand } from './start.js';
+import { registerValidateCommand } from './validate.js';
+import { registerVerifyCommand } from './verify.js';
+
+export function createProgram(context: CliContext): Command {
+  const program = new Command('cavra-gitops')
+    .description('GitOps reconciler for CAVRA audit deliveries: validated manifests in, exactly-once retries and hashed records out.')
+    .option('--debug', 'print stack traces of errors')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: context.stdout, writeErr: context.stderr });
+  registerInitCommand(program, context);
+  registerValidateCommand(program, context);
+  registerPlanCommand(program, context);
+  registerReconcileCommand(program, context);
+  registerServeCommand(program, context);
+  registerStartCommand(program, context);
+  registerReportCommand(program, context);
+  registerVerifyCommand(program, context);
+  registerSchemaCommand(program, context);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Run the CLI with `argv` (without node and script); resolves with the exit code. */
+export async function runCli(argv: string[], context: CliContext): Promise<number> {
+  const debug = argv.includes('--debug');
+  process.exitCode = undefined;
+  try {
+    await createProgram(context).parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    context.stderr(`cavra-gitops: ${redactText(message)}\n`);
+    if (debug && error instanceof Error && error.stack) context.stderr(`${redactText(error.stack)}\n`);
+    return isCavraError(error) ? error.exitCode : EXIT.infrastructure;
+  }
+}
+
+async function main(): Promise<void> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (): void => {
+    signals++;
+    // First signal: finish the in-flight step and exit. Second: stop now.
+    if (signals === 1) controller.abort();
+    else process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let context: CliContext;
+  try {
+    context = createProcessContext(controller.signal);
+  } catch (error) {
+    process.stderr.write(`cavra-gitops: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(EXIT.usage);
+  }
+  const code = await runCli(process.argv.slice(2), context);
+  process.exit(code);
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /cli[/\\]main\.(js|ts)$/.test(process.argv[1]);
+if (invokedDirectly) void main();

@@ -1,0 +1,160 @@
+/**
+ * `cavra-gitops plan [--repo DIR|--remote URL] [--ref REV] [--format text|json|markdown] [--detailed-exitcode]`:
+ * the dry run. What a reconcile would do now and why, per key; nothing is written or called.
+ */
+import type { Command } from 'commander';
+import type { PlannedCall, RetryDecision } from '../domain/retry-plan.js';
+import type { Finding } from '../domain/types.js';
+import { EXIT, ExitError } from '../errors.js';
+import { planFromSnapshot, type ReconcilePlan } from '../reconciler/plan-reconcile.js';
+import { readSnapshot } from '../reconciler/read-snapshot.js';
+import type { CliContext } from './context.js';
+import { openRepository, type RepositoryOptions } from './repository.js';
+
+export const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
+type PlanFormat = (typeof PLAN_FORMATS)[number];
+
+export interface PlanCommandOptions extends RepositoryOptions {
+  ref?: string;
+  ledgerRef?: string;
+  branch?: string;
+  format?: string;
+  detailedExitcode?: boolean;
+}
+
+/** The plan as printed: JSON-friendly, deterministic. */
+export interface PlanView {
+  revision: string;
+  now: string;
+  deliveries: CallView[];
+  executions: CallView[];
+  resends: CallView[];
+  unknown_outcomes: string[];
+  closures: string[];
+  decisions: RetryDecision[];
+  findings: Finding[];
+}
+
+interface CallView {
+  claim_id: string;
+  delivery_id: string;
+  provider: string;
+  attempt: number;
+}
+
+function callView(call: PlannedCall): CallView {
+  return { claim_id: call.claimId, delivery_id: call.key.delivery_id, provider: call.key.provider, attempt: call.attempt };
+}
+
+export function toPlanView(plan: ReconcilePlan, findings: Finding[]): PlanView {
+  return {
+    revision: plan.revision,
+    now: plan.now,
+    deliveries: plan.retry.deliveries.map(callView),
+    executions: plan.retry.executions.map(callView),
+    resends: plan.retry.expiredClaims.filter((e) => e.resend).map((e) => callView(e.call)),
+    unknown_outcomes: [
+      ...plan.retry.expiredClaims.filter((e) => !e.resend).map((e) => e.claim.claim_id),
+      ...plan.retry.orphanedClaims.map((c) => c.claim_id),
+    ],
+    closures: plan.closures.map((c) => c.closure_id),
+    decisions: plan.retry.decisions,
+    findings: [...findings, ...plan.closureFindings],
+  };
+}
+
+/** True when applying the plan would call a connector or write a record. */
+export function hasPendingActions(view: PlanView): boolean {
+  return (
+    view.deliveries.length + view.executions.length + view.resends.length + view.unknown_outcomes.length + view.closures.length >
+    0
+  );
+}
+
+const keyOf = (d: RetryDecision): string => `${d.key.delivery_id} → ${d.key.provider}`;
+
+export function renderPlanText(view: PlanView): string {
+  const lines = [`Plan for ${view.revision.slice(0, 12)} at ${view.now}`];
+  const section = (title: string, items: string[]): void => {
+    if (items.length > 0) lines.push('', `${title}:`, ...items.map((item) => `  ${item}`));
+  };
+  section('Deliver (attempt 1)', view.deliveries.map((c) => `${c.delivery_id} → ${c.provider}`));
+  section('Execute approved retries', view.executions.map((c) => `${c.delivery_id} → ${c.provider} attempt ${c.attempt} (${c.claim_id})`));
+  section('Re-send unknown outcomes (idempotent providers)', view.resends.map((c) => `${c.claim_id}`));
+  section('Record unknown outcomes', view.unknown_outcomes);
+  section('Record closures', view.closures);
+  section(
+    'Retry decisions',
+    view.decisions.map((d) => `${keyOf(d)}: ${d.action}${d.execute ? ' (execute now)' : ''} — ${d.reason}${d.approval ? ` [approval ${d.approval.name}: ${d.approval.state}]` : ''}`),
+  );
+  section('Findings', view.findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.rule}: ${f.message}`));
+  if (!hasPendingActions(view)) lines.push('', 'No changes: nothing to deliver, execute or record.');
+  return `${lines.join('\n')}\n`;
+}
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function renderPlanMarkdown(view: PlanView): string {
+  const lines = [`### cavra-gitops plan for \`${view.revision.slice(0, 12)}\``, ''];
+  const counts = `**${view.deliveries.length}** deliveries, **${view.executions.length}** retry executions, **${view.resends.length}** re-sends, **${view.closures.length}** closures`;
+  lines.push(hasPendingActions(view) ? `On merge: ${counts}.` : 'No changes.', '');
+  if (view.decisions.length > 0) {
+    lines.push('| delivery | provider | attempts | action | executes | reason | approval |', '|---|---|---|---|---|---|---|');
+    for (const d of view.decisions) {
+      const approval = d.approval ? `${d.approval.name} (${d.approval.state}, ${d.approval.decided_by})` : '—';
+      lines.push(
+        `| ${cell(d.key.delivery_id)} | ${cell(d.key.provider)} | ${d.attempts} | ${d.action} | ${d.execute ? 'yes' : 'no'} | \`${d.reason}\` | ${cell(approval)} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (view.findings.length > 0) {
+    lines.push('<details><summary>Findings</summary>', '');
+    for (const f of view.findings) lines.push(`- \`${cell(f.file)}:${f.line}\` **${f.rule}**: ${cell(f.message)}`);
+    lines.push('', '</details>', '');
+  }
+  return `${lines.join('\n')}`;
+}
+
+function parseFormat(raw: string | undefined): PlanFormat {
+  const format = raw ?? 'text';
+  if (!(PLAN_FORMATS as readonly string[]).includes(format)) {
+    throw new ExitError(`--format ${JSON.stringify(format)} is not supported; use one of ${PLAN_FORMATS.join(', ')}.`);
+  }
+  return format as PlanFormat;
+}
+
+export async function runPlan(options: PlanCommandOptions, context: CliContext): Promise<number> {
+  const format = parseFormat(options.format);
+  const repository = await openRepository(options, context, options.branch ?? 'main');
+  try {
+    const revision = await repository.resolve(options.ref);
+    const ledgerRevision = options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
+    const snapshot = await readSnapshot(repository.reader, revision, ledgerRevision ? { ledgerRevision } : {});
+    const plan = await planFromSnapshot(repository.reader, snapshot, context.clock.now());
+    const view = toPlanView(plan, [...snapshot.manifests.findings, ...snapshot.recordFindings]);
+    if (format === 'json') context.stdout(`${JSON.stringify(view, null, 2)}\n`);
+    else if (format === 'markdown') context.stdout(renderPlanMarkdown(view));
+    else context.stdout(renderPlanText(view));
+    if (view.findings.some((f) => f.severity === 'error')) return EXIT.findings;
+    return options.detailedExitcode && hasPendingActions(view) ? EXIT.pending : EXIT.ok;
+  } finally {
+    await repository.close();
+  }
+}
+
+export function registerPlanCommand(program: Command, context: CliContext): void {
+  program
+    .command('plan')
+    .description('Dry run: what a reconcile would do now and why, per key.')
+    .option('--repo <dir>', 'a local repository (default: the current directory)')
+    .option('--remote <url>', 'any git URL, a bare repository path included')
+    .option('--branch <name>', 'branch to read with --remote', 'main')
+    .option('--ref <rev>', 'revision to plan (default: HEAD, or the branch tip with --remote)')
+    .option('--ledger-ref <rev>', 'read records from this revision (records on a ledger branch)')
+    .option('--format <format>', `output format: ${PLAN_FORMATS.join(', ')}`, 'text')
+    .option('--detailed-exitcode', 'exit 2 when actions are pending')
+    .action(async (options: PlanCommandOptions) => {
+      process.exitCode = await runPlan(options, context);
+    });
+}

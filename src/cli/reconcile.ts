@@ -1,0 +1,198 @@
+/**
+ * `cavra-gitops reconcile [--repo DIR|--remote URL] [--branch main] [--ledger-branch B] [--once]
+ *   [--interval 30s] [--no-push] [--replica-id ID] [--shard i/n] [--state-dir DIR] [--claim-lease 10m]`
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import type { Metrics } from '../api/metrics.js';
+import { createConnector, createConnectorContext } from '../connectors/index.js';
+import { EXIT, ExitError } from '../errors.js';
+import { defaultReplicaId, isLocalRemote, openGitStore, resolveStateDir } from '../git/index.js';
+import type { CavraGitStore } from '../git/store.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { runLoop, type LoopOptions } from '../reconciler/loop.js';
+import { DEFAULT_LEASE_MINUTES } from '../reconciler/plan-reconcile.js';
+import type { ReconcilerMetrics, Shard } from '../reconciler/run-once.js';
+import type { CliContext } from './context.js';
+import { parseDuration } from './repository.js';
+
+export interface ReconcileCommandOptions {
+  repo?: string;
+  remote?: string;
+  branch?: string;
+  ledgerBranch?: string;
+  once?: boolean;
+  interval?: string;
+  push?: boolean;
+  replicaId?: string;
+  shard?: string;
+  stateDir?: string;
+  claimLease?: string;
+  logLevel?: string;
+}
+
+export interface Reconciler {
+  loop: LoopOptions;
+  store: CavraGitStore;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Env var names whose values are secret by convention: scrubbed from every log line. */
+const SECRET_ENV_NAME = /(URL|TOKEN|SECRET|KEY|PASSWORD|CREDENTIALS?)$/i;
+
+export function secretEnvValues(env: CliContext['env']): string[] {
+  return Object.entries(env)
+    .filter(([name, value]) => SECRET_ENV_NAME.test(name) && value !== undefined && value.length >= 8)
+    .map(([, value]) => value as string);
+}
+
+export function parseShard(raw: string | undefined): Shard | null {
+  if (raw === undefined) return null;
+  const match = /^(\d+)\/(\d+)$/.exec(raw);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index >= count) {
+    throw new ExitError(`--shard ${JSON.stringify(raw)} must be i/n with 0 <= i < n, e.g. 0/2.`);
+  }
+  return { index, count };
+}
+
+/** Adapt the API's Prometheus handle to what the reconciler observes. */
+export function reconcilerMetrics(metrics: Metrics): ReconcilerMetrics {
+  return {
+    observeRun: (seconds) => metrics.reconcileDuration.observe(seconds),
+    countExecution: (status) => metrics.executions.inc({ status }),
+    countPushConflict: () => metrics.pushConflicts.inc(),
+  };
+}
+
+/** Open the replica's clone and build the loop's options (shared by `reconcile` and `start`). */
+export async function createReconciler(
+  options: ReconcileCommandOptions,
+  context: CliContext,
+  metrics?: Metrics,
+): Promise<Reconciler> {
+  if (options.repo !== undefined && options.remote !== undefined) {
+    throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
+  }
+  const remote = options.remote ?? resolvePath(context.cwd, options.repo ?? '.');
+  const branch = options.branch ?? 'main';
+  const ledgerBranch = options.ledgerBranch ?? null;
+  if (options.remote === undefined) refuseCheckedOutTarget(remote, ledgerBranch ?? branch);
+  const replicaId = options.replicaId ?? defaultReplicaId();
+  const stateDir = resolveStateDir({
+    remote,
+    replicaId,
+    explicit: options.stateDir,
+    env: context.env,
+    cwd: context.cwd,
+  });
+  const leaseMs = options.claimLease ? parseDuration(options.claimLease, '--claim-lease') : DEFAULT_LEASE_MINUTES * 60_000;
+  const intervalMs = parseDuration(options.interval ?? '30s', '--interval');
+  const shard = parseShard(options.shard);
+  const logger = createLogger({
+    write: context.stderr,
+    isTTY: context.isTTY,
+    level: options.logLevel ?? context.env.CAVRA_GITOPS_LOG_LEVEL ?? 'info',
+    secrets: secretEnvValues(context.env),
+  });
+  const store = await openGitStore({
+    remote,
+    stateDir,
+    branch,
+    ...(ledgerBranch ? { ledgerBranch } : {}),
+    replicaId,
+    env: context.env,
+    clock: context.clock,
+    cwd: context.cwd,
+  });
+  const connectorContext = createConnectorContext({ env: context.env, baseDir: context.cwd });
+  const loop: LoopOptions = {
+    store,
+    branch,
+    ledgerBranch,
+    replicaId,
+    clock: context.clock,
+    leaseMinutes: leaseMs / 60_000,
+    push: options.push !== false,
+    shard,
+    connectorFor: (provider) => createConnector(provider, connectorContext),
+    logger,
+    ...(metrics ? { metrics: reconcilerMetrics(metrics) } : {}),
+    intervalMs,
+    signal: context.signal,
+    once: options.once === true,
+    watchGitDirs: isLocalRemote(remote) ? [gitDirOf(remote)] : [],
+  };
+  return { loop, store, logger, close: () => store.close() };
+}
+
+/** The git dir of a local repository path (bare: itself; non-bare: its .git). */
+function gitDirOf(path: string): string {
+  const dotGit = join(path, '.git');
+  return existsSync(dotGit) && statSync(dotGit).isDirectory() ? dotGit : path;
+}
+
+/**
+ * Pushing records to the branch a non-bare repository has checked out would be refused by git
+ * (or, with updateInstead, rewrite the operator's working tree): say what to do instead.
+ */
+function refuseCheckedOutTarget(repo: string, target: string): void {
+  if (!existsSync(join(repo, '.git'))) return;
+  let head = '';
+  try {
+    head = execFileSync('git', ['symbolic-ref', '-q', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+  } catch {
+    return;
+  }
+  if (head === `refs/heads/${target}`) {
+    throw new ExitError(
+      `${repo} has ${target} checked out, so records cannot be pushed there without touching your working tree; ` +
+        `reconcile against the bare remote (--remote URL) or write records to another branch (--ledger-branch cavra-ledger).`,
+    );
+  }
+}
+
+export async function runReconcile(options: ReconcileCommandOptions, context: CliContext): Promise<number> {
+  const reconciler = await createReconciler(options, context);
+  try {
+    reconciler.logger.info(
+      { remote: reconciler.store.remoteLabel, branch: reconciler.loop.branch, replica: reconciler.loop.replicaId, stateDir: reconciler.store.stateDir },
+      options.once ? 'reconciling once' : 'reconcile loop started',
+    );
+    const last = await runLoop({
+      ...reconciler.loop,
+      onRun: (result) =>
+        reconciler.logger.info(
+          { outcome: result.outcome, revision: result.revision, commits: result.commits.length, nextDueAt: result.nextDueAt },
+          result.message,
+        ),
+    });
+    return last?.outcome === 'failed' ? EXIT.infrastructure : EXIT.ok;
+  } finally {
+    await reconciler.close();
+  }
+}
+
+export function registerReconcileCommand(program: Command, context: CliContext): void {
+  program
+    .command('reconcile')
+    .description('Deliver, execute approved retries exactly once, and commit hashed records back.')
+    .option('--repo <dir>', 'a local repository (default: the current directory)')
+    .option('--remote <url>', 'any git URL, a bare repository path included')
+    .option('--branch <name>', 'the tracked branch', 'main')
+    .option('--ledger-branch <name>', 'write records to this branch instead of the tracked one')
+    .option('--once', 'run once and exit')
+    .option('--interval <duration>', 'time between runs, e.g. 30s', '30s')
+    .option('--no-push', 'commit locally only; make no connector call')
+    .option('--replica-id <id>', 'this replica’s name (default: the host name)')
+    .option('--shard <i/n>', 'only take calls whose claim id hashes to shard i of n')
+    .option('--state-dir <dir>', 'where this replica keeps its clone (default: derived from remote and replica id)')
+    .option('--claim-lease <duration>', 'lease of a claim before its outcome counts as unknown', '10m')
+    .action(async (options: ReconcileCommandOptions) => {
+      process.exitCode = await runReconcile(options, context);
+    });
+}

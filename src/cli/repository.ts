@@ -1,0 +1,78 @@
+/**
+ * `--repo DIR | --remote URL` for the read-only commands: a local repository is read in place
+ * (committed objects only), any other git URL through a throw-away clone that is removed on close.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
+import type { GitReader } from '../domain/ports.js';
+import { ExitError } from '../errors.js';
+import { createGitReader, openGitStore } from '../git/index.js';
+import type { CliContext } from './context.js';
+
+export interface RepositoryOptions {
+  repo?: string;
+  remote?: string;
+}
+
+export interface OpenedRepository {
+  reader: GitReader;
+  /** Resolve `ref` (default: the tracked branch for --remote, HEAD for --repo) to a commit. */
+  resolve(ref?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function openRepository(
+  options: RepositoryOptions,
+  context: CliContext,
+  branch = 'main',
+): Promise<OpenedRepository> {
+  if (options.repo !== undefined && options.remote !== undefined) {
+    throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
+  }
+  if (options.remote === undefined) {
+    const reader = createGitReader(resolvePath(context.cwd, options.repo ?? '.'), { env: context.env });
+    return { reader, resolve: (ref) => reader.resolve(ref ?? 'HEAD'), close: () => reader.close() };
+  }
+  const stateDir = await mkdtemp(join(tmpdir(), 'cavra-gitops-read-'));
+  try {
+    const store = await openGitStore({
+      remote: options.remote,
+      stateDir,
+      branch,
+      replicaId: 'reader',
+      env: context.env,
+      cwd: context.cwd,
+    });
+    const tip = await store.fetch(branch);
+    return {
+      reader: store,
+      async resolve(ref) {
+        if (ref === undefined) {
+          if (tip === null) throw new ExitError(`branch ${branch} does not exist on the remote; pass --branch or --ref.`);
+          return tip;
+        }
+        return store.resolve(ref);
+      },
+      async close() {
+        await store.close();
+        await rm(stateDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Parse a duration like `30s`, `10m`, `1h`, `250ms` (a bare number is seconds) into ms. */
+export function parseDuration(raw: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!match) throw new ExitError(`${flag} ${JSON.stringify(raw)} is not a duration; use e.g. 30s, 10m or 1h.`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1000;
+  const ms = value * factor;
+  if (ms <= 0) throw new ExitError(`${flag} must be greater than zero.`);
+  return ms;
+}

@@ -1,0 +1,42 @@
+/**
+ * `cavra-gitops schema [KIND]`: print the published JSON Schema of one kind, or all of them as a
+ * JSON object keyed by kind. An unknown kind is a usage error (exit 2) that lists the kinds.
+ */
+import type { Command } from 'commander';
+import { MANIFEST_KINDS } from '../domain/types.js';
+import { EXIT, ExitError } from '../errors.js';
+import { allSchemas, isManifestKind, schemaFor } from '../schemas/index.js';
+import type { CliContext } from './context.js';
+
+/** Accepts the kind as written (`RetryApproval`) or in lower/kebab case (`retry-approval`, `retryapproval`). */
+export function parseKind(raw: string): (typeof MANIFEST_KINDS)[number] | null {
+  if (isManifestKind(raw)) return raw;
+  const wanted = raw.toLowerCase().replace(/[-_]/g, '').replace(/\.schema\.json$|schemajson$/, '');
+  return MANIFEST_KINDS.find((kind) => kind.toLowerCase() === wanted) ?? null;
+}
+
+/** Run `schema`; returns the exit code. */
+export async function runSchema(kindArg: string | undefined, context: CliContext): Promise<number> {
+  if (kindArg === undefined) {
+    const all = Object.fromEntries(allSchemas().map(({ kind, schema }) => [kind, schema]));
+    context.stdout(`${JSON.stringify(all, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const kind = parseKind(kindArg);
+  if (kind === null) {
+    throw new ExitError(`"${kindArg.slice(0, 64)}" is not a manifest kind; use one of: ${MANIFEST_KINDS.join(', ')}.`);
+  }
+  context.stdout(`${JSON.stringify(schemaFor(kind), null, 2)}\n`);
+  return EXIT.ok;
+}
+
+/** Register `schema` on the program. */
+export function registerSchemaCommand(program: Command, context: CliContext): void {
+  program
+    .command('schema')
+    .description(`print the JSON Schema of a manifest kind (${MANIFEST_KINDS.join(', ')}), or all of them`)
+    .argument('[kind]', 'manifest kind, e.g. RetryApproval')
+    .action(async (kind: string | undefined) => {
+      await runSchema(kind, context);
+    });
+}

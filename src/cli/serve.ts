@@ -1,0 +1,143 @@
+/**
+ * `cavra-gitops serve [--repo DIR|--remote URL] [--branch main] [--ledger-branch B] [--host 127.0.0.1] [--port 8080]`:
+ * the read-only API and the Evidence Console over the committed tip.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import { createApp } from '../api/app.js';
+import type { Metrics } from '../api/metrics.js';
+import { createRetryPlanner } from '../api/retry-planner.js';
+import { startServer, type RunningServer } from '../api/server.js';
+import { createSnapshotSource } from '../api/snapshot-source.js';
+import type { GitReader } from '../domain/ports.js';
+import { EXIT, ExitError } from '../errors.js';
+import { createGitReader, openGitStore } from '../git/index.js';
+import type { CavraGitStore } from '../git/store.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import type { CliContext } from './context.js';
+import { parseDuration } from './repository.js';
+
+export interface ServeCommandOptions {
+  repo?: string;
+  remote?: string;
+  branch?: string;
+  ledgerBranch?: string;
+  host?: string;
+  port?: string;
+  refresh?: string;
+}
+
+export interface ApiServerOptions {
+  reader: GitReader;
+  /** Tip of a branch as this process knows it (a local ref, or the store's last fetched tip). */
+  tipOf: (branch: string) => Promise<string>;
+  branch: string;
+  ledgerBranch?: string | undefined;
+  host: string;
+  port: number;
+  metrics?: Metrics;
+  logger: Logger;
+  context: CliContext;
+}
+
+export function parsePort(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ExitError(`--port ${JSON.stringify(raw)} must be an integer from 0 to 65535.`);
+  }
+  return port;
+}
+
+/** Build the app over a reader and listen (shared by `serve` and `start`). */
+export async function startApiServer(options: ApiServerOptions): Promise<RunningServer> {
+  const source = createSnapshotSource(options.reader, {
+    tip: () => options.tipOf(options.branch),
+    ...(options.ledgerBranch ? { ledgerTip: () => options.tipOf(options.ledgerBranch!) } : {}),
+  });
+  const app = createApp({
+    source,
+    clock: options.context.clock,
+    planRetries: createRetryPlanner(options.reader),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    onError: (error, request) =>
+      options.logger.error({ err: error instanceof Error ? error.message : String(error), ...request }, 'API request failed'),
+  });
+  try {
+    return await startServer(app, { host: options.host, port: options.port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new ExitError(`port ${options.port} on ${options.host} is already in use; pass --port with a free port.`);
+    }
+    throw error;
+  }
+}
+
+export async function runServe(options: ServeCommandOptions, context: CliContext): Promise<number> {
+  if (options.repo !== undefined && options.remote !== undefined) {
+    throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
+  }
+  const logger = createLogger({ write: context.stderr, isTTY: context.isTTY });
+  const branch = options.branch ?? 'main';
+  const refreshMs = parseDuration(options.refresh ?? '5s', '--refresh');
+  let reader: GitReader & { close(): Promise<void> };
+  let tipOf: (b: string) => Promise<string>;
+  let store: CavraGitStore | null = null;
+  let stateDir: string | null = null;
+  if (options.remote === undefined) {
+    const local = createGitReader(resolvePath(context.cwd, options.repo ?? '.'), { env: context.env });
+    reader = local;
+    tipOf = (b) => local.resolve(`refs/heads/${b}`);
+  } else {
+    stateDir = await mkdtemp(join(tmpdir(), 'cavra-gitops-serve-'));
+    store = await openGitStore({ remote: options.remote, stateDir, branch, ...(options.ledgerBranch ? { ledgerBranch: options.ledgerBranch } : {}), replicaId: 'serve', env: context.env, cwd: context.cwd });
+    await store.fetch(branch);
+    const opened = store;
+    reader = opened;
+    tipOf = async (b) => {
+      const tip = await opened.readRemoteTip(b);
+      if (tip === null) throw new ExitError(`branch ${b} does not exist on ${opened.remoteLabel}.`);
+      return tip;
+    };
+  }
+  const server = await startApiServer({
+    reader,
+    tipOf,
+    branch,
+    ledgerBranch: options.ledgerBranch,
+    host: options.host ?? '127.0.0.1',
+    port: parsePort(options.port, 8080),
+    logger,
+    context,
+  });
+  logger.info({ url: `${server.url}/console/` }, 'serving the API and the Evidence Console');
+  const refresher = store ? setInterval(() => void store.fetch(branch).catch(() => undefined), refreshMs) : null;
+  await new Promise<void>((resolve) => {
+    if (context.signal.aborted) resolve();
+    else context.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  if (refresher) clearInterval(refresher);
+  await server.close();
+  await reader.close();
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  return EXIT.ok;
+}
+
+export function registerServeCommand(program: Command, context: CliContext): void {
+  program
+    .command('serve')
+    .description('Serve the read-only API and the Evidence Console.')
+    .option('--repo <dir>', 'a local repository (default: the current directory)')
+    .option('--remote <url>', 'any git URL, a bare repository path included')
+    .option('--branch <name>', 'the tracked branch', 'main')
+    .option('--ledger-branch <name>', 'records live on this branch')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '8080')
+    .option('--refresh <duration>', 'how often to fetch with --remote', '5s')
+    .action(async (options: ServeCommandOptions) => {
+      process.exitCode = await runServe(options, context);
+    });
+}

@@ -1,0 +1,107 @@
+/**
+ * `cavra-gitops start [reconcile and serve options]`: the reconcile loop and the API in one
+ * process, sharing one clone and one metrics registry. With no repository given it runs the
+ * bundled demo (see demo.ts).
+ */
+import type { Command } from 'commander';
+import { createMetrics } from '../api/metrics.js';
+import { EXIT } from '../errors.js';
+import { runLoop } from '../reconciler/loop.js';
+import type { CliContext } from './context.js';
+import { demoInstructions, prepareDemo } from './demo.js';
+import { createReconciler, type ReconcileCommandOptions } from './reconcile.js';
+import { parsePort, startApiServer } from './serve.js';
+
+export interface StartCommandOptions extends ReconcileCommandOptions {
+  host?: string;
+  port?: string;
+}
+
+export async function runStart(options: StartCommandOptions, context: CliContext): Promise<number> {
+  const demo = options.repo === undefined && options.remote === undefined ? await prepareDemo(context.cwd) : null;
+  const effective: StartCommandOptions = demo
+    ? { ...options, remote: demo.layout.remote, stateDir: options.stateDir ?? demo.layout.stateDir, interval: options.interval ?? '10s', replicaId: options.replicaId ?? 'demo' }
+    : options;
+  const runContext: CliContext = demo
+    ? { ...context, env: { ...demo.layout.env, ...context.env }, cwd: demo.layout.baseDir }
+    : context;
+  if (demo) {
+    runContext.stderr(
+      demo.created
+        ? `Created the demo ops repository in ${demo.layout.root} from the bundled manifests.\n`
+        : `Reusing the demo in ${demo.layout.root}.\n`,
+    );
+  }
+
+  const metrics = createMetrics();
+  const reconciler = await createReconciler(effective, runContext, metrics);
+  try {
+    const { store, loop, logger } = reconciler;
+    await store.fetch(loop.branch);
+    const server = await startApiServer({
+      reader: store,
+      tipOf: async (branch) => (await store.readRemoteTip(branch)) ?? (await store.resolve(`refs/remotes/origin/${branch}`)),
+      branch: loop.branch,
+      ledgerBranch: loop.ledgerBranch ?? undefined,
+      host: options.host ?? '127.0.0.1',
+      port: parsePort(options.port, demo ? 0 : 8080),
+      metrics,
+      logger,
+      context: runContext,
+    });
+    let hintedPlaybook: string | null = null;
+    if (demo) runContext.stderr(demoInstructions(demo.layout, server.url, null));
+    else logger.info({ url: `${server.url}/console/` }, 'serving the API and the Evidence Console');
+    try {
+      await runLoop({
+        ...loop,
+        onRun: (result) => {
+          logger.info({ outcome: result.outcome, commits: result.commits.length, nextDueAt: result.nextDueAt }, result.message);
+          if (!demo || hintedPlaybook) return;
+          void findOpenPlaybook(store, loop.ledgerBranch ?? loop.branch).then((id) => {
+            if (id && !hintedPlaybook) {
+              hintedPlaybook = id;
+              runContext.stderr(demoInstructions(demo.layout, server.url, id));
+            }
+          });
+        },
+      });
+    } finally {
+      await server.close();
+    }
+    return EXIT.ok;
+  } finally {
+    await reconciler.close();
+  }
+}
+
+/** The newest playbook id on the branch, for the demo's ready-to-paste closure. */
+async function findOpenPlaybook(
+  store: Awaited<ReturnType<typeof createReconciler>>['store'],
+  branch: string,
+): Promise<string | null> {
+  const tip = await store.readRemoteTip(branch);
+  if (!tip) return null;
+  const entries = await store.listTree(tip, ['records/playbooks/']);
+  const last = entries.map((e) => e.path).sort().pop();
+  return last ? (last.split('/').pop() ?? '').replace(/\.json$/, '') : null;
+}
+
+export function registerStartCommand(program: Command, context: CliContext): void {
+  program
+    .command('start')
+    .description('Reconcile loop and API together; with no repository, the bundled demo.')
+    .option('--repo <dir>', 'a local repository')
+    .option('--remote <url>', 'any git URL, a bare repository path included')
+    .option('--branch <name>', 'the tracked branch', 'main')
+    .option('--ledger-branch <name>', 'write records to this branch instead of the tracked one')
+    .option('--interval <duration>', 'time between runs (default 30s; 10s for the demo)')
+    .option('--replica-id <id>', 'this replica’s name (default: the host name)')
+    .option('--state-dir <dir>', 'where this replica keeps its clone')
+    .option('--claim-lease <duration>', 'lease of a claim before its outcome counts as unknown', '10m')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (default 8080; a free one for the demo)')
+    .action(async (options: StartCommandOptions) => {
+      process.exitCode = await runStart(options, context);
+    });
+}

@@ -1,0 +1,167 @@
+/**
+ * `cavra-gitops validate [--repo DIR] [--ref REV | --worktree] [--remote PATH] [--format text|json|github] [--watch]`:
+ * schema + semantic validation of the manifests of a committed revision (default `HEAD`), or of the
+ * files on disk with `--worktree`. Exit 0 when valid, 1 when any finding is an error, 2 on usage.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import { watch } from 'chokidar';
+import type { Command } from 'commander';
+import { EXIT, ExitError } from '../errors.js';
+import { createGitReader, isLocalRemote } from '../git/index.js';
+import {
+  VALIDATE_FORMATS,
+  countErrors,
+  formatFindings,
+  type ValidateFormat,
+} from '../manifests/format-findings.js';
+import { readManifests, readWorktreeManifests } from '../manifests/read-manifests.js';
+import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
+import type { CliContext } from './context.js';
+
+export interface ValidateCommandOptions {
+  /** Local repository (default: the current directory). */
+  repo?: string;
+  /** A bare or non-bare repository on the local filesystem, read like --repo (network URLs: not yet). */
+  remote?: string;
+  /** Revision to validate (default `HEAD`). */
+  ref?: string;
+  /** Validate the files on disk instead of a commit. */
+  worktree?: boolean;
+  /** Raw `--format` value (default `text`). */
+  format?: string;
+  /** Re-validate the working tree on every save until the context signal aborts (implies --worktree). */
+  watch?: boolean;
+  /** Quiet period after a change before re-validating, in ms (default 100; tests use 0). */
+  debounceMs?: number;
+}
+
+function parseFormat(raw: string | undefined): ValidateFormat {
+  const format = raw ?? 'text';
+  if (!(VALIDATE_FORMATS as readonly string[]).includes(format)) {
+    throw new ExitError(`--format ${JSON.stringify(format)} is not supported; use one of ${VALIDATE_FORMATS.join(', ')}.`);
+  }
+  return format as ValidateFormat;
+}
+
+function exitCodeOf(result: ManifestLoadResult): number {
+  return countErrors(result.findings) > 0 ? EXIT.findings : EXIT.ok;
+}
+
+function repositoryDir(options: ValidateCommandOptions, context: CliContext): string {
+  if (options.remote !== undefined) {
+    if (options.repo !== undefined) throw new ExitError('Pass either --repo or --remote, not both.');
+    if (options.worktree === true || options.watch === true) {
+      throw new ExitError('--worktree and --watch read files on disk; use --repo DIR with them, not --remote.');
+    }
+    if (!isLocalRemote(options.remote)) {
+      throw new ExitError(
+        'validate --remote only accepts a repository path on this machine for now; clone the ops repository and pass --repo DIR.',
+      );
+    }
+    return resolvePath(context.cwd, options.remote);
+  }
+  return resolvePath(context.cwd, options.repo ?? '.');
+}
+
+/** Validate the committed revision `ref` of the repository at `repoDir`. */
+export async function validateRevision(
+  repoDir: string,
+  ref: string,
+  context: CliContext,
+): Promise<{ revision: string; result: ManifestLoadResult }> {
+  const reader = createGitReader(repoDir, { env: context.env });
+  try {
+    const revision = await reader.resolve(ref);
+    return { revision, result: await readManifests(reader, revision) };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Run `validate`; returns the exit code. Usage errors are thrown as ExitError, git failures as GitError. */
+export async function runValidate(options: ValidateCommandOptions, context: CliContext): Promise<number> {
+  const format = parseFormat(options.format);
+  if (options.worktree === true && options.ref !== undefined) {
+    throw new ExitError('--ref and --worktree exclude each other: validate a commit or the files on disk.');
+  }
+  if (options.watch === true && options.ref !== undefined) {
+    throw new ExitError('--watch re-validates files on disk as they are saved; drop --ref (it implies --worktree).');
+  }
+  const repoDir = repositoryDir(options, context);
+  if (options.watch === true) return watchWorktree(repoDir, format, options.debounceMs ?? 100, context);
+  if (options.worktree === true) {
+    const result = await readWorktreeManifests(repoDir);
+    context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
+    return exitCodeOf(result);
+  }
+  const { revision, result } = await validateRevision(repoDir, options.ref ?? 'HEAD', context);
+  context.stdout(formatFindings(format, { revision, ...result }));
+  return exitCodeOf(result);
+}
+
+/**
+ * Validate the working tree now and after every change under manifests/ (debounced), until
+ * `context.signal` aborts. Returns the exit code of the last validation.
+ */
+async function watchWorktree(
+  repoDir: string,
+  format: ValidateFormat,
+  debounceMs: number,
+  context: CliContext,
+): Promise<number> {
+  const dir = join(repoDir, 'manifests');
+  if (!existsSync(dir)) {
+    throw new ExitError(`There is no manifests/ directory in ${repoDir} to watch; create it or pass --repo DIR.`);
+  }
+  let lastExit: number = EXIT.ok;
+  const validateOnce = async (): Promise<void> => {
+    const result = await readWorktreeManifests(repoDir);
+    lastExit = exitCodeOf(result);
+    context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
+  };
+  // Watch first, validate second: a save right after the first output must not be missed.
+  const watcher = watch(dir, { ignoreInitial: true, persistent: true });
+  await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const schedule = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      // Serialise runs so outputs never interleave.
+      running = running.then(validateOnce).catch((error: unknown) => {
+        context.stderr(`validate --watch: ${error instanceof Error ? error.message : String(error)}\n`);
+      });
+    }, debounceMs);
+  };
+  watcher.on('all', schedule);
+  running = validateOnce();
+  await running;
+  context.stderr(`Watching ${dir} for changes; press Ctrl-C to stop.\n`);
+  await new Promise<void>((resolveStop) => {
+    if (context.signal.aborted) resolveStop();
+    else context.signal.addEventListener('abort', () => resolveStop(), { once: true });
+  });
+  if (timer !== undefined) clearTimeout(timer);
+  await watcher.close();
+  await running;
+  return lastExit;
+}
+
+/** Register `validate` on the program. Sets `process.exitCode` to 1 when there are error findings. */
+export function registerValidateCommand(program: Command, context: CliContext): void {
+  program
+    .command('validate')
+    .description('validate the manifests of a committed revision (or of the working tree) against the schemas and semantic rules')
+    .option('--repo <dir>', 'local ops repository (default: the current directory)')
+    .option('--remote <path>', 'a repository path on this machine (bare or not), read like --repo')
+    .option('--ref <rev>', 'revision to validate (default: HEAD; committed content only)')
+    .option('--worktree', 'validate the files on disk instead of a commit (editors, pre-commit)')
+    .option('--format <format>', `output format: ${VALIDATE_FORMATS.join(', ')}`, 'text')
+    .option('--watch', 're-validate the working tree whenever a manifest is saved (implies --worktree)')
+    .action(async (options: ValidateCommandOptions) => {
+      const code = await runValidate(options, context);
+      if (code !== EXIT.ok) process.exitCode = code;
+    });
+}

@@ -1,0 +1,160 @@
+/**
+ * Credentials and endpoints come only from the env vars a Provider names (`url_env`, `token_env`,
+ * `signing_secret_env`, and `*_env` options such as sentinel's `authority_url_env`). This module
+ * reads them with errors that name the provider and the variable, never its value, and lists
+ * every value a provider uses so errors can be redacted.
+ */
+import type { Env } from '../domain/ports.js';
+import type { Provider } from '../domain/types.js';
+import { ConnectorError } from '../errors.js';
+
+export type ProviderEnvField = 'url_env' | 'token_env' | 'signing_secret_env';
+
+export interface ReadProviderEnvOptions {
+  /** True when the Provider must name this field (e.g. `url_env` for HTTP types). */
+  required: boolean;
+}
+
+/**
+ * The value of the env var that `provider.spec[field]` names.
+ *
+ * - The field is not set: `ConnectorError` when `required`, else `undefined`.
+ * - The field names a variable that is unset or empty: always `ConnectorError`, because an
+ *   operator who names a variable expects it to be used (an unset signing secret must not
+ *   silently send unsigned webhooks).
+ * - `url_env` values must be absolute http(s) URLs.
+ *
+ * Messages name the provider and the variable, never the value.
+ */
+export function readProviderEnv(
+  provider: Provider,
+  field: ProviderEnvField,
+  env: Env,
+  options: { required: true },
+): string;
+export function readProviderEnv(
+  provider: Provider,
+  field: ProviderEnvField,
+  env: Env,
+  options: ReadProviderEnvOptions,
+): string | undefined;
+export function readProviderEnv(
+  provider: Provider,
+  field: ProviderEnvField,
+  env: Env,
+  options: ReadProviderEnvOptions,
+): string | undefined {
+  const name = provider.spec[field];
+  const where = describeProvider(provider);
+  if (name === null || name === '') {
+    if (!options.required) return undefined;
+    throw new ConnectorError(
+      `${where} has no spec.${field}; a ${provider.spec.type} provider needs it: set spec.${field} to the name of the env var that holds the value.`,
+    );
+  }
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new ConnectorError(
+      `${where} names env var ${name} in spec.${field}, but ${name} is not set in the reconciler's environment; export it (or remove spec.${field}).`,
+    );
+  }
+  if (field === 'url_env' && !isHttpUrl(value)) {
+    throw new ConnectorError(
+      `${where}: env var ${name} (spec.url_env) does not hold an absolute http(s) URL; set it to the endpoint, e.g. https://host/path.`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The value of an env var named by a provider option ending in `_env` (e.g. `authority_url_env`),
+ * or `undefined` when the option is not set. A named but unset variable is a `ConnectorError`.
+ */
+export function readProviderOptionEnv(provider: Provider, option: string, env: Env): string | undefined {
+  const name = provider.spec.options[option];
+  if (name === undefined || name === '') return undefined;
+  if (typeof name !== 'string') {
+    throw new ConnectorError(
+      `${describeProvider(provider)}: spec.options.${option} must be the name of an env var (a string).`,
+    );
+  }
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new ConnectorError(
+      `${describeProvider(provider)} names env var ${name} in spec.options.${option}, but ${name} is not set in the reconciler's environment; export it (or remove the option).`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Every secret value this provider uses, for redaction: the contents of the env vars it names
+ * (fields and `*_env` options) plus the parts of URL values that carry credentials on their own
+ * (userinfo, query values, the path — Slack/Teams webhook paths are the credential) and the
+ * base64 body of a `whsec_` secret. Unset variables are skipped.
+ */
+export function secretsOf(provider: Provider, env: Env): string[] {
+  const names: string[] = [];
+  for (const field of ['url_env', 'token_env', 'signing_secret_env'] as const) {
+    const name = provider.spec[field];
+    if (name) names.push(name);
+  }
+  for (const [key, value] of Object.entries(provider.spec.options)) {
+    if (key.endsWith('_env') && typeof value === 'string' && value) names.push(value);
+  }
+  const secrets = new Set<string>();
+  for (const name of names) {
+    const value = env[name];
+    if (!value) continue;
+    for (const piece of secretPieces(value)) secrets.add(piece);
+  }
+  // Longest first, so a whole URL is replaced before one of its parts would split it.
+  return [...secrets].filter((piece) => piece.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/** `provider "name" (type)`, the way every connector error names its provider. */
+export function describeProvider(provider: Provider): string {
+  return `provider "${provider.name}" (${provider.spec.type})`;
+}
+
+function secretPieces(value: string): string[] {
+  const pieces = [value, value.trim()];
+  if (value.startsWith('whsec_')) pieces.push(value.slice('whsec_'.length));
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return pieces;
+  }
+  // A bare origin (`https://api.datadoghq.eu`) is public and errors name it on purpose.
+  const bareOrigin = !url.username && !url.password && !url.search && !url.hash && url.pathname === '/';
+  if (bareOrigin) return [];
+  pieces.push(url.href);
+  if (url.username) pieces.push(url.username, safeDecode(url.username));
+  if (url.password) pieces.push(url.password, safeDecode(url.password));
+  if (url.username || url.password) {
+    // How the credentials travel once moved into an Authorization header.
+    pieces.push(Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`).toString('base64'));
+  }
+  for (const param of url.searchParams.values()) pieces.push(param, encodeURIComponent(param));
+  if (url.search) pieces.push(url.search.slice(1));
+  if (url.pathname.length > 1) pieces.push(url.pathname, safeDecode(url.pathname));
+  return pieces;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

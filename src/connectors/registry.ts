@@ -1,0 +1,93 @@
+/**
+ * One place that maps a Provider's `type` to its connector, and builds the ConnectorContext the
+ * connectors share (fetch, sleep, attempt bounds) with defaults that production uses.
+ */
+import type { Connector, ConnectorContext, Env } from '../domain/ports.js';
+import type { Provider } from '../domain/types.js';
+import { InternalError } from '../errors.js';
+import { createDatadogConnector } from './datadog-connector.js';
+import { createFileConnector } from './file-connector.js';
+import { createJiraConnector } from './jira-connector.js';
+import { createSentinelConnector } from './sentinel-connector.js';
+import { createServicenowConnector } from './servicenow-connector.js';
+import { createSlackConnector } from './slack-connector.js';
+import { createSplunkConnector } from './splunk-connector.js';
+import { createTeamsConnector } from './teams-connector.js';
+import { createWebhookConnector } from './webhook-connector.js';
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
+
+/**
+ * The connector for a provider, by `provider.spec.type`.
+ *
+ * Throws `ConnectorError` when the provider's configuration cannot work: an env var it needs is
+ * not named or not set, a URL env var does not hold an http(s) URL, a required option is missing.
+ * The message names the provider and the env var (never a value); the reconciler records a
+ * `skipped` execution with it. Everything that happens during a call is a `DeliveryOutcome`.
+ */
+export function createConnector(provider: Provider, context: ConnectorContext): Connector {
+  const type = provider.spec.type;
+  switch (type) {
+    case 'webhook':
+      return createWebhookConnector(provider, context);
+    case 'file':
+      return createFileConnector(provider, context);
+    case 'slack':
+      return createSlackConnector(provider, context);
+    case 'teams':
+      return createTeamsConnector(provider, context);
+    case 'datadog':
+      return createDatadogConnector(provider, context);
+    case 'splunk':
+      return createSplunkConnector(provider, context);
+    case 'sentinel':
+      return createSentinelConnector(provider, context);
+    case 'jira':
+      return createJiraConnector(provider, context);
+    case 'servicenow':
+      return createServicenowConnector(provider, context);
+    default: {
+      const unknown: never = type;
+      throw new InternalError(
+        `No connector for provider type "${String(unknown)}"; schema validation should have rejected it.`,
+      );
+    }
+  }
+}
+
+export type ConnectorContextOptions = Partial<ConnectorContext> & { env: Env; baseDir: string };
+
+/**
+ * A ConnectorContext with production defaults: global fetch, a real sleep that an AbortSignal
+ * cuts short, 3 attempts per call, Retry-After honoured up to 60 s.
+ */
+export function createConnectorContext(options: ConnectorContextOptions): ConnectorContext {
+  return {
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    sleep: options.sleep ?? sleepUnlessAborted,
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+    env: options.env,
+    baseDir: options.baseDir,
+  };
+}
+
+/** Wait `ms`; rejects with the signal's reason as soon as `signal` aborts. */
+export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * ServiceNow: one record per delivery through the Table API (`POST /api/now/table/{table}`,
+ * `incident` by default).
+ *
+ * The idempotency key goes into `correlation_id` (with `correlation_display: cavra-gitops`), the
+ * field integrations use to find "their" record, but the Table API does not enforce uniqueness on
+ * it: a re-send creates a second record, so the connector is not idempotent.
+ */
+import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
+import type { Provider } from '../domain/types.js';
+import { ConnectorError } from '../errors.js';
+import { summarizeAuditEvent, summarizeAuditTitle } from './audit-event.js';
+import { describeProvider, readProviderEnv, secretsOf } from './env.js';
+import {
+  appendPath,
+  classifyStatus,
+  describeTarget,
+  excerptOf,
+  providerTimeoutMs,
+  sendHttp,
+  type HttpClassification,
+} from './http.js';
+
+export const DEFAULT_SERVICENOW_TABLE = 'incident';
+export const SERVICENOW_CORRELATION_DISPLAY = 'cavra-gitops';
+/** `short_description` is 160 characters on the task table. */
+const MAX_SHORT_DESCRIPTION = 160;
+/** `correlation_id` is 100 characters on the task table. */
+const MAX_CORRELATION_ID = 100;
+/** Record fields an operator may preset through `spec.options` (public values only). */
+const PASSTHROUGH_OPTIONS = ['category', 'subcategory', 'urgency', 'impact', 'assignment_group'] as const;
+
+export type ServicenowRecord = {
+  short_description: string;
+  description: string;
+  correlation_id: string;
+  correlation_display: string;
+} & Partial<Record<(typeof PASSTHROUGH_OPTIONS)[number], string>>;
+
+/** The record body for a delivery, with the preset fields from `spec.options`. */
+export function buildServicenowRecord(
+  request: DeliveryRequest,
+  options: Provider['spec']['options'],
+): ServicenowRecord {
+  const pkg = request.package;
+  const routes = pkg.routes.map(
+    (route) => `- ${route.route_id}: ${route.state} (owner ${route.owner}, provider ${route.provider})`,
+  );
+  const description = [
+    summarizeAuditEvent(request),
+    '',
+    `Delivery: ${request.deliveryId}`,
+    `Audit: ${request.auditId}`,
+    `Attempt: ${request.attempt}`,
+    ...(request.executionId ? [`Execution: ${request.executionId}`] : []),
+    `Idempotency key: ${request.idempotencyKey}`,
+    `Delivered at: ${request.at}`,
+    ...(routes.length > 0 ? ['', 'Routes:', ...routes] : []),
+  ].join('\n');
+  const record: ServicenowRecord = {
+    short_description: summarizeAuditTitle(request).slice(0, MAX_SHORT_DESCRIPTION),
+    description,
+    correlation_id: request.idempotencyKey.slice(0, MAX_CORRELATION_ID),
+    correlation_display: SERVICENOW_CORRELATION_DISPLAY,
+  };
+  for (const name of PASSTHROUGH_OPTIONS) {
+    const value = options[name];
+    if (value !== undefined && value !== '') record[name] = String(value);
+  }
+  return record;
+}
+
+/** `basic` (options.username + password from token_env, the default) or `bearer` (OAuth token). */
+export function servicenowAuthorization(provider: Provider, secret: string): string {
+  const auth = provider.spec.options.auth ?? 'basic';
+  if (auth === 'bearer') return `Bearer ${secret}`;
+  if (auth !== 'basic') {
+    throw new ConnectorError(`${describeProvider(provider)}: spec.options.auth must be basic or bearer.`);
+  }
+  const user = provider.spec.options.username;
+  if (typeof user !== 'string' || user === '') {
+    throw new ConnectorError(
+      `${describeProvider(provider)} uses basic auth but has no spec.options.username; set it to the integration user (its password comes from the env var named by token_env), or set options.auth: bearer.`,
+    );
+  }
+  return `Basic ${Buffer.from(`${user}:${secret}`, 'utf8').toString('base64')}`;
+}
+
+/** Build the ServiceNow connector; configuration errors are `ConnectorError`s naming the field. */
+export function createServicenowConnector(provider: Provider, context: ConnectorContext): Connector {
+  const base = readProviderEnv(provider, 'url_env', context.env, { required: true });
+  const secret = readProviderEnv(provider, 'token_env', context.env, { required: true });
+  const tableOption = provider.spec.options.table;
+  const table =
+    typeof tableOption === 'string' && tableOption !== '' ? tableOption : DEFAULT_SERVICENOW_TABLE;
+  if (!/^[a-z0-9_]+$/i.test(table)) {
+    throw new ConnectorError(
+      `${describeProvider(provider)}: spec.options.table must be a table name such as incident.`,
+    );
+  }
+  const authorization = servicenowAuthorization(provider, secret);
+  const url = appendPath(base, `/api/now/table/${table}`);
+  const timeoutMs = providerTimeoutMs(provider);
+  const secrets = [...secretsOf(provider, context.env), authorization, authorization.replace(/^\w+ /, '')];
+  const target = describeTarget(provider, url);
+
+  return {
+    type: 'servicenow',
+    idempotent: false,
+    async deliver(request, signal) {
+      const body = JSON.stringify(buildServicenowRecord(request, provider.spec.options));
+      return sendHttp(
+        () => ({
+          method: 'POST',
+          url,
+          headers: {
+            Authorization: authorization,
+            Accept: 'application/json',
+            'Content-Type': 'application/json',
+          },
+          body,
+          timeoutMs,
+        }),
+        context,
+        {
+          secrets,
+          classify: (status, answer) =>
+            classifyServicenowAnswer(status, answer, table, provider.spec.token_env),
+          signal,
+          target,
+          // The Table API does not deduplicate: an ambiguous attempt is not repeated within this call.
+          resendAfterAmbiguousFailure: false,
+        },
+      );
+    },
+  };
+}
+
+/**
+ * 201 is success. 400/401/403/404 are permanent with what to fix and ServiceNow's
+ * `error.message`; 429/5xx are retryable.
+ */
+export function classifyServicenowAnswer(
+  status: number,
+  body: string,
+  table: string,
+  tokenEnv: string | null,
+): HttpClassification {
+  if (status >= 200 && status < 300) return { success: true, retryable: false, reason: '' };
+  const message = parseServicenowError(body);
+  switch (status) {
+    case 400:
+      return permanent(
+        `ServiceNow rejected the ${table} record (HTTP 400)${message}; check the preset fields in spec.options`,
+      );
+    case 401:
+      return permanent(
+        `ServiceNow refused the credentials (HTTP 401)${message}; check options.username / options.auth and the secret in env var ${tokenEnv ?? '(token_env)'}`,
+      );
+    case 403:
+      return permanent(
+        `ServiceNow denied creating a ${table} record (HTTP 403)${message}; give the integration user a role that may create ${table} records (e.g. itil) and REST access`,
+      );
+    case 404:
+      return permanent(
+        `ServiceNow answered HTTP 404${message}; check options.table (${table}) and that url_env holds the instance URL`,
+      );
+    default:
+      return classifyStatus(status, body);
+  }
+}
+
+/** `: <message>` from `{"error": {"message": ..., "detail": ...}, "status": "failure"}`. */
+function parseServicenowError(body: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return '';
+  }
+  const error =
+    typeof value === 'object' && value !== null ? (value as { error?: unknown }).error : undefined;
+  const message =
+    typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  return typeof message === 'string' && message !== '' ? `: ${excerptOf(message)}` : '';
+}
+
+function permanent(reason: string): HttpClassification {
+  return { success: false, retryable: false, reason: `${reason} (permanent)` };
+}

@@ -1,0 +1,169 @@
+/**
+ * Recovery closures (SPEC §4, Closure records): each valid `RecoveryClosure` manifest becomes one
+ * hashed closure record, once. Pure: a function of the manifests, the records and `now`.
+ *
+ * The closure id hashes the manifest's identity (kind and name), its normalised spec and the
+ * commit that introduced it, so the same manifest is recorded once however many runs see it,
+ * while an edited manifest (new content or new commit) is a new closure event.
+ */
+import { makeId, withHash } from '../records/hash.js';
+import { ID_PREFIXES } from '../records/ids.js';
+import type { ClosureRecord, Finding, RecordSet, RecoveryClosure } from './types.js';
+
+/** SPEC §4 id prefix of closures. */
+export const CLOSURE_ID_PREFIX = ID_PREFIXES.closure;
+
+export interface PlanClosuresInput {
+  closures: readonly RecoveryClosure[];
+  records: RecordSet;
+  now: Date;
+  /** Manifest revision the run read (recorded as `source_revision`). */
+  revision: string;
+}
+
+export interface PlanClosuresResult {
+  /** New closure records, ordered by closure id. */
+  closures: ClosureRecord[];
+  /** Reference findings (`ref.playbook`, `ref.playbook-provider`, `ref.verification`); no record for those. */
+  findings: Finding[];
+}
+
+/** The deterministic closure id of a manifest (known before the record exists). */
+export function closureIdOf(manifest: RecoveryClosure): string {
+  return makeId(CLOSURE_ID_PREFIX, {
+    kind: manifest.kind,
+    name: manifest.name,
+    spec: manifest.spec,
+    commit: manifest.source.introduced?.commit ?? '',
+  });
+}
+
+/** Every record id a verification ref may name: deliveries, executions, playbooks, closures, runs. */
+export function collectRecordIds(records: RecordSet): Set<string> {
+  const ids = new Set<string>();
+  for (const record of records.deliveries) ids.add(record.record_id);
+  for (const record of records.executions) ids.add(record.execution_id);
+  for (const record of records.playbooks) ids.add(record.playbook_id);
+  for (const record of records.closures) ids.add(record.closure_id);
+  for (const record of records.runs) ids.add(record.run_id);
+  return ids;
+}
+
+/**
+ * Closure records for the RecoveryClosure manifests not recorded yet. A manifest whose playbook
+ * does not exist, whose provider is not in that playbook, or whose verification refs name no
+ * record gets findings and no record (it is retried on a later run, when the records may exist).
+ */
+export function planClosures(input: PlanClosuresInput): PlanClosuresResult {
+  const recorded = new Set(input.records.closures.map((closure) => closure.closure_id));
+  const playbookProviders = new Map<string, Set<string>>();
+  for (const playbook of input.records.playbooks) {
+    playbookProviders.set(playbook.playbook_id, new Set(playbook.provider_playbooks.map((p) => p.provider)));
+  }
+  const recordIds = collectRecordIds(input.records);
+  const recordedAt = input.now.toISOString();
+
+  const closures: ClosureRecord[] = [];
+  const findings: Finding[] = [];
+  const manifests = [...input.closures].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const manifest of manifests) {
+    const closureId = closureIdOf(manifest);
+    if (recorded.has(closureId)) continue;
+    const problems = checkReferences(manifest, playbookProviders, recordIds);
+    if (problems.length > 0) {
+      findings.push(...problems);
+      continue;
+    }
+    closures.push(buildClosureRecord(manifest, closureId, recordedAt, input.revision));
+  }
+  closures.sort((a, b) => (a.closure_id < b.closure_id ? -1 : a.closure_id > b.closure_id ? 1 : 0));
+  return { closures, findings };
+}
+
+function checkReferences(
+  manifest: RecoveryClosure,
+  playbookProviders: ReadonlyMap<string, ReadonlySet<string>>,
+  recordIds: ReadonlySet<string>,
+): Finding[] {
+  const { spec } = manifest;
+  const providers = playbookProviders.get(spec.playbook_id);
+  if (providers === undefined) {
+    return [
+      finding(
+        manifest,
+        '/spec/playbook_id',
+        'ref.playbook',
+        `playbook_id "${spec.playbook_id}" names no playbook record; copy the id of an existing playbook from records/playbooks/.`,
+      ),
+    ];
+  }
+  const findings: Finding[] = [];
+  if (!providers.has(spec.provider)) {
+    const listed = [...providers].sort().join(', ');
+    findings.push(
+      finding(
+        manifest,
+        '/spec/provider',
+        'ref.playbook-provider',
+        `provider "${spec.provider}" is not in playbook ${spec.playbook_id} (it covers: ${listed}); use one of those providers.`,
+      ),
+    );
+  }
+  spec.verification_refs.forEach((ref, index) => {
+    if (recordIds.has(ref)) return;
+    findings.push(
+      finding(
+        manifest,
+        `/spec/verification_refs/${index}`,
+        'ref.verification',
+        `verification ref "${ref}" names no record; use the id of an existing execution, delivery, playbook or closure record.`,
+      ),
+    );
+  });
+  return findings;
+}
+
+function finding(manifest: RecoveryClosure, path: string, rule: string, message: string): Finding {
+  return {
+    file: manifest.source.path,
+    line: manifest.source.line,
+    column: manifest.source.column,
+    kind: manifest.kind,
+    name: manifest.name,
+    path,
+    message,
+    rule,
+    severity: 'error',
+  };
+}
+
+function buildClosureRecord(
+  manifest: RecoveryClosure,
+  closureId: string,
+  recordedAt: string,
+  revision: string,
+): ClosureRecord {
+  const { spec, source } = manifest;
+  const record: ClosureRecord = {
+    closure_id: closureId,
+    closure_hash: '',
+    playbook_id: spec.playbook_id,
+    provider: spec.provider,
+    closure_state: spec.state,
+    closed_by: spec.closed_by,
+    closed_at: spec.closed_at,
+    external_ref: spec.external_ref,
+    notes: spec.notes,
+    verification_refs: [...spec.verification_refs],
+    source: {
+      manifest: source.path,
+      blob: source.blob,
+      commit: source.introduced?.commit ?? '',
+      author: source.introduced?.author ?? '',
+    },
+    recorded_at: recordedAt,
+    source_revision: revision,
+  };
+  // withHash ignores the placeholder and hashes everything else.
+  return withHash(record, 'closure_hash') as ClosureRecord;
+}

@@ -1,0 +1,172 @@
+/**
+ * Automatic connector recovery playbooks (SPEC §4, Playbooks). Pure: a function of the providers,
+ * the policy, the records of one revision and `now`.
+ *
+ * Decisions (see docs/decisions.md):
+ * - A failure is one failed attempt: every delivery record with `delivery_success: false`
+ *   (initial attempts and retries; retries write a delivery record too). An execution record
+ *   counts as a failure only when it is `failed`, `skipped` or `unknown` AND no delivery record
+ *   carries its `execution_id` (a skipped execution or an unknown outcome made no attempt that
+ *   was recorded), so one attempt is never counted twice.
+ * - A failure's time is the delivery record's `completed_at` (the execution's `executed_at`).
+ * - One playbook per run covers every provider that is due (CAVRA's shape: `provider_count`,
+ *   `provider_playbooks[]`); each provider inside it is its own recovery row.
+ * - Only providers declared in the manifests are considered: a removed provider has nothing left
+ *   to recover, and its category would be unknown.
+ */
+import { makeId, withHash } from '../records/hash.js';
+import { ID_PREFIXES } from '../records/ids.js';
+import { listRecoveryRows, isClosedState, timeOf } from './recovery-state.js';
+import { recoveryStepsFor } from './recovery-steps.js';
+import type {
+  IsoTime,
+  PlaybookRecord,
+  Provider,
+  ProviderPlaybook,
+  ReconcilerPolicySpec,
+  RecordSet,
+} from './types.js';
+
+/** SPEC §4 id prefix of playbooks. */
+export const PLAYBOOK_ID_PREFIX = ID_PREFIXES.playbook;
+
+const HOUR_MS = 3_600_000;
+
+export interface PlanPlaybooksInput {
+  providers: readonly Provider[];
+  policy: ReconcilerPolicySpec;
+  records: RecordSet;
+  now: Date;
+  /** Manifest revision the run read (recorded as `source_revision`). */
+  revision: string;
+  /** Who generates the playbook, e.g. the replica id (`generated_by`). */
+  generatedBy: string;
+}
+
+/** One failed attempt, as counted for playbooks. */
+export interface ProviderFailure {
+  provider: string;
+  at: number;
+  atIso: IsoTime;
+  statusCode: number | null;
+}
+
+/**
+ * Every failed attempt per provider (see the module comment for what counts), unfiltered by time.
+ * Exported for the reconciler's plan output and for tests.
+ */
+export function collectProviderFailures(records: RecordSet): Map<string, ProviderFailure[]> {
+  const failures = new Map<string, ProviderFailure[]>();
+  const add = (failure: ProviderFailure): void => {
+    const list = failures.get(failure.provider);
+    if (list === undefined) failures.set(failure.provider, [failure]);
+    else list.push(failure);
+  };
+  const executionsWithAttempt = new Set<string>();
+  for (const delivery of records.deliveries) {
+    if (delivery.execution_id !== '') executionsWithAttempt.add(delivery.execution_id);
+    if (delivery.delivery_success) continue;
+    const atIso = delivery.completed_at || delivery.attempted_at;
+    add({ provider: delivery.provider, at: timeOf(atIso), atIso, statusCode: delivery.status_code });
+  }
+  for (const execution of records.executions) {
+    if (execution.execution_status === 'delivered') continue;
+    if (executionsWithAttempt.has(execution.execution_id)) continue;
+    add({
+      provider: execution.provider,
+      at: timeOf(execution.executed_at),
+      atIso: execution.executed_at,
+      statusCode: execution.status_code,
+    });
+  }
+  return failures;
+}
+
+/** Per provider, the `closed_at` (ms) of its latest closing (resolved/mitigated) closure. */
+function latestClosingClosureTimes(records: RecordSet): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const closure of records.closures) {
+    if (!isClosedState(closure.closure_state)) continue;
+    const at = timeOf(closure.closed_at);
+    const current = latest.get(closure.provider);
+    if (current === undefined || at > current) latest.set(closure.provider, at);
+  }
+  return latest;
+}
+
+/** Providers with at least one open recovery row (a playbook entry whose latest closure is not closing). */
+function providersWithOpenRows(records: RecordSet): Set<string> {
+  const open = new Set<string>();
+  for (const row of listRecoveryRows(records.playbooks, records.closures)) {
+    if (!row.closed) open.add(row.providerPlaybook.provider);
+  }
+  return open;
+}
+
+/**
+ * The playbooks due now: with `recovery.auto_playbooks`, one playbook covering every declared
+ * provider that has at least `min_failure_count` failures within `lookback_hours` before `now`
+ * (and not after it), counting only failures after the provider's latest closing closure, and
+ * that has no open recovery row. Returns [] or one hashed record.
+ */
+export function planPlaybooks(input: PlanPlaybooksInput): PlaybookRecord[] {
+  const { policy, records, now } = input;
+  const recovery = policy.recovery;
+  if (!recovery.auto_playbooks) return [];
+  const nowMs = now.getTime();
+  const windowStart = nowMs - recovery.lookback_hours * HOUR_MS;
+  const failuresByProvider = collectProviderFailures(records);
+  const closingTimes = latestClosingClosureTimes(records);
+  const openProviders = providersWithOpenRows(records);
+
+  const providerPlaybooks: ProviderPlaybook[] = [];
+  const providers = [...input.providers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const provider of providers) {
+    if (openProviders.has(provider.name)) continue;
+    const closedAt = closingTimes.get(provider.name) ?? Number.NEGATIVE_INFINITY;
+    const counted = (failuresByProvider.get(provider.name) ?? []).filter(
+      (failure) => failure.at >= windowStart && failure.at <= nowMs && failure.at > closedAt,
+    );
+    if (counted.length === 0 || counted.length < recovery.min_failure_count) continue;
+    providerPlaybooks.push(buildProviderPlaybook(provider, counted));
+  }
+  if (providerPlaybooks.length === 0) return [];
+
+  const content = {
+    generated_at: now.toISOString(),
+    generated_by: input.generatedBy,
+    lookback_hours: recovery.lookback_hours,
+    min_failure_count: recovery.min_failure_count,
+    provider_count: providerPlaybooks.length,
+    failure_count: providerPlaybooks.reduce((sum, entry) => sum + entry.failure_count, 0),
+    provider_playbooks: providerPlaybooks,
+    source_revision: input.revision,
+  };
+  // The id hashes the whole content (failures, time, revision), not the clock alone: two runs
+  // that see the same records at the same instant produce the same file, anything else a new one.
+  const record: PlaybookRecord = {
+    playbook_id: makeId(PLAYBOOK_ID_PREFIX, content),
+    playbook_hash: '',
+    ...content,
+  };
+  // withHash ignores the placeholder and hashes everything else.
+  return [withHash(record, 'playbook_hash') as PlaybookRecord];
+}
+
+function buildProviderPlaybook(provider: Provider, failures: readonly ProviderFailure[]): ProviderPlaybook {
+  let latest = failures[0] as ProviderFailure;
+  const statusCodes = new Set<number>();
+  for (const failure of failures) {
+    // Same instant written two ways ("…00Z" / "…00.000Z"): keep the smaller text, so the choice is stable.
+    if (failure.at > latest.at || (failure.at === latest.at && failure.atIso < latest.atIso)) latest = failure;
+    if (failure.statusCode !== null) statusCodes.add(failure.statusCode);
+  }
+  return {
+    provider: provider.name,
+    category: provider.spec.category,
+    failure_count: failures.length,
+    latest_failure_at: latest.atIso,
+    status_codes: [...statusCodes].sort((a, b) => a - b),
+    recovery_steps: recoveryStepsFor(provider.spec.category, provider.spec.type),
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * The records a run writes, built from planned calls and their outcomes. Pure: the same inputs
+ * give the same record, hence (through serializeRecord) the same bytes and hash.
+ */
+import type { DeliveryOutcome } from './ports.js';
+import type { ExpiredClaim, PlannedCall } from './retry-plan.js';
+import type {
+  ApprovalEvidence,
+  ClaimRecord,
+  DeliveryRecord,
+  ExecutionRecord,
+  ExecutionStatus,
+  IsoTime,
+  RunRecord,
+} from './types.js';
+import { withHash } from '../records/hash.js';
+import { deliveryRecordId, runId as computeRunId } from '../records/ids.js';
+
+const MINUTE_MS = 60_000;
+
+export interface ClaimOptions {
+  /** Who holds the claim: the replica id. */
+  holder: string;
+  now: Date;
+  leaseMinutes: number;
+  /** The revision the plan was computed from. */
+  revision: string;
+}
+
+/** The claim committed before a connector call; its lease ends `leaseMinutes` after `now`. */
+export function buildClaim(call: PlannedCall, options: ClaimOptions): ClaimRecord {
+  return {
+    claim_id: call.claimId,
+    claim_kind: call.kind,
+    delivery_id: call.key.delivery_id,
+    audit_id: call.key.audit_id,
+    provider: call.key.provider,
+    attempt: call.attempt,
+    holder: options.holder,
+    claimed_at: options.now.toISOString(),
+    lease_expires_at: new Date(options.now.getTime() + options.leaseMinutes * MINUTE_MS).toISOString(),
+    source_revision: options.revision,
+  };
+}
+
+export interface DeliveryRecordOptions {
+  runId: string;
+  attemptedAt: IsoTime;
+  completedAt: IsoTime;
+  revision: string;
+}
+
+/** The record of one attempt (initial delivery or retry), written whatever its outcome. */
+export function buildDeliveryRecord(
+  call: PlannedCall,
+  outcome: Pick<DeliveryOutcome, 'success' | 'statusCode' | 'error'>,
+  options: DeliveryRecordOptions,
+): DeliveryRecord {
+  return withHash<DeliveryRecord, 'record_hash'>(
+    {
+      record_id: deliveryRecordId(call.key, call.attempt),
+      delivery_id: call.key.delivery_id,
+      audit_id: call.key.audit_id,
+      provider: call.key.provider,
+      attempt: call.attempt,
+      delivery_success: outcome.success,
+      status_code: outcome.statusCode,
+      error: outcome.success ? '' : outcome.error,
+      execution_id: call.executionId,
+      idempotency_key: call.idempotencyKey,
+      attempted_at: options.attemptedAt,
+      completed_at: options.completedAt,
+      run_id: options.runId,
+      source_revision: options.revision,
+    },
+    'record_hash',
+  );
+}
+
+export interface ExecutionRecordOptions {
+  runId: string;
+  executedAt: IsoTime;
+  /** Who executed: the replica id. */
+  executedBy: string;
+  revision: string;
+}
+
+/** The call could not be made (e.g. a missing env var): recorded as `skipped` with the reason. */
+export interface SkippedOutcome {
+  skipped: string;
+}
+
+/** The result of executing a retry: a connector outcome, or a reason the call was not made. */
+export type ExecutionOutcome = Pick<DeliveryOutcome, 'success' | 'statusCode' | 'error'> | SkippedOutcome;
+
+/**
+ * The execution record of a retry (SPEC §4): `delivered` / `failed` from the connector outcome,
+ * `skipped` with its reason when no call was made. Evidence: the approval manifest (path, blob),
+ * its introducing commit (id, author, signature) and the source revision; public evidence refs
+ * are this attempt's delivery record id (not for skipped: no attempt was made) and the approval
+ * manifest path.
+ */
+export function buildExecutionRecord(
+  call: PlannedCall,
+  outcome: ExecutionOutcome,
+  options: ExecutionRecordOptions,
+): ExecutionRecord {
+  if ('skipped' in outcome) {
+    return executionRecord(call, 'skipped', { skipped: outcome.skipped, success: false, statusCode: null, error: '' }, options);
+  }
+  return executionRecord(
+    call,
+    outcome.success ? 'delivered' : 'failed',
+    { skipped: '', success: outcome.success, statusCode: outcome.statusCode, error: outcome.success ? '' : outcome.error },
+    options,
+  );
+}
+
+function executionRecord(
+  call: PlannedCall,
+  status: ExecutionStatus,
+  result: { skipped: string; success: boolean; statusCode: number | null; error: string },
+  options: ExecutionRecordOptions,
+): ExecutionRecord {
+  const approvalManifest = call.approval?.source.path ?? '';
+  const refs = status === 'skipped' ? [] : [deliveryRecordId(call.key, call.attempt)];
+  if (approvalManifest !== '') refs.push(approvalManifest);
+  return withHash<ExecutionRecord, 'execution_hash'>(
+    {
+      execution_id: call.executionId,
+      execution_status: status,
+      executed_at: options.executedAt,
+      executed_by: options.executedBy,
+      run_id: options.runId,
+      retry_plan_id: call.retryPlanId,
+      approval_decision_id: call.approvalDecisionId,
+      approval_plan_id: call.approvalPlanId,
+      delivery_id: call.key.delivery_id,
+      audit_id: call.key.audit_id,
+      provider: call.key.provider,
+      attempt: call.attempt,
+      skipped: result.skipped,
+      delivery_success: result.success,
+      status_code: result.statusCode,
+      error: result.error,
+      selected_providers: [...call.selectedProviders],
+      public_evidence_refs: refs,
+      approval: approvalEvidence(call),
+      source_revision: options.revision,
+    },
+    'execution_hash',
+  );
+}
+
+/** Where the approval came from: manifest path and blob, introducing commit, author, signature. */
+export function approvalEvidence(call: PlannedCall): ApprovalEvidence {
+  const source = call.approval?.source;
+  const introduced = source?.introduced ?? null;
+  return {
+    manifest: source?.path ?? '',
+    blob: source?.blob ?? '',
+    commit: introduced?.commit ?? '',
+    author: introduced?.author ?? '',
+    signature: {
+      status: introduced?.signature.status ?? 'none',
+      principal: introduced?.signature.principal ?? '',
+    },
+  };
+}
+
+export interface UnknownOutcomeOptions {
+  runId: string;
+  /** When the expiry was noticed (the run's `now`). */
+  recordedAt: IsoTime;
+  /** Who noticed: the replica id. */
+  recordedBy: string;
+  revision: string;
+}
+
+export interface UnknownOutcomeRecords {
+  /** A failed delivery record for the claimed attempt, so the attempt counts toward the limit. */
+  delivery: DeliveryRecord;
+  /** An `unknown` execution record (consumes the approval); null for an initial delivery. */
+  execution: ExecutionRecord | null;
+}
+
+/**
+ * The records of a claim whose lease expired without an outcome and that is not re-sent
+ * (non-idempotent provider): the attempt is recorded as failed with the error
+ * "outcome unknown: claim lease expired at …", and an execution as `unknown`.
+ */
+export function buildUnknownOutcome(expired: ExpiredClaim, options: UnknownOutcomeOptions): UnknownOutcomeRecords {
+  const delivery = buildUnknownDeliveryFromClaim(expired.claim, options);
+  if (expired.call.kind !== 'execution') return { delivery, execution: null };
+  const record = executionRecord(
+    expired.call,
+    'unknown',
+    { skipped: '', success: false, statusCode: null, error: unknownError(expired.claim) },
+    { runId: options.runId, executedAt: options.recordedAt, executedBy: options.recordedBy, revision: options.revision },
+  );
+  return { delivery, execution: record };
+}
+
+/**
+ * The failed delivery record of an expired claim, from the claim alone: for orphaned claims whose
+ * manifests are gone (RetryWorkPlan.orphanedClaims) and as part of buildUnknownOutcome.
+ */
+export function buildUnknownDeliveryFromClaim(claim: ClaimRecord, options: UnknownOutcomeOptions): DeliveryRecord {
+  const key = { delivery_id: claim.delivery_id, audit_id: claim.audit_id, provider: claim.provider };
+  const isExecution = claim.claim_kind === 'execution';
+  return withHash<DeliveryRecord, 'record_hash'>(
+    {
+      record_id: deliveryRecordId(key, claim.attempt),
+      ...key,
+      attempt: claim.attempt,
+      delivery_success: false,
+      status_code: null,
+      error: unknownError(claim),
+      execution_id: isExecution ? claim.claim_id : '',
+      idempotency_key: isExecution ? claim.claim_id : claim.delivery_id,
+      attempted_at: claim.claimed_at,
+      completed_at: options.recordedAt,
+      run_id: options.runId,
+      source_revision: options.revision,
+    },
+    'record_hash',
+  );
+}
+
+function unknownError(claim: ClaimRecord): string {
+  return `outcome unknown: claim lease expired at ${claim.lease_expires_at} (held by ${claim.holder})`;
+}
+
+export interface RunRecordOptions {
+  revision: string;
+  startedAt: IsoTime;
+  replicaId: string;
+  deliveryCount: number;
+  executionCount: number;
+  playbookCount: number;
+  closureCount: number;
+}
+
+/** The record of one run that wrote something; `run_id` = runId(revision, startedAt, replicaId). */
+export function buildRunRecord(options: RunRecordOptions): RunRecord {
+  return withHash<RunRecord, 'run_hash'>(
+    {
+      run_id: computeRunId(options.revision, options.startedAt, options.replicaId),
+      replica_id: options.replicaId,
+      started_at: options.startedAt,
+      source_revision: options.revision,
+      delivery_count: options.deliveryCount,
+      execution_count: options.executionCount,
+      playbook_count: options.playbookCount,
+      closure_count: options.closureCount,
+    },
+    'run_hash',
+  );
+}

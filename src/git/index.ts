@@ -1,0 +1,25 @@
+/** The git layer: the only place that runs git. */
+export { BatchReader, type BatchObject, type BatchReaderOptions } from './batch-reader.js';
+export { formatCommitTime, parseSignatureStatus } from './introducing-commits.js';
+export {
+  createGitReader,
+  type GitReaderOptions,
+  type IntroducingCommitsOptions,
+  type LocalGitReader,
+} from './reader.js';
+export { redactGitText, redactRemote } from './redact-remote.js';
+export {
+  defaultReplicaId,
+  isLocalRemote,
+  resolveStateDir,
+  type ResolveStateDirOptions,
+} from './state-dir.js';
+export { acquireStateLock, isProcessAlive, type LockHolder, type StateLock } from './state-lock.js';
+export {
+  openGitStore,
+  parsePushRejection,
+  REPLICA_TRAILER,
+  type CavraGitStore,
+  type CreateCommitOptions,
+  type GitStoreOptions,
+} from './store.js';

@@ -1,0 +1,170 @@
+/**
+ * GitReader over a local repository (bare or not): committed objects only, never the working
+ * tree. Every method is a bounded number of git processes regardless of how many files it covers.
+ */
+import type { Env, GitReader, TreeEntry } from '../domain/ports.js';
+import type { CommitInfo } from '../domain/types.js';
+import { GitError } from '../errors.js';
+import { BatchReader } from './batch-reader.js';
+import { readIntroducingCommits } from './introducing-commits.js';
+import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
+
+/** Options of {@link createGitReader}. */
+export interface GitReaderOptions {
+  /** Environment for git children (default: `process.env`, minus variables that redirect git). */
+  env?: Env;
+  /**
+   * Treat `repoDir` as the git directory itself (`GIT_DIR`), never discovering a repository in a
+   * parent directory: for clones the program owns, where a broken clone must fail loudly.
+   */
+  gitDir?: boolean;
+}
+
+/** Options of {@link LocalGitReader.readIntroducingCommits} beyond the port's. */
+export interface IntroducingCommitsOptions {
+  allowedSigners?: string;
+  /** `latest` (default): last commit that changed the path; `added`: last commit that added it. */
+  change?: 'latest' | 'added';
+}
+
+/** A GitReader that also reads single files and releases its cat-file process on close. */
+export interface LocalGitReader extends GitReader {
+  readonly repoDir: string;
+  readIntroducingCommits(
+    commit: string,
+    paths: string[],
+    options?: IntroducingCommitsOptions,
+  ): Promise<Map<string, CommitInfo>>;
+  /** Content of a file at a commit as UTF-8, null when the path is absent (or not a file). */
+  readFile(commit: string, path: string): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+const TAB = 0x09;
+const NUL = 0x00;
+
+/** Parse `git ls-tree -r -z --long` output into blob entries (submodules and symlinks are kept out). */
+export function parseLsTree(output: Buffer): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  let start = 0;
+  while (start < output.length) {
+    let end = output.indexOf(NUL, start);
+    if (end === -1) end = output.length;
+    const tab = output.indexOf(TAB, start);
+    if (tab !== -1 && tab < end) {
+      // "<mode> SP <type> SP <object> SP+ <size>"
+      const meta = output.toString('latin1', start, tab).split(/ +/);
+      const [mode, type, blob, size] = meta;
+      if (type === 'blob' && mode !== '120000' && blob !== undefined) {
+        entries.push({ path: output.toString('utf8', tab + 1, end), blob, size: Number(size) });
+      }
+    }
+    start = end + 1;
+  }
+  return entries;
+}
+
+/** Whether a path lies under a prefix: `dir/` matches inside `dir`, `dir` also matches itself. */
+export function isUnderPrefix(path: string, prefix: string): boolean {
+  if (prefix === '' || prefix === '.' || prefix === './') return true;
+  if (prefix.endsWith('/')) return path.startsWith(prefix);
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/** Refuse revisions that git would read as options. */
+export function assertRevision(rev: string, repoDir: string): void {
+  if (rev === '' || rev.startsWith('-') || /[\s\0]/.test(rev)) {
+    throw new GitError(`"${rev}" is not a valid revision for ${repoDir}; pass a branch, tag or commit id.`);
+  }
+}
+
+/**
+ * A reader for the repository at `repoDir` (bare or with a working tree). Reads committed
+ * objects only. Call `close()` to stop its `git cat-file --batch` process.
+ */
+export function createGitReader(repoDir: string, options: GitReaderOptions = {}): LocalGitReader {
+  const env = createGitEnv(options.env ?? process.env, options.gitDir ? { GIT_DIR: repoDir } : {});
+  const batch = new BatchReader({ repoDir, env });
+  const git = (args: string[]) => runGit(args, { cwd: repoDir, env });
+
+  const resolve = async (rev: string): Promise<string> => {
+    assertRevision(rev, repoDir);
+    const result = await git(['rev-parse', '--verify', '-q', '--end-of-options', `${rev}^{commit}`]);
+    const id = result.stdout.toString('utf8').trim();
+    if (result.exitCode !== 0 || id === '') {
+      const detail = result.stderr.trim() ? ` (${describeGitFailure(result.stderr)})` : '';
+      throw new GitError(
+        `Revision "${rev}" is not a commit in ${repoDir}${detail}; check the branch name or fetch it first.`,
+      );
+    }
+    return id;
+  };
+
+  const readBlobs = async (blobs: string[]): Promise<Map<string, Buffer>> => {
+    const objects = await batch.read(blobs);
+    const result = new Map<string, Buffer>();
+    const missing: string[] = [];
+    for (const [id, object] of objects) {
+      if (object === null || object.type !== 'blob') missing.push(id);
+      else result.set(id, object.content);
+    }
+    if (missing.length > 0) {
+      throw new GitError(
+        `${missing.length} blob(s) not found in ${repoDir} (first: ${missing[0]}); the repository may be incomplete, fetch again.`,
+      );
+    }
+    return result;
+  };
+
+  return {
+    repoDir,
+    resolve,
+    readBlobs,
+
+    async listTree(commit: string, prefixes: string[]): Promise<TreeEntry[]> {
+      assertRevision(commit, repoDir);
+      const pathspecs = prefixes.filter((prefix) => prefix !== '' && prefix !== '.' && prefix !== './');
+      const everything = pathspecs.length < prefixes.length || prefixes.length === 0;
+      const args = ['--literal-pathspecs', 'ls-tree', '-r', '-z', '--long', '--full-tree', commit];
+      if (!everything) args.push('--', ...pathspecs.map((prefix) => prefix.replace(/\/+$/, '')));
+      const result = await git(args);
+      if (result.exitCode !== 0) {
+        throw new GitError(
+          `Listing ${prefixes.join(', ') || 'the tree'} at ${commit} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
+        );
+      }
+      const entries = parseLsTree(result.stdout);
+      // ls-tree matches pathspecs as path components; keep exactly what the prefixes promise.
+      return everything
+        ? entries
+        : entries.filter((entry) => pathspecs.some((prefix) => isUnderPrefix(entry.path, prefix)));
+    },
+
+    readIntroducingCommits(commit, paths, introducingOptions = {}) {
+      assertRevision(commit, repoDir);
+      return readIntroducingCommits({ repoDir, env, commit, paths, ...introducingOptions });
+    },
+
+    async readParent(commit: string): Promise<string | null> {
+      assertRevision(commit, repoDir);
+      const result = await git(['rev-list', '--parents', '-n', '1', '--end-of-options', commit]);
+      if (result.exitCode !== 0) {
+        throw new GitError(
+          `Reading the parent of ${commit} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
+        );
+      }
+      const ids = result.stdout.toString('utf8').trim().split(' ');
+      return ids[1] ?? null;
+    },
+
+    async readFile(commit: string, path: string): Promise<string | null> {
+      const entries = await this.listTree(commit, [path]);
+      const entry = entries.find((candidate) => candidate.path === path);
+      if (!entry) return null;
+      const blobs = await readBlobs([entry.blob]);
+      return blobs.get(entry.blob)?.toString('utf8') ?? null;
+    },
+
+    close: () => batch.close(),
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Spawning git: one place that builds the child environment and collects output as Buffers
+ * (chunks joined once, never string-concatenated), so every caller gets the same safety.
+ */
+import { spawn } from 'node:child_process';
+import type { Env } from '../domain/ports.js';
+import { GitError } from '../errors.js';
+import { redactGitText } from './redact-remote.js';
+
+/** Variables that would redirect git to another repository, index or object store. */
+const REPOSITORY_VARIABLES = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR',
+  'GIT_NAMESPACE',
+  'GIT_PREFIX',
+  'GIT_CEILING_DIRECTORIES',
+  'GIT_QUARANTINE_PATH',
+];
+
+/**
+ * The environment of a git child: the injected env without variables that point git elsewhere
+ * (e.g. when running inside a git hook), English messages (we classify some of them) and no
+ * interactive prompts (a daemon must fail, not hang, on missing credentials).
+ */
+export function createGitEnv(env: Env, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const result: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !REPOSITORY_VARIABLES.includes(key)) result[key] = value;
+  }
+  result.LC_ALL = 'C';
+  result.LANGUAGE = 'C';
+  result.GIT_TERMINAL_PROMPT = '0';
+  return { ...result, ...extra };
+}
+
+export interface RunGitOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Written to stdin, then stdin is closed. */
+  input?: Buffer | string;
+  /** The remote whose secrets must be scrubbed from error text. */
+  remote?: string;
+}
+
+export interface RunGitResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Run git to completion. Resolves for any exit code; rejects only when git cannot be started. */
+export function runGit(args: string[], options: RunGitOptions): Promise<RunGitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error) => {
+      reject(
+        new GitError(
+          `Could not start git in ${options.cwd}: ${error.message}. Install git (>= 2.39) and make sure it is on PATH.`,
+          { cause: error },
+        ),
+      );
+    });
+    child.on('close', (code, signal) => {
+      resolve({
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    // EPIPE when git exits before reading all input is reported through the exit code instead.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/**
+ * Run git and return stdout; a non-zero exit becomes a GitError whose message starts with
+ * `what` (e.g. "Reading the tree of abc in /repo") and carries git's redacted stderr.
+ */
+export async function runGitOrThrow(args: string[], options: RunGitOptions, what: string): Promise<Buffer> {
+  const result = await runGit(args, options);
+  if (result.exitCode !== 0)
+    throw new GitError(`${what} failed: ${describeGitFailure(result.stderr, options.remote)}`);
+  return result.stdout;
+}
+
+/** git's stderr reduced to its meaningful lines, redacted, for an error message. */
+export function describeGitFailure(stderr: string, remote?: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('hint:'));
+  const text = lines.slice(-4).join(' ') || 'git exited with an error and no message';
+  return redactGitText(text, remote);
+}

@@ -1,0 +1,435 @@
+/**
+ * The reconciler's own bare clone of the ops remote, in a locked state directory. Reads go through
+ * the batch reader of the clone; commits are built with fast-import (no checkout, no working tree);
+ * pushes never force, so git's atomic ref update decides races and a loser gets `rejected`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import type { Clock, Env, GitStore, PushResult, TreeChange } from '../domain/ports.js';
+import { GitError } from '../errors.js';
+import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fast-import.js';
+import { createGitReader, type LocalGitReader } from './reader.js';
+import { redactRemote } from './redact-remote.js';
+import { createGitEnv, describeGitFailure, runGit, type RunGitResult } from './run-git.js';
+import { isLocalRemote } from './state-dir.js';
+import { acquireStateLock, type StateLock } from './state-lock.js';
+
+export interface GitStoreOptions {
+  /** Bare repository path, `file://`, ssh or https URL, or a local non-bare repository path. */
+  remote: string;
+  /** Directory owned by this replica: lock file and the bare clone (`repo.git`). */
+  stateDir: string;
+  /** The tracked branch. */
+  branch: string;
+  /** Separate branch for records, fetched with `branch`. */
+  ledgerBranch?: string;
+  replicaId: string;
+  /** Commit author/committer name; default `cavra-gitops`. */
+  authorName?: string;
+  /** Commit author/committer email; default the replica id. */
+  authorEmail?: string;
+  env?: Env;
+  /** Source of commit times (inject `CAVRA_GITOPS_NOW`); default the wall clock. */
+  clock?: Clock;
+  /** Base for a relative local `remote`; default `process.cwd()`. */
+  cwd?: string;
+}
+
+export interface CreateCommitOptions {
+  /** Commit time; overrides the store's clock. */
+  time?: Date;
+}
+
+/** The GitStore port plus conveniences the reconciler and CLI use. */
+export interface CavraGitStore extends GitStore {
+  readonly stateDir: string;
+  /** The bare clone inside the state dir. */
+  readonly repoDir: string;
+  /** The remote, redacted for messages. */
+  readonly remoteLabel: string;
+  readonly replicaId: string;
+  createCommit(
+    base: string | null,
+    change: TreeChange,
+    message: string,
+    options?: CreateCommitOptions,
+  ): Promise<string>;
+  /** File content at a commit as UTF-8, null when absent. */
+  readFile(commit: string, path: string): Promise<string | null>;
+  /** The last fetched (or pushed) tip of `branch`, without network; null when unknown. */
+  readRemoteTip(branch: string): Promise<string | null>;
+  /** True when `commit` has the same tree as its first parent (or is an empty root): nothing changed. */
+  isEmptyCommit(commit: string): Promise<boolean>;
+  readIntroducingCommits: LocalGitReader['readIntroducingCommits'];
+}
+
+/** Trailer every reconciler commit carries, naming the replica that made it. */
+export const REPLICA_TRAILER = 'Cavra-Gitops-Replica';
+const SCRATCH_REF = 'refs/cavra-gitops/last-commit';
+const CLONE_DIR = 'repo.git';
+const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])$/;
+const MISSING_REMOTE_REF = /couldn't find remote ref/i;
+const CORRUPTION =
+  /corrupt|bad object|unable to read|did not send all necessary objects|missing (blob|tree|commit)|not a git repository|fatal: bad config/i;
+
+function assertBranch(branch: string): void {
+  if (!BRANCH_NAME.test(branch) || branch.endsWith('.lock')) {
+    throw new GitError(`"${branch}" is not a valid branch name; use a name like main or cavra-ledger.`);
+  }
+}
+
+/**
+ * Open (creating on first use) the replica's clone of `options.remote` in `options.stateDir`,
+ * holding the state dir's lock until `close()`. Opening does not touch the network.
+ */
+export async function openGitStore(options: GitStoreOptions): Promise<CavraGitStore> {
+  assertBranch(options.branch);
+  if (options.ledgerBranch !== undefined) assertBranch(options.ledgerBranch);
+  const remote = isLocalRemote(options.remote)
+    ? resolvePath(options.cwd ?? process.cwd(), options.remote)
+    : options.remote;
+  const remoteLabel = redactRemote(options.remote);
+  const stateDir = resolvePath(options.cwd ?? process.cwd(), options.stateDir);
+  const repoDir = join(stateDir, CLONE_DIR);
+  const env = createGitEnv(options.env ?? process.env, { GIT_DIR: repoDir });
+  await mkdir(stateDir, { recursive: true });
+  const lock = await acquireStateLock(stateDir);
+  try {
+    await prepareClone(stateDir, repoDir, remote, env);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return createStore({ options, remote, remoteLabel, stateDir, repoDir, env, lock });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Make sure `repoDir` is a usable bare clone configured for `remote`; rebuild it when broken. */
+async function prepareClone(
+  stateDir: string,
+  repoDir: string,
+  remote: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  // Leftovers of a clone being built when a process was killed.
+  for (const name of await readdir(stateDir)) {
+    if (name.startsWith(`${CLONE_DIR}.tmp-`))
+      await rm(join(stateDir, name), { recursive: true, force: true });
+  }
+  if (await exists(repoDir)) {
+    const check = await runGit(['rev-parse', '--is-bare-repository'], { cwd: stateDir, env });
+    if (check.exitCode === 0 && check.stdout.toString('utf8').trim() === 'true') {
+      await removeStaleGitLocks(repoDir);
+      await configureClone(repoDir, remote, env);
+      return;
+    }
+    await rm(repoDir, { recursive: true, force: true });
+  }
+  await initClone(stateDir, repoDir, remote, env);
+}
+
+/** `git init --bare` in a temp dir renamed into place, so a half-made clone is never mistaken for one. */
+async function initClone(
+  stateDir: string,
+  repoDir: string,
+  remote: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const temp = join(stateDir, `${CLONE_DIR}.tmp-${randomBytes(4).toString('hex')}`);
+  const initEnv = { ...env, GIT_DIR: temp };
+  const init = await runGit(['init', '--bare', '-q', temp], { cwd: stateDir, env: initEnv });
+  if (init.exitCode !== 0) {
+    throw new GitError(
+      `Creating the clone in ${stateDir} failed: ${describeGitFailure(init.stderr)}; check that the state dir is writable.`,
+    );
+  }
+  await configureClone(temp, remote, initEnv);
+  await rename(temp, repoDir);
+}
+
+async function configureClone(repoDir: string, remote: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const settings: [string, string][] = [
+    ['remote.origin.url', remote],
+    // Objects written by this program are few and packed by fast-import; keep runs deterministic.
+    ['gc.auto', '0'],
+    ['core.logAllRefUpdates', 'false'],
+    ['fetch.writeFetchHead', 'false'],
+  ];
+  for (const [key, value] of settings) {
+    const result = await runGit(['config', key, value], {
+      cwd: repoDir,
+      env: { ...env, GIT_DIR: repoDir },
+      remote,
+    });
+    if (result.exitCode !== 0) {
+      throw new GitError(
+        `Configuring the clone ${repoDir} failed: ${describeGitFailure(result.stderr, remote)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Delete git lock files (`index.lock`, `refs/**\/*.lock`, ...) in the clone. We hold the state
+ * dir's exclusive lock, so any git lock here was left by a killed process of ours.
+ */
+async function removeStaleGitLocks(repoDir: string): Promise<void> {
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (depth === 0 && entry.name === 'objects') {
+          await visit(join(full, 'pack'), depth + 1);
+          continue;
+        }
+        await visit(full, depth + 1);
+      } else if (
+        entry.name.endsWith('.lock') ||
+        entry.name.startsWith('tmp_pack_') ||
+        entry.name.startsWith('tmp_idx_')
+      ) {
+        await rm(full, { force: true });
+      }
+    }
+  };
+  await visit(repoDir, 0);
+}
+
+interface StoreParts {
+  options: GitStoreOptions;
+  remote: string;
+  remoteLabel: string;
+  stateDir: string;
+  repoDir: string;
+  env: NodeJS.ProcessEnv;
+  lock: StateLock;
+}
+
+function createStore(parts: StoreParts): CavraGitStore {
+  const { options, remote, remoteLabel, stateDir, repoDir, env, lock } = parts;
+  let reader = createGitReader(repoDir, { env: options.env ?? process.env, gitDir: true });
+  let closed = false;
+  /** Serialises operations that write to the clone (fetch, commit, push). */
+  let writeQueue: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = writeQueue.then(work, work);
+    writeQueue = run.catch(() => undefined);
+    return run;
+  };
+  const git = (args: string[], input?: Buffer): Promise<RunGitResult> =>
+    runGit(args, { cwd: stateDir, env, remote, ...(input ? { input } : {}) });
+  const identity: CommitIdentity = {
+    name: options.authorName ?? 'cavra-gitops',
+    email: options.authorEmail ?? options.replicaId,
+  };
+  const assertOpen = (): void => {
+    if (closed) throw new GitError(`The git store in ${stateDir} is closed.`);
+  };
+
+  const readRemoteTip = async (branch: string): Promise<string | null> => {
+    assertBranch(branch);
+    const result = await git(['rev-parse', '--verify', '-q', `refs/remotes/origin/${branch}^{commit}`]);
+    return result.exitCode === 0 ? result.stdout.toString('utf8').trim() : null;
+  };
+
+  const fetchRefspecs = async (branches: string[]): Promise<RunGitResult> =>
+    git([
+      'fetch',
+      '--no-tags',
+      '--no-recurse-submodules',
+      '--quiet',
+      'origin',
+      ...branches.map((branch) => `+refs/heads/${branch}:refs/remotes/origin/${branch}`),
+    ]);
+
+  const fetchFailure = (branch: string, result: RunGitResult): GitError =>
+    new GitError(
+      `Fetching ${branch} from ${remoteLabel} failed: ${describeGitFailure(result.stderr, remote)}; check the remote URL, network and credentials.`,
+    );
+
+  /** Fetch branches one by one, forgetting those the remote does not have. */
+  const fetchEach = async (branches: string[]): Promise<void> => {
+    for (const branch of branches) {
+      const result = await fetchRefspecs([branch]);
+      if (result.exitCode === 0) continue;
+      if (!MISSING_REMOTE_REF.test(result.stderr)) throw fetchFailure(branch, result);
+      await git(['update-ref', '-d', `refs/remotes/origin/${branch}`]);
+    }
+  };
+
+  const rebuildClone = async (): Promise<void> => {
+    await reader.close();
+    await rm(repoDir, { recursive: true, force: true });
+    await initClone(stateDir, repoDir, remote, env);
+    reader = createGitReader(repoDir, { env: options.env ?? process.env, gitDir: true });
+  };
+
+  const fetchOnce = async (branches: string[]): Promise<RunGitResult> => {
+    const result = await fetchRefspecs(branches);
+    if (result.exitCode !== 0 && MISSING_REMOTE_REF.test(result.stderr)) {
+      await fetchEach(branches);
+      return { exitCode: 0, stdout: Buffer.alloc(0), stderr: '' };
+    }
+    return result;
+  };
+
+  const fetchedBranches = new Set<string>();
+  let verifiedSinceFetch = false;
+
+  /**
+   * A read failed: check the clone's connectivity (only now, so start-up stays cheap); when it is
+   * damaged, rebuild it, fetch what we had fetched, and try the read once more.
+   */
+  const withRepair = async <T>(read: () => Promise<T>, commit?: string): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      if (closed || !(error instanceof GitError) || verifiedSinceFetch) throw error;
+      // An unknown commit is the caller's mistake, not damage: no fsck for it.
+      if (commit !== undefined && (await git(['cat-file', '-e', `${commit}^{commit}`])).exitCode !== 0)
+        throw error;
+      const repaired = await serialized(async () => {
+        const fsck = await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress']);
+        if (fsck.exitCode === 0) {
+          // Nothing changes until the next fetch: do not pay for fsck again on every bad request.
+          verifiedSinceFetch = true;
+          return false;
+        }
+        await rebuildClone();
+        const result = await fetchOnce([...fetchedBranches]);
+        if (result.exitCode !== 0) throw fetchFailure([...fetchedBranches].join(', '), result);
+        return true;
+      });
+      if (!repaired) throw error;
+      return read();
+    }
+  };
+
+  const store: CavraGitStore = {
+    stateDir,
+    repoDir,
+    remoteLabel,
+    replicaId: options.replicaId,
+
+    resolve: async (rev) => {
+      assertOpen();
+      try {
+        return await reader.resolve(rev);
+      } catch (error) {
+        // A bare branch name means the remote's branch as last fetched.
+        if (BRANCH_NAME.test(rev)) {
+          const tip = await readRemoteTip(rev).catch(() => null);
+          if (tip) return tip;
+        }
+        throw error;
+      }
+    },
+    listTree: (commit, prefixes) => withRepair(() => reader.listTree(commit, prefixes), commit),
+    readBlobs: (blobs) => withRepair(() => reader.readBlobs(blobs)),
+    readIntroducingCommits: (commit, paths, introducing) =>
+      reader.readIntroducingCommits(commit, paths, introducing),
+    readParent: (commit) => reader.readParent(commit),
+    readFile: (commit, path) => reader.readFile(commit, path),
+    readRemoteTip,
+
+    fetch: (branch) =>
+      serialized(async () => {
+        assertOpen();
+        assertBranch(branch);
+        const branches = [...new Set([branch, ...(options.ledgerBranch ? [options.ledgerBranch] : [])])];
+        for (const name of branches) fetchedBranches.add(name);
+        verifiedSinceFetch = false;
+        let result = await fetchOnce(branches);
+        if (result.exitCode !== 0 && CORRUPTION.test(result.stderr)) {
+          // The clone is damaged (e.g. a killed process mid-write): start it over and fetch again.
+          await rebuildClone();
+          result = await fetchOnce(branches);
+        }
+        if (result.exitCode !== 0) throw fetchFailure(branch, result);
+        return readRemoteTip(branch);
+      }),
+
+    createCommit: (base, change, message, commitOptions = {}) =>
+      serialized(async () => {
+        assertOpen();
+        const time = commitOptions.time ?? options.clock?.now() ?? new Date();
+        const stream = buildFastImportStream({
+          ref: SCRATCH_REF,
+          base,
+          change,
+          message: appendTrailer(message, REPLICA_TRAILER, options.replicaId),
+          identity,
+          time,
+        });
+        const result = await git(['fast-import', '--quiet', '--force', '--done'], stream);
+        const id = result.stdout.toString('utf8').trim();
+        if (result.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(id)) {
+          throw new GitError(
+            `Creating a commit on ${base ?? 'an empty history'} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
+          );
+        }
+        return id;
+      }),
+
+    push: (commit, branch) =>
+      serialized(async (): Promise<PushResult> => {
+        assertOpen();
+        assertBranch(branch);
+        const target = `refs/heads/${branch}`;
+        const result = await git(['push', '--porcelain', '--no-verify', 'origin', `${commit}:${target}`]);
+        const rejected = parsePushRejection(result.stdout.toString('utf8'), target);
+        if (rejected !== null) return { status: 'rejected', reason: rejected };
+        if (result.exitCode !== 0) {
+          throw new GitError(
+            `Pushing ${commit.slice(0, 12)} to ${branch} on ${remoteLabel} failed: ${describeGitFailure(result.stderr, remote)}; check the remote URL, network and credentials.`,
+          );
+        }
+        await git(['update-ref', `refs/remotes/origin/${branch}`, commit]);
+        return { status: 'pushed', commit };
+      }),
+
+    isEmptyCommit: async (commit) => {
+      const result = await git(['rev-parse', '--verify', `${commit}^{tree}`]);
+      const parent = await reader.readParent(commit);
+      if (result.exitCode !== 0) throw new GitError(`${commit} is not a commit in ${repoDir}.`);
+      const tree = result.stdout.toString('utf8').trim();
+      if (parent === null) return tree === EMPTY_TREE_SHA1;
+      const parentTree = await git(['rev-parse', '--verify', `${parent}^{tree}`]);
+      return parentTree.stdout.toString('utf8').trim() === tree;
+    },
+
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await writeQueue;
+      await reader.close();
+      await lock.release();
+    },
+  };
+  return store;
+}
+
+const EMPTY_TREE_SHA1 = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+/**
+ * The reason of a rejected ref in `git push --porcelain` output (`!` lines: non-fast-forward,
+ * fetch first, stale info, hook declined, lock failures), or null when the ref was not rejected.
+ */
+export function parsePushRejection(porcelain: string, target: string): string | null {
+  for (const line of porcelain.split('\n')) {
+    const [flag, refs, summary] = line.split('\t');
+    if (flag === '!' && refs !== undefined && refs.endsWith(`:${target}`)) {
+      const reason = /\(([^)]*)\)\s*$/.exec(summary ?? '')?.[1] ?? summary ?? 'rejected';
+      return reason.trim() || 'rejected';
+    }
+  }
+  return null;
+}

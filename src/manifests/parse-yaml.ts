@@ -1,0 +1,343 @@
+/**
+ * Safe parsing of untrusted YAML (pure: bytes in, documents and findings out). Every limit in
+ * YamlLimits is enforced before the parser could be hurt by it: size before parsing, nesting depth
+ * by an iterative pre-scan (so 5,000-deep input cannot overflow the recursive composer), aliases
+ * by yaml's expansion counter. Messages are written here from yaml's error *codes*, never from
+ * yaml's own messages, which quote the source line (and so could quote a secret).
+ */
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import type { Finding } from '../domain/types.js';
+import type { YamlLimits } from './limits.js';
+import { makeFinding, type RuleId } from './rules.js';
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/** One YAML document of a file. `value` is undefined when the document could not be used. */
+export interface ParsedDocument {
+  index: number;
+  line: number;
+  column: number;
+  /** The plain JS value (maps → objects, sequences → arrays); undefined when unusable or empty. */
+  value: unknown;
+  /** True when the document has no content at all (only comments, or an empty `---`). */
+  empty: boolean;
+  /** Error findings of this document; a document with any is not usable. */
+  findings: Finding[];
+  document: Document.Parsed;
+}
+
+export interface ParsedYamlFile {
+  path: string;
+  /** File-level findings (size, encoding, depth, document count); when any, `documents` is empty. */
+  findings: Finding[];
+  documents: ParsedDocument[];
+  lineCounter: LineCounter;
+}
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const UNSAFE_KEY_TEXT = /__proto__|constructor|prototype/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parse one file's bytes into documents, enforcing `limits`. Never throws on any input. */
+export function parseYamlFile(path: string, content: Buffer | string, limits: YamlLimits): ParsedYamlFile {
+  const lineCounter = new LineCounter();
+  const fileFinding = (rule: RuleId, message: string, at: Position = { line: 1, column: 1 }): ParsedYamlFile => ({
+    path,
+    findings: [makeFinding({ file: path, line: at.line, column: at.column, rule, message })],
+    documents: [],
+    lineCounter,
+  });
+
+  const size = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
+  if (size > limits.maxFileBytes) {
+    return fileFinding(
+      'yaml.too-large',
+      `The file is ${size} bytes, more than the limit of ${limits.maxFileBytes}; split it into smaller files.`,
+    );
+  }
+  let text: string;
+  if (typeof content === 'string') {
+    text = content;
+  } else {
+    if (content.includes(0)) {
+      return fileFinding('yaml.binary', 'The file contains NUL bytes; manifests must be UTF-8 YAML text.');
+    }
+    try {
+      text = utf8.decode(content);
+    } catch {
+      return fileFinding('yaml.invalid-utf8', 'The file is not valid UTF-8; save it as UTF-8 YAML text.');
+    }
+  }
+  if (text.includes('\0')) {
+    return fileFinding('yaml.binary', 'The file contains NUL characters; manifests must be YAML text.');
+  }
+  // eslint-disable-next-line no-control-regex
+  const control = /[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/.exec(text);
+  if (control !== null) {
+    return fileFinding(
+      'yaml.binary',
+      'The file contains control characters that YAML does not allow; remove them.',
+      positionOfOffset(text, control.index),
+    );
+  }
+
+  const deep = findExcessiveDepth(text, limits.maxDepth);
+  if (deep !== null) {
+    return fileFinding(
+      'yaml.too-deep',
+      `Collections are nested more than ${limits.maxDepth} levels deep; flatten the document.`,
+      positionOfOffset(text, deep),
+    );
+  }
+
+  const parsed = parseAllDocuments(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    version: '1.2',
+    schema: 'core',
+    customTags: [],
+    resolveKnownTags: false,
+    merge: false,
+    strict: true,
+    stringKeys: false,
+  });
+  const documents = Array.isArray(parsed) ? parsed : [];
+  if (!Array.isArray(parsed)) {
+    // An EmptyStream: the file holds no documents at all.
+    return { path, findings: [], documents: [], lineCounter };
+  }
+  if (documents.length > limits.maxDocuments) {
+    return fileFinding(
+      'yaml.too-many-documents',
+      `The file holds ${documents.length} YAML documents, more than the limit of ${limits.maxDocuments}; split it into several files.`,
+    );
+  }
+  const checkKeys = UNSAFE_KEY_TEXT.test(text);
+  return {
+    path,
+    findings: [],
+    documents: documents.map((document, index) =>
+      toParsedDocument(path, document, index, lineCounter, limits, checkKeys),
+    ),
+    lineCounter,
+  };
+}
+
+function toParsedDocument(
+  path: string,
+  document: Document.Parsed,
+  index: number,
+  lineCounter: LineCounter,
+  limits: YamlLimits,
+  checkKeys: boolean,
+): ParsedDocument {
+  const start = document.contents?.range[0] ?? document.range[0];
+  const at = lineCounter.linePos(start);
+  const findings: Finding[] = [];
+  const add = (rule: RuleId, message: string, offset: number): void => {
+    const pos = lineCounter.linePos(offset);
+    findings.push(makeFinding({ file: path, line: pos.line, column: pos.col, rule, message }));
+  };
+
+  const version = document.directives?.yaml;
+  if (version?.explicit === true && version.version !== '1.2') {
+    add('yaml.version', `The %YAML directive asks for version ${version.version}; only YAML 1.2 is accepted, remove the directive.`, document.range[0]);
+  }
+  for (const error of document.errors) {
+    const offset = error.pos[0];
+    switch (error.code) {
+      case 'DUPLICATE_KEY':
+        add('yaml.duplicate-key', 'This mapping has the same key twice; keep one of them.', offset);
+        break;
+      case 'BAD_DIRECTIVE':
+        add('yaml.directive', 'This directive is unknown or malformed; remove it.', offset);
+        break;
+      default:
+        add('yaml.syntax', `The YAML cannot be parsed (${describeYamlError(error.code)}); fix the syntax at this position.`, offset);
+    }
+  }
+  for (const warning of document.warnings) {
+    const offset = warning.pos[0];
+    if (warning.code === 'TAG_RESOLVE_FAILED') {
+      add('yaml.tag', 'Explicit and custom tags (like !!js/function or !foo) are not allowed; write plain YAML values.', offset);
+    } else if (warning.code === 'BAD_DIRECTIVE') {
+      add('yaml.directive', 'This directive is unknown or malformed; remove it.', offset);
+    } else {
+      add('yaml.syntax', `The YAML is ambiguous (${describeYamlError(warning.code)}); fix the syntax at this position.`, offset);
+    }
+  }
+  if (document.contents !== null) {
+    walkNodes(document.contents, limits.maxDepth, checkKeys, add);
+  }
+
+  const empty = document.contents === null || (isScalar(document.contents) && document.contents.value === null && document.contents.range[0] === document.contents.range[1]);
+  let value: unknown;
+  if (findings.length === 0 && !empty) {
+    try {
+      value = document.toJS({ maxAliasCount: limits.maxAliasCount });
+    } catch (error) {
+      if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+        add('yaml.alias-limit', `Aliases expand to more than ${limits.maxAliasCount} nodes (a possible alias bomb); write the values out or use fewer aliases.`, start);
+      } else {
+        add('yaml.syntax', 'The YAML document cannot be converted to data (an unresolved alias?); fix the document.', start);
+      }
+      value = undefined;
+    }
+  }
+  return { index, line: at.line, column: at.col, value, empty, findings, document };
+}
+
+/**
+ * Iterative walk of the composed nodes: exact nesting depth, and `__proto__`-style keys (only
+ * searched when the text contains one of those words, to keep the common path cheap).
+ */
+function walkNodes(
+  root: Node,
+  maxDepth: number,
+  checkKeys: boolean,
+  add: (rule: RuleId, message: string, offset: number) => void,
+): void {
+  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 1 }];
+  let reportedDepth = false;
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (depth > maxDepth) {
+        if (!reportedDepth) {
+          add('yaml.too-deep', `Collections are nested more than ${maxDepth} levels deep; flatten the document.`, node.range?.[0] ?? 0);
+          reportedDepth = true;
+        }
+        continue;
+      }
+      for (const item of node.items) {
+        if (isPair(item)) {
+          if (checkKeys && isScalar(item.key) && typeof item.key.value === 'string' && UNSAFE_KEYS.has(item.key.value)) {
+            add('yaml.unsafe-key', `The key ${item.key.value} is not allowed (prototype pollution); rename it.`, item.key.range?.[0] ?? 0);
+          }
+          if (isMap(item.key) || isSeq(item.key)) stack.push({ node: item.key, depth: depth + 1 });
+          stack.push({ node: item.value, depth: depth + 1 });
+        } else {
+          stack.push({ node: item, depth: depth + 1 });
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Conservative, linear pre-scan of nesting (flow brackets plus block indentation and compact
+ * `- - -` sequences) so that pathological input never reaches the recursive composer. Returns the
+ * offset where the limit is first exceeded, or null. Brackets inside quoted scalars are counted
+ * too: a false alarm needs more than `maxDepth` of them, which real manifests never have.
+ */
+export function findExcessiveDepth(text: string, maxDepth: number): number | null {
+  let flow = 0;
+  const indents: number[] = [];
+  let lineStart = true;
+  let indent = 0;
+  let inComment = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 10 /* \n */) {
+      lineStart = true;
+      indent = 0;
+      inComment = false;
+      continue;
+    }
+    if (inComment) continue;
+    if (lineStart) {
+      if (ch === 32 /* space */) {
+        indent++;
+        continue;
+      }
+      if (ch === 13 || ch === 35 /* # */) {
+        if (ch === 35) inComment = true;
+        continue;
+      }
+      lineStart = false;
+      if (flow === 0) {
+        while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
+        indents.push(indent);
+        // Compact block sequences: every `- ` at the start of the line opens one more level.
+        let j = i;
+        let dashes = 0;
+        while (text.charCodeAt(j) === 45 /* - */ && text.charCodeAt(j + 1) === 32) {
+          dashes++;
+          j += 2;
+          while (text.charCodeAt(j) === 32) j++;
+        }
+        if (indents.length + dashes > maxDepth) return i;
+      }
+    }
+    if (ch === 35 && (text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 9)) {
+      inComment = true;
+    } else if (ch === 91 /* [ */ || ch === 123 /* { */) {
+      flow++;
+      if (flow + indents.length > maxDepth) return i;
+    } else if ((ch === 93 /* ] */ || ch === 125) /* } */ && flow > 0) {
+      flow--;
+    }
+  }
+  return null;
+}
+
+function describeYamlError(code: string): string {
+  return code.toLowerCase().replace(/_/g, ' ');
+}
+
+function positionOfOffset(text: string, offset: number): Position {
+  let line = 1;
+  let lastNewline = -1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lastNewline = i;
+    }
+  }
+  return { line, column: offset - lastNewline };
+}
+
+/**
+ * Line and column of the node at `segments` (JSON-pointer segments) in a document; with `key`,
+ * of the key of the last segment. Falls back to the deepest node that exists.
+ */
+export function locatePath(
+  parsed: ParsedDocument,
+  lineCounter: LineCounter,
+  segments: readonly (string | number)[],
+  options: { key?: boolean } = {},
+): Position {
+  let node: unknown = parsed.document.contents;
+  let offset = parsed.document.contents?.range[0] ?? parsed.document.range[0];
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const last = i === segments.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (pair === undefined) break;
+      const keyOffset = isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+      const valueNode = pair.value as Node | null;
+      if ((last && options.key === true) || valueNode === null || valueNode.range == null) {
+        offset = keyOffset ?? offset;
+        node = valueNode;
+        if (last || valueNode === null) break;
+        continue;
+      }
+      offset = valueNode.range[0];
+      node = valueNode;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(segment)] as Node | undefined;
+      if (item?.range == null) break;
+      offset = item.range[0];
+      node = item;
+    } else {
+      break;
+    }
+  }
+  const pos = lineCounter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}

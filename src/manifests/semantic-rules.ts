@@ -1,0 +1,166 @@
+/**
+ * Semantic rules: what a schema cannot say. Per-document rules (policy name, `url_env` for HTTP
+ * providers) and rules across documents (unique names, references between kinds, and — when the
+ * records of the revision are available — playbooks and verification refs of closures).
+ * Pure: manifests in, rule violations out.
+ */
+import { POLICY_NAME, isHttpProviderType } from '../domain/defaults.js';
+import type { AuditDelivery, Manifest, ManifestKind, Provider } from '../domain/types.js';
+import type { RuleId } from './rules.js';
+
+/** Lets reference rules see records (closures). */
+export interface RecordIndex {
+  /** playbook_id → provider names in it. */
+  playbooks: Map<string, string[]>;
+  /** Every execution/delivery/playbook/closure id. */
+  recordIds: Set<string>;
+}
+
+/** A rule violation inside one manifest; the caller locates `segments` and builds the finding. */
+export interface Violation {
+  rule: RuleId;
+  segments: (string | number)[];
+  message: string;
+}
+
+/** Rules that look at one manifest alone. */
+export function checkManifestRules(manifest: Manifest): Violation[] {
+  const violations: Violation[] = [];
+  if (manifest.kind === 'ReconcilerPolicy' && manifest.name !== POLICY_NAME) {
+    violations.push({
+      rule: 'policy.name',
+      segments: ['metadata', 'name'],
+      message: `The ReconcilerPolicy is a singleton and must be named "${POLICY_NAME}"; rename it.`,
+    });
+  }
+  if (manifest.kind === 'Provider' && isHttpProviderType(manifest.spec.type) && manifest.spec.url_env === null) {
+    violations.push({
+      rule: 'provider.url-env-required',
+      segments: ['spec', 'type'],
+      message: `A ${manifest.spec.type} provider needs \`spec.url_env\`: the name of the environment variable that holds its endpoint URL.`,
+    });
+  }
+  return violations;
+}
+
+/**
+ * Names that occur more than once per kind. Every copy is reported: which one is meant is
+ * ambiguous, so none of them is used.
+ */
+export function findDuplicateNames(manifests: readonly Manifest[]): Map<number, Violation[]> {
+  const byKey = new Map<string, number[]>();
+  manifests.forEach((manifest, index) => {
+    const key = `${manifest.kind}\u0000${manifest.name}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), index]);
+  });
+  const result = new Map<number, Violation[]>();
+  for (const indexes of byKey.values()) {
+    if (indexes.length < 2) continue;
+    for (const index of indexes) {
+      const manifest = manifests[index]!;
+      const others = indexes
+        .filter((other) => other !== index)
+        .map((other) => `${manifests[other]!.source.path}#${manifests[other]!.source.document}`);
+      result.set(index, [
+        {
+          rule: 'ref.duplicate-name',
+          segments: ['metadata', 'name'],
+          message: `Another ${manifest.kind} is also named "${manifest.name}" (${others.join(', ')}); names must be unique per kind, rename or remove one.`,
+        },
+      ]);
+    }
+  }
+  return result;
+}
+
+/** Whether a delivery selects a provider: listed by name, or `all` and the provider is enabled. */
+export function deliverySelects(delivery: AuditDelivery, provider: Provider): boolean {
+  return delivery.spec.providers === 'all'
+    ? provider.spec.enabled
+    : delivery.spec.providers.includes(provider.name);
+}
+
+/** Reference rules of one manifest, against the valid manifests of the kinds it refers to. */
+export function checkReferences(
+  manifest: Manifest,
+  valid: { providers: Map<string, Provider>; deliveries: Map<string, AuditDelivery> },
+  records?: RecordIndex,
+): Violation[] {
+  const violations: Violation[] = [];
+  const missingProvider = (name: string, segments: (string | number)[]): Violation => ({
+    rule: 'ref.provider',
+    segments,
+    message: `No valid Provider is named "${name}"; add a Provider manifest with that name or fix the reference.`,
+  });
+  switch (manifest.kind) {
+    case 'AuditDelivery':
+      if (manifest.spec.providers !== 'all') {
+        manifest.spec.providers.forEach((name, index) => {
+          if (!valid.providers.has(name)) violations.push(missingProvider(name, ['spec', 'providers', index]));
+        });
+      }
+      break;
+    case 'RetryAcknowledgement':
+    case 'RetryApproval': {
+      const delivery = valid.deliveries.get(manifest.spec.delivery);
+      const provider = valid.providers.get(manifest.spec.provider);
+      if (delivery === undefined) {
+        violations.push({
+          rule: 'ref.delivery',
+          segments: ['spec', 'delivery'],
+          message: `No valid AuditDelivery is named "${manifest.spec.delivery}"; fix the reference or add the delivery.`,
+        });
+      }
+      if (provider === undefined) {
+        violations.push(missingProvider(manifest.spec.provider, ['spec', 'provider']));
+      } else if (delivery !== undefined && !deliverySelects(delivery, provider)) {
+        violations.push({
+          rule: 'ref.provider-not-selected',
+          segments: ['spec', 'provider'],
+          message: `The AuditDelivery "${delivery.name}" does not deliver to provider "${provider.name}"${delivery.spec.providers === 'all' ? ' (it is disabled)' : ''}; name a provider the delivery selects.`,
+        });
+      }
+      break;
+    }
+    case 'RecoveryClosure': {
+      if (records === undefined) break;
+      const providers = records.playbooks.get(manifest.spec.playbook_id);
+      if (providers === undefined) {
+        violations.push({
+          rule: 'ref.playbook',
+          segments: ['spec', 'playbook_id'],
+          message: `No playbook record has the id "${manifest.spec.playbook_id}"; copy the id from records/playbooks/.`,
+        });
+      } else if (!providers.includes(manifest.spec.provider)) {
+        violations.push({
+          rule: 'ref.playbook-provider',
+          segments: ['spec', 'provider'],
+          message: `Provider "${manifest.spec.provider}" is not part of playbook "${manifest.spec.playbook_id}" (it covers: ${providers.join(', ')}); name one of those providers.`,
+        });
+      }
+      manifest.spec.verification_refs.forEach((ref, index) => {
+        if (!records.recordIds.has(ref)) {
+          violations.push({
+            rule: 'ref.verification',
+            segments: ['spec', 'verification_refs', index],
+            message: `No record has the id "${ref}"; reference an existing execution, delivery, playbook or closure id.`,
+          });
+        }
+      });
+      break;
+    }
+    default:
+      break;
+  }
+  return violations;
+}
+
+/** Kinds in the order their references resolve: a kind only refers to kinds before it. */
+export const REFERENCE_ORDER: readonly ManifestKind[] = [
+  'ReconcilerPolicy',
+  'Provider',
+  'AuditDelivery',
+  'RetryAcknowledgement',
+  'RetryApproval',
+  'RecoveryClosure',
+];

@@ -1,0 +1,58 @@
+/**
+ * Structured logs on stderr: JSON lines (pino) when stderr is not a terminal, a short human line
+ * when it is. Every message and string field passes through redaction first, so a URL or a known
+ * secret value that slips into a log call still never reaches the output.
+ */
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import { redactText } from '../redact.js';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  write: (text: string) => void;
+  isTTY: boolean;
+  level?: string;
+  /** Secret values (env var contents) to scrub from every line. */
+  secrets?: string[];
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = options.secrets ?? [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const line = redactText(chunk.toString('utf8'), secrets);
+      options.write(options.isTTY ? formatForHumans(line) : line);
+      done();
+    },
+  });
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: ['*.token', '*.secret', '*.authorization', '*.url'], censor: '[redacted]' },
+    },
+    sink,
+  );
+}
+
+/** `10:00:01 info  message key=value` from one pino JSON line. */
+function formatForHumans(line: string): string {
+  try {
+    const { time, level, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
+    const clock = typeof time === 'string' ? time.slice(11, 19) : '';
+    const extras = Object.entries(fields)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join(' ');
+    return `${clock} ${String(level).padEnd(5)} ${String(msg ?? '')}${extras ? ` ${extras}` : ''}\n`;
+  } catch {
+    return line;
+  }
+}
+
+/** A logger that drops everything (library tests, machine-format commands with --quiet). */
+export function createSilentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

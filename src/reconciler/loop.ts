@@ -1,0 +1,164 @@
+/**
+ * The reconcile loop: run, then sleep until the interval (with jitter) ends, something is due
+ * (`nextDueAt`), a watched ref changes (chokidar: a local commit wakes it at once) or shutdown is
+ * asked. A run whose tips did not move and that has nothing due is skipped without reading the
+ * revision. An unreachable remote does not stop the loop: it backs off and tries again, and the
+ * journal keeps every outcome until it lands. SIGTERM (the signal) lets the in-flight run finish.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { IsoTime } from '../domain/types.js';
+import { isCavraError } from '../errors.js';
+import { readJournal } from './journal.js';
+import { reconcileOnce, type ReconcilerOptions, type RunResult } from './run-once.js';
+
+export interface LoopOptions extends ReconcilerOptions {
+  intervalMs: number;
+  signal: AbortSignal;
+  /** Git directories whose refs wake the loop when they change (a local ops repo or bare remote). */
+  watchGitDirs?: string[];
+  /** Stop after the first run (`--once`). */
+  once?: boolean;
+  onRun?: (result: RunResult) => void;
+}
+
+/** What the previous run saw, persisted in the state dir so even `--once` can skip a no-op. */
+interface LastRun {
+  revision: string | null;
+  ledger: string | null;
+  nextDueAt: IsoTime | null;
+}
+
+const LAST_RUN_FILE = 'last-run.json';
+const MAX_ERROR_BACKOFF_MS = 5 * 60_000;
+
+/** Run until the signal aborts (or once). Returns the last run's result. */
+export async function runLoop(options: LoopOptions): Promise<RunResult | null> {
+  const watcher = createRefWatcher(options.watchGitDirs ?? []);
+  let last: RunResult | null = null;
+  let failures = 0;
+  try {
+    while (!options.signal.aborted) {
+      let waitMs = jittered(options.intervalMs, options.random ?? Math.random);
+      try {
+        const result = (await skipIfUnchanged(options)) ?? (await runAndRemember(options));
+        last = result;
+        failures = 0;
+        options.onRun?.(result);
+        if (result.nextDueAt) {
+          waitMs = Math.min(waitMs, Math.max(0, Date.parse(result.nextDueAt) - options.clock.now().getTime()));
+        }
+      } catch (error) {
+        if (!isCavraError(error)) throw error;
+        failures++;
+        waitMs = Math.min(MAX_ERROR_BACKOFF_MS, options.intervalMs * 2 ** Math.min(failures - 1, 8));
+        options.logger.warn({ err: error.message, retryInMs: Math.round(waitMs) }, 'reconcile failed; keeping pending work and retrying');
+        if (options.once) throw error;
+      }
+      if (options.once) break;
+      await waitForWake(waitMs, options.signal, watcher);
+    }
+  } finally {
+    await watcher?.close();
+  }
+  return last;
+}
+
+async function runAndRemember(options: LoopOptions): Promise<RunResult> {
+  const result = await reconcileOnce(options);
+  const tips = {
+    revision: await options.store.readRemoteTip(options.branch),
+    ledger: options.ledgerBranch ? await options.store.readRemoteTip(options.ledgerBranch) : null,
+  };
+  // With --no-push the remote never moves, so remembering would hide the next run's work.
+  if (options.push && result.outcome !== 'failed') {
+    await writeLastRun(options.store.stateDir, { ...tips, nextDueAt: result.nextDueAt });
+  }
+  return result;
+}
+
+/**
+ * A no-op run: fetch only, and stop when neither tip moved since the last run, nothing journaled
+ * waits to be pushed, and nothing falls due before now.
+ */
+async function skipIfUnchanged(options: LoopOptions): Promise<RunResult | null> {
+  const last = await readLastRun(options.store.stateDir);
+  if (!last) return null;
+  const revision = await options.store.fetch(options.branch);
+  const ledger = options.ledgerBranch ? await options.store.fetch(options.ledgerBranch) : null;
+  const due = last.nextDueAt !== null && Date.parse(last.nextDueAt) <= options.clock.now().getTime();
+  if (revision !== last.revision || ledger !== last.ledger || due) return null;
+  if (await readJournal(options.store.stateDir)) return null;
+  return {
+    outcome: 'noop',
+    revision,
+    commits: [],
+    calls: 0,
+    delivered: 0,
+    failed: 0,
+    resent: 0,
+    unknown: 0,
+    nextDueAt: last.nextDueAt,
+    message: 'tips unchanged and nothing due',
+  };
+}
+
+async function readLastRun(stateDir: string): Promise<LastRun | null> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, LAST_RUN_FILE), 'utf8')) as LastRun;
+  } catch {
+    return null;
+  }
+}
+
+async function writeLastRun(stateDir: string, last: LastRun): Promise<void> {
+  await writeFile(join(stateDir, LAST_RUN_FILE), JSON.stringify(last));
+}
+
+function jittered(ms: number, random: () => number): number {
+  // ±10 % so replicas started together do not fetch in lockstep.
+  return ms * (0.9 + 0.2 * random());
+}
+
+interface RefWatcher {
+  wake: Promise<void>;
+  rearm(): void;
+  close(): Promise<void>;
+}
+
+function createRefWatcher(gitDirs: string[]): RefWatcher | null {
+  const paths = gitDirs.flatMap((dir) => [join(dir, 'refs', 'heads'), join(dir, 'packed-refs')]).filter((p) => existsSync(p));
+  if (paths.length === 0) return null;
+  let resolveWake: () => void = () => {};
+  const state: RefWatcher = {
+    wake: Promise.resolve(),
+    rearm() {
+      state.wake = new Promise<void>((resolve) => (resolveWake = resolve));
+    },
+    close: () => watcher.close(),
+  };
+  state.rearm();
+  const watcher: FSWatcher = watch(paths, { ignoreInitial: true, depth: 8 });
+  watcher.on('all', () => resolveWake());
+  return state;
+}
+
+async function waitForWake(ms: number, signal: AbortSignal, watcher: RefWatcher | null): Promise<void> {
+  if (signal.aborted) return;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const waits: Promise<void>[] = [
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+    new Promise<void>((resolve) => {
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    }),
+  ];
+  if (watcher) waits.push(watcher.wake);
+  await Promise.race(waits);
+  clearTimeout(timer);
+  if (onAbort) signal.removeEventListener('abort', onAbort);
+  watcher?.rearm();
+}

@@ -1,0 +1,173 @@
+/**
+ * The commit that records a run's outcomes, computed against whatever tip the push will land on:
+ * the connector outcomes (only for claims this replica still holds there), the closures and
+ * playbooks those records make due, a run record, the report when records were added or the
+ * breached rows changed, and the status when its meaningful part changed. Null when nothing
+ * would change, so no run ever makes an empty commit.
+ */
+import { planClosures } from '../domain/closures.js';
+import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
+import { planPlaybooks } from '../domain/playbooks.js';
+import type { TreeChange } from '../domain/ports.js';
+import { breachedRowKeys, computeRetryRecoveryReport, nextBreachAt, type ReportEnvelope } from '../domain/report.js';
+import { buildRunRecord } from '../domain/record-builders.js';
+import { planRetryWork, type RetryWorkInput } from '../domain/retry-plan.js';
+import type { DeliveryRecord, ExecutionRecord, IsoTime, RecordKind, RecordSet } from '../domain/types.js';
+import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
+import { renderReportMarkdown } from '../reports/render-report.js';
+import type { Snapshot } from './read-snapshot.js';
+import { computeStatus, meaningfulStatus, serializeStatus, STATUS_PATH, type StatusDocument } from './status.js';
+
+export const REPORT_JSON_PATH = 'reports/retry-recovery-report.json';
+export const REPORT_MD_PATH = 'reports/retry-recovery-report.md';
+/** `generated_by` of committed reports and playbooks: the same on every replica, for identical bytes. */
+export const RECONCILER_GENERATOR = 'cavra-gitops';
+
+/** Outcomes of connector calls (or unknown outcomes) waiting to be committed. */
+export interface PendingOutcomes {
+  deliveries: DeliveryRecord[];
+  executions: ExecutionRecord[];
+  /** Claims these outcomes resolve; removed in the same commit. */
+  claimIds: string[];
+}
+
+export function emptyPending(): PendingOutcomes {
+  return { deliveries: [], executions: [], claimIds: [] };
+}
+
+export interface OutcomeChangeInput {
+  snapshot: Snapshot;
+  pending: PendingOutcomes;
+  /** The retry plan's input, to re-plan over the new records for an accurate status. */
+  retryInput: RetryWorkInput | null;
+  /** The committed report and status at the snapshot's ledger revision (null when absent). */
+  committedReport: ReportEnvelope | null;
+  committedStatus: StatusDocument | null;
+  now: Date;
+  replicaId: string;
+  runStartedAt: IsoTime;
+}
+
+export interface OutcomeChange {
+  change: TreeChange;
+  /** Records this change adds, by kind. */
+  counts: Record<RecordKind, number>;
+  /** Pending outcomes dropped because their claim is no longer held (another replica resolved it). */
+  superseded: string[];
+  /** When time alone will change the next plan (retry due, lease expiry, SLO breach). */
+  nextDueAt: IsoTime | null;
+}
+
+/** Compute the outcome commit against `snapshot`, or null when it would change nothing. */
+export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange | null {
+  const { snapshot, now } = input;
+  const { manifests } = snapshot.manifests;
+  const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
+  const revision = snapshot.revision;
+
+  const held = new Set(snapshot.records.claims.map((claim) => claim.claim_id));
+  const recordedDeliveries = new Set(snapshot.records.deliveries.map((r) => r.record_id));
+  const recordedExecutions = new Set(snapshot.records.executions.map((r) => r.execution_id));
+  const claimOfDelivery = (r: DeliveryRecord): string => r.execution_id || r.record_id;
+  const superseded = input.pending.claimIds.filter((id) => !held.has(id));
+  const deliveries = input.pending.deliveries.filter(
+    (r) => held.has(claimOfDelivery(r)) && !recordedDeliveries.has(r.record_id),
+  );
+  const executions = input.pending.executions.filter(
+    (r) => held.has(r.execution_id) && !recordedExecutions.has(r.execution_id),
+  );
+  const releasedClaims = input.pending.claimIds.filter((id) => held.has(id));
+
+  const withOutcomes: RecordSet = {
+    ...snapshot.records,
+    deliveries: [...snapshot.records.deliveries, ...deliveries],
+    executions: [...snapshot.records.executions, ...executions],
+    claims: snapshot.records.claims.filter((claim) => !releasedClaims.includes(claim.claim_id)),
+  };
+  const closures = planClosures({ closures: manifests.closures, records: withOutcomes, now, revision }).closures;
+  const withClosures: RecordSet = { ...withOutcomes, closures: [...withOutcomes.closures, ...closures] };
+  const playbooks = policy.recovery.auto_playbooks
+    ? planPlaybooks({
+        providers: manifests.providers,
+        policy,
+        records: withClosures,
+        now,
+        revision,
+        generatedBy: RECONCILER_GENERATOR,
+      })
+    : [];
+  const records: RecordSet = { ...withClosures, playbooks: [...withClosures.playbooks, ...playbooks] };
+
+  const counts: Record<RecordKind, number> = {
+    deliveries: deliveries.length,
+    executions: executions.length,
+    playbooks: playbooks.length,
+    closures: closures.length,
+    runs: 0,
+  };
+  const addsRecords = deliveries.length + executions.length + playbooks.length + closures.length > 0;
+  const put: TreeChange['put'] = [];
+  const putRecord = (kind: RecordKind, id: string, at: IsoTime, record: object): void => {
+    put.push({ path: recordPath(kind, id, at), content: serializeRecord(record) });
+  };
+  for (const r of deliveries) putRecord('deliveries', r.record_id, r.attempted_at, r);
+  for (const r of executions) putRecord('executions', r.execution_id, r.executed_at, r);
+  for (const r of closures) putRecord('closures', r.closure_id, r.recorded_at, r);
+  for (const r of playbooks) putRecord('playbooks', r.playbook_id, r.generated_at, r);
+  if (addsRecords) {
+    const run = buildRunRecord({
+      revision,
+      startedAt: input.runStartedAt,
+      replicaId: input.replicaId,
+      deliveryCount: deliveries.length,
+      executionCount: executions.length,
+      playbookCount: playbooks.length,
+      closureCount: closures.length,
+    });
+    counts.runs = 1;
+    putRecord('runs', run.run_id, run.started_at, run);
+  }
+
+  const sloMinutes = policy.recovery.recovery_slo_minutes;
+  const report = computeRetryRecoveryReport(records, {
+    sloMinutes,
+    generatedBy: RECONCILER_GENERATOR,
+    now,
+    revision,
+  });
+  const breachedChanged =
+    input.committedReport === null ||
+    breachedRowKeys(report.report).join('\n') !== breachedRowKeys(input.committedReport.report).join('\n');
+  if (addsRecords || breachedChanged) {
+    put.push({ path: REPORT_JSON_PATH, content: `${JSON.stringify(report, null, 2)}\n` });
+    put.push({ path: REPORT_MD_PATH, content: renderReportMarkdown(report) });
+  }
+
+  let nextDueAt: IsoTime | null = null;
+  if (input.retryInput) {
+    const retry = planRetryWork({ ...input.retryInput, records, now });
+    const closureFindings = planClosures({ closures: manifests.closures, records, now, revision }).findings;
+    const status = computeStatus({ snapshot, retry, closureFindings, now });
+    if (addsRecords || meaningfulStatus(status) !== meaningfulStatus(input.committedStatus)) {
+      put.push({ path: STATUS_PATH, content: serializeStatus(status) });
+    }
+    nextDueAt = retry.nextDueAt;
+  }
+  const breachAt = report.report.recovery_rows.length > 0 ? nextBreachAt(records, sloMinutes, now) : null;
+  nextDueAt = earliest(nextDueAt, breachAt);
+
+  const remove = releasedClaims.map((id) => claimPath(id));
+  if (put.length === 0 && remove.length === 0 && superseded.length === 0) return null;
+  return { change: { put, remove }, counts, superseded, nextDueAt };
+}
+
+export function earliest(a: IsoTime | null, b: IsoTime | null): IsoTime | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Date.parse(a) <= Date.parse(b) ? a : b;
+}
+
+/** True when the change writes or removes nothing (only superseded outcomes were dropped). */
+export function isEmptyChange(change: TreeChange): boolean {
+  return change.put.length === 0 && change.remove.length === 0;
+}

@@ -1,0 +1,132 @@
+/**
+ * What a reconcile would do at a revision and why: the pure planners, fed with the few facts that
+ * need git beyond the snapshot (the policy in force before each approval's commit, and verified
+ * signatures when the policy asks for them). `plan` prints this; `reconcile` applies it.
+ */
+import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
+import type { GitReader } from '../domain/ports.js';
+import { planClosures } from '../domain/closures.js';
+import { planRetryWork, type RetryWorkInput, type RetryWorkPlan } from '../domain/retry-plan.js';
+import type {
+  ClosureRecord,
+  Finding,
+  IsoTime,
+  ReconcilerPolicySpec,
+  RetryApproval,
+} from '../domain/types.js';
+import { readPolicyAt } from '../manifests/read-manifests.js';
+import type { Snapshot } from './read-snapshot.js';
+
+export interface ReconcilePlan {
+  revision: string;
+  ledgerRevision: string;
+  now: IsoTime;
+  policy: ReconcilerPolicySpec;
+  retry: RetryWorkPlan;
+  /** What `retry` was planned from, so the run can re-plan over the records it adds. */
+  retryInput: RetryWorkInput;
+  /** Closure manifests not yet recorded, as records to write. */
+  closures: ClosureRecord[];
+  /** Closure manifests that cannot be recorded (unknown playbook, provider, verification ref). */
+  closureFindings: Finding[];
+}
+
+export interface PlanOptions {
+  leaseMinutes?: number;
+}
+
+export const DEFAULT_LEASE_MINUTES = 10;
+
+/** Plan a reconcile of `snapshot` at `now`. Reads git only for prior policies and signatures. */
+export async function planFromSnapshot(
+  reader: GitReader,
+  snapshot: Snapshot,
+  now: Date,
+  options: PlanOptions = {},
+): Promise<ReconcilePlan> {
+  const { manifests } = snapshot.manifests;
+  const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
+  const priorPolicies = await readPriorPolicies(reader, manifests.approvals);
+  const needsSignatures =
+    policy.require_signed_approvals || [...priorPolicies.values()].some((p) => p.require_signed_approvals);
+  const approvals = needsSignatures
+    ? await verifyApprovalSignatures(reader, snapshot.revision, manifests.approvals, policy)
+    : manifests.approvals;
+
+  const retryInput: RetryWorkInput = {
+    revision: snapshot.revision,
+    manifests: { ...manifests, approvals },
+    policy,
+    priorPolicies,
+    records: snapshot.records,
+    now,
+    leaseMinutes: options.leaseMinutes ?? DEFAULT_LEASE_MINUTES,
+  };
+  const retry = planRetryWork(retryInput);
+  const closurePlan = planClosures({
+    closures: manifests.closures,
+    records: snapshot.records,
+    now,
+    revision: snapshot.revision,
+  });
+  return {
+    revision: snapshot.revision,
+    ledgerRevision: snapshot.ledgerRevision,
+    now: now.toISOString(),
+    policy,
+    retry,
+    retryInput,
+    closures: closurePlan.closures,
+    closureFindings: closurePlan.findings,
+  };
+}
+
+/**
+ * The policy in force just before each approval's introducing commit (its first parent), so an
+ * approval committed together with a policy change is held to the stricter of both.
+ */
+async function readPriorPolicies(
+  reader: GitReader,
+  approvals: RetryApproval[],
+): Promise<Map<string, ReconcilerPolicySpec>> {
+  const prior = new Map<string, ReconcilerPolicySpec>();
+  const commits = new Set(approvals.flatMap((a) => (a.source.introduced ? [a.source.introduced.commit] : [])));
+  for (const commit of commits) {
+    const parent = await reader.readParent(commit);
+    prior.set(commit, await readPolicyAt(reader, parent));
+  }
+  return prior;
+}
+
+/**
+ * Re-read the approvals' introducing commits with the revision's allowed-signers file so that
+ * `signature.principal` is the verified signer (git verifies ssh signatures only against it).
+ */
+async function verifyApprovalSignatures(
+  reader: GitReader,
+  revision: string,
+  approvals: RetryApproval[],
+  policy: ReconcilerPolicySpec,
+): Promise<RetryApproval[]> {
+  const entries = await reader.listTree(revision, [policy.allowed_signers_file]);
+  const entry = entries.find((e) => e.path === policy.allowed_signers_file);
+  if (!entry) return approvals.map((a) => withoutVerifiedSignature(a));
+  const blobs = await reader.readBlobs([entry.blob]);
+  const allowedSigners = blobs.get(entry.blob)?.toString('utf8') ?? '';
+  const paths = [...new Set(approvals.map((a) => a.source.path))];
+  const verified = await reader.readIntroducingCommits(revision, paths, { allowedSigners });
+  return approvals.map((approval) => {
+    const introduced = verified.get(approval.source.path);
+    return introduced ? { ...approval, source: { ...approval.source, introduced } } : withoutVerifiedSignature(approval);
+  });
+}
+
+/** Without an allowed-signers file nothing can be verified: treat the signature as absent. */
+function withoutVerifiedSignature(approval: RetryApproval): RetryApproval {
+  const introduced = approval.source.introduced;
+  if (!introduced) return approval;
+  return {
+    ...approval,
+    source: { ...approval.source, introduced: { ...introduced, signature: { status: 'none', principal: '' } } },
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * Where records live in the ops repository and how their files look (SPEC §2):
+ * `records/<kind>/<YYYY-MM>/<id>.json` (UTC month of the record's primary timestamp),
+ * `records/claims/<id>.json`, pretty JSON with 2 spaces, a stable key order and a trailing newline.
+ */
+import type { IsoTime, RecordKind } from '../domain/types.js';
+import { RECORD_KINDS } from '../domain/types.js';
+import { InternalError } from '../errors.js';
+import { canonicalJson } from './canonical-json.js';
+
+export const RECORDS_DIR = 'records/';
+export const CLAIMS_DIR = 'records/claims/';
+
+/** The timestamp field that places a record of each kind in its `YYYY-MM` directory. */
+export const PRIMARY_TIME_FIELD: Readonly<Record<RecordKind, string>> = {
+  deliveries: 'attempted_at',
+  executions: 'executed_at',
+  playbooks: 'generated_at',
+  closures: 'recorded_at',
+  runs: 'started_at',
+};
+
+/** The field holding the id (and file name) of a record of each kind. */
+export const ID_FIELD: Readonly<Record<RecordKind | 'claims', string>> = {
+  deliveries: 'record_id',
+  executions: 'execution_id',
+  playbooks: 'playbook_id',
+  closures: 'closure_id',
+  runs: 'run_id',
+  claims: 'claim_id',
+};
+
+/** The `*_hash` field of each hashed record kind (claims are not hashed: they are removed, not kept). */
+export const HASH_FIELD: Readonly<Record<RecordKind, string>> = {
+  deliveries: 'record_hash',
+  executions: 'execution_hash',
+  playbooks: 'playbook_hash',
+  closures: 'closure_hash',
+  runs: 'run_hash',
+};
+
+// File names are ids: DNS-1123 names, dots and the hex of hashed ids. Anything else (a path
+// separator, `..`, spaces) is refused so a record id can never address a file outside its folder.
+const SAFE_ID = /^[a-z0-9](?:[a-z0-9.-]{0,250}[a-z0-9])?$/;
+
+function assertSafeId(id: string): void {
+  if (!SAFE_ID.test(id) || id.includes('..')) {
+    throw new InternalError(
+      `record id "${id}" cannot be a file name; ids are lower-case letters, digits, '-' and '.', so fix the code that built it.`,
+    );
+  }
+}
+
+/** `records/<kind>/<YYYY-MM>/<id>.json`, where `YYYY-MM` is the UTC month of `at`. */
+export function recordPath(kind: RecordKind, id: string, at: IsoTime): string {
+  assertSafeId(id);
+  const time = new Date(at);
+  if (Number.isNaN(time.getTime())) {
+    throw new InternalError(`record ${id}: "${at}" is not an ISO-8601 time, so it cannot be filed by month.`);
+  }
+  const month = `${String(time.getUTCFullYear()).padStart(4, '0')}-${String(time.getUTCMonth() + 1).padStart(2, '0')}`;
+  return `${RECORDS_DIR}${kind}/${month}/${id}.json`;
+}
+
+/** `records/claims/<id>.json`. */
+export function claimPath(claimId: string): string {
+  assertSafeId(claimId);
+  return `${CLAIMS_DIR}${claimId}.json`;
+}
+
+/** What a path under `records/` names, or null when it is not a record or claim file. */
+export type ParsedRecordPath =
+  | { kind: RecordKind; month: string; id: string }
+  | { kind: 'claims'; month: null; id: string };
+
+const RECORD_PATH = /^records\/([a-z]+)\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/]+)\.json$/;
+const CLAIM_PATH = /^records\/claims\/([^/]+)\.json$/;
+
+/** Parse `records/<kind>/<YYYY-MM>/<id>.json` or `records/claims/<id>.json`; null for anything else. */
+export function parseRecordPath(path: string): ParsedRecordPath | null {
+  const claim = CLAIM_PATH.exec(path);
+  if (claim) return { kind: 'claims', month: null, id: claim[1] ?? '' };
+  const match = RECORD_PATH.exec(path);
+  if (!match) return null;
+  const kind = match[1] as RecordKind;
+  if (!RECORD_KINDS.includes(kind)) return null;
+  return { kind, month: match[2] ?? '', id: match[3] ?? '' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serialisation
+// ---------------------------------------------------------------------------------------------
+
+/*
+ * Key order. Record files are read by humans in diffs, so fields appear in the order the record
+ * interfaces declare them in src/domain/types.ts (id and hash first, evidence last), which is
+ * also CAVRA's order. The kind is recognised from the record's own fields (its `*_hash` or
+ * `claim_id`), so the order is a pure function of the content: any key not in the list (an
+ * unknown record, a future field) follows the known ones in UTF-16 code-unit order, and objects
+ * with no declared order are fully sorted. Same content → same bytes, whatever the insertion order.
+ */
+const DELIVERY_KEY_FIELDS = ['delivery_id', 'audit_id', 'provider'];
+
+const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] = [
+  {
+    marker: 'execution_hash',
+    order: [
+      'execution_id',
+      'execution_hash',
+      'execution_status',
+      'executed_at',
+      'executed_by',
+      'run_id',
+      'retry_plan_id',
+      'approval_decision_id',
+      'approval_plan_id',
+      ...DELIVERY_KEY_FIELDS,
+      'attempt',
+      'skipped',
+      'delivery_success',
+      'status_code',
+      'error',
+      'selected_providers',
+      'public_evidence_refs',
+      'approval',
+      'source_revision',
+    ],
+  },
+  {
+    marker: 'record_hash',
+    order: [
+      'record_id',
+      ...DELIVERY_KEY_FIELDS,
+      'attempt',
+      'delivery_success',
+      'status_code',
+      'error',
+      'execution_id',
+      'idempotency_key',
+      'attempted_at',
+      'completed_at',
+      'run_id',
+      'source_revision',
+      'record_hash',
+    ],
+  },
+  {
+    marker: 'playbook_hash',
+    order: [
+      'playbook_id',
+      'playbook_hash',
+      'generated_at',
+      'generated_by',
+      'lookback_hours',
+      'min_failure_count',
+      'provider_count',
+      'failure_count',
+      'provider_playbooks',
+      'source_revision',
+    ],
+  },
+  {
+    marker: 'closure_hash',
+    order: [
+      'closure_id',
+      'closure_hash',
+      'playbook_id',
+      'provider',
+      'closure_state',
+      'closed_by',
+      'closed_at',
+      'external_ref',
+      'notes',
+      'verification_refs',
+      'source',
+      'recorded_at',
+      'source_revision',
+    ],
+  },
+  {
+    marker: 'run_hash',
+    order: [
+      'run_id',
+      'run_hash',
+      'replica_id',
+      'started_at',
+      'source_revision',
+      'delivery_count',
+      'execution_count',
+      'playbook_count',
+      'closure_count',
+    ],
+  },
+  {
+    marker: 'claim_id',
+    order: [
+      'claim_id',
+      'claim_kind',
+      ...DELIVERY_KEY_FIELDS,
+      'attempt',
+      'holder',
+      'claimed_at',
+      'lease_expires_at',
+      'source_revision',
+    ],
+  },
+];
+
+/** Declared order of nested objects, by the member name that holds them (or an array of them). */
+const NESTED_ORDER: Readonly<Record<string, readonly string[]>> = {
+  approval: ['manifest', 'blob', 'commit', 'author', 'signature'],
+  signature: ['status', 'principal'],
+  source: ['manifest', 'blob', 'commit', 'author'],
+  provider_playbooks: [
+    'provider',
+    'category',
+    'failure_count',
+    'latest_failure_at',
+    'status_codes',
+    'recovery_steps',
+  ],
+};
+
+/**
+ * The record file's text: pretty JSON (2 spaces), keys in the stable order described above,
+ * numbers and strings exactly as RFC 8785 writes them, and a trailing newline. Validates the
+ * value as canonicalJson does (throws InternalError for NaN, lone surrogates, ...).
+ */
+export function serializeRecord(record: object): string {
+  // The canonical pass validates everything (I-JSON) once, so the printer below can be simple.
+  canonicalJson(record);
+  const top = TOP_LEVEL_ORDER.find((entry) => Object.hasOwn(record, entry.marker));
+  return `${printValue(record, top?.order ?? [], '')}\n`;
+}
+
+function printValue(value: unknown, order: readonly string[], indent: string): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return printValue((toJSON as () => unknown).call(value), order, indent);
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    const items = value.map((item) => `${inner}${printValue(item, order, inner)}`);
+    return `[\n${items.join(',\n')}\n${indent}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = orderKeys(
+    Object.keys(record).filter((key) => record[key] !== undefined),
+    order,
+  );
+  if (keys.length === 0) return '{}';
+  const members = keys.map(
+    (key) => `${inner}${JSON.stringify(key)}: ${printValue(record[key], NESTED_ORDER[key] ?? [], inner)}`,
+  );
+  return `{\n${members.join(',\n')}\n${indent}}`;
+}
+
+function orderKeys(keys: string[], order: readonly string[]): string[] {
+  const present = new Set(keys);
+  const known = order.filter((key) => present.has(key));
+  const knownSet = new Set(known);
+  const rest = keys.filter((key) => !knownSet.has(key)).sort();
+  return [...known, ...rest];
+}

@@ -1,0 +1,371 @@
+/**
+ * Every record at one revision, read in batch (one `ls-tree`, one `cat-file --batch`), parsed and
+ * checked. A file that is not valid JSON, has the wrong shape, is filed under a name that is not
+ * its id, or whose `*_hash` does not match its content is reported as a Finding and kept OUT of
+ * the RecordSet: the rules never act on a record that cannot be trusted, and the finding (shown
+ * by `validate`, `verify`, status and the API) makes sure it is never silently dropped either.
+ */
+import type { GitReader } from '../domain/ports.js';
+import type { Finding, RecordKind, RecordSet } from '../domain/types.js';
+import { emptyRecordSet } from '../domain/types.js';
+import type { RecordIndex } from '../manifests/validate-manifests.js';
+import { hasValidHash } from './hash.js';
+import {
+  HASH_FIELD,
+  ID_FIELD,
+  PRIMARY_TIME_FIELD,
+  RECORDS_DIR,
+  parseRecordPath,
+} from './layout.js';
+
+/** Record files larger than this are refused unread (records are a few KiB). */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+export interface RecordFile {
+  path: string;
+  content: Buffer;
+}
+
+export interface ReadRecordsResult {
+  records: RecordSet;
+  findings: Finding[];
+}
+
+/** What one file turned out to be: a record of a kind, or a finding. */
+export type RecordFileOutcome =
+  | { kind: RecordKind | 'claims'; id: string; path: string; record: Record<string, unknown>; warning: Finding | null }
+  | { kind: null; finding: Finding };
+
+/**
+ * Outcomes of files already parsed and checked, by `<blob>:<path>`. A blob id is the hash of the
+ * content, so an outcome never goes stale: a long-running reconciler passes the same cache to
+ * every readRecords call and only parses what is new (a no-op run parses nothing).
+ */
+export type RecordCache = Map<string, RecordFileOutcome>;
+
+export interface ReadRecordsOptions {
+  cache?: RecordCache;
+}
+
+/** Read, parse and check every file under `records/` at `commit` (one ls-tree, one blob batch). */
+export async function readRecords(
+  reader: GitReader,
+  commit: string,
+  options: ReadRecordsOptions = {},
+): Promise<ReadRecordsResult> {
+  const cache = options.cache;
+  const entries = await reader.listTree(commit, [RECORDS_DIR]);
+  const outcomes: RecordFileOutcome[] = [];
+  const toRead: { path: string; blob: string }[] = [];
+  for (const entry of entries) {
+    const cached = cache?.get(`${entry.blob}:${entry.path}`);
+    if (cached) outcomes.push(cached);
+    else if (entry.size > MAX_RECORD_BYTES) {
+      outcomes.push({
+        kind: null,
+        finding: finding(
+          entry.path,
+          '',
+          '',
+          'record.too-large',
+          `record file is ${entry.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit; records are small JSON files, so this one was not written by cavra-gitops and should be removed.`,
+        ),
+      });
+    } else toRead.push(entry);
+  }
+  if (toRead.length > 0) {
+    const blobs = await reader.readBlobs([...new Set(toRead.map((entry) => entry.blob))]);
+    for (const entry of toRead) {
+      const content = blobs.get(entry.blob);
+      const outcome: RecordFileOutcome =
+        content === undefined
+          ? {
+              kind: null,
+              finding: finding(entry.path, '', '', 'record.unreadable', `blob ${entry.blob} could not be read; run \`git fsck\` on the repository.`),
+            }
+          : parseRecordFile({ path: entry.path, content });
+      cache?.set(`${entry.blob}:${entry.path}`, outcome);
+      outcomes.push(outcome);
+    }
+  }
+  return assembleRecords(outcomes);
+}
+
+/** Parse and check record files already in memory (pure). The result does not depend on input order. */
+export function parseRecordFiles(files: readonly RecordFile[]): ReadRecordsResult {
+  return assembleRecords(files.map(parseRecordFile));
+}
+
+/**
+ * One file on its own: its place in the layout, JSON, shape, id = file name, hash, month.
+ * Records are frozen-by-convention: cached outcomes are shared between calls, never mutate them.
+ */
+export function parseRecordFile(file: RecordFile): RecordFileOutcome {
+  const location = parseRecordPath(file.path);
+  if (location === null) {
+    return rejected(
+      finding(file.path, '', '', 'record.unknown-path', 'this file is not where cavra-gitops writes records (records/<kind>/<YYYY-MM>/<id>.json or records/claims/<id>.json); move or remove it.', 'warning'),
+    );
+  }
+  const { kind, id } = location;
+  let value: unknown;
+  try {
+    value = JSON.parse(file.content.toString('utf8'));
+  } catch (error) {
+    return rejected(finding(file.path, kind, id, 'record.invalid-json', `record is not valid JSON (${(error as Error).message}); restore it from git history.`));
+  }
+  const shapeError = checkShape(kind, value);
+  if (shapeError !== null) {
+    return rejected(finding(file.path, kind, id, 'record.invalid-shape', `record ${shapeError}; restore it from git history.`));
+  }
+  const record = value as Record<string, unknown>;
+  const idField = ID_FIELD[kind];
+  if (record[idField] !== id) {
+    return rejected(
+      finding(file.path, kind, id, 'record.id-mismatch', `record's ${idField} is "${String(record[idField])}" but its file is named "${id}.json"; restore it from git history.`),
+    );
+  }
+  if (kind === 'claims') return { kind, id, path: file.path, record, warning: null };
+  let valid: boolean;
+  try {
+    valid = hasValidHash(record, HASH_FIELD[kind]);
+  } catch {
+    valid = false; // not hashable (e.g. a lone surrogate): it cannot have been written by us
+  }
+  if (!valid) {
+    return rejected(
+      finding(file.path, kind, id, 'record.hash-mismatch', `record's ${HASH_FIELD[kind]} does not match its content, so it was edited after it was written; restore it from git history.`),
+    );
+  }
+  const month = new Date(record[PRIMARY_TIME_FIELD[kind]] as string).toISOString().slice(0, 7);
+  const warning =
+    month === location.month
+      ? null
+      : finding(file.path, kind, id, 'record.misfiled', `record's ${PRIMARY_TIME_FIELD[kind]} is in ${month} but it is filed under ${location.month}; it still counts, but move it to records/${kind}/${month}/.`, 'warning');
+  return { kind, id, path: file.path, record, warning };
+}
+
+function rejected(result: Finding): RecordFileOutcome {
+  return { kind: null, finding: result };
+}
+
+/** Outcomes → RecordSet (first copy of an id wins, in path order) + findings, all sorted. */
+function assembleRecords(outcomes: readonly RecordFileOutcome[]): ReadRecordsResult {
+  const records = emptyRecordSet();
+  const findings: Finding[] = [];
+  const accepted: Extract<RecordFileOutcome, { record: object }>[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.kind === null) findings.push(outcome.finding);
+    else {
+      if (outcome.warning) findings.push(outcome.warning);
+      accepted.push(outcome);
+    }
+  }
+  accepted.sort((a, b) => compareText(a.path, b.path));
+  const seen = new Map<string, string>();
+  for (const item of accepted) {
+    const previous = seen.get(`${item.kind}/${item.id}`);
+    if (previous !== undefined) {
+      findings.push(finding(item.path, item.kind, item.id, 'record.duplicate-id', `record ${item.id} is also at ${previous}; the first one counts, remove this copy.`));
+      continue;
+    }
+    seen.set(`${item.kind}/${item.id}`, item.path);
+    (records[item.kind] as unknown[]).push(item.record);
+  }
+  sortById(records);
+  findings.sort((a, b) => compareText(a.file, b.file) || compareText(a.rule, b.rule));
+  return { records, findings };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** playbook_id → provider names, and every delivery/execution/playbook/closure/run id (for manifest references). */
+export function indexRecords(records: RecordSet): RecordIndex {
+  const playbooks = new Map<string, string[]>();
+  for (const playbook of records.playbooks) {
+    playbooks.set(
+      playbook.playbook_id,
+      playbook.provider_playbooks.map((row) => row.provider),
+    );
+  }
+  const recordIds = new Set<string>();
+  for (const record of records.deliveries) recordIds.add(record.record_id);
+  for (const record of records.executions) recordIds.add(record.execution_id);
+  for (const record of records.playbooks) recordIds.add(record.playbook_id);
+  for (const record of records.closures) recordIds.add(record.closure_id);
+  for (const record of records.runs) recordIds.add(record.run_id);
+  return { playbooks, recordIds };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes: the fields the rules read, with their JSON types. Extra fields are allowed (forward
+// compatible); a missing or mistyped field makes the record untrustworthy.
+// ---------------------------------------------------------------------------------------------
+
+type FieldType = 'string' | 'number' | 'boolean' | 'string|null' | 'number|null' | 'string[]' | 'object' | 'array';
+
+const KEY_FIELDS: [string, FieldType][] = [
+  ['delivery_id', 'string'],
+  ['audit_id', 'string'],
+  ['provider', 'string'],
+];
+
+const SHAPES: Readonly<Record<RecordKind | 'claims', readonly [string, FieldType][]>> = {
+  deliveries: [
+    ['record_id', 'string'],
+    ...KEY_FIELDS,
+    ['attempt', 'number'],
+    ['delivery_success', 'boolean'],
+    ['status_code', 'number|null'],
+    ['error', 'string'],
+    ['execution_id', 'string'],
+    ['idempotency_key', 'string'],
+    ['attempted_at', 'string'],
+    ['completed_at', 'string'],
+    ['run_id', 'string'],
+    ['source_revision', 'string'],
+    ['record_hash', 'string'],
+  ],
+  executions: [
+    ['execution_id', 'string'],
+    ['execution_hash', 'string'],
+    ['execution_status', 'string'],
+    ['executed_at', 'string'],
+    ['executed_by', 'string'],
+    ['run_id', 'string'],
+    ['retry_plan_id', 'string'],
+    ['approval_decision_id', 'string'],
+    ['approval_plan_id', 'string'],
+    ...KEY_FIELDS,
+    ['attempt', 'number'],
+    ['skipped', 'string'],
+    ['delivery_success', 'boolean'],
+    ['selected_providers', 'string[]'],
+    ['public_evidence_refs', 'string[]'],
+    ['approval', 'object'],
+    ['source_revision', 'string'],
+  ],
+  playbooks: [
+    ['playbook_id', 'string'],
+    ['playbook_hash', 'string'],
+    ['generated_at', 'string'],
+    ['generated_by', 'string'],
+    ['failure_count', 'number'],
+    ['provider_playbooks', 'array'],
+  ],
+  closures: [
+    ['closure_id', 'string'],
+    ['closure_hash', 'string'],
+    ['playbook_id', 'string'],
+    ['provider', 'string'],
+    ['closure_state', 'string'],
+    ['closed_at', 'string'],
+    ['verification_refs', 'string[]'],
+    ['recorded_at', 'string'],
+  ],
+  runs: [
+    ['run_id', 'string'],
+    ['run_hash', 'string'],
+    ['replica_id', 'string'],
+    ['started_at', 'string'],
+    ['source_revision', 'string'],
+  ],
+  claims: [
+    ['claim_id', 'string'],
+    ['claim_kind', 'string'],
+    ...KEY_FIELDS,
+    ['attempt', 'number'],
+    ['holder', 'string'],
+    ['claimed_at', 'string'],
+    ['lease_expires_at', 'string'],
+  ],
+};
+
+const TIME_FIELDS = new Set([
+  'attempted_at',
+  'completed_at',
+  'executed_at',
+  'generated_at',
+  'closed_at',
+  'recorded_at',
+  'started_at',
+  'claimed_at',
+  'lease_expires_at',
+]);
+
+function checkShape(kind: RecordKind | 'claims', value: unknown): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'is not a JSON object';
+  const record = value as Record<string, unknown>;
+  for (const [field, type] of SHAPES[kind]) {
+    const member = record[field];
+    if (!hasType(member, type)) return `field ${field} is ${describe(member)}, expected ${type}`;
+    if (TIME_FIELDS.has(field) && Number.isNaN(Date.parse(member as string))) {
+      return `field ${field} is not an ISO-8601 time`;
+    }
+  }
+  if (kind === 'playbooks') {
+    const rows = record.provider_playbooks as unknown[];
+    if (!rows.every((row) => row !== null && typeof row === 'object' && typeof (row as { provider?: unknown }).provider === 'string')) {
+      return 'field provider_playbooks has a row without a provider name';
+    }
+  }
+  if ((kind === 'deliveries' || kind === 'executions' || kind === 'claims') && !Number.isInteger(record.attempt)) {
+    return 'field attempt is not an integer';
+  }
+  if (kind === 'claims' && record.claim_kind !== 'delivery' && record.claim_kind !== 'execution') {
+    return 'field claim_kind is neither "delivery" nor "execution"';
+  }
+  return null;
+}
+
+function hasType(value: unknown, type: FieldType): boolean {
+  switch (type) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return typeof value === type;
+    case 'string|null':
+      return value === null || typeof value === 'string';
+    case 'number|null':
+      return value === null || typeof value === 'number';
+    case 'string[]':
+      return Array.isArray(value) && value.every((item) => typeof item === 'string');
+    case 'object':
+      return value !== null && typeof value === 'object' && !Array.isArray(value);
+    case 'array':
+      return Array.isArray(value);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+function sortById(records: RecordSet): void {
+  const by = <T>(field: keyof T) => (a: T, b: T) => {
+    const x = String(a[field]);
+    const y = String(b[field]);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  records.deliveries.sort(by('record_id'));
+  records.executions.sort(by('execution_id'));
+  records.playbooks.sort(by('playbook_id'));
+  records.closures.sort(by('closure_id'));
+  records.runs.sort(by('run_id'));
+  records.claims.sort(by('claim_id'));
+}
+
+function finding(
+  file: string,
+  kind: string,
+  name: string,
+  rule: string,
+  message: string,
+  severity: Finding['severity'] = 'error',
+): Finding {
+  return { file, line: 1, column: 1, kind, name, path: '', message, rule, severity };
+}

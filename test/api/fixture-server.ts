@@ -1,0 +1,74 @@
+/** The API over the fixture repository, listening on a real port, with an injected clock. */
+import { createApp, type ApiOptions } from '../../src/api/app.js';
+import { createMetrics, type Metrics } from '../../src/api/metrics.js';
+import type { RetryPlanner } from '../../src/api/retry-planner.js';
+import { startServer, type RunningServer } from '../../src/api/server.js';
+import { createSnapshotSource, type SnapshotSource } from '../../src/api/snapshot-source.js';
+import { createGitReader } from '../../src/git/index.js';
+import { FIXTURE_NOW, createFixtureRepo, type FixtureRepo } from './fixtures.js';
+
+export const FIXED_DECISIONS = [
+  {
+    delivery_id: 'weekly-audit',
+    audit_id: 'audit-2026-26',
+    provider: 'ops-webhook',
+    action: 'retry',
+    reason: 'approved',
+    execute: true,
+  },
+  {
+    delivery_id: 'weekly-audit',
+    audit_id: 'audit-2026-26',
+    provider: 'archive',
+    action: 'none',
+    reason: 'delivered',
+    execute: false,
+  },
+];
+
+export interface FixtureServer {
+  repo: FixtureRepo;
+  url: string;
+  source: SnapshotSource;
+  metrics: Metrics;
+  /** Move the tracked tip the snapshot source reports. */
+  setTip(commit: string): void;
+  /** Set the injected clock. */
+  setNow(now: Date): void;
+  close(): Promise<void>;
+}
+
+/** Start the API on 127.0.0.1:0 over a fresh fixture repository. */
+export async function startFixtureServer(
+  options: Partial<Pick<ApiOptions, 'planRetries'>> & { withPlanner?: boolean } = {},
+): Promise<FixtureServer> {
+  const repo = await createFixtureRepo();
+  const reader = createGitReader(repo.dir);
+  let tip = repo.second;
+  let now = FIXTURE_NOW;
+  const source = createSnapshotSource(reader, { tip: async () => tip, tipCacheMs: 0 });
+  const metrics = createMetrics();
+  const planRetries: RetryPlanner | undefined =
+    options.planRetries ??
+    (options.withPlanner === false ? undefined : async () => ({ decisions: FIXED_DECISIONS }));
+  const app = createApp({ source, clock: { now: () => now }, metrics, planRetries });
+  let running: RunningServer | null = await startServer(app, { port: 0 });
+  return {
+    repo,
+    url: running.url,
+    source,
+    metrics,
+    setTip: (commit) => {
+      tip = commit;
+    },
+    setNow: (value) => {
+      now = value;
+    },
+    async close() {
+      await running?.close();
+      running = null;
+      await reader.close();
+      await repo.cleanup();
+    },
+  };
+}

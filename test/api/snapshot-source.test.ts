@@ -1,0 +1,122 @@
+/**
+ * The snapshot source reads each revision once (cached by commit, coalesced while loading),
+ * resolves `?at=` safely, reuses the tip answer for its TTL, and never caches a failed read.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GitReader } from '../../src/domain/ports.js';
+import { HttpError } from '../../src/api/http-error.js';
+import { createSnapshotSource } from '../../src/api/snapshot-source.js';
+import { createGitReader, type LocalGitReader } from '../../src/git/index.js';
+import { COMMITTED_STATUS, createFixtureRepo, type FixtureRepo } from './fixtures.js';
+
+let repo: FixtureRepo;
+let reader: LocalGitReader;
+
+beforeAll(async () => {
+  repo = await createFixtureRepo();
+  reader = createGitReader(repo.dir);
+});
+afterAll(async () => {
+  await reader.close();
+  await repo.cleanup();
+});
+
+/** The real reader, counting tree listings per commit (one snapshot read lists each commit's trees). */
+function countingReader(inner: GitReader, options: { failNext?: { value: boolean } } = {}) {
+  const listings = new Map<string, number>();
+  const counting: GitReader = {
+    resolve: (rev) => inner.resolve(rev),
+    async listTree(commit, prefixes) {
+      if (options.failNext?.value) {
+        options.failNext.value = false;
+        throw new Error('simulated git failure');
+      }
+      listings.set(commit, (listings.get(commit) ?? 0) + 1);
+      return inner.listTree(commit, prefixes);
+    },
+    readBlobs: (blobs) => inner.readBlobs(blobs),
+    readIntroducingCommits: (commit, paths, opts) => inner.readIntroducingCommits(commit, paths, opts),
+    readParent: (commit) => inner.readParent(commit),
+  };
+  return { reader: counting, listings };
+}
+
+describe('createSnapshotSource', () => {
+  it('reads a revision once however many requests ask, concurrently or not', async () => {
+    const { reader: counting, listings } = countingReader(reader);
+    const source = createSnapshotSource(counting, { tip: async () => repo.second, tipCacheMs: 0 });
+    expect(source.isReady()).toBe(false);
+    const views = await Promise.all(Array.from({ length: 10 }, () => source.current()));
+    const once = listings.get(repo.second);
+    await source.current();
+    await source.at(repo.second);
+    expect(listings.get(repo.second)).toBe(once);
+    expect(new Set(views).size).toBe(1);
+    expect(views[0]?.revision).toBe(repo.second);
+    expect(views[0]?.committedStatus).toEqual(COMMITTED_STATUS);
+    expect(source.isReady()).toBe(true);
+  });
+
+  it('evicts the least recently used view beyond its capacity', async () => {
+    const { reader: counting, listings } = countingReader(reader);
+    const source = createSnapshotSource(counting, { tip: async () => repo.second, capacity: 1 });
+    await source.at(repo.first);
+    await source.at(repo.second);
+    const before = listings.get(repo.first) ?? 0;
+    await source.at(repo.first);
+    expect(listings.get(repo.first)).toBeGreaterThan(before);
+  });
+
+  it('reuses the tip answer for tipCacheMs on the injected clock', async () => {
+    let calls = 0;
+    let nowMs = 0;
+    const source = createSnapshotSource(reader, {
+      tip: async () => {
+        calls += 1;
+        return repo.second;
+      },
+      tipCacheMs: 1000,
+      nowMs: () => nowMs,
+    });
+    await source.current();
+    nowMs = 999;
+    await source.current();
+    expect(calls).toBe(1);
+    nowMs = 1000;
+    await source.current();
+    expect(calls).toBe(2);
+  });
+
+  it('does not cache a failed read', async () => {
+    const failNext = { value: true };
+    const { reader: counting } = countingReader(reader, { failNext });
+    const source = createSnapshotSource(counting, { tip: async () => repo.first, tipCacheMs: 0 });
+    await expect(source.current()).rejects.toThrow('simulated git failure');
+    expect(source.isReady()).toBe(false);
+    await expect(source.current()).resolves.toMatchObject({ revision: repo.first });
+  });
+
+  it.each([
+    ['main', 400, 'invalid_revision'],
+    ['HEAD~1', 400, 'invalid_revision'],
+    ['--output=/tmp/x', 400, 'invalid_revision'],
+    ['abc', 400, 'invalid_revision'],
+    ['0123456789abcdef0123456789abcdef01234567', 404, 'unknown_revision'],
+  ])('at(%s) is HttpError %i %s', async (rev, status, code) => {
+    const source = createSnapshotSource(reader, { tip: async () => repo.second });
+    const error = await source.at(rev).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error).toMatchObject({ status, code });
+  });
+
+  it('with a ledger branch, at() reads records of the ledger commit beside the tracked tip manifests', async () => {
+    const source = createSnapshotSource(reader, {
+      tip: async () => repo.second,
+      ledgerTip: async () => repo.second,
+    });
+    const view = await source.at(repo.first);
+    expect(view.revision).toBe(repo.second);
+    expect(view.ledgerRevision).toBe(repo.first);
+    expect(view.snapshot.records.playbooks).toHaveLength(1);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The Evidence Console in real Chromium over a real repository: it shows the report's numbers,
+ * and when a closure lands on the tracked branch it updates itself (no reload) to the new revision.
+ */
+import { mkdir } from 'node:fs/promises';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitFiles } from '../helpers/git-fixtures.js';
+import { PLAYBOOK_A, closureManifest, closureRecord, recordFile } from '../api/fixtures.js';
+import { startFixtureServer, type FixtureServer } from '../api/fixture-server.js';
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Commit a RecoveryClosure manifest for (playbook, provider) AND the closure record the reconciler
+ * would write for it. HOOK: the lead replaces the record part with a real `reconcile --once`.
+ */
+async function recordClosureInRepo(
+  repoDir: string,
+  playbookId: string,
+  provider: string,
+  closedAt: string,
+): Promise<string> {
+  const manifest = `manifests/closures/${provider}.yaml`;
+  const record = closureRecord({ playbookId, provider, closedAt, manifest });
+  return commitFiles(
+    repoDir,
+    {
+      [manifest]: closureManifest(`close-${provider}`, playbookId, provider, closedAt),
+      ...recordFile('closures', record, record.closure_id, record.recorded_at),
+    },
+    `close ${provider}`,
+    { date: closedAt },
+  );
+}
+
+let server: FixtureServer;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  server = await startFixtureServer();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function tiles(): Promise<Record<string, string>> {
+  return page.$$eval('[data-tile]', (elements) =>
+    Object.fromEntries(
+      elements.map((element) => [element.getAttribute('data-tile') ?? '', element.textContent ?? '']),
+    ),
+  );
+}
+
+async function tableRows(selector: string): Promise<string[][]> {
+  return page.$$eval(`${selector} tbody tr`, (rows) =>
+    rows.map((row) => Array.from(row.querySelectorAll('th, td'), (cell) => (cell.textContent ?? '').trim())),
+  );
+}
+
+describe('Evidence Console', () => {
+  it('shows the SLO table, then follows a committed closure without reloading', async () => {
+    await page.goto(`${server.url}/console/`);
+    await page.waitForSelector(`body[data-revision="${server.repo.second}"]`, { timeout: 10_000 });
+
+    expect(await tiles()).toEqual({
+      executions: '2',
+      failed: '1',
+      playbooks: '2',
+      closed: '1',
+      open: '2',
+      breached: '1',
+    });
+    expect(await tableRows('#slo-table')).toEqual([
+      ['archive', '0', '0', '1', '0', '—'],
+      ['ops-webhook', '2', '1', '1', '1', '—'],
+      ['siem-splunk', '0', '0', '0', '0', '2026-06-28 09:00 UTC'],
+    ]);
+    expect((await tableRows('#rows-table')).map((row) => [row[0], row[1]])).toEqual([
+      ['breached', 'ops-webhook'],
+      ['open', 'archive'],
+      ['closed', 'siem-splunk'],
+    ]);
+    expect(await page.textContent('#alert-level')).toContain('critical');
+    expect(await page.textContent('#revision')).toBe(server.repo.second.slice(0, 12));
+    expect((await tableRows('#history-table')).length).toBe(8);
+
+    // Marks this document: a reload would lose it.
+    await page.evaluate(() => {
+      (window as unknown as { consoleMarker: number }).consoleMarker = 42;
+    });
+    const closed = await recordClosureInRepo(
+      server.repo.dir,
+      PLAYBOOK_A.playbook_id,
+      'ops-webhook',
+      '2026-06-28T12:00:00Z',
+    );
+    server.setTip(closed);
+
+    await page.waitForSelector(`body[data-revision="${closed}"]`, { timeout: 10_000 });
+    expect(await tiles()).toEqual({
+      executions: '2',
+      failed: '1',
+      playbooks: '2',
+      closed: '2',
+      open: '1',
+      breached: '0',
+    });
+    expect((await tableRows('#slo-table'))[1]).toEqual([
+      'ops-webhook',
+      '2',
+      '1',
+      '0',
+      '0',
+      '2026-06-28 12:00 UTC',
+    ]);
+    expect(await page.evaluate(() => (window as unknown as { consoleMarker?: number }).consoleMarker)).toBe(
+      42,
+    );
+    expect(await page.textContent('#revision')).toBe(closed.slice(0, 12));
+
+    await mkdir('test-artifacts', { recursive: true });
+    await page.screenshot({ path: 'test-artifacts/console.png', fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('is usable with the keyboard: skip link first, then the refresh button', async () => {
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    const refresh = page.locator('#refresh');
+    await refresh.focus();
+    await page.keyboard.press('Enter');
+    const headers = await page.$$eval('table', (tables) =>
+      tables.map(
+        (table) =>
+          Boolean(table.querySelector('caption')) &&
+          table.querySelectorAll('thead th[scope="col"]').length > 0,
+      ),
+    );
+    expect(headers.every(Boolean)).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+});

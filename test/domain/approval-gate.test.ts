@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGate, isSignedByDecider, type GateInput } from '../../src/domain/approval-gate.js';
+import { buildClaim, buildDeliveryRecord, buildExecutionRecord } from '../../src/domain/record-builders.js';
+import { planRetryWork, type RetryWorkInput } from '../../src/domain/retry-plan.js';
+import { computeRetryState } from '../../src/domain/retry-rules.js';
+import type { ReconcilerPolicySpec } from '../../src/domain/types.js';
+import { emptyRecordSet } from '../../src/domain/types.js';
+import {
+  KEY,
+  REVISION,
+  acknowledgement,
+  approval,
+  attempt,
+  commitInfo,
+  delivery,
+  manifestSet,
+  policy,
+  provider,
+} from './retry-fixtures.js';
+
+const T0 = '2026-06-28T09:30:00.000Z';
+const minutesAfter = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000);
+const APPROVAL_COMMIT = '3'.repeat(40);
+
+/** One failed delivery, an accepted ack, an approval by alice, 20 minutes later: the retry is executed. */
+function baseline(): RetryWorkInput {
+  const records = emptyRecordSet();
+  records.deliveries.push(attempt(1, false, T0));
+  return {
+    revision: REVISION,
+    manifests: manifestSet(),
+    policy: policy(),
+    priorPolicies: new Map<string, ReconcilerPolicySpec>([[APPROVAL_COMMIT, policy()]]),
+    records,
+    now: minutesAfter(20),
+    leaseMinutes: 10,
+  };
+}
+
+function decisionFor(input: RetryWorkInput) {
+  const plan = planRetryWork(input);
+  const decision = plan.decisions.find((d) => d.key.delivery_id === KEY.delivery_id && d.key.provider === KEY.provider);
+  return { plan, decision };
+}
+
+/** The input after the baseline's retry was executed and failed (approval consumed). */
+function afterExecution(): RetryWorkInput {
+  const input = baseline();
+  const call = planRetryWork(input).executions[0];
+  if (!call) throw new Error('baseline must plan an execution');
+  const options = { runId: 'gordackworker-0000000000000001', revision: REVISION };
+  input.records.executions.push(
+    buildExecutionRecord(call, { success: false, statusCode: 503, error: 'HTTP 503' }, { ...options, executedAt: minutesAfter(20).toISOString(), executedBy: 'replica-a' }),
+  );
+  input.records.deliveries.push(
+    buildDeliveryRecord(call, { success: false, statusCode: 503, error: 'HTTP 503' }, { ...options, attemptedAt: minutesAfter(20).toISOString(), completedAt: minutesAfter(20).toISOString() }),
+  );
+  input.now = minutesAfter(500);
+  return input;
+}
+
+type Case = [name: string, change: (input: RetryWorkInput) => RetryWorkInput | void, reason: string];
+
+const GATE_CASES: Case[] = [
+  ['no acknowledgement', (i) => void (i.manifests.acknowledgements = []), 'wait_for_retry_ack'],
+  ['acknowledgement deferred', (i) => void (i.manifests.acknowledgements = [acknowledgement({ state: 'deferred' })]), 'wait_for_retry_ack'],
+  ['a newer acknowledgement dismissed it', (i) => void i.manifests.acknowledgements.push(acknowledgement({ name: 'ack-2', state: 'dismissed', acknowledged_at: '2026-06-28T09:10:00Z' })), 'wait_for_retry_ack'],
+  [
+    'ack not required now, but required before the approval commit',
+    (i) => {
+      i.manifests.acknowledgements = [];
+      i.policy = policy({ require_retry_ack: false });
+      i.priorPolicies = new Map([[APPROVAL_COMMIT, policy({ require_retry_ack: true })]]);
+    },
+    'wait_for_retry_ack',
+  ],
+  ['no approval', (i) => void (i.manifests.approvals = []), 'request_approval'],
+  ['approval for another provider only', (i) => void (i.manifests.approvals = [approval({ provider: 'other' })]), 'request_approval'],
+  ['approval denied', (i) => void (i.manifests.approvals = [approval({ state: 'denied' })]), 'approval_denied'],
+  ['approval deferred', (i) => void (i.manifests.approvals = [approval({ state: 'deferred' })]), 'approval_deferred'],
+  ['approval in state expired', (i) => void (i.manifests.approvals = [approval({ state: 'expired' })]), 'approval_expired'],
+  ['approval expires_at == now', (i) => void (i.manifests.approvals = [approval({ expires_at: minutesAfter(20).toISOString() })]), 'approval_expired'],
+  ['approval expires_at in the past', (i) => void (i.manifests.approvals = [approval({ expires_at: '2026-06-28T09:45:00Z' })]), 'approval_expired'],
+  ['a newer denial overrides an approval', (i) => void i.manifests.approvals.push(approval({ name: 'deny', state: 'denied', decided_at: '2026-06-28T09:40:00Z' })), 'approval_denied'],
+  ['approver not allowed', (i) => void (i.policy = policy({ approvers: ['bob'] })), 'approver_not_allowed'],
+  [
+    'policy loosened in the same commit as the approval (approvers widened)',
+    (i) => {
+      i.policy = policy({ approvers: ['bob', 'alice'] });
+      i.priorPolicies = new Map([[APPROVAL_COMMIT, policy({ approvers: ['bob'] })]]);
+    },
+    'approver_not_allowed',
+  ],
+  [
+    'approval commit has no known prior policy: defaults apply (still allowed: anyone)',
+    (i) => void (i.priorPolicies = new Map()),
+    'executed',
+  ],
+  ['delay not elapsed', (i) => void (i.now = minutesAfter(14)), 'retry_delay_not_elapsed'],
+  [
+    'max attempts reached',
+    (i) => {
+      i.records.deliveries = [attempt(1, false, T0), attempt(2, false, T0), attempt(3, false, T0)];
+      i.now = minutesAfter(10_000);
+    },
+    'max_attempts_reached',
+  ],
+  ['signature required, approval commit unsigned', (i) => void (i.policy = policy({ require_signed_approvals: true })), 'signature_required'],
+  [
+    'signature required, signed by someone else',
+    (i) => {
+      i.policy = policy({ require_signed_approvals: true });
+      i.manifests.approvals = [approval({ introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'good', principal: 'mallory' } }) })];
+    },
+    'signature_required',
+  ],
+  [
+    'signature required, bad signature',
+    (i) => {
+      i.policy = policy({ require_signed_approvals: true });
+      i.manifests.approvals = [approval({ introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'bad', principal: 'alice' } }) })];
+    },
+    'signature_required',
+  ],
+  [
+    'signing requirement dropped in the approval commit',
+    (i) => void (i.priorPolicies = new Map([[APPROVAL_COMMIT, policy({ require_signed_approvals: true })]])),
+    'signature_required',
+  ],
+  [
+    'signature required and good, by the decider',
+    (i) => {
+      i.policy = policy({ require_signed_approvals: true });
+      i.manifests.approvals = [approval({ introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'good', principal: 'alice' } }) })];
+    },
+    'executed',
+  ],
+  ['consumed approval', () => afterExecution(), 'request_approval'],
+  [
+    'claim in flight',
+    (i) => {
+      const call = planRetryWork(i).executions[0];
+      if (call) i.records.claims.push(buildClaim(call, { holder: 'replica-b', now: minutesAfter(19), leaseMinutes: 10, revision: REVISION }));
+    },
+    'claim_in_flight',
+  ],
+  ['provider disabled', (i) => void (i.manifests.providers = [provider('ops-webhook', { enabled: false })]), 'provider_disabled'],
+  ['run limit 0', (i) => void (i.policy = policy({ max_retry_deliveries_per_run: 0 })), 'run_limit_reached'],
+  ['baseline', () => undefined, 'executed'],
+];
+
+describe('approval gate: every case has its reason', () => {
+  it.each(GATE_CASES)('%s → %s', (_name, change, reason) => {
+    const base = baseline();
+    const input = change(base) ?? base;
+    const { plan, decision } = decisionFor(input);
+    expect(decision?.reason).toBe(reason);
+    expect(decision?.execute).toBe(reason === 'executed');
+    expect(plan.executions.length).toBe(reason === 'executed' ? 1 : 0);
+  });
+
+  it('a consumed approval is replaced by a new one (edited manifest = new decision)', () => {
+    const input = afterExecution();
+    input.manifests.approvals = [approval({ notes: 'second try', commit: '5'.repeat(40) })];
+    input.priorPolicies = new Map([['5'.repeat(40), policy()]]);
+    const { plan, decision } = decisionFor(input);
+    expect(decision).toMatchObject({ reason: 'executed', execute: true, retry_count: 2 });
+    expect(plan.executions[0]?.attempt).toBe(3);
+  });
+});
+
+describe('run limit', () => {
+  it('executes the oldest decisions first, the rest wait with run_limit_reached', () => {
+    const input = baseline();
+    const keys = ['audit-a', 'audit-b', 'audit-c'];
+    input.manifests.deliveries = keys.map((name) => delivery(name));
+    input.manifests.acknowledgements = keys.map((name) => acknowledgement({ name: `ack-${name}`, delivery: name }));
+    // audit-c was decided first, then audit-a, then audit-b.
+    const decidedAt: Record<string, string> = { 'audit-a': '2026-06-28T09:05:00Z', 'audit-b': '2026-06-28T09:06:00Z', 'audit-c': '2026-06-28T09:01:00Z' };
+    input.manifests.approvals = keys.map((name) => approval({ name: `approve-${name}`, delivery: name, decided_at: decidedAt[name] }));
+    input.records.deliveries = keys.map((name) => attempt(1, false, T0, { ...KEY, delivery_id: name }));
+    input.policy = policy({ max_retry_deliveries_per_run: 2 });
+    const plan = planRetryWork(input);
+    expect(plan.executions.map((call) => call.key.delivery_id)).toEqual(['audit-c', 'audit-a']);
+    expect(plan.decisions.map((d) => [d.key.delivery_id, d.reason])).toEqual([
+      ['audit-a', 'executed'],
+      ['audit-b', 'run_limit_reached'],
+      ['audit-c', 'executed'],
+    ]);
+  });
+});
+
+describe('evaluateGate directly', () => {
+  const input = (): GateInput => ({
+    state: computeRetryState(KEY, [attempt(1, false, T0)], { max_retry_attempts: 3, retry_delay_minutes: 15, backoff_multiplier: 2, allow_immediate_retry: false }, minutesAfter(20)),
+    approval: approval(),
+    consumed: false,
+    acknowledgement: acknowledgement(),
+    policy: policy(),
+    priorPolicy: policy(),
+    now: minutesAfter(20),
+  });
+
+  it('passes the baseline', () => {
+    expect(evaluateGate(input())).toEqual({ pass: true, reason: 'executed' });
+  });
+
+  it('says delivered when the latest attempt succeeded', () => {
+    const gate = input();
+    gate.state = computeRetryState(KEY, [attempt(1, true, T0)], { max_retry_attempts: 3, retry_delay_minutes: 15, backoff_multiplier: 2, allow_immediate_retry: false }, minutesAfter(20));
+    expect(evaluateGate(gate)).toEqual({ pass: false, reason: 'delivered' });
+  });
+
+  it('requires a non-empty principal equal to decided_by', () => {
+    expect(isSignedByDecider(approval({ decided_by: '', introduced: commitInfo('c', { signature: { status: 'good', principal: '' } }) }))).toBe(false);
+    expect(isSignedByDecider(approval({ introduced: null }))).toBe(false);
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { closureIdOf, planClosures } from '../../src/domain/closures.js';
+import { API_VERSION, type RecordSet, type RecoveryClosure, type RecoveryClosureSpec } from '../../src/domain/types.js';
+import { hasValidHash } from '../../src/records/hash.js';
+import { fixtureId, makeDelivery, makeExecution, makePlaybook, recordSet } from '../fixtures/report/factories.js';
+
+const NOW = new Date('2026-06-28T12:00:00.000Z');
+const PLAYBOOK = makePlaybook({
+  id: fixtureId('gordackrecovery-', 1),
+  generatedAt: '2026-06-28T08:00:00.000Z',
+  providers: [{ provider: 'ops-webhook' }, { provider: 'splunk-main', category: 'siem' }],
+});
+const EXECUTION = makeExecution({
+  id: fixtureId('gordackretryexec-', 1),
+  provider: 'ops-webhook',
+  status: 'delivered',
+  executedAt: '2026-06-28T09:00:00.000Z',
+});
+const DELIVERY = makeDelivery({ provider: 'ops-webhook', attempt: 1, success: false, at: '2026-06-28T07:00:00.000Z' });
+const RECORDS: RecordSet = recordSet({ playbooks: [PLAYBOOK], executions: [EXECUTION], deliveries: [DELIVERY] });
+
+function closure(name: string, spec: Partial<RecoveryClosureSpec> = {}, commit = 'c'.repeat(40)): RecoveryClosure {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'RecoveryClosure',
+    name,
+    labels: {},
+    spec: {
+      playbook_id: PLAYBOOK.playbook_id,
+      provider: 'ops-webhook',
+      state: 'resolved',
+      closed_by: 'ops@example.test',
+      closed_at: '2026-06-28T10:00:00Z',
+      external_ref: 'OPS-42',
+      notes: 'Receiver certificate renewed.',
+      verification_refs: [EXECUTION.execution_id],
+      ...spec,
+    },
+    source: {
+      path: `manifests/closures/${name}.yaml`,
+      document: 0,
+      line: 3,
+      column: 1,
+      blob: 'b'.repeat(40),
+      introduced: {
+        commit,
+        time: '2026-06-28T10:00:00Z',
+        author: 'Ops Person <ops@example.test>',
+        signature: { status: 'none', principal: '' },
+      },
+    },
+  };
+}
+
+function run(closures: RecoveryClosure[], records: RecordSet = RECORDS) {
+  return planClosures({ closures, records, now: NOW, revision: 'a'.repeat(40) });
+}
+
+describe('planClosures', () => {
+  it('records a valid closure with every field, its source and a valid hash', () => {
+    const manifest = closure('close-ops-webhook');
+    const { closures, findings } = run([manifest]);
+    expect(findings).toEqual([]);
+    expect(closures).toEqual([
+      {
+        closure_id: closureIdOf(manifest),
+        playbook_id: PLAYBOOK.playbook_id,
+        provider: 'ops-webhook',
+        closure_state: 'resolved',
+        closed_by: 'ops@example.test',
+        closed_at: '2026-06-28T10:00:00Z',
+        external_ref: 'OPS-42',
+        notes: 'Receiver certificate renewed.',
+        verification_refs: [EXECUTION.execution_id],
+        source: {
+          manifest: 'manifests/closures/close-ops-webhook.yaml',
+          blob: 'b'.repeat(40),
+          commit: 'c'.repeat(40),
+          author: 'Ops Person <ops@example.test>',
+        },
+        recorded_at: NOW.toISOString(),
+        source_revision: 'a'.repeat(40),
+        closure_hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown as string,
+      },
+    ]);
+    expect(closures[0]?.closure_id).toMatch(/^gordackrecoveryclosure-[0-9a-f]{16}$/);
+    expect(closures[0] && hasValidHash(closures[0], 'closure_hash')).toBe(true);
+  });
+
+  it('records a manifest once: an existing closure id is skipped on later runs', () => {
+    const manifest = closure('close-ops-webhook');
+    const first = run([manifest]).closures;
+    const later = planClosures({
+      closures: [manifest],
+      records: { ...RECORDS, closures: first },
+      now: new Date(NOW.getTime() + 3_600_000),
+      revision: 'd'.repeat(40),
+    });
+    expect(later).toEqual({ closures: [], findings: [] });
+  });
+
+  it('gives an edited or re-committed manifest a new closure id', () => {
+    const base = closureIdOf(closure('close'));
+    expect(closureIdOf(closure('close', { state: 'mitigated' }))).not.toBe(base);
+    expect(closureIdOf(closure('close', {}, 'e'.repeat(40)))).not.toBe(base);
+    expect(closureIdOf(closure('other'))).not.toBe(base);
+    expect(closureIdOf(closure('close'))).toBe(base);
+  });
+
+  it.each([
+    ['ref.playbook', { playbook_id: fixtureId('gordackrecovery-', 9) }, '/spec/playbook_id'],
+    ['ref.playbook-provider', { provider: 'jira-ops' }, '/spec/provider'],
+    ['ref.verification', { verification_refs: [EXECUTION.execution_id, 'gordackretryexec-ffffffffffffffff'] }, '/spec/verification_refs/1'],
+  ] as const)('reports %s and writes no record', (rule, spec, path) => {
+    const { closures, findings } = run([closure('bad-closure', spec)]);
+    expect(closures).toEqual([]);
+    expect(findings).toEqual([
+      expect.objectContaining({
+        rule,
+        path,
+        file: 'manifests/closures/bad-closure.yaml',
+        line: 3,
+        column: 1,
+        kind: 'RecoveryClosure',
+        name: 'bad-closure',
+        severity: 'error',
+      }),
+    ]);
+    expect(findings[0]?.message).toMatch(/; (copy|use) /);
+  });
+
+  it('accepts verification refs naming any record kind', () => {
+    const refs = [EXECUTION.execution_id, DELIVERY.record_id, PLAYBOOK.playbook_id];
+    const { closures, findings } = run([closure('refs', { verification_refs: refs })]);
+    expect(findings).toEqual([]);
+    expect(closures[0]?.verification_refs).toEqual(refs);
+  });
+
+  it('keeps valid closures when another is invalid, and orders output by id', () => {
+    const { closures, findings } = run([
+      closure('c-bad', { provider: 'nope' }),
+      closure('b-ok', { provider: 'splunk-main' }),
+      closure('a-ok'),
+    ]);
+    expect(findings).toHaveLength(1);
+    expect(closures).toHaveLength(2);
+    const ids = closures.map((c) => c.closure_id);
+    expect(ids).toEqual([...ids].sort());
+  });
+});

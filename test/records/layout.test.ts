@@ -1,0 +1,142 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InternalError } from '../../src/errors.js';
+import { claimPath, parseRecordPath, recordPath, serializeRecord } from '../../src/records/layout.js';
+
+describe('recordPath and claimPath', () => {
+  it.each([
+    ['2026-06-28T10:00:00Z', 'records/executions/2026-06/x.json'],
+    ['2026-06-30T23:59:59.999Z', 'records/executions/2026-06/x.json'],
+    ['2026-07-01T00:00:00Z', 'records/executions/2026-07/x.json'],
+    // A local offset is converted to UTC first: 00:30+01:00 on July 1st is June 30th in UTC.
+    ['2026-07-01T00:30:00+01:00', 'records/executions/2026-06/x.json'],
+    ['2026-12-31T23:00:00Z', 'records/executions/2026-12/x.json'],
+  ])('files a record at %s under its UTC month', (at, path) => {
+    expect(recordPath('executions', 'x', at)).toBe(path);
+  });
+
+  it('puts claims in records/claims/<id>.json', () => {
+    expect(claimPath('gordackretryexec-0123456789abcdef')).toBe('records/claims/gordackretryexec-0123456789abcdef.json');
+  });
+
+  it.each(['../x', 'a/b', '', 'A', 'x..y', '.x'])('refuses the unsafe id %j', (id) => {
+    expect(() => recordPath('runs', id, '2026-06-28T10:00:00Z')).toThrow(InternalError);
+    expect(() => claimPath(id)).toThrow(InternalError);
+  });
+
+  it('refuses a time that is not a time', () => {
+    expect(() => recordPath('runs', 'x', 'yesterday')).toThrow(InternalError);
+  });
+});
+
+describe('parseRecordPath', () => {
+  it.each([
+    ['records/deliveries/2026-06/a.p.1.json', { kind: 'deliveries', month: '2026-06', id: 'a.p.1' }],
+    ['records/claims/c1.json', { kind: 'claims', month: null, id: 'c1' }],
+    ['records/unknown/2026-06/a.json', null],
+    ['records/runs/2026-13/a.json', null],
+    ['records/runs/a.json', null],
+    ['records/runs/2026-06/a.txt', null],
+    ['records/README.md', null],
+  ])('%s', (path, expected) => {
+    expect(parseRecordPath(path)).toEqual(expected);
+  });
+
+  it('inverts recordPath', () => {
+    expect(parseRecordPath(recordPath('closures', 'gordackrecoveryclosure-00ff', '2026-01-05T00:00:00Z'))).toEqual({
+      kind: 'closures',
+      month: '2026-01',
+      id: 'gordackrecoveryclosure-00ff',
+    });
+  });
+});
+
+describe('serializeRecord', () => {
+  it('writes a run record in declared field order, 2 spaces, trailing newline', () => {
+    const text = serializeRecord({
+      closure_count: 0,
+      run_hash: 'h',
+      started_at: '2026-06-28T10:00:00Z',
+      run_id: 'gordackworker-1',
+      playbook_count: 0,
+      replica_id: 'r',
+      source_revision: 's',
+      delivery_count: 1,
+      execution_count: 2,
+    });
+    expect(text).toBe(
+      [
+        '{',
+        '  "run_id": "gordackworker-1",',
+        '  "run_hash": "h",',
+        '  "replica_id": "r",',
+        '  "started_at": "2026-06-28T10:00:00Z",',
+        '  "source_revision": "s",',
+        '  "delivery_count": 1,',
+        '  "execution_count": 2,',
+        '  "playbook_count": 0,',
+        '  "closure_count": 0',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('orders nested evidence as declared and unknown keys alphabetically after known ones', () => {
+    const text = serializeRecord({
+      zeta: 1,
+      execution_hash: 'h',
+      execution_id: 'e',
+      approval: { signature: { principal: 'alice', status: 'good' }, author: 'A', manifest: 'm', commit: 'c', blob: 'b' },
+      alpha: [],
+      extra: { b: 1, a: {} },
+    });
+    expect(text).toBe(
+      [
+        '{',
+        '  "execution_id": "e",',
+        '  "execution_hash": "h",',
+        '  "approval": {',
+        '    "manifest": "m",',
+        '    "blob": "b",',
+        '    "commit": "c",',
+        '    "author": "A",',
+        '    "signature": {',
+        '      "status": "good",',
+        '      "principal": "alice"',
+        '    }',
+        '  },',
+        '  "alpha": [],',
+        '  "extra": {',
+        '    "a": {},',
+        '    "b": 1',
+        '  },',
+        '  "zeta": 1',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps integer-like keys in code-unit order (JSON.stringify would not)', () => {
+    expect(serializeRecord({ b: 1, '10': 2, '9': 3 })).toBe('{\n  "10": 2,\n  "9": 3,\n  "b": 1\n}\n');
+  });
+
+  it('is a pure function of the content: insertion order does not matter, and it parses back', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (record) => {
+        const reversed = Object.fromEntries(Object.entries(record).reverse());
+        const text = serializeRecord(record);
+        expect(serializeRecord(reversed)).toBe(text);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(record)));
+        expect(text.endsWith('}\n')).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses what canonical JSON refuses', () => {
+    expect(() => serializeRecord({ a: Number.NaN })).toThrow(InternalError);
+    expect(() => serializeRecord({ a: '\ud800' })).toThrow(InternalError);
+  });
+});

@@ -1,0 +1,231 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildRunRecord } from '../../src/domain/record-builders.js';
+import type { RunRecord } from '../../src/domain/types.js';
+import { createGitReader } from '../../src/git/index.js';
+import { withHash } from '../../src/records/hash.js';
+import { recordPath, serializeRecord } from '../../src/records/layout.js';
+import {
+  indexRecords,
+  parseRecordFiles,
+  readRecords,
+  type RecordCache,
+  type RecordFile,
+} from '../../src/records/read-records.js';
+import { REVISION, attempt } from '../domain/retry-fixtures.js';
+import { cleanupAllTempDirs, commitFiles, createTempRepo, fixtureGitEnv, git } from '../helpers/git-fixtures.js';
+
+afterAll(cleanupAllTempDirs);
+
+function run(index: number): RunRecord {
+  return buildRunRecord({
+    revision: REVISION,
+    startedAt: new Date(Date.UTC(2026, 5, 1) + index * 1000).toISOString(),
+    replicaId: 'replica-a',
+    deliveryCount: index % 7,
+    executionCount: 0,
+    playbookCount: 0,
+    closureCount: 0,
+  });
+}
+
+function fileOf(record: RunRecord): RecordFile {
+  return { path: recordPath('runs', record.run_id, record.started_at), content: Buffer.from(serializeRecord(record)) };
+}
+
+const GOOD_DELIVERY = attempt(1, false, '2026-06-28T09:00:00.000Z');
+const goodDeliveryFile: RecordFile = {
+  path: recordPath('deliveries', GOOD_DELIVERY.record_id, GOOD_DELIVERY.attempted_at),
+  content: Buffer.from(serializeRecord(GOOD_DELIVERY)),
+};
+
+describe('parseRecordFiles', () => {
+  it('reads valid records of every kind into the RecordSet, sorted by id', () => {
+    const runs = [run(2), run(1)];
+    const result = parseRecordFiles([...runs.map(fileOf), goodDeliveryFile]);
+    expect(result.findings).toEqual([]);
+    expect(result.records.deliveries).toEqual([GOOD_DELIVERY]);
+    expect(result.records.runs.map((r) => r.run_id)).toEqual(runs.map((r) => r.run_id).sort());
+  });
+
+  it.each<[string, RecordFile, string]>([
+    ['not JSON', { path: goodDeliveryFile.path, content: Buffer.from('{"record_id": ') }, 'record.invalid-json'],
+    ['an array', { path: goodDeliveryFile.path, content: Buffer.from('[]') }, 'record.invalid-shape'],
+    [
+      'a missing field',
+      { path: goodDeliveryFile.path, content: Buffer.from(serializeRecord({ ...GOOD_DELIVERY, attempt: undefined })) },
+      'record.invalid-shape',
+    ],
+    [
+      'a mistyped field',
+      { path: goodDeliveryFile.path, content: Buffer.from(serializeRecord({ ...GOOD_DELIVERY, delivery_success: 'no' })) },
+      'record.invalid-shape',
+    ],
+    [
+      'an edited field (hash no longer matches)',
+      { path: goodDeliveryFile.path, content: Buffer.from(serializeRecord({ ...GOOD_DELIVERY, delivery_success: true })) },
+      'record.hash-mismatch',
+    ],
+    [
+      'a lone surrogate (cannot be hashed)',
+      { path: goodDeliveryFile.path, content: Buffer.from(serializeRecord(GOOD_DELIVERY).replace('"HTTP 503"', '"\\ud800"')) },
+      'record.hash-mismatch',
+    ],
+    [
+      'a file name that is not its id',
+      { path: goodDeliveryFile.path.replace('.1.json', '.9.json'), content: goodDeliveryFile.content },
+      'record.id-mismatch',
+    ],
+    ['a file outside the layout', { path: 'records/notes.txt', content: Buffer.from('hi') }, 'record.unknown-path'],
+  ])('reports %s as a finding and keeps it out of the RecordSet', (_name, file, rule) => {
+    const result = parseRecordFiles([file]);
+    expect(result.findings.map((f) => [f.file, f.rule])).toEqual([[file.path, rule]]);
+    expect(result.records.deliveries).toEqual([]);
+  });
+
+  it('warns about a record filed under the wrong month but still counts it', () => {
+    const misfiled = { ...goodDeliveryFile, path: goodDeliveryFile.path.replace('2026-06', '2026-05') };
+    const result = parseRecordFiles([misfiled]);
+    expect(result.findings.map((f) => [f.rule, f.severity])).toEqual([['record.misfiled', 'warning']]);
+    expect(result.records.deliveries).toHaveLength(1);
+  });
+
+  it('reports a duplicate id and keeps the first copy', () => {
+    const copy = { ...goodDeliveryFile, path: goodDeliveryFile.path.replace('2026-06', '2026-07') };
+    const result = parseRecordFiles([copy, goodDeliveryFile]);
+    expect(result.findings.map((f) => f.rule).sort()).toEqual(['record.duplicate-id', 'record.misfiled']);
+    expect(result.records.deliveries).toHaveLength(1);
+  });
+
+  it('reads claims (not hashed)', () => {
+    const claim = {
+      claim_id: 'audit-2026-06.ops-webhook.1',
+      claim_kind: 'delivery',
+      delivery_id: 'audit-2026-06',
+      audit_id: 'audit-1',
+      provider: 'ops-webhook',
+      attempt: 1,
+      holder: 'replica-a',
+      claimed_at: '2026-06-28T10:00:00Z',
+      lease_expires_at: '2026-06-28T10:10:00Z',
+      source_revision: REVISION,
+    };
+    const result = parseRecordFiles([{ path: `records/claims/${claim.claim_id}.json`, content: Buffer.from(serializeRecord(claim)) }]);
+    expect(result.findings).toEqual([]);
+    expect(result.records.claims).toEqual([claim]);
+  });
+});
+
+describe('indexRecords', () => {
+  it('maps playbooks to their providers and collects every record id', () => {
+    const playbook = withHash<Record<string, unknown>, 'playbook_hash'>(
+      {
+        playbook_id: 'gordackrecovery-0011223344556677',
+        generated_at: '2026-06-28T10:00:00Z',
+        generated_by: 'replica-a',
+        failure_count: 2,
+        provider_playbooks: [{ provider: 'ops-webhook' }, { provider: 'siem' }],
+      },
+      'playbook_hash',
+    );
+    const { records } = parseRecordFiles([
+      goodDeliveryFile,
+      { path: recordPath('playbooks', playbook.playbook_id as string, '2026-06-28T10:00:00Z'), content: Buffer.from(serializeRecord(playbook)) },
+    ]);
+    const index = indexRecords(records);
+    expect(index.playbooks.get('gordackrecovery-0011223344556677')).toEqual(['ops-webhook', 'siem']);
+    expect([...index.recordIds].sort()).toEqual(['audit-2026-06.ops-webhook.1', 'gordackrecovery-0011223344556677']);
+  });
+});
+
+describe('readRecords from a real repository', () => {
+  it('reads the committed records, not the working tree, and reports tampering', async () => {
+    const repo = await createTempRepo();
+    const first = run(1);
+    const commit = await commitFiles(repo.dir, {
+      [fileOf(first).path]: fileOf(first).content.toString(),
+      [goodDeliveryFile.path]: serializeRecord({ ...GOOD_DELIVERY, error: 'edited by hand' }),
+      'manifests/x.yaml': 'kind: Provider\n',
+    }, 'records');
+    // Files in the working tree that were never committed must not be seen.
+    const stray = run(2);
+    await writeFile(join(repo.dir, fileOf(stray).path), fileOf(stray).content);
+    const reader = createGitReader(repo.dir);
+    try {
+      const result = await readRecords(reader, commit);
+      expect(result.records.runs).toEqual([first]);
+      expect(result.records.deliveries).toEqual([]);
+      expect(result.findings.map((f) => [f.file, f.rule])).toEqual([[goodDeliveryFile.path, 'record.hash-mismatch']]);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('with a cache, parses only new blobs and gives the same result', async () => {
+    const repo = await createTempRepo();
+    const files = [run(1), run(2)].map(fileOf);
+    const first = await commitFiles(repo.dir, Object.fromEntries(files.map((f) => [f.path, f.content.toString()])), 'two');
+    const third = fileOf(run(3));
+    const second = await commitFiles(repo.dir, { [third.path]: third.content.toString() }, 'three');
+    const reader = createGitReader(repo.dir);
+    try {
+      const cache: RecordCache = new Map();
+      await readRecords(reader, first, { cache });
+      expect(cache.size).toBe(2);
+      const cached = await readRecords(reader, second, { cache });
+      expect(cache.size).toBe(3);
+      expect(cached).toEqual(await readRecords(reader, second));
+      expect(cached.records.runs).toHaveLength(3);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('reads 100,000 records in one batch', { timeout: 300_000 }, async () => {
+    const repo = await createTempRepo();
+    const count = 100_000;
+    const records = Array.from({ length: count }, (_, i) => run(i));
+    await fastImport(repo.dir, records.map(fileOf));
+    const commit = await git(repo.dir, ['rev-parse', 'refs/heads/main']);
+    const reader = createGitReader(repo.dir);
+    try {
+      const started = performance.now();
+      const result = await readRecords(reader, commit);
+      const elapsed = performance.now() - started;
+      expect(result.findings).toEqual([]);
+      expect(result.records.runs).toHaveLength(count);
+      // Reported in the engineer's notes; the bound only catches pathological regressions.
+      expect(elapsed).toBeLessThan(60_000);
+      // A warm cache (the reconcile loop) only lists the tree.
+      const cache: RecordCache = new Map();
+      await readRecords(reader, commit, { cache });
+      const warmStarted = performance.now();
+      const warm = await readRecords(reader, commit, { cache });
+      expect(warm.records.runs).toHaveLength(count);
+      expect(performance.now() - warmStarted).toBeLessThan(elapsed);
+    } finally {
+      await reader.close();
+    }
+  });
+});
+
+/** Create one commit on main holding `files`, through `git fast-import` (fast for many files). */
+async function fastImport(repoDir: string, files: RecordFile[]): Promise<void> {
+  const chunks: Buffer[] = [];
+  const message = Buffer.from('records');
+  chunks.push(Buffer.from(`commit refs/heads/main\ncommitter Test <t@example.test> 1767225600 +0000\ndata ${message.length}\n`), message, Buffer.from('\n'));
+  for (const file of files) {
+    chunks.push(Buffer.from(`M 100644 inline ${file.path}\ndata ${file.content.length}\n`), file.content, Buffer.from('\n'));
+  }
+  const child = spawn('git', ['fast-import', '--quiet'], { cwd: repoDir, env: fixtureGitEnv(), stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git fast-import failed: ${stderr}`))));
+  });
+  child.stdin.end(Buffer.concat(chunks));
+  await done;
+}

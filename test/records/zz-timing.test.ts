@@ -1,0 +1,32 @@
+import { it } from 'vitest';
+import { buildRunRecord } from '../../src/domain/record-builders.js';
+import { createGitReader } from '../../src/git/index.js';
+import { recordPath, serializeRecord } from '../../src/records/layout.js';
+import { readRecords, type RecordCache } from '../../src/records/read-records.js';
+import { createTempRepo, git, fixtureGitEnv } from '../helpers/git-fixtures.js';
+import { spawn } from 'node:child_process';
+it('timing', { timeout: 600_000 }, async () => {
+  const repo = await createTempRepo();
+  let t = performance.now();
+  const files = Array.from({ length: 100000 }, (_, i) => {
+    const r = buildRunRecord({ revision: 'a'.repeat(40), startedAt: new Date(Date.UTC(2026, 5, 1) + i * 1000).toISOString(), replicaId: 'r', deliveryCount: i % 7, executionCount: 0, playbookCount: 0, closureCount: 0 });
+    return { path: recordPath('runs', r.run_id, r.started_at), content: Buffer.from(serializeRecord(r)) };
+  });
+  console.log('build', performance.now() - t); t = performance.now();
+  const chunks: Buffer[] = [Buffer.from('commit refs/heads/main\ncommitter T <t@e.t> 1767225600 +0000\ndata 1\nx\n')];
+  for (const f of files) chunks.push(Buffer.from(`M 100644 inline ${f.path}\ndata ${f.content.length}\n`), f.content, Buffer.from('\n'));
+  const child = spawn('git', ['fast-import', '--quiet'], { cwd: repo.dir, env: fixtureGitEnv(), stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = new Promise((r) => child.on('close', r));
+  child.stdin.end(Buffer.concat(chunks)); await done;
+  console.log('fast-import', performance.now() - t);
+  const commit = await git(repo.dir, ['rev-parse', 'refs/heads/main']);
+  const reader = createGitReader(repo.dir);
+  t = performance.now(); const entries = await reader.listTree(commit, ['records/']); console.log('listTree', performance.now() - t, entries.length);
+  t = performance.now(); await reader.readBlobs(entries.map(e => e.blob)); console.log('readBlobs', performance.now() - t);
+  t = performance.now(); const res = await readRecords(reader, commit); console.log('readRecords cold', performance.now() - t, res.records.runs.length);
+  const cache: RecordCache = new Map();
+  await readRecords(reader, commit, { cache });
+  t = performance.now(); await readRecords(reader, commit, { cache }); console.log('readRecords warm', performance.now() - t);
+  await reader.close();
+  await repo.cleanup();
+});
