@@ -8,7 +8,11 @@
 const URL_PATTERN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
 
 /** Hosts whose URL path itself is the credential. */
-const SECRET_PATH_HOSTS = [/(^|\.)hooks\.slack\.com$/i, /(^|\.)webhook\.office\.com$/i, /(^|\.)logic\.azure\.com$/i];
+const SECRET_PATH_HOSTS = [
+  /(^|\.)hooks\.slack\.com$/i,
+  /(^|\.)webhook\.office\.com$/i,
+  /(^|\.)logic\.azure\.com$/i,
+];
 
 /** A URL with credentials, query and fragment removed; hosts whose path is a secret keep only the origin. */
 export function redactUrl(raw: string): string {

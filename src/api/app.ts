@@ -55,7 +55,7 @@ function preparedAnswer(
 ): Promise<PreparedBody> {
   const key = `answer:${route.name}:${JSON.stringify(args)}:${now === null ? '' : now.getTime()}`;
   return view.memo(key, () => {
-    const answer = (async () => prepareJson(await route.compute({ view, args: args as never, now })))();
+    const answer = (async () => prepareJson(await route.compute({ view, args, now })))();
     // A deterministic answer (404 for an unknown id) may stay cached; anything else is retried.
     answer.catch((error: unknown) => {
       if (!(error instanceof HttpError) || error.status >= 500) view.forget(key);
@@ -142,17 +142,18 @@ export function createApp(options: ApiOptions): express.Express {
 
   app
     .route('/readyz')
-    .get(async (req, res) => {
+    .get(async (_req, res) => {
       setRouteName(res, 'readyz');
       if (!options.source.isReady()) {
         try {
           await options.source.current();
         } catch (error) {
-          options.onError?.(error, { method: req.method, path: req.path });
           throw new HttpError(
             503,
             'not_ready',
             'No revision of the ops repository has been read yet; see the server log.',
+            {},
+            { cause: error },
           );
         }
       }
@@ -226,7 +227,8 @@ export function createApp(options: ApiOptions): express.Express {
 
 function toHttpError(error: unknown, req: Request, options: ApiOptions): HttpError {
   if (error instanceof HttpError) {
-    if (error.status >= 500) options.onError?.(error, { method: req.method, path: req.path });
+    // Report the underlying failure (e.g. the GitError behind a 503), not its HTTP wrapper.
+    if (error.status >= 500) options.onError?.(error.cause ?? error, { method: req.method, path: req.path });
     return error;
   }
   const status = (error as { status?: unknown }).status;

@@ -386,7 +386,7 @@ export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
       }),
     }),
   ];
-  return routes as FlowRoute[];
+  return routes;
 }
 
 /** Identity helper that lets each route infer its own argument type. */

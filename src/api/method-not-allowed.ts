@@ -64,6 +64,9 @@ export function createMethodNotAllowedHandler(hint?: ManifestHint) {
       next();
       return;
     }
+    // Label the latency metric by route pattern (bounded), never by the raw path.
+    const locals = res.locals as { routeName?: string };
+    locals.routeName ??= (req.route as { path?: string } | undefined)?.path ?? 'method-not-allowed';
     res.setHeader('Allow', ALLOWED_METHODS);
     const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0';
     if (hasBody || req.headers['transfer-encoding'] !== undefined) res.setHeader('Connection', 'close');

@@ -9,11 +9,9 @@
  */
 import type { GitReader } from '../domain/ports.js';
 import { readSnapshot, type Snapshot } from '../reconciler/read-snapshot.js';
+import { STATUS_PATH } from '../reconciler/status.js';
 import { HttpError } from './http-error.js';
 import { LruCache } from './lru.js';
-
-/** The committed status file the reconciler writes beside the report. */
-export const STATUS_PATH = 'reports/status.json';
 
 /** Refuse to parse a status file larger than this (it is small; a huge one is not ours). */
 const MAX_STATUS_BYTES = 8 * 1024 * 1024;

@@ -25,10 +25,21 @@ export interface DemoLayout {
   env: Record<string, string>;
 }
 
-const DEMO_AUTHOR = ['-c', 'user.name=Demo Operator', '-c', 'user.email=operator@example.com', '-c', 'commit.gpgsign=false'];
+const DEMO_AUTHOR = [
+  '-c',
+  'user.name=Demo Operator',
+  '-c',
+  'user.email=operator@example.com',
+  '-c',
+  'commit.gpgsign=false',
+];
 
 function git(cwd: string, args: string[]): string {
-  return execFileSync('git', [...DEMO_AUTHOR, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('git', [...DEMO_AUTHOR, ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** A port nothing listens on (bound then released), so webhook calls are refused at once. */
@@ -70,7 +81,12 @@ export async function prepareDemo(cwd: string): Promise<{ layout: DemoLayout; cr
     cpSync(join(BUNDLED_MANIFESTS_DIR, name), join(layout.workdir, 'manifests', name), { recursive: true });
   }
   git(layout.workdir, ['add', '-A']);
-  git(layout.workdir, ['commit', '-q', '-m', 'Demo ops repository: providers, policy, an audit delivery, an ack and an approval']);
+  git(layout.workdir, [
+    'commit',
+    '-q',
+    '-m',
+    'Demo ops repository: providers, policy, an audit delivery, an ack and an approval',
+  ]);
   git(layout.workdir, ['push', '-q', 'origin', 'main']);
   return { layout, created: true };
 }

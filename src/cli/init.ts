@@ -144,7 +144,9 @@ export async function runInit(dirArg: string, context: CliContext): Promise<numb
 export function registerInitCommand(program: Command, context: CliContext): void {
   program
     .command('init')
-    .description('scaffold an ops repository: example manifests, policy, schemas, operator README and a PR workflow')
+    .description(
+      'scaffold an ops repository: example manifests, policy, schemas, operator README and a PR workflow',
+    )
     .argument('<dir>', 'new or empty directory')
     .action(async (dir: string) => {
       await runInit(dir, context);

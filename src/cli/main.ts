@@ -4,6 +4,8 @@
  * that turns errors into one clear sentence and an exit code (SPEC §5): 0 success, 1 findings,
  * 2 usage or configuration, 3 infrastructure. Stacks only with --debug.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { EXIT, isCavraError } from '../errors.js';
 import { redactText } from '../redact.js';
@@ -20,7 +22,9 @@ import { registerVerifyCommand } from './verify.js';
 
 export function createProgram(context: CliContext): Command {
   const program = new Command('cavra-gitops')
-    .description('GitOps reconciler for CAVRA audit deliveries: validated manifests in, exactly-once retries and hashed records out.')
+    .description(
+      'GitOps reconciler for CAVRA audit deliveries: validated manifests in, exactly-once retries and hashed records out.',
+    )
     .option('--debug', 'print stack traces of errors')
     .showHelpAfterError()
     .exitOverride()
@@ -79,5 +83,15 @@ async function main(): Promise<void> {
   process.exit(code);
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /cli[/\\]main\.(js|ts)$/.test(process.argv[1]);
-if (invokedDirectly) void main();
+/** True when this file is the program (also through npm's `bin` symlink), not an import in a test. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) void main();

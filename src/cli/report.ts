@@ -6,7 +6,11 @@
 import type { Command } from 'commander';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { GitReader } from '../domain/ports.js';
-import { computeRetryRecoveryReport, parseRecoverySloMinutes, type ReportEnvelope } from '../domain/report.js';
+import {
+  computeRetryRecoveryReport,
+  parseRecoverySloMinutes,
+  type ReportEnvelope,
+} from '../domain/report.js';
 import { EXIT, ExitError } from '../errors.js';
 import { readSnapshot } from '../reconciler/read-snapshot.js';
 import { renderReportMarkdown, renderReportTable } from '../reports/render-report.js';
@@ -37,7 +41,9 @@ export interface ReportCommandOptions extends RepositoryOptions {
 function parseFormat(raw: string | undefined): ReportFormat {
   const format = raw ?? 'json';
   if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new ExitError(`--format ${JSON.stringify(format)} is not supported; use one of ${REPORT_FORMATS.join(', ')}.`);
+    throw new ExitError(
+      `--format ${JSON.stringify(format)} is not supported; use one of ${REPORT_FORMATS.join(', ')}.`,
+    );
   }
   return format as ReportFormat;
 }
@@ -94,7 +100,8 @@ export async function runReport(options: ReportCommandOptions, context: CliConte
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
     const revision = await repository.resolve(options.ref);
-    const ledgerRevision = options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
+    const ledgerRevision =
+      options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
     const envelope = await computeReportAt(repository.reader, {
       revision,
       ...(ledgerRevision === undefined ? {} : { ledgerRevision }),
@@ -119,7 +126,10 @@ export function registerReportCommand(program: Command, context: CliContext): vo
     .option('--branch <name>', 'branch to read with --remote', 'main')
     .option('--ref <rev>', 'revision to report on (default: HEAD, or the branch tip with --remote)')
     .option('--ledger-ref <rev>', 'read records from this revision (records on a ledger branch)')
-    .option('--slo-minutes <n>', "recovery SLO in minutes, 1..525600 (default: the policy's recovery_slo_minutes)")
+    .option(
+      '--slo-minutes <n>',
+      "recovery SLO in minutes, 1..525600 (default: the policy's recovery_slo_minutes)",
+    )
     .option('--format <format>', `output format: ${REPORT_FORMATS.join(', ')}`, 'json')
     .option('--generated-by <name>', 'generated_by of the report', CLI_GENERATED_BY)
     .action(async (options: ReportCommandOptions) => {

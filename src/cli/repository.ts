@@ -49,7 +49,8 @@ export async function openRepository(
       reader: store,
       async resolve(ref) {
         if (ref === undefined) {
-          if (tip === null) throw new ExitError(`branch ${branch} does not exist on the remote; pass --branch or --ref.`);
+          if (tip === null)
+            throw new ExitError(`branch ${branch} does not exist on the remote; pass --branch or --ref.`);
           return tip;
         }
         return store.resolve(ref);
@@ -68,7 +69,8 @@ export async function openRepository(
 /** Parse a duration like `30s`, `10m`, `1h`, `250ms` (a bare number is seconds) into ms. */
 export function parseDuration(raw: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!match) throw new ExitError(`${flag} ${JSON.stringify(raw)} is not a duration; use e.g. 30s, 10m or 1h.`);
+  if (!match)
+    throw new ExitError(`${flag} ${JSON.stringify(raw)} is not a duration; use e.g. 30s, 10m or 1h.`);
   const value = Number(match[1]);
   const unit = match[2] ?? 's';
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1000;

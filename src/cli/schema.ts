@@ -11,7 +11,10 @@ import type { CliContext } from './context.js';
 /** Accepts the kind as written (`RetryApproval`) or in lower/kebab case (`retry-approval`, `retryapproval`). */
 export function parseKind(raw: string): (typeof MANIFEST_KINDS)[number] | null {
   if (isManifestKind(raw)) return raw;
-  const wanted = raw.toLowerCase().replace(/[-_]/g, '').replace(/\.schema\.json$|schemajson$/, '');
+  const wanted = raw
+    .toLowerCase()
+    .replace(/[-_]/g, '')
+    .replace(/\.schema\.json$|schemajson$/, '');
   return MANIFEST_KINDS.find((kind) => kind.toLowerCase() === wanted) ?? null;
 }
 
@@ -24,7 +27,9 @@ export async function runSchema(kindArg: string | undefined, context: CliContext
   }
   const kind = parseKind(kindArg);
   if (kind === null) {
-    throw new ExitError(`"${kindArg.slice(0, 64)}" is not a manifest kind; use one of: ${MANIFEST_KINDS.join(', ')}.`);
+    throw new ExitError(
+      `"${kindArg.slice(0, 64)}" is not a manifest kind; use one of: ${MANIFEST_KINDS.join(', ')}.`,
+    );
   }
   context.stdout(`${JSON.stringify(schemaFor(kind), null, 2)}\n`);
   return EXIT.ok;

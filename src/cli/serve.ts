@@ -63,14 +63,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     planRetries: createRetryPlanner(options.reader),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     onError: (error, request) =>
-      options.logger.error({ err: error instanceof Error ? error.message : String(error), ...request }, 'API request failed'),
+      options.logger.error(
+        { err: error instanceof Error ? error.message : String(error), ...request },
+        'API request failed',
+      ),
   });
   try {
     return await startServer(app, { host: options.host, port: options.port });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      throw new ExitError(`port ${options.port} on ${options.host} is already in use; pass --port with a free port.`);
+      throw new ExitError(
+        `port ${options.port} on ${options.host} is already in use; pass --port with a free port.`,
+      );
     }
     throw error;
   }
@@ -93,7 +98,15 @@ export async function runServe(options: ServeCommandOptions, context: CliContext
     tipOf = (b) => local.resolve(`refs/heads/${b}`);
   } else {
     stateDir = await mkdtemp(join(tmpdir(), 'cavra-gitops-serve-'));
-    store = await openGitStore({ remote: options.remote, stateDir, branch, ...(options.ledgerBranch ? { ledgerBranch: options.ledgerBranch } : {}), replicaId: 'serve', env: context.env, cwd: context.cwd });
+    store = await openGitStore({
+      remote: options.remote,
+      stateDir,
+      branch,
+      ...(options.ledgerBranch ? { ledgerBranch: options.ledgerBranch } : {}),
+      replicaId: 'serve',
+      env: context.env,
+      cwd: context.cwd,
+    });
     await store.fetch(branch);
     const opened = store;
     reader = opened;
@@ -114,7 +127,9 @@ export async function runServe(options: ServeCommandOptions, context: CliContext
     context,
   });
   logger.info({ url: `${server.url}/console/` }, 'serving the API and the Evidence Console');
-  const refresher = store ? setInterval(() => void store.fetch(branch).catch(() => undefined), refreshMs) : null;
+  const refresher = store
+    ? setInterval(() => void store.fetch(branch).catch(() => undefined), refreshMs)
+    : null;
   await new Promise<void>((resolve) => {
     if (context.signal.aborted) resolve();
     else context.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -5,12 +5,14 @@
  */
 import type { Command } from 'commander';
 import { createMetrics } from '../api/metrics.js';
-import { EXIT } from '../errors.js';
+import { EXIT, ExitError } from '../errors.js';
 import { runLoop } from '../reconciler/loop.js';
 import type { CliContext } from './context.js';
 import { demoInstructions, prepareDemo } from './demo.js';
 import { createReconciler, type ReconcileCommandOptions } from './reconcile.js';
 import { parsePort, startApiServer } from './serve.js';
+
+const DEFAULT_PORT = 8080;
 
 export interface StartCommandOptions extends ReconcileCommandOptions {
   host?: string;
@@ -18,9 +20,16 @@ export interface StartCommandOptions extends ReconcileCommandOptions {
 }
 
 export async function runStart(options: StartCommandOptions, context: CliContext): Promise<number> {
-  const demo = options.repo === undefined && options.remote === undefined ? await prepareDemo(context.cwd) : null;
+  const demo =
+    options.repo === undefined && options.remote === undefined ? await prepareDemo(context.cwd) : null;
   const effective: StartCommandOptions = demo
-    ? { ...options, remote: demo.layout.remote, stateDir: options.stateDir ?? demo.layout.stateDir, interval: options.interval ?? '10s', replicaId: options.replicaId ?? 'demo' }
+    ? {
+        ...options,
+        remote: demo.layout.remote,
+        stateDir: options.stateDir ?? demo.layout.stateDir,
+        interval: options.interval ?? '10s',
+        replicaId: options.replicaId ?? 'demo',
+      }
     : options;
   const runContext: CliContext = demo
     ? { ...context, env: { ...demo.layout.env, ...context.env }, cwd: demo.layout.baseDir }
@@ -38,16 +47,22 @@ export async function runStart(options: StartCommandOptions, context: CliContext
   try {
     const { store, loop, logger } = reconciler;
     await store.fetch(loop.branch);
-    const server = await startApiServer({
-      reader: store,
-      tipOf: async (branch) => (await store.readRemoteTip(branch)) ?? (await store.resolve(`refs/remotes/origin/${branch}`)),
-      branch: loop.branch,
-      ledgerBranch: loop.ledgerBranch ?? undefined,
-      host: options.host ?? '127.0.0.1',
-      port: parsePort(options.port, demo ? 0 : 8080),
-      metrics,
-      logger,
-      context: runContext,
+    const serve = (port: number): ReturnType<typeof startApiServer> =>
+      startApiServer({
+        reader: store,
+        tipOf: async (branch) => (await store.readRemoteTip(branch)) ?? (await store.resolve(branch)),
+        branch: loop.branch,
+        ledgerBranch: loop.ledgerBranch ?? undefined,
+        host: options.host ?? '127.0.0.1',
+        port,
+        metrics,
+        logger,
+        context: runContext,
+      });
+    // The demo prefers the usual port for a stable URL, but must not fail because it is taken.
+    const server = await serve(parsePort(options.port, DEFAULT_PORT)).catch((error: unknown) => {
+      if (demo && options.port === undefined && error instanceof ExitError) return serve(0);
+      throw error;
     });
     let hintedPlaybook: string | null = null;
     if (demo) runContext.stderr(demoInstructions(demo.layout, server.url, null));
@@ -56,7 +71,10 @@ export async function runStart(options: StartCommandOptions, context: CliContext
       await runLoop({
         ...loop,
         onRun: (result) => {
-          logger.info({ outcome: result.outcome, commits: result.commits.length, nextDueAt: result.nextDueAt }, result.message);
+          logger.info(
+            { outcome: result.outcome, commits: result.commits.length, nextDueAt: result.nextDueAt },
+            result.message,
+          );
           if (!demo || hintedPlaybook) return;
           void findOpenPlaybook(store, loop.ledgerBranch ?? loop.branch).then((id) => {
             if (id && !hintedPlaybook) {
@@ -83,7 +101,10 @@ async function findOpenPlaybook(
   const tip = await store.readRemoteTip(branch);
   if (!tip) return null;
   const entries = await store.listTree(tip, ['records/playbooks/']);
-  const last = entries.map((e) => e.path).sort().pop();
+  const last = entries
+    .map((e) => e.path)
+    .sort()
+    .pop();
   return last ? (last.split('/').pop() ?? '').replace(/\.json$/, '') : null;
 }
 
@@ -100,7 +121,7 @@ export function registerStartCommand(program: Command, context: CliContext): voi
     .option('--state-dir <dir>', 'where this replica keeps its clone')
     .option('--claim-lease <duration>', 'lease of a claim before its outcome counts as unknown', '10m')
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (default 8080; a free one for the demo)')
+    .option('--port <port>', 'port to listen on (default 8080; the demo falls back to a free one)')
     .action(async (options: StartCommandOptions) => {
       process.exitCode = await runStart(options, context);
     });

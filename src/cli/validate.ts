@@ -39,7 +39,9 @@ export interface ValidateCommandOptions {
 function parseFormat(raw: string | undefined): ValidateFormat {
   const format = raw ?? 'text';
   if (!(VALIDATE_FORMATS as readonly string[]).includes(format)) {
-    throw new ExitError(`--format ${JSON.stringify(format)} is not supported; use one of ${VALIDATE_FORMATS.join(', ')}.`);
+    throw new ExitError(
+      `--format ${JSON.stringify(format)} is not supported; use one of ${VALIDATE_FORMATS.join(', ')}.`,
+    );
   }
   return format as ValidateFormat;
 }
@@ -52,7 +54,9 @@ function repositoryDir(options: ValidateCommandOptions, context: CliContext): st
   if (options.remote !== undefined) {
     if (options.repo !== undefined) throw new ExitError('Pass either --repo or --remote, not both.');
     if (options.worktree === true || options.watch === true) {
-      throw new ExitError('--worktree and --watch read files on disk; use --repo DIR with them, not --remote.');
+      throw new ExitError(
+        '--worktree and --watch read files on disk; use --repo DIR with them, not --remote.',
+      );
     }
     if (!isLocalRemote(options.remote)) {
       throw new ExitError(
@@ -86,7 +90,9 @@ export async function runValidate(options: ValidateCommandOptions, context: CliC
     throw new ExitError('--ref and --worktree exclude each other: validate a commit or the files on disk.');
   }
   if (options.watch === true && options.ref !== undefined) {
-    throw new ExitError('--watch re-validates files on disk as they are saved; drop --ref (it implies --worktree).');
+    throw new ExitError(
+      '--watch re-validates files on disk as they are saved; drop --ref (it implies --worktree).',
+    );
   }
   const repoDir = repositoryDir(options, context);
   if (options.watch === true) return watchWorktree(repoDir, format, options.debounceMs ?? 100, context);
@@ -112,7 +118,9 @@ async function watchWorktree(
 ): Promise<number> {
   const dir = join(repoDir, 'manifests');
   if (!existsSync(dir)) {
-    throw new ExitError(`There is no manifests/ directory in ${repoDir} to watch; create it or pass --repo DIR.`);
+    throw new ExitError(
+      `There is no manifests/ directory in ${repoDir} to watch; create it or pass --repo DIR.`,
+    );
   }
   let lastExit: number = EXIT.ok;
   const validateOnce = async (): Promise<void> => {
@@ -153,7 +161,9 @@ async function watchWorktree(
 export function registerValidateCommand(program: Command, context: CliContext): void {
   program
     .command('validate')
-    .description('validate the manifests of a committed revision (or of the working tree) against the schemas and semantic rules')
+    .description(
+      'validate the manifests of a committed revision (or of the working tree) against the schemas and semantic rules',
+    )
     .option('--repo <dir>', 'local ops repository (default: the current directory)')
     .option('--remote <path>', 'a repository path on this machine (bare or not), read like --repo')
     .option('--ref <rev>', 'revision to validate (default: HEAD; committed content only)')

@@ -261,11 +261,13 @@ async function readBody(response: Response): Promise<string> {
 
 /** A body as a short one-line excerpt: control characters could forge log lines. */
 export function excerptOf(body: string): string {
-  return body
-    // eslint-disable-next-line no-control-regex -- removing control characters is the point
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .trim()
-    .slice(0, MAX_BODY_EXCERPT);
+  return (
+    body
+      // eslint-disable-next-line no-control-regex -- removing control characters is the point
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .trim()
+      .slice(0, MAX_BODY_EXCERPT)
+  );
 }
 
 interface NetworkFailure {

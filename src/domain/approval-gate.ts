@@ -94,7 +94,8 @@ export function checkAuthorisation(input: Omit<GateInput, 'state'>): GateResult 
       break;
   }
   if (isExpired(approval, now)) return block('approval_expired');
-  if (!policies.every((p) => isApproverAllowed(p, approval.spec.decided_by))) return block('approver_not_allowed');
+  if (!policies.every((p) => isApproverAllowed(p, approval.spec.decided_by)))
+    return block('approver_not_allowed');
   if (policies.some((p) => p.require_signed_approvals) && !isSignedByDecider(approval)) {
     return block('signature_required');
   }

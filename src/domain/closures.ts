@@ -165,5 +165,5 @@ function buildClosureRecord(
     source_revision: revision,
   };
   // withHash ignores the placeholder and hashes everything else.
-  return withHash(record, 'closure_hash') as ClosureRecord;
+  return withHash<ClosureRecord, 'closure_hash'>(record, 'closure_hash');
 }

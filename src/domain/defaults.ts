@@ -18,7 +18,7 @@ export const DEFAULT_POLICY_SPEC: ReconcilerPolicySpec = Object.freeze({
     recovery_slo_minutes: 240,
     auto_playbooks: true,
   }),
-}) as ReconcilerPolicySpec;
+});
 
 /** The only name a ReconcilerPolicy may have (it is a singleton). */
 export const POLICY_NAME = 'default';

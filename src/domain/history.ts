@@ -70,7 +70,8 @@ export interface ParameterError {
   message: string;
 }
 
-export type HistoryFiltersResult = { ok: true; filters: HistoryFilters } | { ok: false; error: ParameterError };
+export type HistoryFiltersResult =
+  { ok: true; filters: HistoryFilters } | { ok: false; error: ParameterError };
 
 const STRING_FILTERS = ['provider', 'audit_id', 'delivery_id'] as const;
 
@@ -86,7 +87,10 @@ function shown(value: string): string {
 function parseInteger(name: string, raw: string, min: number, max: number): number | ParameterError {
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
-    return { code: 'invalid_parameter', message: `${name}=${shown(raw)} is not valid; use a whole number ${range}.` };
+    return {
+      code: 'invalid_parameter',
+      message: `${name}=${shown(raw)} is not valid; use a whole number ${range}.`,
+    };
   }
   return Number(raw);
 }
@@ -112,11 +116,15 @@ export function parseHistoryFilters(query: Readonly<Record<string, unknown>>): H
   const kind = values.get('metadata_kind');
   if (kind !== undefined) {
     let full: HistoryMetadataKind | undefined;
-    if ((Object.values(HISTORY_METADATA_KINDS) as string[]).includes(kind)) full = kind as HistoryMetadataKind;
-    else if (Object.hasOwn(HISTORY_METADATA_KINDS, kind)) full = HISTORY_METADATA_KINDS[kind as HistoryKindName];
+    if ((Object.values(HISTORY_METADATA_KINDS) as string[]).includes(kind))
+      full = kind as HistoryMetadataKind;
+    else if (Object.hasOwn(HISTORY_METADATA_KINDS, kind))
+      full = HISTORY_METADATA_KINDS[kind as HistoryKindName];
     if (full === undefined) {
       const accepted = Object.keys(HISTORY_METADATA_KINDS).join(', ');
-      return invalid(`metadata_kind=${shown(kind)} is not known; use one of ${accepted} (or the full ${KIND_PREFIX}… kind).`);
+      return invalid(
+        `metadata_kind=${shown(kind)} is not known; use one of ${accepted} (or the full ${KIND_PREFIX}… kind).`,
+      );
     }
     filters.metadata_kind = full;
   }
@@ -153,7 +161,8 @@ function matchesRecord(
   fields: { delivery_success?: boolean; audit_id?: string; delivery_id?: string },
 ): boolean {
   if (filters.provider !== undefined && !providers.includes(filters.provider)) return false;
-  if (filters.delivery_success !== undefined && fields.delivery_success !== filters.delivery_success) return false;
+  if (filters.delivery_success !== undefined && fields.delivery_success !== filters.delivery_success)
+    return false;
   if (filters.audit_id !== undefined && fields.audit_id !== filters.audit_id) return false;
   if (filters.delivery_id !== undefined && fields.delivery_id !== filters.delivery_id) return false;
   return true;
@@ -177,7 +186,12 @@ export function computeHistory(records: RecordSet, filters: HistoryFilters): His
       const createdAt = record.completed_at || record.attempted_at;
       candidates.push({
         ms: timeOf(createdAt),
-        item: { metadata_kind: HISTORY_METADATA_KINDS.delivery, metadata_id: record.record_id, created_at: createdAt, ...record },
+        item: {
+          metadata_kind: HISTORY_METADATA_KINDS.delivery,
+          metadata_id: record.record_id,
+          created_at: createdAt,
+          ...record,
+        },
       });
     }
   }
@@ -215,7 +229,12 @@ export function computeHistory(records: RecordSet, filters: HistoryFilters): His
       if (!matchesRecord(filters, [record.provider], {})) continue;
       candidates.push({
         ms: timeOf(record.closed_at),
-        item: { metadata_kind: HISTORY_METADATA_KINDS.closure, metadata_id: record.closure_id, created_at: record.closed_at, ...record },
+        item: {
+          metadata_kind: HISTORY_METADATA_KINDS.closure,
+          metadata_id: record.closure_id,
+          created_at: record.closed_at,
+          ...record,
+        },
       });
     }
   }
@@ -227,7 +246,9 @@ export function computeHistory(records: RecordSet, filters: HistoryFilters): His
   );
   return {
     schema_version: HISTORY_SCHEMA_VERSION,
-    items: candidates.slice(filters.offset, filters.offset + filters.limit).map((candidate) => candidate.item),
+    items: candidates
+      .slice(filters.offset, filters.offset + filters.limit)
+      .map((candidate) => candidate.item),
     total: candidates.length,
     limit: filters.limit,
     offset: filters.offset,
@@ -290,7 +311,8 @@ export function computeDashboard(records: RecordSet, manifests?: Pick<ManifestSe
   let executionFailed = 0;
   for (const record of records.executions) {
     if (record.execution_status === 'delivered') executionSuccess += 1;
-    else if (record.execution_status === 'failed' || record.execution_status === 'skipped') executionFailed += 1;
+    else if (record.execution_status === 'failed' || record.execution_status === 'skipped')
+      executionFailed += 1;
   }
   const rows = listRecoveryRows(records.playbooks, records.closures);
   const closed = rows.filter((row) => row.closed).length;
@@ -301,7 +323,8 @@ export function computeDashboard(records: RecordSet, manifests?: Pick<ManifestSe
     acknowledgement_audit_delivery_count: count,
     acknowledgement_audit_delivery_success_count: success,
     failed_acknowledgement_audit_delivery_count: count - success,
-    acknowledgement_audit_delivery_success_rate: count === 0 ? null : Math.round((success / count) * 10_000) / 10_000,
+    acknowledgement_audit_delivery_success_rate:
+      count === 0 ? null : Math.round((success / count) * 10_000) / 10_000,
     acknowledgement_audit_delivery_providers: [...providers].sort(compareStrings),
     acknowledgement_audit_delivery_provider_count: providers.size,
     acknowledgement_audit_delivery_retry_count: retries,

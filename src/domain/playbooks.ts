@@ -150,7 +150,7 @@ export function planPlaybooks(input: PlanPlaybooksInput): PlaybookRecord[] {
     ...content,
   };
   // withHash ignores the placeholder and hashes everything else.
-  return [withHash(record, 'playbook_hash') as PlaybookRecord];
+  return [withHash<PlaybookRecord, 'playbook_hash'>(record, 'playbook_hash')];
 }
 
 function buildProviderPlaybook(provider: Provider, failures: readonly ProviderFailure[]): ProviderPlaybook {
@@ -158,7 +158,8 @@ function buildProviderPlaybook(provider: Provider, failures: readonly ProviderFa
   const statusCodes = new Set<number>();
   for (const failure of failures) {
     // Same instant written two ways ("…00Z" / "…00.000Z"): keep the smaller text, so the choice is stable.
-    if (failure.at > latest.at || (failure.at === latest.at && failure.atIso < latest.atIso)) latest = failure;
+    if (failure.at > latest.at || (failure.at === latest.at && failure.atIso < latest.atIso))
+      latest = failure;
     if (failure.statusCode !== null) statusCodes.add(failure.statusCode);
   }
   return {

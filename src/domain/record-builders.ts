@@ -106,12 +106,22 @@ export function buildExecutionRecord(
   options: ExecutionRecordOptions,
 ): ExecutionRecord {
   if ('skipped' in outcome) {
-    return executionRecord(call, 'skipped', { skipped: outcome.skipped, success: false, statusCode: null, error: '' }, options);
+    return executionRecord(
+      call,
+      'skipped',
+      { skipped: outcome.skipped, success: false, statusCode: null, error: '' },
+      options,
+    );
   }
   return executionRecord(
     call,
     outcome.success ? 'delivered' : 'failed',
-    { skipped: '', success: outcome.success, statusCode: outcome.statusCode, error: outcome.success ? '' : outcome.error },
+    {
+      skipped: '',
+      success: outcome.success,
+      statusCode: outcome.statusCode,
+      error: outcome.success ? '' : outcome.error,
+    },
     options,
   );
 }
@@ -189,14 +199,22 @@ export interface UnknownOutcomeRecords {
  * (non-idempotent provider): the attempt is recorded as failed with the error
  * "outcome unknown: claim lease expired at …", and an execution as `unknown`.
  */
-export function buildUnknownOutcome(expired: ExpiredClaim, options: UnknownOutcomeOptions): UnknownOutcomeRecords {
+export function buildUnknownOutcome(
+  expired: ExpiredClaim,
+  options: UnknownOutcomeOptions,
+): UnknownOutcomeRecords {
   const delivery = buildUnknownDeliveryFromClaim(expired.claim, options);
   if (expired.call.kind !== 'execution') return { delivery, execution: null };
   const record = executionRecord(
     expired.call,
     'unknown',
     { skipped: '', success: false, statusCode: null, error: unknownError(expired.claim) },
-    { runId: options.runId, executedAt: options.recordedAt, executedBy: options.recordedBy, revision: options.revision },
+    {
+      runId: options.runId,
+      executedAt: options.recordedAt,
+      executedBy: options.recordedBy,
+      revision: options.revision,
+    },
   );
   return { delivery, execution: record };
 }
@@ -205,7 +223,10 @@ export function buildUnknownOutcome(expired: ExpiredClaim, options: UnknownOutco
  * The failed delivery record of an expired claim, from the claim alone: for orphaned claims whose
  * manifests are gone (RetryWorkPlan.orphanedClaims) and as part of buildUnknownOutcome.
  */
-export function buildUnknownDeliveryFromClaim(claim: ClaimRecord, options: UnknownOutcomeOptions): DeliveryRecord {
+export function buildUnknownDeliveryFromClaim(
+  claim: ClaimRecord,
+  options: UnknownOutcomeOptions,
+): DeliveryRecord {
   const key = { delivery_id: claim.delivery_id, audit_id: claim.audit_id, provider: claim.provider };
   const isExecution = claim.claim_kind === 'execution';
   return withHash<DeliveryRecord, 'record_hash'>(

@@ -75,7 +75,8 @@ function digitsAt(text: string, start: number, length: number): number {
 function parseUtcIso(text: string): number | null {
   const length = text.length;
   if ((length !== 20 && length !== 24) || text.charCodeAt(length - 1) !== 90 /* Z */) return null;
-  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':') return null;
+  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':')
+    return null;
   const year = digitsAt(text, 0, 4);
   const month = digitsAt(text, 5, 2);
   const day = digitsAt(text, 8, 2);
@@ -98,11 +99,6 @@ export function minutesBetween(fromMs: number, toMs: number): number {
   return Math.floor((toMs - fromMs) / MINUTE_MS);
 }
 
-/** Key of a recovery row: one per (playbook × provider playbook). */
-export function rowKey(playbookId: string, provider: string): string {
-  return `${playbookId}\u0000${provider}`;
-}
-
 /** Plain compare for a total order on strings (code unit order, locale independent). */
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -118,13 +114,22 @@ export function isLaterClosure(a: ClosureRecord, b: ClosureRecord): boolean {
   return a.closure_id > b.closure_id;
 }
 
-/** The latest closure per recovery row key ({@link rowKey}). */
-export function latestClosuresByRow(closures: readonly ClosureRecord[]): Map<string, ClosureRecord> {
-  const latest = new Map<string, ClosureRecord>();
+/**
+ * The latest closure of every recovery row: playbook id → provider → closure. Nested maps rather
+ * than one map on a joined key: joining strings for every record dominated the report's profile.
+ */
+export function latestClosuresByRow(
+  closures: readonly ClosureRecord[],
+): Map<string, Map<string, ClosureRecord>> {
+  const latest = new Map<string, Map<string, ClosureRecord>>();
   for (const closure of closures) {
-    const key = rowKey(closure.playbook_id, closure.provider);
-    const current = latest.get(key);
-    if (current === undefined || isLaterClosure(closure, current)) latest.set(key, closure);
+    let byProvider = latest.get(closure.playbook_id);
+    if (byProvider === undefined) {
+      byProvider = new Map();
+      latest.set(closure.playbook_id, byProvider);
+    }
+    const current = byProvider.get(closure.provider);
+    if (current === undefined || isLaterClosure(closure, current)) byProvider.set(closure.provider, closure);
   }
   return latest;
 }
@@ -145,8 +150,9 @@ export function listRecoveryRows(
   const latest = latestClosuresByRow(closures);
   const rows: RecoveryRowState[] = [];
   for (const playbook of playbooks) {
+    const byProvider = latest.get(playbook.playbook_id);
     for (const providerPlaybook of playbook.provider_playbooks) {
-      const latestClosure = latest.get(rowKey(playbook.playbook_id, providerPlaybook.provider)) ?? null;
+      const latestClosure = byProvider?.get(providerPlaybook.provider) ?? null;
       rows.push({
         playbook,
         providerPlaybook,

@@ -22,7 +22,8 @@ import {
 } from './recovery-state.js';
 import type { ClosureRecord, ExecutionRecord, IsoTime, ProviderCategory, RecordSet } from './types.js';
 
-export const REPORT_METADATA_KIND = 'go-backend-rollback-drill-acknowledgement-audit-delivery-retry-recovery-report';
+export const REPORT_METADATA_KIND =
+  'go-backend-rollback-drill-acknowledgement-audit-delivery-retry-recovery-report';
 export const REPORT_ID_PREFIX = ID_PREFIXES.report;
 /** Bounds of `recovery_slo_minutes` (one minute to one year). */
 export const MIN_RECOVERY_SLO_MINUTES = 1;
@@ -154,7 +155,12 @@ export function parseRecoverySloMinutes(raw: unknown): ParseResult<number> {
   let value: number | null = null;
   if (typeof raw === 'number') value = raw;
   else if (typeof raw === 'string' && /^\s*\d{1,7}\s*$/.test(raw)) value = Number(raw.trim());
-  if (value === null || !Number.isInteger(value) || value < MIN_RECOVERY_SLO_MINUTES || value > MAX_RECOVERY_SLO_MINUTES) {
+  if (
+    value === null ||
+    !Number.isInteger(value) ||
+    value < MIN_RECOVERY_SLO_MINUTES ||
+    value > MAX_RECOVERY_SLO_MINUTES
+  ) {
     const shown = typeof raw === 'string' ? JSON.stringify(raw.slice(0, 40)) : String(raw);
     return {
       ok: false,
@@ -226,7 +232,12 @@ function insertLatest(latest: ExecutionRecord[], candidate: ExecutionRecord, lim
   if (latest.length > limit) latest.pop();
 }
 
-function toRecoveryRow(state: RecoveryRowState, generatedMs: number, sloMinutes: number, nowMs: number): RecoveryRow {
+function toRecoveryRow(
+  state: RecoveryRowState,
+  generatedMs: number,
+  sloMinutes: number,
+  nowMs: number,
+): RecoveryRow {
   const ageMinutes = minutesBetween(generatedMs, nowMs);
   const closure = state.latestClosure;
   const breached = !state.closed && ageMinutes > sloMinutes;

@@ -142,7 +142,9 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     const { key } = context;
     const id = keyString(key);
     const approval = selectApproval(approvalsByPair.get(pairString(key.delivery_id, key.provider)) ?? []);
-    const acknowledgement = selectAcknowledgement(acksByPair.get(pairString(key.delivery_id, key.provider)) ?? []);
+    const acknowledgement = selectAcknowledgement(
+      acksByPair.get(pairString(key.delivery_id, key.provider)) ?? [],
+    );
     const decisionId = approval ? approvalDecisionId(approval) : '';
     const priorPolicy = approval ? priorPolicyOf(approval, input.priorPolicies) : policy;
     const attempts = attemptsByKey.get(id) ?? [];
@@ -177,7 +179,9 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
             approval_decision_id: decisionId,
           }
         : null,
-      acknowledgement: acknowledgement ? { name: acknowledgement.name, state: acknowledgement.spec.state } : null,
+      acknowledgement: acknowledgement
+        ? { name: acknowledgement.name, state: acknowledgement.spec.state }
+        : null,
       execution_id: '',
     };
     decisions.push(decision);
@@ -264,14 +268,24 @@ function collectKeys(
     const selected = selectedProviderNames(delivery, manifests.providers);
     for (const name of selected) {
       const key = { delivery_id: delivery.name, audit_id: delivery.spec.audit_id, provider: name };
-      contexts.set(keyString(key), { key, delivery, provider: providers.get(name) ?? null, selectedProviders: selected });
+      contexts.set(keyString(key), {
+        key,
+        delivery,
+        provider: providers.get(name) ?? null,
+        selectedProviders: selected,
+      });
     }
   }
   for (const record of deliveryRecords) {
     const id = keyString(record);
     if (contexts.has(id)) continue;
     const key = { delivery_id: record.delivery_id, audit_id: record.audit_id, provider: record.provider };
-    contexts.set(id, { key, delivery: null, provider: providers.get(record.provider) ?? null, selectedProviders: [] });
+    contexts.set(id, {
+      key,
+      delivery: null,
+      provider: providers.get(record.provider) ?? null,
+      selectedProviders: [],
+    });
   }
   return [...contexts.values()].sort((a, b) => compareKeys(a.key, b.key));
 }
@@ -304,7 +318,8 @@ function selectAcknowledgement(acks: readonly RetryAcknowledgement[]): RetryAckn
   for (const ack of acks) {
     if (
       best === null ||
-      (Date.parse(ack.spec.acknowledged_at) - Date.parse(best.spec.acknowledged_at) || compareText(ack.name, best.name)) > 0
+      (Date.parse(ack.spec.acknowledged_at) - Date.parse(best.spec.acknowledged_at) ||
+        compareText(ack.name, best.name)) > 0
     ) {
       best = ack;
     }
@@ -343,7 +358,12 @@ function initialCall(context: KeyContext): PlannedCall {
   };
 }
 
-function retryCall(context: KeyContext, approval: RetryApproval, decisionId: string, attempt: number): PlannedCall {
+function retryCall(
+  context: KeyContext,
+  approval: RetryApproval,
+  decisionId: string,
+  attempt: number,
+): PlannedCall {
   const { key } = context;
   const id = executionId(decisionId, key, attempt);
   return {
@@ -406,7 +426,9 @@ function rebuildExpiredClaims(
   const orphanedClaims: ClaimRecord[] = [];
   for (const claim of claims) {
     const key = { delivery_id: claim.delivery_id, audit_id: claim.audit_id, provider: claim.provider };
-    const delivery = manifests.deliveries.find((d) => d.name === key.delivery_id && d.spec.audit_id === key.audit_id);
+    const delivery = manifests.deliveries.find(
+      (d) => d.name === key.delivery_id && d.spec.audit_id === key.audit_id,
+    );
     const provider = providers.get(key.provider);
     if (!delivery || !provider) {
       orphanedClaims.push(claim);
@@ -432,7 +454,9 @@ function rebuildExpiredClaims(
       }
     }
     // A delivery record for this attempt means another run already recorded it: not resent.
-    const attemptTaken = (attemptsByKey.get(keyString(key)) ?? []).some((record) => record.attempt === claim.attempt);
+    const attemptTaken = (attemptsByKey.get(keyString(key)) ?? []).some(
+      (record) => record.attempt === claim.attempt,
+    );
     if (call === null || attemptTaken) orphanedClaims.push(claim);
     else expiredClaims.push({ claim, call, resend: provider.spec.enabled && provider.spec.idempotent });
   }

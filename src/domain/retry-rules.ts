@@ -50,7 +50,11 @@ export function keyString(key: DeliveryKey): string {
 
 /** Orders keys by delivery_id, then audit_id, then provider (UTF-16 code units). */
 export function compareKeys(a: DeliveryKey, b: DeliveryKey): number {
-  return compareText(a.delivery_id, b.delivery_id) || compareText(a.audit_id, b.audit_id) || compareText(a.provider, b.provider);
+  return (
+    compareText(a.delivery_id, b.delivery_id) ||
+    compareText(a.audit_id, b.audit_id) ||
+    compareText(a.provider, b.provider)
+  );
 }
 
 export function compareText(a: string, b: string): number {
@@ -69,7 +73,9 @@ export function groupAttempts(records: readonly DeliveryRecord[]): Map<string, D
   for (const group of groups.values()) {
     group.sort(
       (a, b) =>
-        a.attempt - b.attempt || compareText(a.attempted_at, b.attempted_at) || compareText(a.record_id, b.record_id),
+        a.attempt - b.attempt ||
+        compareText(a.attempted_at, b.attempted_at) ||
+        compareText(a.record_id, b.record_id),
     );
   }
   return groups;
@@ -115,13 +121,17 @@ export function computeRetryState(
   now: Date,
 ): RetryState {
   const sorted = [...attempts].sort(
-    (a, b) => a.attempt - b.attempt || compareText(a.attempted_at, b.attempted_at) || compareText(a.record_id, b.record_id),
+    (a, b) =>
+      a.attempt - b.attempt ||
+      compareText(a.attempted_at, b.attempted_at) ||
+      compareText(a.record_id, b.record_id),
   );
   const latest = sorted.at(-1);
   const failures = sorted.filter((record) => !record.delivery_success);
   const retryCount = failures.length;
   const latestFailureAt = failures.reduce<IsoTime | null>(
-    (max, record) => (max === null || Date.parse(record.completed_at) > Date.parse(max) ? record.completed_at : max),
+    (max, record) =>
+      max === null || Date.parse(record.completed_at) > Date.parse(max) ? record.completed_at : max,
     null,
   );
   const base: RetryState = {
@@ -139,7 +149,8 @@ export function computeRetryState(
 
   const delay = retryDelayMinutes(policy, retryCount);
   const dueMs = Date.parse(latestFailureAt) + delay * MINUTE_MS;
-  const nextRetryAt = Number.isFinite(dueMs) && Math.abs(dueMs) <= 8.64e15 ? new Date(dueMs).toISOString() : null;
+  const nextRetryAt =
+    Number.isFinite(dueMs) && Math.abs(dueMs) <= 8.64e15 ? new Date(dueMs).toISOString() : null;
   let action: RetryAction;
   if (retryCount >= policy.max_retry_attempts) action = 'suppress';
   else if (now.getTime() < dueMs) action = 'wait';

@@ -245,12 +245,7 @@ export type RetryApproval = ManifestBase<'RetryApproval', RetryApprovalSpec>;
 export type RecoveryClosure = ManifestBase<'RecoveryClosure', RecoveryClosureSpec>;
 
 export type Manifest =
-  | Provider
-  | ReconcilerPolicy
-  | AuditDelivery
-  | RetryAcknowledgement
-  | RetryApproval
-  | RecoveryClosure;
+  Provider | ReconcilerPolicy | AuditDelivery | RetryAcknowledgement | RetryApproval | RecoveryClosure;
 
 /** The valid manifests of one revision, by kind. Invalid documents are not in here. */
 export interface ManifestSet {

@@ -59,6 +59,11 @@ export interface CavraGitStore extends GitStore {
   readFile(commit: string, path: string): Promise<string | null>;
   /** The last fetched (or pushed) tip of `branch`, without network; null when unknown. */
   readRemoteTip(branch: string): Promise<string | null>;
+  /**
+   * The remote's current tips of `branches` without fetching objects (one `git ls-remote`): a
+   * no-op run compares them with the last run and skips the fetch. Null for a missing branch.
+   */
+  peekRemoteTips(branches: string[]): Promise<Map<string, string | null>>;
   /** True when `commit` has the same tree as its first parent (or is an empty root): nothing changed. */
   isEmptyCommit(commit: string): Promise<boolean>;
   readIntroducingCommits: LocalGitReader['readIntroducingCommits'];
@@ -240,6 +245,21 @@ function createStore(parts: StoreParts): CavraGitStore {
     return result.exitCode === 0 ? result.stdout.toString('utf8').trim() : null;
   };
 
+  const peekRemoteTips = async (branches: string[]): Promise<Map<string, string | null>> => {
+    for (const branch of branches) assertBranch(branch);
+    const result = await git(['ls-remote', '--heads', 'origin', ...branches.map((b) => `refs/heads/${b}`)]);
+    if (result.exitCode !== 0) throw fetchFailure(branches.join(', '), result);
+    const tips = new Map<string, string | null>(branches.map((b) => [b, null]));
+    for (const line of result.stdout.toString('utf8').split('\n')) {
+      const [sha, ref] = line.split('\t');
+      if (sha && ref?.startsWith('refs/heads/')) {
+        const branch = ref.slice('refs/heads/'.length);
+        if (tips.has(branch)) tips.set(branch, sha);
+      }
+    }
+    return tips;
+  };
+
   const fetchRefspecs = async (branches: string[]): Promise<RunGitResult> =>
     git([
       'fetch',
@@ -339,6 +359,11 @@ function createStore(parts: StoreParts): CavraGitStore {
     readParent: (commit) => reader.readParent(commit),
     readFile: (commit, path) => reader.readFile(commit, path),
     readRemoteTip,
+    peekRemoteTips: (branches) =>
+      serialized(async () => {
+        assertOpen();
+        return peekRemoteTips(branches);
+      }),
 
     fetch: (branch) =>
       serialized(async () => {

@@ -7,7 +7,7 @@ import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { GitReader } from '../domain/ports.js';
-import type { Finding, ManifestCondition, ReconcilerPolicySpec } from '../domain/types.js';
+import type { CommitInfo, Finding, ManifestCondition, ReconcilerPolicySpec } from '../domain/types.js';
 import { resolveLimits, type YamlLimits } from './limits.js';
 import { makeFinding, compareFindings } from './rules.js';
 import {
@@ -75,7 +75,7 @@ export async function readManifests(
   const [blobs, introduced] = await Promise.all([
     reader.readBlobs([...new Set(accepted.map((e) => e.blob))]),
     accepted.length === 0
-      ? Promise.resolve(new Map())
+      ? Promise.resolve(new Map<string, CommitInfo>())
       : reader.readIntroducingCommits(
           commit,
           accepted.map((e) => e.path),

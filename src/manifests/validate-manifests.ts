@@ -10,7 +10,6 @@ import type {
   Finding,
   Manifest,
   ManifestCondition,
-  ManifestKind,
   ManifestSet,
   ManifestSource,
   Provider,

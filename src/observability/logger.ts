@@ -46,7 +46,8 @@ function formatForHumans(line: string): string {
     const extras = Object.entries(fields)
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ');
-    return `${clock} ${String(level).padEnd(5)} ${String(msg ?? '')}${extras ? ` ${extras}` : ''}\n`;
+    const text = typeof msg === 'string' ? msg : JSON.stringify(msg ?? '');
+    return `${clock} ${String(level).padEnd(5)} ${text}${extras ? ` ${extras}` : ''}\n`;
   } catch {
     return line;
   }

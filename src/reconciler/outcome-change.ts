@@ -151,7 +151,10 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange | n
     if (addsRecords || meaningfulStatus(status) !== meaningfulStatus(input.committedStatus)) {
       put.push({ path: STATUS_PATH, content: serializeStatus(status) });
     }
-    nextDueAt = retry.nextDueAt;
+    // Work that is already due (e.g. an immediate retry after the failure just recorded) must wake
+    // the loop now: the plan's nextDueAt only names future times.
+    const dueNow = retry.deliveries.length + retry.executions.length + retry.expiredClaims.length + retry.orphanedClaims.length > 0;
+    nextDueAt = dueNow ? now.toISOString() : retry.nextDueAt;
   }
   const breachAt = report.report.recovery_rows.length > 0 ? nextBreachAt(records, sloMinutes, now) : null;
   nextDueAt = earliest(nextDueAt, breachAt);

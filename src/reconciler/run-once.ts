@@ -179,7 +179,8 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
         options.logger.warn({ calls: calls.length }, 'connector calls need a pushed claim; skipped with --no-push');
       }
       const commit = await commitOutcomes(options, unknown, plan, now, result, { tips, snapshot });
-      result.unknown += unknown.executions.length + unknown.deliveries.length;
+      // One unknown outcome per resolved claim (each writes a delivery and, for retries, an execution).
+      result.unknown += unknown.claimIds.length;
       if (commit && result.outcome === 'noop') result.outcome = 'ok';
       return;
     }
@@ -204,7 +205,7 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
     await commitOutcomes(options, pending, plan, options.clock.now(), result);
     await clearJournal(options.store.stateDir);
     result.calls += calls.length;
-    result.unknown += unknown.executions.length;
+    result.unknown += unknown.claimIds.length;
     result.resent += calls.filter((c) => plan.retry.expiredClaims.some((e) => e.claim.claim_id === c.claimId)).length;
     for (const r of outcomes.deliveries) {
       if (r.delivery_success) result.delivered++;

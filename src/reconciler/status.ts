@@ -43,7 +43,9 @@ export function computeStatus(input: StatusInput): StatusDocument {
   const invalid = snapshot.manifests.conditions.filter((c) => !c.ready);
   const pendingReasons: Record<string, number> = {};
   for (const decision of retry.decisions) {
-    if (decision.execute || decision.action === 'none') continue;
+    // A claim in flight resolves itself with its outcome commit; counting it would make every
+    // other replica commit a status change in reaction to a claim commit (churn and push conflicts).
+    if (decision.execute || decision.action === 'none' || decision.reason === 'claim_in_flight') continue;
     pendingReasons[decision.reason] = (pendingReasons[decision.reason] ?? 0) + 1;
   }
   const stalled = invalid.length > 0 || snapshot.recordFindings.length > 0 || input.closureFindings.length > 0;

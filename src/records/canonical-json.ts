@@ -20,7 +20,8 @@ import { InternalError } from '../errors.js';
 
 // `String.prototype.isWellFormed` (ES2024, Node >= 20) is native and several times faster than
 // a lone-surrogate regex; this project's TypeScript lib is ES2023, hence the cast.
-const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+const isWellFormed = (text: string): boolean =>
+  (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /**
  * Canonical JSON text of `value` (RFC 8785).
@@ -103,7 +104,9 @@ function serializeObject(value: object, walk: Walk): string {
 }
 
 function fail(reason: string, walk: Walk): never {
-  const pointer = walk.segments.map((segment) => `/${String(segment).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+  const pointer = walk.segments
+    .map((segment) => `/${String(segment).replace(/~/g, '~0').replace(/\//g, '~1')}`)
+    .join('');
   throw new InternalError(
     `canonicalJson: ${reason} at ${pointer === '' ? '/' : pointer}; only I-JSON values (RFC 7493) can be hashed, so fix the code that built this record.`,
   );

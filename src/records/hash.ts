@@ -5,7 +5,9 @@ import { canonicalJson } from './canonical-json.js';
 /** Lower-case hex SHA-256 of the UTF-8 bytes of `text`. */
 export function sha256Hex(text: string): string {
   // `crypto.hash` (Node >= 20.12) is the one-shot fast path; createHash covers older runtimes.
-  return typeof hash === 'function' ? hash('sha256', text, 'hex') : createHash('sha256').update(text, 'utf8').digest('hex');
+  return typeof hash === 'function'
+    ? hash('sha256', text, 'hex')
+    : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** SHA-256 (hex) of the RFC 8785 canonical form of `value`. */

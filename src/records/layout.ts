@@ -70,8 +70,7 @@ export function claimPath(claimId: string): string {
 
 /** What a path under `records/` names, or null when it is not a record or claim file. */
 export type ParsedRecordPath =
-  | { kind: RecordKind; month: string; id: string }
-  | { kind: 'claims'; month: null; id: string };
+  { kind: RecordKind; month: string; id: string } | { kind: 'claims'; month: null; id: string };
 
 const RECORD_PATH = /^records\/([a-z]+)\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/]+)\.json$/;
 const CLAIM_PATH = /^records\/claims\/([^/]+)\.json$/;
@@ -207,19 +206,22 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
 ];
 
 /** Declared order of nested objects, by the member name that holds them (or an array of them). */
-const NESTED_ORDER: Readonly<Record<string, readonly string[]>> = {
-  approval: ['manifest', 'blob', 'commit', 'author', 'signature'],
-  signature: ['status', 'principal'],
-  source: ['manifest', 'blob', 'commit', 'author'],
-  provider_playbooks: [
-    'provider',
-    'category',
-    'failure_count',
-    'latest_failure_at',
-    'status_codes',
-    'recovery_steps',
-  ],
-};
+// A Map, not an object literal: a member named `valueOf` or `constructor` must not find Object.prototype.
+const NESTED_ORDER: ReadonlyMap<string, readonly string[]> = new Map(
+  Object.entries({
+    approval: ['manifest', 'blob', 'commit', 'author', 'signature'],
+    signature: ['status', 'principal'],
+    source: ['manifest', 'blob', 'commit', 'author'],
+    provider_playbooks: [
+      'provider',
+      'category',
+      'failure_count',
+      'latest_failure_at',
+      'status_codes',
+      'recovery_steps',
+    ],
+  }),
+);
 
 /**
  * The record file's text: pretty JSON (2 spaces), keys in the stable order described above,
@@ -250,7 +252,7 @@ function printValue(value: unknown, order: readonly string[], indent: string): s
   );
   if (keys.length === 0) return '{}';
   const members = keys.map(
-    (key) => `${inner}${JSON.stringify(key)}: ${printValue(record[key], NESTED_ORDER[key] ?? [], inner)}`,
+    (key) => `${inner}${JSON.stringify(key)}: ${printValue(record[key], NESTED_ORDER.get(key) ?? [], inner)}`,
   );
   return `{\n${members.join(',\n')}\n${indent}}`;
 }

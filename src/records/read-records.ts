@@ -10,13 +10,7 @@ import type { Finding, RecordKind, RecordSet } from '../domain/types.js';
 import { emptyRecordSet } from '../domain/types.js';
 import type { RecordIndex } from '../manifests/validate-manifests.js';
 import { hasValidHash } from './hash.js';
-import {
-  HASH_FIELD,
-  ID_FIELD,
-  PRIMARY_TIME_FIELD,
-  RECORDS_DIR,
-  parseRecordPath,
-} from './layout.js';
+import { HASH_FIELD, ID_FIELD, PRIMARY_TIME_FIELD, RECORDS_DIR, parseRecordPath } from './layout.js';
 
 /** Record files larger than this are refused unread (records are a few KiB). */
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -33,7 +27,13 @@ export interface ReadRecordsResult {
 
 /** What one file turned out to be: a record of a kind, or a finding. */
 export type RecordFileOutcome =
-  | { kind: RecordKind | 'claims'; id: string; path: string; record: Record<string, unknown>; warning: Finding | null }
+  | {
+      kind: RecordKind | 'claims';
+      id: string;
+      path: string;
+      record: Record<string, unknown>;
+      warning: Finding | null;
+    }
   | { kind: null; finding: Finding };
 
 /**
@@ -81,7 +81,13 @@ export async function readRecords(
         content === undefined
           ? {
               kind: null,
-              finding: finding(entry.path, '', '', 'record.unreadable', `blob ${entry.blob} could not be read; run \`git fsck\` on the repository.`),
+              finding: finding(
+                entry.path,
+                '',
+                '',
+                'record.unreadable',
+                `blob ${entry.blob} could not be read; run \`git fsck\` on the repository.`,
+              ),
             }
           : parseRecordFile({ path: entry.path, content });
       cache?.set(`${entry.blob}:${entry.path}`, outcome);
@@ -104,7 +110,14 @@ export function parseRecordFile(file: RecordFile): RecordFileOutcome {
   const location = parseRecordPath(file.path);
   if (location === null) {
     return rejected(
-      finding(file.path, '', '', 'record.unknown-path', 'this file is not where cavra-gitops writes records (records/<kind>/<YYYY-MM>/<id>.json or records/claims/<id>.json); move or remove it.', 'warning'),
+      finding(
+        file.path,
+        '',
+        '',
+        'record.unknown-path',
+        'this file is not where cavra-gitops writes records (records/<kind>/<YYYY-MM>/<id>.json or records/claims/<id>.json); move or remove it.',
+        'warning',
+      ),
     );
   }
   const { kind, id } = location;
@@ -112,17 +125,39 @@ export function parseRecordFile(file: RecordFile): RecordFileOutcome {
   try {
     value = JSON.parse(file.content.toString('utf8'));
   } catch (error) {
-    return rejected(finding(file.path, kind, id, 'record.invalid-json', `record is not valid JSON (${(error as Error).message}); restore it from git history.`));
+    return rejected(
+      finding(
+        file.path,
+        kind,
+        id,
+        'record.invalid-json',
+        `record is not valid JSON (${(error as Error).message}); restore it from git history.`,
+      ),
+    );
   }
   const shapeError = checkShape(kind, value);
   if (shapeError !== null) {
-    return rejected(finding(file.path, kind, id, 'record.invalid-shape', `record ${shapeError}; restore it from git history.`));
+    return rejected(
+      finding(
+        file.path,
+        kind,
+        id,
+        'record.invalid-shape',
+        `record ${shapeError}; restore it from git history.`,
+      ),
+    );
   }
   const record = value as Record<string, unknown>;
   const idField = ID_FIELD[kind];
   if (record[idField] !== id) {
     return rejected(
-      finding(file.path, kind, id, 'record.id-mismatch', `record's ${idField} is "${String(record[idField])}" but its file is named "${id}.json"; restore it from git history.`),
+      finding(
+        file.path,
+        kind,
+        id,
+        'record.id-mismatch',
+        `record's ${idField} is "${String(record[idField])}" but its file is named "${id}.json"; restore it from git history.`,
+      ),
     );
   }
   if (kind === 'claims') return { kind, id, path: file.path, record, warning: null };
@@ -134,14 +169,27 @@ export function parseRecordFile(file: RecordFile): RecordFileOutcome {
   }
   if (!valid) {
     return rejected(
-      finding(file.path, kind, id, 'record.hash-mismatch', `record's ${HASH_FIELD[kind]} does not match its content, so it was edited after it was written; restore it from git history.`),
+      finding(
+        file.path,
+        kind,
+        id,
+        'record.hash-mismatch',
+        `record's ${HASH_FIELD[kind]} does not match its content, so it was edited after it was written; restore it from git history.`,
+      ),
     );
   }
   const month = new Date(record[PRIMARY_TIME_FIELD[kind]] as string).toISOString().slice(0, 7);
   const warning =
     month === location.month
       ? null
-      : finding(file.path, kind, id, 'record.misfiled', `record's ${PRIMARY_TIME_FIELD[kind]} is in ${month} but it is filed under ${location.month}; it still counts, but move it to records/${kind}/${month}/.`, 'warning');
+      : finding(
+          file.path,
+          kind,
+          id,
+          'record.misfiled',
+          `record's ${PRIMARY_TIME_FIELD[kind]} is in ${month} but it is filed under ${location.month}; it still counts, but move it to records/${kind}/${month}/.`,
+          'warning',
+        );
   return { kind, id, path: file.path, record, warning };
 }
 
@@ -166,7 +214,15 @@ function assembleRecords(outcomes: readonly RecordFileOutcome[]): ReadRecordsRes
   for (const item of accepted) {
     const previous = seen.get(`${item.kind}/${item.id}`);
     if (previous !== undefined) {
-      findings.push(finding(item.path, item.kind, item.id, 'record.duplicate-id', `record ${item.id} is also at ${previous}; the first one counts, remove this copy.`));
+      findings.push(
+        finding(
+          item.path,
+          item.kind,
+          item.id,
+          'record.duplicate-id',
+          `record ${item.id} is also at ${previous}; the first one counts, remove this copy.`,
+        ),
+      );
       continue;
     }
     seen.set(`${item.kind}/${item.id}`, item.path);
@@ -204,7 +260,8 @@ export function indexRecords(records: RecordSet): RecordIndex {
 // compatible); a missing or mistyped field makes the record untrustworthy.
 // ---------------------------------------------------------------------------------------------
 
-type FieldType = 'string' | 'number' | 'boolean' | 'string|null' | 'number|null' | 'string[]' | 'object' | 'array';
+type FieldType =
+  'string' | 'number' | 'boolean' | 'string|null' | 'number|null' | 'string[]' | 'object' | 'array';
 
 const KEY_FIELDS: [string, FieldType][] = [
   ['delivery_id', 'string'],
@@ -307,11 +364,21 @@ function checkShape(kind: RecordKind | 'claims', value: unknown): string | null 
   }
   if (kind === 'playbooks') {
     const rows = record.provider_playbooks as unknown[];
-    if (!rows.every((row) => row !== null && typeof row === 'object' && typeof (row as { provider?: unknown }).provider === 'string')) {
+    if (
+      !rows.every(
+        (row) =>
+          row !== null &&
+          typeof row === 'object' &&
+          typeof (row as { provider?: unknown }).provider === 'string',
+      )
+    ) {
       return 'field provider_playbooks has a row without a provider name';
     }
   }
-  if ((kind === 'deliveries' || kind === 'executions' || kind === 'claims') && !Number.isInteger(record.attempt)) {
+  if (
+    (kind === 'deliveries' || kind === 'executions' || kind === 'claims') &&
+    !Number.isInteger(record.attempt)
+  ) {
     return 'field attempt is not an integer';
   }
   if (kind === 'claims' && record.claim_kind !== 'delivery' && record.claim_kind !== 'execution') {
@@ -346,11 +413,13 @@ function describe(value: unknown): string {
 }
 
 function sortById(records: RecordSet): void {
-  const by = <T>(field: keyof T) => (a: T, b: T) => {
-    const x = String(a[field]);
-    const y = String(b[field]);
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
+  const by =
+    <T>(field: keyof T) =>
+    (a: T, b: T) => {
+      const x = String(a[field]);
+      const y = String(b[field]);
+      return x < y ? -1 : x > y ? 1 : 0;
+    };
   records.deliveries.sort(by('record_id'));
   records.executions.sort(by('execution_id'));
   records.playbooks.sort(by('playbook_id'));

@@ -4,7 +4,14 @@
  * attempt numbers and executions. A clean ledger gives no findings.
  */
 import { compareKeys, compareText, keyString } from '../domain/retry-rules.js';
-import type { DeliveryRecord, ExecutionRecord, Finding, ManifestSet, RecordKind, RecordSet } from '../domain/types.js';
+import type {
+  DeliveryRecord,
+  ExecutionRecord,
+  Finding,
+  ManifestSet,
+  RecordKind,
+  RecordSet,
+} from '../domain/types.js';
 import { hasValidHash } from './hash.js';
 import {
   approvalDecisionId,
@@ -25,13 +32,19 @@ export interface VerifyOptions {
 }
 
 /** Findings for every record that does not verify; sorted by file, then rule. */
-export function verifyRecords(records: RecordSet, manifests: ManifestSet, options: VerifyOptions = {}): Finding[] {
+export function verifyRecords(
+  records: RecordSet,
+  manifests: ManifestSet,
+  options: VerifyOptions = {},
+): Finding[] {
   const findings: Finding[] = [];
   verifyHashes(records, findings);
   verifyIds(records, findings);
   verifyExecutions(records, manifests, options, findings);
   verifyAttempts(records, findings);
-  return findings.sort((a, b) => compareText(a.file, b.file) || compareText(a.rule, b.rule) || compareText(a.message, b.message));
+  return findings.sort(
+    (a, b) => compareText(a.file, b.file) || compareText(a.rule, b.rule) || compareText(a.message, b.message),
+  );
 }
 
 function verifyHashes(records: RecordSet, findings: Finding[]): void {
@@ -45,7 +58,12 @@ function verifyHashes(records: RecordSet, findings: Finding[]): void {
       }
       if (!valid) {
         findings.push(
-          at(kind, record, 'verify.hash-mismatch', `${HASH_FIELD[kind]} does not match the record's content: the record was changed after it was written; restore it from git history.`),
+          at(
+            kind,
+            record,
+            'verify.hash-mismatch',
+            `${HASH_FIELD[kind]} does not match the record's content: the record was changed after it was written; restore it from git history.`,
+          ),
         );
       }
     }
@@ -54,45 +72,120 @@ function verifyHashes(records: RecordSet, findings: Finding[]): void {
 
 function verifyIds(records: RecordSet, findings: Finding[]): void {
   for (const record of records.deliveries) {
-    expectId(findings, 'deliveries', record, 'record_id', record.record_id, deliveryRecordId(record, record.attempt));
+    expectId(
+      findings,
+      'deliveries',
+      record,
+      'record_id',
+      record.record_id,
+      deliveryRecordId(record, record.attempt),
+    );
   }
   for (const record of records.executions) {
-    expectId(findings, 'executions', record, 'execution_id', record.execution_id, executionId(record.approval_decision_id, record, record.attempt));
-    expectId(findings, 'executions', record, 'retry_plan_id', record.retry_plan_id, retryPlanId(record, record.attempt));
-    expectId(findings, 'executions', record, 'approval_plan_id', record.approval_plan_id, approvalPlanId(record));
+    expectId(
+      findings,
+      'executions',
+      record,
+      'execution_id',
+      record.execution_id,
+      executionId(record.approval_decision_id, record, record.attempt),
+    );
+    expectId(
+      findings,
+      'executions',
+      record,
+      'retry_plan_id',
+      record.retry_plan_id,
+      retryPlanId(record, record.attempt),
+    );
+    expectId(
+      findings,
+      'executions',
+      record,
+      'approval_plan_id',
+      record.approval_plan_id,
+      approvalPlanId(record),
+    );
   }
   for (const record of records.runs) {
-    expectId(findings, 'runs', record, 'run_id', record.run_id, runId(record.source_revision, record.started_at, record.replica_id));
+    expectId(
+      findings,
+      'runs',
+      record,
+      'run_id',
+      record.run_id,
+      runId(record.source_revision, record.started_at, record.replica_id),
+    );
   }
 }
 
-function expectId(findings: Finding[], kind: RecordKind, record: object, field: string, actual: string, expected: string): void {
+function expectId(
+  findings: Finding[],
+  kind: RecordKind,
+  record: object,
+  field: string,
+  actual: string,
+  expected: string,
+): void {
   if (actual !== expected) {
-    findings.push(at(kind, record, 'verify.id-mismatch', `${field} is "${actual}" but its inputs give "${expected}"; the record was not written by this version of cavra-gitops or was altered.`));
+    findings.push(
+      at(
+        kind,
+        record,
+        'verify.id-mismatch',
+        `${field} is "${actual}" but its inputs give "${expected}"; the record was not written by this version of cavra-gitops or was altered.`,
+      ),
+    );
   }
 }
 
-function verifyExecutions(records: RecordSet, manifests: ManifestSet, options: VerifyOptions, findings: Finding[]): void {
+function verifyExecutions(
+  records: RecordSet,
+  manifests: ManifestSet,
+  options: VerifyOptions,
+  findings: Finding[],
+): void {
   const decisions = new Set(manifests.approvals.map(approvalDecisionId));
   for (const id of options.knownApprovalDecisionIds ?? []) decisions.add(id);
   const byDecision = new Map<string, ExecutionRecord[]>();
   const byId = new Map<string, ExecutionRecord[]>();
   for (const record of records.executions) {
     if (!decisions.has(record.approval_decision_id)) {
-      findings.push(at('executions', record, 'verify.unknown-approval', `approval_decision_id ${record.approval_decision_id} matches no RetryApproval of this revision (manifest ${record.approval.manifest || 'unknown'}); an execution must name the approval that authorised it.`));
+      findings.push(
+        at(
+          'executions',
+          record,
+          'verify.unknown-approval',
+          `approval_decision_id ${record.approval_decision_id} matches no RetryApproval of this revision (manifest ${record.approval.manifest || 'unknown'}); an execution must name the approval that authorised it.`,
+        ),
+      );
     }
     push(byDecision, record.approval_decision_id, record);
     push(byId, record.execution_id, record);
   }
   for (const [decision, group] of byDecision) {
     for (const record of group.slice(1)) {
-      findings.push(at('executions', record, 'verify.duplicate-execution', `approval decision ${decision} has ${group.length} execution records; one approval authorises exactly one execution.`));
+      findings.push(
+        at(
+          'executions',
+          record,
+          'verify.duplicate-execution',
+          `approval decision ${decision} has ${group.length} execution records; one approval authorises exactly one execution.`,
+        ),
+      );
     }
   }
   for (const [id, group] of byId) {
     // Same id implies same decision, already reported above; report only distinct-decision clashes.
     if (new Set(group.map((record) => record.approval_decision_id)).size > 1) {
-      findings.push(at('executions', group[1] as ExecutionRecord, 'verify.duplicate-execution', `execution id ${id} appears in ${group.length} execution records.`));
+      findings.push(
+        at(
+          'executions',
+          group[1] as ExecutionRecord,
+          'verify.duplicate-execution',
+          `execution id ${id} appears in ${group.length} execution records.`,
+        ),
+      );
     }
   }
 }
@@ -100,15 +193,33 @@ function verifyExecutions(records: RecordSet, manifests: ManifestSet, options: V
 function verifyAttempts(records: RecordSet, findings: Finding[]): void {
   const attemptsByKey = new Map<string, DeliveryRecord[]>();
   for (const record of records.deliveries) push(attemptsByKey, keyString(record), record);
-  const groups = [...attemptsByKey.values()].sort((a, b) => compareKeys(a[0] as DeliveryRecord, b[0] as DeliveryRecord));
+  const groups = [...attemptsByKey.values()].sort((a, b) =>
+    compareKeys(a[0] as DeliveryRecord, b[0] as DeliveryRecord),
+  );
   for (const group of groups) {
     group.sort((a, b) => a.attempt - b.attempt);
     group.forEach((record, index) => {
       if (record.attempt !== index + 1) {
-        findings.push(at('deliveries', record, 'verify.attempt-sequence', `attempt ${record.attempt} of ${keyString(record).replaceAll('\n', '/')} should be attempt ${index + 1}: attempts of a key are numbered 1, 2, 3, … without gaps or repeats.`));
+        findings.push(
+          at(
+            'deliveries',
+            record,
+            'verify.attempt-sequence',
+            `attempt ${record.attempt} of ${keyString(record).replaceAll('\n', '/')} should be attempt ${index + 1}: attempts of a key are numbered 1, 2, 3, … without gaps or repeats.`,
+          ),
+        );
       }
       if ((record.attempt === 1) !== (record.execution_id === '')) {
-        findings.push(at('deliveries', record, 'verify.attempt-sequence', record.attempt === 1 ? 'attempt 1 is the initial delivery and has no execution_id.' : `attempt ${record.attempt} is a retry and must name its execution_id.`));
+        findings.push(
+          at(
+            'deliveries',
+            record,
+            'verify.attempt-sequence',
+            record.attempt === 1
+              ? 'attempt 1 is the initial delivery and has no execution_id.'
+              : `attempt ${record.attempt} is a retry and must name its execution_id.`,
+          ),
+        );
       }
     });
   }
@@ -117,16 +228,40 @@ function verifyAttempts(records: RecordSet, findings: Finding[]): void {
     if (record.execution_id === '') continue;
     const execution = executionsById.get(record.execution_id);
     if (execution && (execution.attempt !== record.attempt || keyString(execution) !== keyString(record))) {
-      findings.push(at('deliveries', record, 'verify.attempt-mismatch', `delivery record and execution ${record.execution_id} disagree on key or attempt.`));
+      findings.push(
+        at(
+          'deliveries',
+          record,
+          'verify.attempt-mismatch',
+          `delivery record and execution ${record.execution_id} disagree on key or attempt.`,
+        ),
+      );
     }
   }
   const deliveriesById = new Set(records.deliveries.map((record) => record.record_id));
   for (const record of records.executions) {
     if (record.attempt < 2) {
-      findings.push(at('executions', record, 'verify.attempt-sequence', `execution attempt is ${record.attempt}, but a retry is attempt 2 or later.`));
+      findings.push(
+        at(
+          'executions',
+          record,
+          'verify.attempt-sequence',
+          `execution attempt is ${record.attempt}, but a retry is attempt 2 or later.`,
+        ),
+      );
     }
-    if (record.execution_status !== 'skipped' && !deliveriesById.has(deliveryRecordId(record, record.attempt))) {
-      findings.push(at('executions', record, 'verify.missing-delivery', `execution ${record.execution_id} (${record.execution_status}) has no delivery record ${deliveryRecordId(record, record.attempt)}; every attempt made is recorded as a delivery.`));
+    if (
+      record.execution_status !== 'skipped' &&
+      !deliveriesById.has(deliveryRecordId(record, record.attempt))
+    ) {
+      findings.push(
+        at(
+          'executions',
+          record,
+          'verify.missing-delivery',
+          `execution ${record.execution_id} (${record.execution_status}) has no delivery record ${deliveryRecordId(record, record.attempt)}; every attempt made is recorded as a delivery.`,
+        ),
+      );
     }
   }
 }
@@ -139,10 +274,12 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
 
 function at(kind: RecordKind, record: object, rule: string, message: string): Finding {
   const fields = record as Record<string, unknown>;
-  const id = String(fields[ID_FIELD[kind]] ?? '');
+  const idValue = fields[ID_FIELD[kind]];
+  const id = typeof idValue === 'string' ? idValue : '';
+  const time = fields[PRIMARY_TIME_FIELD[kind]];
   let file: string;
   try {
-    file = recordPath(kind, id, String(fields[PRIMARY_TIME_FIELD[kind]]));
+    file = recordPath(kind, id, typeof time === 'string' ? time : '');
   } catch {
     file = `records/${kind}/${id}.json`;
   }

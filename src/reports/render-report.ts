@@ -109,7 +109,16 @@ function rowsTable(report: RetryRecoveryReport): Table {
 
 function trendsTable(report: RetryRecoveryReport): Table {
   return {
-    headers: ['Date (UTC)', 'Closures', 'Resolved', 'Mitigated', 'Deferred', 'Escalated', 'Reopened', 'Providers'],
+    headers: [
+      'Date (UTC)',
+      'Closures',
+      'Resolved',
+      'Mitigated',
+      'Deferred',
+      'Escalated',
+      'Reopened',
+      'Providers',
+    ],
     rows: report.closure_trends.map((trend) => [
       trend.date,
       trend.closure_count,
@@ -147,7 +156,11 @@ interface Section {
 function sectionsOf(report: RetryRecoveryReport): Section[] {
   return [
     { title: 'Summary', table: summaryTable(report), empty: '' },
-    { title: 'Retry recovery SLO by provider', table: providerTable(report), empty: 'No providers have records yet.' },
+    {
+      title: 'Retry recovery SLO by provider',
+      table: providerTable(report),
+      empty: 'No providers have records yet.',
+    },
     { title: 'Recovery rows', table: rowsTable(report), empty: 'No recovery playbooks.' },
     { title: 'Closure trends', table: trendsTable(report), empty: 'No closures recorded.' },
     {
@@ -199,13 +212,19 @@ function plainCell(cell: Cell): string {
 
 function plainTable(table: Table): string {
   const cells = [table.headers, ...table.rows.map((row) => row.map(plainCell))];
-  const widths = table.headers.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
+  const widths = table.headers.map((_, column) =>
+    Math.max(...cells.map((row) => (row[column] ?? '').length)),
+  );
   const line = (row: string[]): string =>
     row
       .map((cell, column) => cell.padEnd(widths[column] ?? 0))
       .join('  ')
       .trimEnd();
-  return [line(cells[0] ?? []), line(widths.map((width) => '-'.repeat(width))), ...cells.slice(1).map(line)].join('\n');
+  return [
+    line(cells[0] ?? []),
+    line(widths.map((width) => '-'.repeat(width))),
+    ...cells.slice(1).map(line),
+  ].join('\n');
 }
 
 /** The report as aligned plain-text tables for a terminal (`report --format table`). */

@@ -80,7 +80,7 @@ function messageFor(error: ErrorObject, where: string): string {
     case 'additionalProperties': {
       const field = String(p.additionalProperty);
       const allowed = Object.keys(
-        ((error.parentSchema as { properties?: object } | undefined)?.properties ?? {}) as object,
+        ((error.parentSchema as { properties?: object } | undefined)?.properties ?? {}),
       );
       const named = isSafeToEcho(field) ? `"${field}"` : 'a field';
       return `${where} has ${named}, which is not part of the schema; remove it or fix its spelling (allowed: ${allowed.join(', ')}).`;

@@ -227,8 +227,28 @@ describe('errors', () => {
     expect(body.error.code).toBe(code);
   });
 
+  it('serves the real planner: one decision per key, with its reason', async () => {
+    const real = await startFixtureServer({ planner: 'real' });
+    try {
+      const response = await fetch(`${real.url}${AUDIT_DELIVERY}/retry-plan`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as {
+        evaluated_at: string;
+        decisions: { key: { provider: string }; reason: string }[];
+      };
+      expect(body.evaluated_at).toBe('2026-06-28T12:00:30.000Z');
+      expect(body.decisions.map((decision) => decision.key.provider).sort()).toEqual([
+        'archive',
+        'ops-webhook',
+      ]);
+      for (const decision of body.decisions) expect(decision.reason).toMatch(/^[a-z_]+$/);
+    } finally {
+      await real.close();
+    }
+  });
+
   it('answers 503 not_configured for the retry plan without a planner', async () => {
-    const bare = await startFixtureServer({ withPlanner: false });
+    const bare = await startFixtureServer({ planner: 'none' });
     try {
       const response = await fetch(`${bare.url}${AUDIT_DELIVERY}/retry-plan`);
       expect(response.status).toBe(503);
@@ -372,5 +392,43 @@ describe('security headers', () => {
     expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(response.headers.get('referrer-policy')).toBe('no-referrer');
     expect(response.headers.get('x-powered-by')).toBeNull();
+  });
+});
+
+describe('when the repository cannot be read', () => {
+  it('answers /readyz 503, revision routes 503 repository_unavailable, and reports the error to onError', async () => {
+    const { createApp } = await import('../../src/api/app.js');
+    const { startServer } = await import('../../src/api/server.js');
+    const { GitError } = await import('../../src/errors.js');
+    const seen: string[] = [];
+    const failing = {
+      current: async () => {
+        throw new GitError('git ls-tree failed in /repo: fatal: not a tree object');
+      },
+      at: async () => {
+        throw new GitError('unreachable');
+      },
+      isReady: () => false,
+    };
+    const app = createApp({
+      source: failing,
+      clock: { now: () => FIXTURE_NOW },
+      onError: (error) => seen.push((error as Error).name),
+    });
+    const running = await startServer(app, { port: 0 });
+    try {
+      const ready = await fetch(`${running.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { error: { code: string } }).error.code).toBe('not_ready');
+      const report = await fetch(`${running.url}${REPORT}`);
+      expect(report.status).toBe(503);
+      const body = (await report.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('repository_unavailable');
+      expect(body.error.message).not.toContain('/repo');
+      expect(seen).toEqual(['GitError', 'GitError']);
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+    } finally {
+      await running.close();
+    }
   });
 });

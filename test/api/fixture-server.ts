@@ -1,7 +1,7 @@
 /** The API over the fixture repository, listening on a real port, with an injected clock. */
-import { createApp, type ApiOptions } from '../../src/api/app.js';
+import { createApp } from '../../src/api/app.js';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
-import type { RetryPlanner } from '../../src/api/retry-planner.js';
+import { createRetryPlanner, type RetryPlanner } from '../../src/api/retry-planner.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { createSnapshotSource, type SnapshotSource } from '../../src/api/snapshot-source.js';
 import { createGitReader } from '../../src/git/index.js';
@@ -40,7 +40,7 @@ export interface FixtureServer {
 
 /** Start the API on 127.0.0.1:0 over a fresh fixture repository. */
 export async function startFixtureServer(
-  options: Partial<Pick<ApiOptions, 'planRetries'>> & { withPlanner?: boolean } = {},
+  options: { planner?: 'fixed' | 'real' | 'none' } = {},
 ): Promise<FixtureServer> {
   const repo = await createFixtureRepo();
   const reader = createGitReader(repo.dir);
@@ -48,9 +48,12 @@ export async function startFixtureServer(
   let now = FIXTURE_NOW;
   const source = createSnapshotSource(reader, { tip: async () => tip, tipCacheMs: 0 });
   const metrics = createMetrics();
-  const planRetries: RetryPlanner | undefined =
-    options.planRetries ??
-    (options.withPlanner === false ? undefined : async () => ({ decisions: FIXED_DECISIONS }));
+  const planners: Record<string, RetryPlanner | undefined> = {
+    fixed: async () => ({ decisions: FIXED_DECISIONS }),
+    real: createRetryPlanner(reader),
+    none: undefined,
+  };
+  const planRetries = planners[options.planner ?? 'fixed'];
   const app = createApp({ source, clock: { now: () => now }, metrics, planRetries });
   let running: RunningServer | null = await startServer(app, { port: 0 });
   return {

@@ -28,7 +28,12 @@ export function createTestContext(cwd: string): CapturedContext {
       }
     },
     stderr: (text) => err.push(text),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+    },
     cwd,
     clock: { now: () => new Date('2026-06-28T12:00:00Z') },
     isTTY: false,

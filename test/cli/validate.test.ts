@@ -17,7 +17,9 @@ function bundled(): Record<string, string> {
 }
 
 // A unique canary, assembled at run time so that only the manifest under test contains it.
-const CANARY = ['ghp_', 'CaNaRy', Date.now().toString(36), 'Zq8Xw3Vt6Ys1Ur4Tp7On2Mk5Lj'].join('').slice(0, 40);
+const CANARY = ['ghp_', 'CaNaRy', Date.now().toString(36), 'Zq8Xw3Vt6Ys1Ur4Tp7On2Mk5Lj']
+  .join('')
+  .slice(0, 40);
 
 let repo: TempDir;
 
@@ -34,7 +36,9 @@ describe('validate', () => {
   it('exits 0 on the committed bundled manifests and prints a summary naming the revision', async () => {
     const t = createTestContext(repo.dir);
     expect(await runValidate({}, t.context)).toBe(0);
-    expect(t.stdout()).toMatch(/^OK: 6 valid manifest\(s\), 0 skipped, 0 error\(s\), 0 warning\(s\) at [0-9a-f]{40}\.\n$/);
+    expect(t.stdout()).toMatch(
+      /^OK: 6 valid manifest\(s\), 0 skipped, 0 error\(s\), 0 warning\(s\) at [0-9a-f]{40}\.\n$/,
+    );
   });
 
   it('reads committed content only: an uncommitted broken file does not count without --worktree', async () => {
@@ -43,10 +47,16 @@ describe('validate', () => {
     expect(await runValidate({ repo: repo.dir }, committed.context)).toBe(0);
     const worktree = createTestContext('/');
     expect(await runValidate({ repo: repo.dir, worktree: true, format: 'json' }, worktree.context)).toBe(1);
-    const report = JSON.parse(worktree.stdout()) as { valid: boolean; revision: string; findings: { rule: string; file: string }[] };
+    const report = JSON.parse(worktree.stdout()) as {
+      valid: boolean;
+      revision: string;
+      findings: { rule: string; file: string }[];
+    };
     expect(report.valid).toBe(false);
     expect(report.revision).toBe('worktree');
-    expect(report.findings.filter((f) => f.file === 'manifests/broken.yaml').map((f) => f.rule)).toEqual(['yaml.syntax']);
+    expect(report.findings.filter((f) => f.file === 'manifests/broken.yaml').map((f) => f.rule)).toEqual([
+      'yaml.syntax',
+    ]);
   });
 
   it('validates an older revision with --ref', async () => {
@@ -58,7 +68,14 @@ describe('validate', () => {
   });
 
   it('prints GitHub workflow commands with the rule as title and nothing else', async () => {
-    await commitFiles(repo.dir, { 'manifests/x.yaml': 'apiVersion: cavra.dev/v1\nkind: Provider\nmetadata:\n  name: X\nspec:\n  type: file\n' }, 'x');
+    await commitFiles(
+      repo.dir,
+      {
+        'manifests/x.yaml':
+          'apiVersion: cavra.dev/v1\nkind: Provider\nmetadata:\n  name: X\nspec:\n  type: file\n',
+      },
+      'x',
+    );
     const t = createTestContext(repo.dir);
     expect(await runValidate({ format: 'github' }, t.context)).toBe(1);
     expect(t.stdout()).toBe(
@@ -96,10 +113,12 @@ describe('validate', () => {
       expect(output).toMatch(/manifests\/canary\.yaml/);
       if (format === 'json') {
         const report = JSON.parse(t.stdout()) as { findings: { rule: string; line: number; path: string }[] };
-        expect(report.findings.filter((f) => f.rule === 'secret.token').map((f) => [f.line, f.path])).toEqual([
-          [9, '/spec/notes'],
-          [11, '/spec/retry_policy'],
-        ]);
+        expect(report.findings.filter((f) => f.rule === 'secret.token').map((f) => [f.line, f.path])).toEqual(
+          [
+            [9, '/spec/notes'],
+            [11, '/spec/retry_policy'],
+          ],
+        );
       }
     },
   );
@@ -135,7 +154,10 @@ describe('validate', () => {
     const running = runValidate({ watch: true, format: 'json', debounceMs: 0 }, t.context);
     await t.waitForStdoutWrites(1);
     expect((JSON.parse(t.stdout()) as { valid: boolean }).valid).toBe(true);
-    await writeFile(join(repo.dir, 'manifests', 'policy.yaml'), 'apiVersion: cavra.dev/v1\nkind: ReconcilerPolicy\nmetadata:\n  name: strict\nspec: {}\n');
+    await writeFile(
+      join(repo.dir, 'manifests', 'policy.yaml'),
+      'apiVersion: cavra.dev/v1\nkind: ReconcilerPolicy\nmetadata:\n  name: strict\nspec: {}\n',
+    );
     // An editor's save may be seen half-written first; wait for the run that sees the whole file.
     await t.waitForStdout('policy.name');
     t.controller.abort();

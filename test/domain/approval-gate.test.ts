@@ -39,7 +39,9 @@ function baseline(): RetryWorkInput {
 
 function decisionFor(input: RetryWorkInput) {
   const plan = planRetryWork(input);
-  const decision = plan.decisions.find((d) => d.key.delivery_id === KEY.delivery_id && d.key.provider === KEY.provider);
+  const decision = plan.decisions.find(
+    (d) => d.key.delivery_id === KEY.delivery_id && d.key.provider === KEY.provider,
+  );
   return { plan, decision };
 }
 
@@ -50,10 +52,22 @@ function afterExecution(): RetryWorkInput {
   if (!call) throw new Error('baseline must plan an execution');
   const options = { runId: 'gordackworker-0000000000000001', revision: REVISION };
   input.records.executions.push(
-    buildExecutionRecord(call, { success: false, statusCode: 503, error: 'HTTP 503' }, { ...options, executedAt: minutesAfter(20).toISOString(), executedBy: 'replica-a' }),
+    buildExecutionRecord(
+      call,
+      { success: false, statusCode: 503, error: 'HTTP 503' },
+      { ...options, executedAt: minutesAfter(20).toISOString(), executedBy: 'replica-a' },
+    ),
   );
   input.records.deliveries.push(
-    buildDeliveryRecord(call, { success: false, statusCode: 503, error: 'HTTP 503' }, { ...options, attemptedAt: minutesAfter(20).toISOString(), completedAt: minutesAfter(20).toISOString() }),
+    buildDeliveryRecord(
+      call,
+      { success: false, statusCode: 503, error: 'HTTP 503' },
+      {
+        ...options,
+        attemptedAt: minutesAfter(20).toISOString(),
+        completedAt: minutesAfter(20).toISOString(),
+      },
+    ),
   );
   input.now = minutesAfter(500);
   return input;
@@ -63,8 +77,19 @@ type Case = [name: string, change: (input: RetryWorkInput) => RetryWorkInput | v
 
 const GATE_CASES: Case[] = [
   ['no acknowledgement', (i) => void (i.manifests.acknowledgements = []), 'wait_for_retry_ack'],
-  ['acknowledgement deferred', (i) => void (i.manifests.acknowledgements = [acknowledgement({ state: 'deferred' })]), 'wait_for_retry_ack'],
-  ['a newer acknowledgement dismissed it', (i) => void i.manifests.acknowledgements.push(acknowledgement({ name: 'ack-2', state: 'dismissed', acknowledged_at: '2026-06-28T09:10:00Z' })), 'wait_for_retry_ack'],
+  [
+    'acknowledgement deferred',
+    (i) => void (i.manifests.acknowledgements = [acknowledgement({ state: 'deferred' })]),
+    'wait_for_retry_ack',
+  ],
+  [
+    'a newer acknowledgement dismissed it',
+    (i) =>
+      void i.manifests.acknowledgements.push(
+        acknowledgement({ name: 'ack-2', state: 'dismissed', acknowledged_at: '2026-06-28T09:10:00Z' }),
+      ),
+    'wait_for_retry_ack',
+  ],
   [
     'ack not required now, but required before the approval commit',
     (i) => {
@@ -75,13 +100,44 @@ const GATE_CASES: Case[] = [
     'wait_for_retry_ack',
   ],
   ['no approval', (i) => void (i.manifests.approvals = []), 'request_approval'],
-  ['approval for another provider only', (i) => void (i.manifests.approvals = [approval({ provider: 'other' })]), 'request_approval'],
-  ['approval denied', (i) => void (i.manifests.approvals = [approval({ state: 'denied' })]), 'approval_denied'],
-  ['approval deferred', (i) => void (i.manifests.approvals = [approval({ state: 'deferred' })]), 'approval_deferred'],
-  ['approval in state expired', (i) => void (i.manifests.approvals = [approval({ state: 'expired' })]), 'approval_expired'],
-  ['approval expires_at == now', (i) => void (i.manifests.approvals = [approval({ expires_at: minutesAfter(20).toISOString() })]), 'approval_expired'],
-  ['approval expires_at in the past', (i) => void (i.manifests.approvals = [approval({ expires_at: '2026-06-28T09:45:00Z' })]), 'approval_expired'],
-  ['a newer denial overrides an approval', (i) => void i.manifests.approvals.push(approval({ name: 'deny', state: 'denied', decided_at: '2026-06-28T09:40:00Z' })), 'approval_denied'],
+  [
+    'approval for another provider only',
+    (i) => void (i.manifests.approvals = [approval({ provider: 'other' })]),
+    'request_approval',
+  ],
+  [
+    'approval denied',
+    (i) => void (i.manifests.approvals = [approval({ state: 'denied' })]),
+    'approval_denied',
+  ],
+  [
+    'approval deferred',
+    (i) => void (i.manifests.approvals = [approval({ state: 'deferred' })]),
+    'approval_deferred',
+  ],
+  [
+    'approval in state expired',
+    (i) => void (i.manifests.approvals = [approval({ state: 'expired' })]),
+    'approval_expired',
+  ],
+  [
+    'approval expires_at == now',
+    (i) => void (i.manifests.approvals = [approval({ expires_at: minutesAfter(20).toISOString() })]),
+    'approval_expired',
+  ],
+  [
+    'approval expires_at in the past',
+    (i) => void (i.manifests.approvals = [approval({ expires_at: '2026-06-28T09:45:00Z' })]),
+    'approval_expired',
+  ],
+  [
+    'a newer denial overrides an approval',
+    (i) =>
+      void i.manifests.approvals.push(
+        approval({ name: 'deny', state: 'denied', decided_at: '2026-06-28T09:40:00Z' }),
+      ),
+    'approval_denied',
+  ],
   ['approver not allowed', (i) => void (i.policy = policy({ approvers: ['bob'] })), 'approver_not_allowed'],
   [
     'policy loosened in the same commit as the approval (approvers widened)',
@@ -105,12 +161,20 @@ const GATE_CASES: Case[] = [
     },
     'max_attempts_reached',
   ],
-  ['signature required, approval commit unsigned', (i) => void (i.policy = policy({ require_signed_approvals: true })), 'signature_required'],
+  [
+    'signature required, approval commit unsigned',
+    (i) => void (i.policy = policy({ require_signed_approvals: true })),
+    'signature_required',
+  ],
   [
     'signature required, signed by someone else',
     (i) => {
       i.policy = policy({ require_signed_approvals: true });
-      i.manifests.approvals = [approval({ introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'good', principal: 'mallory' } }) })];
+      i.manifests.approvals = [
+        approval({
+          introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'good', principal: 'mallory' } }),
+        }),
+      ];
     },
     'signature_required',
   ],
@@ -118,7 +182,11 @@ const GATE_CASES: Case[] = [
     'signature required, bad signature',
     (i) => {
       i.policy = policy({ require_signed_approvals: true });
-      i.manifests.approvals = [approval({ introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'bad', principal: 'alice' } }) })];
+      i.manifests.approvals = [
+        approval({
+          introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'bad', principal: 'alice' } }),
+        }),
+      ];
     },
     'signature_required',
   ],
@@ -131,7 +199,11 @@ const GATE_CASES: Case[] = [
     'signature required and good, by the decider',
     (i) => {
       i.policy = policy({ require_signed_approvals: true });
-      i.manifests.approvals = [approval({ introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'good', principal: 'alice' } }) })];
+      i.manifests.approvals = [
+        approval({
+          introduced: commitInfo(APPROVAL_COMMIT, { signature: { status: 'good', principal: 'alice' } }),
+        }),
+      ];
     },
     'executed',
   ],
@@ -140,11 +212,23 @@ const GATE_CASES: Case[] = [
     'claim in flight',
     (i) => {
       const call = planRetryWork(i).executions[0];
-      if (call) i.records.claims.push(buildClaim(call, { holder: 'replica-b', now: minutesAfter(19), leaseMinutes: 10, revision: REVISION }));
+      if (call)
+        i.records.claims.push(
+          buildClaim(call, {
+            holder: 'replica-b',
+            now: minutesAfter(19),
+            leaseMinutes: 10,
+            revision: REVISION,
+          }),
+        );
     },
     'claim_in_flight',
   ],
-  ['provider disabled', (i) => void (i.manifests.providers = [provider('ops-webhook', { enabled: false })]), 'provider_disabled'],
+  [
+    'provider disabled',
+    (i) => void (i.manifests.providers = [provider('ops-webhook', { enabled: false })]),
+    'provider_disabled',
+  ],
   ['run limit 0', (i) => void (i.policy = policy({ max_retry_deliveries_per_run: 0 })), 'run_limit_reached'],
   ['baseline', () => undefined, 'executed'],
 ];
@@ -174,10 +258,18 @@ describe('run limit', () => {
     const input = baseline();
     const keys = ['audit-a', 'audit-b', 'audit-c'];
     input.manifests.deliveries = keys.map((name) => delivery(name));
-    input.manifests.acknowledgements = keys.map((name) => acknowledgement({ name: `ack-${name}`, delivery: name }));
+    input.manifests.acknowledgements = keys.map((name) =>
+      acknowledgement({ name: `ack-${name}`, delivery: name }),
+    );
     // audit-c was decided first, then audit-a, then audit-b.
-    const decidedAt: Record<string, string> = { 'audit-a': '2026-06-28T09:05:00Z', 'audit-b': '2026-06-28T09:06:00Z', 'audit-c': '2026-06-28T09:01:00Z' };
-    input.manifests.approvals = keys.map((name) => approval({ name: `approve-${name}`, delivery: name, decided_at: decidedAt[name] }));
+    const decidedAt: Record<string, string> = {
+      'audit-a': '2026-06-28T09:05:00Z',
+      'audit-b': '2026-06-28T09:06:00Z',
+      'audit-c': '2026-06-28T09:01:00Z',
+    };
+    input.manifests.approvals = keys.map((name) =>
+      approval({ name: `approve-${name}`, delivery: name, decided_at: decidedAt[name] }),
+    );
     input.records.deliveries = keys.map((name) => attempt(1, false, T0, { ...KEY, delivery_id: name }));
     input.policy = policy({ max_retry_deliveries_per_run: 2 });
     const plan = planRetryWork(input);
@@ -192,7 +284,12 @@ describe('run limit', () => {
 
 describe('evaluateGate directly', () => {
   const input = (): GateInput => ({
-    state: computeRetryState(KEY, [attempt(1, false, T0)], { max_retry_attempts: 3, retry_delay_minutes: 15, backoff_multiplier: 2, allow_immediate_retry: false }, minutesAfter(20)),
+    state: computeRetryState(
+      KEY,
+      [attempt(1, false, T0)],
+      { max_retry_attempts: 3, retry_delay_minutes: 15, backoff_multiplier: 2, allow_immediate_retry: false },
+      minutesAfter(20),
+    ),
     approval: approval(),
     consumed: false,
     acknowledgement: acknowledgement(),
@@ -207,12 +304,24 @@ describe('evaluateGate directly', () => {
 
   it('says delivered when the latest attempt succeeded', () => {
     const gate = input();
-    gate.state = computeRetryState(KEY, [attempt(1, true, T0)], { max_retry_attempts: 3, retry_delay_minutes: 15, backoff_multiplier: 2, allow_immediate_retry: false }, minutesAfter(20));
+    gate.state = computeRetryState(
+      KEY,
+      [attempt(1, true, T0)],
+      { max_retry_attempts: 3, retry_delay_minutes: 15, backoff_multiplier: 2, allow_immediate_retry: false },
+      minutesAfter(20),
+    );
     expect(evaluateGate(gate)).toEqual({ pass: false, reason: 'delivered' });
   });
 
   it('requires a non-empty principal equal to decided_by', () => {
-    expect(isSignedByDecider(approval({ decided_by: '', introduced: commitInfo('c', { signature: { status: 'good', principal: '' } }) }))).toBe(false);
+    expect(
+      isSignedByDecider(
+        approval({
+          decided_by: '',
+          introduced: commitInfo('c', { signature: { status: 'good', principal: '' } }),
+        }),
+      ),
+    ).toBe(false);
     expect(isSignedByDecider(approval({ introduced: null }))).toBe(false);
   });
 });

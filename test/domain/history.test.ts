@@ -6,7 +6,14 @@ import {
   parseHistoryFilters,
   type HistoryFilters,
 } from '../../src/domain/history.js';
-import { fixtureId, makeClosure, makeDelivery, makeExecution, makePlaybook, recordSet } from '../fixtures/report/factories.js';
+import {
+  fixtureId,
+  makeClosure,
+  makeDelivery,
+  makeExecution,
+  makePlaybook,
+  recordSet,
+} from '../fixtures/report/factories.js';
 
 const PLAYBOOK = makePlaybook({
   id: fixtureId('gordackrecovery-', 1),
@@ -16,17 +23,45 @@ const PLAYBOOK = makePlaybook({
 const RECORDS = recordSet({
   deliveries: [
     makeDelivery({ provider: 'ops-webhook', attempt: 1, success: false, at: '2026-06-28T07:00:00.000Z' }),
-    makeDelivery({ provider: 'ops-webhook', attempt: 2, success: true, at: '2026-06-28T10:00:00.000Z', executionId: fixtureId('gordackretryexec-', 1) }),
+    makeDelivery({
+      provider: 'ops-webhook',
+      attempt: 2,
+      success: true,
+      at: '2026-06-28T10:00:00.000Z',
+      executionId: fixtureId('gordackretryexec-', 1),
+    }),
     makeDelivery({ provider: 'splunk-main', attempt: 1, success: false, at: '2026-06-28T07:00:00.000Z' }),
-    makeDelivery({ deliveryId: 'other-audit', provider: 'splunk-main', attempt: 1, success: true, at: '2026-06-28T06:00:00.000Z' }),
+    makeDelivery({
+      deliveryId: 'other-audit',
+      provider: 'splunk-main',
+      attempt: 1,
+      success: true,
+      at: '2026-06-28T06:00:00.000Z',
+    }),
   ],
   executions: [
-    makeExecution({ id: fixtureId('gordackretryexec-', 1), provider: 'ops-webhook', status: 'delivered', executedAt: '2026-06-28T10:00:00.000Z' }),
-    makeExecution({ id: fixtureId('gordackretryexec-', 2), provider: 'splunk-main', status: 'skipped', executedAt: '2026-06-28T08:00:00.000Z' }),
+    makeExecution({
+      id: fixtureId('gordackretryexec-', 1),
+      provider: 'ops-webhook',
+      status: 'delivered',
+      executedAt: '2026-06-28T10:00:00.000Z',
+    }),
+    makeExecution({
+      id: fixtureId('gordackretryexec-', 2),
+      provider: 'splunk-main',
+      status: 'skipped',
+      executedAt: '2026-06-28T08:00:00.000Z',
+    }),
   ],
   playbooks: [PLAYBOOK],
   closures: [
-    makeClosure({ id: fixtureId('gordackrecoveryclosure-', 1), playbookId: PLAYBOOK.playbook_id, provider: 'ops-webhook', state: 'resolved', closedAt: '2026-06-28T11:00:00.000Z' }),
+    makeClosure({
+      id: fixtureId('gordackrecoveryclosure-', 1),
+      playbookId: PLAYBOOK.playbook_id,
+      provider: 'ops-webhook',
+      state: 'resolved',
+      closedAt: '2026-06-28T11:00:00.000Z',
+    }),
   ],
 });
 
@@ -39,7 +74,12 @@ describe('computeHistory', () => {
     const page = computeHistory(RECORDS, filters());
     expect(page.schema_version).toBe(1);
     expect(page.total).toBe(8);
-    expect(page.items.map((item) => [item.created_at.slice(11, 16), item.metadata_kind.split('-').slice(-2).join('-')])).toEqual([
+    expect(
+      page.items.map((item) => [
+        item.created_at.slice(11, 16),
+        item.metadata_kind.split('-').slice(-2).join('-'),
+      ]),
+    ).toEqual([
       ['11:00', 'recovery-closure'],
       ['10:00', 'connector-delivery'],
       ['10:00', 'execution-record'],
@@ -49,7 +89,10 @@ describe('computeHistory', () => {
       ['07:00', 'connector-delivery'],
       ['06:00', 'connector-delivery'],
     ]);
-    expect(page.items[0]).toMatchObject({ metadata_id: fixtureId('gordackrecoveryclosure-', 1), closure_state: 'resolved' });
+    expect(page.items[0]).toMatchObject({
+      metadata_id: fixtureId('gordackrecoveryclosure-', 1),
+      closure_state: 'resolved',
+    });
   });
 
   it.each([

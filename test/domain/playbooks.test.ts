@@ -10,7 +10,14 @@ import {
   type ReconcilerPolicySpec,
 } from '../../src/domain/types.js';
 import { hasValidHash } from '../../src/records/hash.js';
-import { fixtureId, makeClosure, makeDelivery, makeExecution, makePlaybook, recordSet } from '../fixtures/report/factories.js';
+import {
+  fixtureId,
+  makeClosure,
+  makeDelivery,
+  makeExecution,
+  makePlaybook,
+  recordSet,
+} from '../fixtures/report/factories.js';
 
 const NOW = new Date('2026-06-28T12:00:00.000Z');
 
@@ -55,7 +62,11 @@ function plan(records: RecordSet, overrides: Partial<PlanPlaybooksInput> = {}) {
   });
 }
 
-const failed = (minutesAgo: number, attempt = 1, extra: { provider?: string; statusCode?: number | null; executionId?: string } = {}) =>
+const failed = (
+  minutesAgo: number,
+  attempt = 1,
+  extra: { provider?: string; statusCode?: number | null; executionId?: string } = {},
+) =>
   makeDelivery({
     deliveryId: `audit-${attempt}-${minutesAgo}`,
     provider: extra.provider ?? 'ops-webhook',
@@ -115,7 +126,9 @@ describe('planPlaybooks', () => {
     const executionId = fixtureId('gordackretryexec-', 7);
     const records = recordSet({
       deliveries: [failed(20, 2, { executionId })],
-      executions: [makeExecution({ id: executionId, provider: 'ops-webhook', status: 'failed', executedAt: ago(20) })],
+      executions: [
+        makeExecution({ id: executionId, provider: 'ops-webhook', status: 'failed', executedAt: ago(20) }),
+      ],
     });
     expect(plan(records)).toEqual([]);
     // An execution without a delivery record (skipped, unknown outcome) is a failure of its own.
@@ -123,7 +136,12 @@ describe('planPlaybooks', () => {
       ...records,
       executions: [
         ...records.executions,
-        makeExecution({ id: fixtureId('gordackretryexec-', 8), provider: 'ops-webhook', status: 'unknown', executedAt: ago(15) }),
+        makeExecution({
+          id: fixtureId('gordackretryexec-', 8),
+          provider: 'ops-webhook',
+          status: 'unknown',
+          executedAt: ago(15),
+        }),
       ],
     });
     expect(plan(withSkipped)[0]?.failure_count).toBe(2);
@@ -134,34 +152,66 @@ describe('planPlaybooks', () => {
     expect(plan(recordSet({ deliveries: [failed(boundary + 1), failed(10)] }))).toEqual([]);
     expect(plan(recordSet({ deliveries: [failed(boundary), failed(10)] }))).toHaveLength(1);
     expect(plan(recordSet({ deliveries: [failed(-5), failed(10)] }))).toEqual([]);
-    expect(plan(recordSet({ deliveries: [failed(100), failed(10)] }), { policy: policy({ lookback_hours: 1 }) })).toEqual([]);
+    expect(
+      plan(recordSet({ deliveries: [failed(100), failed(10)] }), { policy: policy({ lookback_hours: 1 }) }),
+    ).toEqual([]);
   });
 
   it('counts only failures after the provider’s latest closing closure', () => {
-    const old = makePlaybook({ id: fixtureId('gordackrecovery-', 1), generatedAt: ago(120), providers: [{ provider: 'ops-webhook' }] });
+    const old = makePlaybook({
+      id: fixtureId('gordackrecovery-', 1),
+      generatedAt: ago(120),
+      providers: [{ provider: 'ops-webhook' }],
+    });
     const resolvedAt = (minutes: number, state = 'resolved') =>
-      makeClosure({ id: fixtureId('gordackrecoveryclosure-', minutes), playbookId: old.playbook_id, provider: 'ops-webhook', state, closedAt: ago(minutes) });
+      makeClosure({
+        id: fixtureId('gordackrecoveryclosure-', minutes),
+        playbookId: old.playbook_id,
+        provider: 'ops-webhook',
+        state,
+        closedAt: ago(minutes),
+      });
     const deliveries = [failed(100), failed(90), failed(30)];
     expect(plan(recordSet({ playbooks: [old], deliveries, closures: [resolvedAt(60)] }))).toEqual([]);
-    const [playbook] = plan(recordSet({ playbooks: [old], deliveries: [...deliveries, failed(20)], closures: [resolvedAt(60)] }));
+    const [playbook] = plan(
+      recordSet({ playbooks: [old], deliveries: [...deliveries, failed(20)], closures: [resolvedAt(60)] }),
+    );
     expect(playbook?.provider_playbooks[0]?.failure_count).toBe(2);
     // A mitigated closure closes too; the latest of several closing closures counts.
     expect(
-      plan(recordSet({ playbooks: [old], deliveries: [...deliveries, failed(20)], closures: [resolvedAt(110), resolvedAt(25, 'mitigated')] })),
+      plan(
+        recordSet({
+          playbooks: [old],
+          deliveries: [...deliveries, failed(20)],
+          closures: [resolvedAt(110), resolvedAt(25, 'mitigated')],
+        }),
+      ),
     ).toEqual([]);
   });
 
   it('generates no second playbook while a row of the provider is open', () => {
-    const open = makePlaybook({ id: fixtureId('gordackrecovery-', 1), generatedAt: ago(60), providers: [{ provider: 'ops-webhook' }] });
+    const open = makePlaybook({
+      id: fixtureId('gordackrecovery-', 1),
+      generatedAt: ago(60),
+      providers: [{ provider: 'ops-webhook' }],
+    });
     const deliveries = [failed(30), failed(20)];
     expect(plan(recordSet({ playbooks: [open], deliveries }))).toEqual([]);
-    const deferred = makeClosure({ id: fixtureId('gordackrecoveryclosure-', 1), playbookId: open.playbook_id, provider: 'ops-webhook', state: 'deferred', closedAt: ago(40) });
+    const deferred = makeClosure({
+      id: fixtureId('gordackrecoveryclosure-', 1),
+      playbookId: open.playbook_id,
+      provider: 'ops-webhook',
+      state: 'deferred',
+      closedAt: ago(40),
+    });
     expect(plan(recordSet({ playbooks: [open], deliveries, closures: [deferred] }))).toEqual([]);
     // Another provider with failures is still covered.
     const other = [failed(30, 1, { provider: 'splunk-main' }), failed(20, 2, { provider: 'splunk-main' })];
-    expect(plan(recordSet({ playbooks: [open], deliveries: [...deliveries, ...other] }))[0]?.provider_playbooks.map((p) => p.provider)).toEqual([
-      'splunk-main',
-    ]);
+    expect(
+      plan(
+        recordSet({ playbooks: [open], deliveries: [...deliveries, ...other] }),
+      )[0]?.provider_playbooks.map((p) => p.provider),
+    ).toEqual(['splunk-main']);
   });
 
   it('covers every due provider in one playbook, sorted by name', () => {
@@ -198,11 +248,14 @@ describe('planPlaybooks', () => {
 });
 
 describe('recoveryStepsFor', () => {
-  it.each(['siem', 'itsm', 'chatops', 'webhook'] as const)('gives %s its own concrete steps ending with the closure step', (category) => {
-    const steps = recoveryStepsFor(category);
-    expect(steps.length).toBeGreaterThanOrEqual(4);
-    expect(steps.at(-1)).toContain('RecoveryClosure');
-    const others = (['siem', 'itsm', 'chatops', 'webhook'] as const).filter((c) => c !== category);
-    for (const other of others) expect(recoveryStepsFor(other)[0]).not.toBe(steps[0]);
-  });
+  it.each(['siem', 'itsm', 'chatops', 'webhook'] as const)(
+    'gives %s its own concrete steps ending with the closure step',
+    (category) => {
+      const steps = recoveryStepsFor(category);
+      expect(steps.length).toBeGreaterThanOrEqual(4);
+      expect(steps.at(-1)).toContain('RecoveryClosure');
+      const others = (['siem', 'itsm', 'chatops', 'webhook'] as const).filter((c) => c !== category);
+      for (const other of others) expect(recoveryStepsFor(other)[0]).not.toBe(steps[0]);
+    },
+  );
 });

@@ -35,7 +35,9 @@ function expectGolden(name: string, text: string): void {
 function plannedCalls(): { delivery: PlannedCall; execution: PlannedCall } {
   const records = emptyRecordSet();
   records.deliveries.push(attempt(1, false, '2026-06-28T09:00:00.000Z'));
-  const signed = approval({ introduced: commitInfo('3'.repeat(40), { signature: { status: 'good', principal: 'alice' } }) });
+  const signed = approval({
+    introduced: commitInfo('3'.repeat(40), { signature: { status: 'good', principal: 'alice' } }),
+  });
   const input: RetryWorkInput = {
     revision: REVISION,
     manifests: manifestSet({ approvals: [signed], deliveries: [...manifestSet().deliveries] }),
@@ -56,19 +58,71 @@ const OK = { success: true, statusCode: 200, error: '' };
 const times = { attemptedAt: '2026-06-28T10:00:00.000Z', completedAt: '2026-06-28T10:00:01.250Z' };
 
 const BUILDERS: [name: string, build: () => object, hashField: string | null][] = [
-  ['delivery-attempt-1.json', () => buildDeliveryRecord(plannedCalls().delivery, FAILED, { runId: RUN, revision: REVISION, ...times }), 'record_hash'],
-  ['delivery-retry.json', () => buildDeliveryRecord(plannedCalls().execution, OK, { runId: RUN, revision: REVISION, ...times }), 'record_hash'],
-  ['execution-delivered.json', () => buildExecutionRecord(plannedCalls().execution, OK, { runId: RUN, executedAt: times.attemptedAt, executedBy: 'replica-a', revision: REVISION }), 'execution_hash'],
-  ['execution-failed.json', () => buildExecutionRecord(plannedCalls().execution, FAILED, { runId: RUN, executedAt: times.attemptedAt, executedBy: 'replica-a', revision: REVISION }), 'execution_hash'],
   [
-    'execution-skipped.json',
-    () => buildExecutionRecord(plannedCalls().execution, { skipped: 'env var HOOK_URL is not set' }, { runId: RUN, executedAt: times.attemptedAt, executedBy: 'replica-a', revision: REVISION }),
+    'delivery-attempt-1.json',
+    () => buildDeliveryRecord(plannedCalls().delivery, FAILED, { runId: RUN, revision: REVISION, ...times }),
+    'record_hash',
+  ],
+  [
+    'delivery-retry.json',
+    () => buildDeliveryRecord(plannedCalls().execution, OK, { runId: RUN, revision: REVISION, ...times }),
+    'record_hash',
+  ],
+  [
+    'execution-delivered.json',
+    () =>
+      buildExecutionRecord(plannedCalls().execution, OK, {
+        runId: RUN,
+        executedAt: times.attemptedAt,
+        executedBy: 'replica-a',
+        revision: REVISION,
+      }),
     'execution_hash',
   ],
-  ['claim.json', () => buildClaim(plannedCalls().execution, { holder: 'replica-a', now: NOW, leaseMinutes: 10, revision: REVISION }), null],
+  [
+    'execution-failed.json',
+    () =>
+      buildExecutionRecord(plannedCalls().execution, FAILED, {
+        runId: RUN,
+        executedAt: times.attemptedAt,
+        executedBy: 'replica-a',
+        revision: REVISION,
+      }),
+    'execution_hash',
+  ],
+  [
+    'execution-skipped.json',
+    () =>
+      buildExecutionRecord(
+        plannedCalls().execution,
+        { skipped: 'env var HOOK_URL is not set' },
+        { runId: RUN, executedAt: times.attemptedAt, executedBy: 'replica-a', revision: REVISION },
+      ),
+    'execution_hash',
+  ],
+  [
+    'claim.json',
+    () =>
+      buildClaim(plannedCalls().execution, {
+        holder: 'replica-a',
+        now: NOW,
+        leaseMinutes: 10,
+        revision: REVISION,
+      }),
+    null,
+  ],
   [
     'run.json',
-    () => buildRunRecord({ revision: REVISION, startedAt: NOW.toISOString(), replicaId: 'replica-a', deliveryCount: 1, executionCount: 1, playbookCount: 0, closureCount: 0 }),
+    () =>
+      buildRunRecord({
+        revision: REVISION,
+        startedAt: NOW.toISOString(),
+        replicaId: 'replica-a',
+        deliveryCount: 1,
+        executionCount: 1,
+        playbookCount: 0,
+        closureCount: 0,
+      }),
     'run_hash',
   ],
 ];
@@ -86,7 +140,12 @@ describe('record builders: golden files', () => {
 describe('buildExecutionRecord', () => {
   it('carries CAVRA fields, approval evidence and public refs', () => {
     const { execution } = plannedCalls();
-    const record = buildExecutionRecord(execution, OK, { runId: RUN, executedAt: times.attemptedAt, executedBy: 'replica-a', revision: REVISION });
+    const record = buildExecutionRecord(execution, OK, {
+      runId: RUN,
+      executedAt: times.attemptedAt,
+      executedBy: 'replica-a',
+      revision: REVISION,
+    });
     expect(record).toMatchObject({
       execution_id: execution.executionId,
       execution_status: 'delivered',
@@ -96,14 +155,27 @@ describe('buildExecutionRecord', () => {
       delivery_success: true,
       selected_providers: ['ops-webhook'],
       public_evidence_refs: ['audit-2026-06.ops-webhook.2', 'manifests/approvals/approve-1.yaml'],
-      approval: { manifest: 'manifests/approvals/approve-1.yaml', commit: '3'.repeat(40), author: 'Alice <alice@example.test>', signature: { status: 'good', principal: 'alice' } },
+      approval: {
+        manifest: 'manifests/approvals/approve-1.yaml',
+        commit: '3'.repeat(40),
+        author: 'Alice <alice@example.test>',
+        signature: { status: 'good', principal: 'alice' },
+      },
       source_revision: REVISION,
     });
   });
 
   it('records a skipped call with its reason and no delivery ref', () => {
-    const record = buildExecutionRecord(plannedCalls().execution, { skipped: 'missing env var' }, { runId: RUN, executedAt: times.attemptedAt, executedBy: 'r', revision: REVISION });
-    expect(record).toMatchObject({ execution_status: 'skipped', skipped: 'missing env var', delivery_success: false });
+    const record = buildExecutionRecord(
+      plannedCalls().execution,
+      { skipped: 'missing env var' },
+      { runId: RUN, executedAt: times.attemptedAt, executedBy: 'r', revision: REVISION },
+    );
+    expect(record).toMatchObject({
+      execution_status: 'skipped',
+      skipped: 'missing env var',
+      delivery_success: false,
+    });
     expect(record.public_evidence_refs).toEqual(['manifests/approvals/approve-1.yaml']);
   });
 });
@@ -111,10 +183,23 @@ describe('buildExecutionRecord', () => {
 describe('buildUnknownOutcome', () => {
   it('writes an unknown execution and a failed delivery that counts as an attempt', () => {
     const { execution } = plannedCalls();
-    const claim = buildClaim(execution, { holder: 'replica-a', now: NOW, leaseMinutes: 10, revision: REVISION });
+    const claim = buildClaim(execution, {
+      holder: 'replica-a',
+      now: NOW,
+      leaseMinutes: 10,
+      revision: REVISION,
+    });
     const later = '2026-06-28T10:30:00.000Z';
-    const result = buildUnknownOutcome({ claim, call: execution, resend: false }, { runId: RUN, recordedAt: later, recordedBy: 'replica-b', revision: REVISION });
-    expect(result.execution).toMatchObject({ execution_status: 'unknown', execution_id: execution.executionId, delivery_success: false, executed_by: 'replica-b' });
+    const result = buildUnknownOutcome(
+      { claim, call: execution, resend: false },
+      { runId: RUN, recordedAt: later, recordedBy: 'replica-b', revision: REVISION },
+    );
+    expect(result.execution).toMatchObject({
+      execution_status: 'unknown',
+      execution_id: execution.executionId,
+      delivery_success: false,
+      executed_by: 'replica-b',
+    });
     expect(result.delivery).toMatchObject({
       record_id: 'audit-2026-06.ops-webhook.2',
       attempt: 2,
@@ -128,8 +213,18 @@ describe('buildUnknownOutcome', () => {
 
   it('for an initial delivery writes only the failed delivery record', () => {
     const { delivery } = plannedCalls();
-    const claim = buildClaim(delivery, { holder: 'replica-a', now: NOW, leaseMinutes: 10, revision: REVISION });
-    const options = { runId: RUN, recordedAt: '2026-06-28T10:30:00.000Z', recordedBy: 'replica-b', revision: REVISION };
+    const claim = buildClaim(delivery, {
+      holder: 'replica-a',
+      now: NOW,
+      leaseMinutes: 10,
+      revision: REVISION,
+    });
+    const options = {
+      runId: RUN,
+      recordedAt: '2026-06-28T10:30:00.000Z',
+      recordedBy: 'replica-b',
+      revision: REVISION,
+    };
     const result = buildUnknownOutcome({ claim, call: delivery, resend: false }, options);
     expect(result.execution).toBeNull();
     expect(result.delivery).toEqual(buildUnknownDeliveryFromClaim(claim, options));

@@ -29,7 +29,8 @@ function run(name: string): ReportEnvelope {
 function rowOf(envelope: ReportEnvelope, provider: string, playbookSuffix?: string) {
   const row = envelope.report.recovery_rows.find(
     (candidate) =>
-      candidate.provider === provider && (playbookSuffix === undefined || candidate.playbook_id.endsWith(playbookSuffix)),
+      candidate.provider === provider &&
+      (playbookSuffix === undefined || candidate.playbook_id.endsWith(playbookSuffix)),
   );
   if (row === undefined) throw new Error(`no row for ${provider}`);
   return row;
@@ -57,7 +58,8 @@ describe('retry recovery report golden files', () => {
     const actual = `${JSON.stringify(run(name), null, 2)}\n`;
     const expectedPath = join(FIXTURES, `${name}.expected.json`);
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(expectedPath)) {
-      if (process.env.UPDATE_GOLDEN !== '1') throw new Error(`missing ${expectedPath}; run with UPDATE_GOLDEN=1`);
+      if (process.env.UPDATE_GOLDEN !== '1')
+        throw new Error(`missing ${expectedPath}; run with UPDATE_GOLDEN=1`);
       writeFileSync(expectedPath, actual);
     }
     expect(actual).toBe(readFileSync(expectedPath, 'utf8'));
@@ -81,7 +83,10 @@ describe('retry recovery report rules', () => {
     expect(report.execution_failed_count).toBe(2);
     expect(report.execution_success_rate).toBe(0.3333);
     expect(report.alert_level).toBe('critical');
-    expect(report.provider_summary[0]).toMatchObject({ execution_failed_count: 2, execution_skipped_count: 1 });
+    expect(report.provider_summary[0]).toMatchObject({
+      execution_failed_count: 2,
+      execution_skipped_count: 1,
+    });
     expect(metadata.blocked_count).toBe(2);
   });
 
@@ -98,7 +103,12 @@ describe('retry recovery report rules', () => {
   it('reopened after resolved is open', () => {
     const { report } = run('reopened-after-resolved');
     const row = rowOf(run('reopened-after-resolved'), 'ops-webhook');
-    expect(row).toMatchObject({ closure_state: 'reopened', slo_status: 'open', slo_breached: false, closure_minutes: 90 });
+    expect(row).toMatchObject({
+      closure_state: 'reopened',
+      slo_status: 'open',
+      slo_breached: false,
+      closure_minutes: 90,
+    });
     expect(report.recovery_open_count).toBe(1);
     expect(report.closure_state_counts).toEqual({ reopened: 1, resolved: 1 });
     expect(report.alert_level).toBe('warning');
@@ -106,23 +116,42 @@ describe('retry recovery report rules', () => {
 
   it('deferred and escalated rows breach', () => {
     const envelope = run('deferred-escalated-breaching');
-    expect(rowOf(envelope, 'jira-ops')).toMatchObject({ closure_state: 'deferred', slo_status: 'breached', age_minutes: 300 });
-    expect(rowOf(envelope, 'slack-ops')).toMatchObject({ closure_state: 'escalated', slo_status: 'breached' });
+    expect(rowOf(envelope, 'jira-ops')).toMatchObject({
+      closure_state: 'deferred',
+      slo_status: 'breached',
+      age_minutes: 300,
+    });
+    expect(rowOf(envelope, 'slack-ops')).toMatchObject({
+      closure_state: 'escalated',
+      slo_status: 'breached',
+    });
     expect(envelope.report.recovery_slo_breached_count).toBe(2);
     expect(envelope.report.alert_level).toBe('critical');
   });
 
   it('age exactly equal to the SLO does not breach; one more minute does', () => {
     const envelope = run('age-equal-to-slo');
-    expect(rowOf(envelope, 'exact')).toMatchObject({ age_minutes: 240, slo_breached: false, slo_status: 'open' });
+    expect(rowOf(envelope, 'exact')).toMatchObject({
+      age_minutes: 240,
+      slo_breached: false,
+      slo_status: 'open',
+    });
     expect(rowOf(envelope, 'almost')).toMatchObject({ age_minutes: 240, slo_breached: false });
     expect(rowOf(envelope, 'over')).toMatchObject({ age_minutes: 241, slo_breached: true });
   });
 
   it('minutes are whole, by floor', () => {
     const envelope = run('floor-of-minutes');
-    expect(rowOf(envelope, 'ops-webhook')).toMatchObject({ age_minutes: 1, closure_minutes: null, closed_at: '' });
-    expect(rowOf(envelope, 'splunk-main')).toMatchObject({ age_minutes: 10, closure_minutes: 1, slo_status: 'closed' });
+    expect(rowOf(envelope, 'ops-webhook')).toMatchObject({
+      age_minutes: 1,
+      closure_minutes: null,
+      closed_at: '',
+    });
+    expect(rowOf(envelope, 'splunk-main')).toMatchObject({
+      age_minutes: 10,
+      closure_minutes: 1,
+      slo_status: 'closed',
+    });
   });
 
   it('trends group by UTC date across midnight, newest first', () => {
@@ -156,12 +185,18 @@ describe('retry recovery report rules', () => {
     const { report } = run('unknown-closure-state');
     expect(report.recovery_rows[0]).toMatchObject({ closure_state: 'archived', slo_status: 'open' });
     expect(report.closure_state_counts).toEqual({ archived: 1 });
-    expect(report.closure_trends[0]).toMatchObject({ closure_count: 1, resolved_count: 0, reopened_count: 0 });
+    expect(report.closure_trends[0]).toMatchObject({
+      closure_count: 1,
+      resolved_count: 0,
+      reopened_count: 0,
+    });
   });
 
   it('orders rows breached first, then newest generated_at, then playbook and provider; providers by name', () => {
     const { report } = run('row-and-provider-ordering');
-    expect(report.recovery_rows.map((row) => `${row.slo_status}:${row.playbook_id.slice(-1)}:${row.provider}`)).toEqual([
+    expect(
+      report.recovery_rows.map((row) => `${row.slo_status}:${row.playbook_id.slice(-1)}:${row.provider}`),
+    ).toEqual([
       'breached:1:alpha-hook',
       'breached:1:zeta-hook',
       'open:4:alpha-hook',
@@ -176,7 +211,11 @@ describe('retry recovery report rules', () => {
       'mid-hook',
       'zeta-hook',
     ]);
-    expect(report.provider_summary[0]).toMatchObject({ recovery_playbook_count: 2, open_recovery_count: 2, slo_breached_count: 1 });
+    expect(report.provider_summary[0]).toMatchObject({
+      recovery_playbook_count: 2,
+      open_recovery_count: 2,
+      slo_breached_count: 1,
+    });
   });
 
   it('lists only the 20 newest executions, ties broken by id', () => {
@@ -187,7 +226,9 @@ describe('retry recovery report rules', () => {
     expect([...times].sort((a, b) => b - a)).toEqual(times);
     expect(report.latest_executions[0]?.execution_id).toBe('gordackretryexec-0000000000000018');
     expect(report.latest_executions[1]?.execution_id).toBe('gordackretryexec-0000000000000063');
-    expect(report.latest_executions.map((e) => e.execution_id)).not.toContain('gordackretryexec-0000000000000001');
+    expect(report.latest_executions.map((e) => e.execution_id)).not.toContain(
+      'gordackretryexec-0000000000000001',
+    );
   });
 
   it('counts several playbooks of one provider as separate rows', () => {

@@ -9,7 +9,13 @@ import {
   type ReportOptions,
 } from '../../src/domain/report.js';
 import type { RecordSet } from '../../src/domain/types.js';
-import { fixtureId, makeClosure, makeExecution, makePlaybook, recordSet } from '../fixtures/report/factories.js';
+import {
+  fixtureId,
+  makeClosure,
+  makeExecution,
+  makePlaybook,
+  recordSet,
+} from '../fixtures/report/factories.js';
 
 const NOW = new Date('2026-06-28T12:00:00.000Z');
 const BASE = NOW.getTime() - 3 * 24 * 3_600_000;
@@ -21,21 +27,26 @@ const STATES = ['resolved', 'mitigated', 'deferred', 'escalated', 'reopened', 'a
  * Times in a 4-day window ending a day after now, at whole seconds (so ties happen), written in
  * both shapes records use (`…00Z` and `…00.000Z`), so equal instants with different text occur.
  */
-const timeArb = fc
-  .tuple(fc.integer({ min: 0, max: 4 * 24 * 3600 }), fc.boolean())
-  .map(([s, short]) => {
-    const iso = new Date(BASE + s * 1000).toISOString();
-    return short ? iso.replace('.000Z', 'Z') : iso;
-  });
+const timeArb = fc.tuple(fc.integer({ min: 0, max: 4 * 24 * 3600 }), fc.boolean()).map(([s, short]) => {
+  const iso = new Date(BASE + s * 1000).toISOString();
+  return short ? iso.replace('.000Z', 'Z') : iso;
+});
 
 const recordsArb: fc.Arbitrary<RecordSet> = fc
   .record({
     executions: fc.array(
-      fc.record({ provider: fc.constantFrom(...PROVIDERS), status: fc.constantFrom(...STATUSES), at: timeArb }),
+      fc.record({
+        provider: fc.constantFrom(...PROVIDERS),
+        status: fc.constantFrom(...STATUSES),
+        at: timeArb,
+      }),
       { maxLength: 40 },
     ),
     playbooks: fc.array(
-      fc.record({ at: timeArb, providers: fc.uniqueArray(fc.constantFrom(...PROVIDERS), { minLength: 1, maxLength: 3 }) }),
+      fc.record({
+        at: timeArb,
+        providers: fc.uniqueArray(fc.constantFrom(...PROVIDERS), { minLength: 1, maxLength: 3 }),
+      }),
       { maxLength: 8 },
     ),
     closures: fc.array(
@@ -58,15 +69,22 @@ const recordsArb: fc.Arbitrary<RecordSet> = fc
     );
     return recordSet({
       executions: executions.map((e, index) =>
-        makeExecution({ id: fixtureId('gordackretryexec-', index + 1), provider: e.provider, status: e.status, executedAt: e.at }),
+        makeExecution({
+          id: fixtureId('gordackretryexec-', index + 1),
+          provider: e.provider,
+          status: e.status,
+          executedAt: e.at,
+        }),
       ),
       playbooks: playbookRecords,
       closures: closures.map((c, index) => {
         // Mostly closures of existing rows, sometimes of a provider not in the playbook.
-        const playbook = playbookRecords.length > 0 ? playbookRecords[c.playbook % playbookRecords.length] : undefined;
+        const playbook =
+          playbookRecords.length > 0 ? playbookRecords[c.playbook % playbookRecords.length] : undefined;
         const provider =
           playbook !== undefined && c.playbook % 4 !== 0
-            ? (playbook.provider_playbooks[c.playbook % playbook.provider_playbooks.length]?.provider ?? c.provider)
+            ? (playbook.provider_playbooks[c.playbook % playbook.provider_playbooks.length]?.provider ??
+              c.provider)
             : c.provider;
         return makeClosure({
           id: fixtureId('gordackrecoveryclosure-', index + 1),
@@ -101,7 +119,9 @@ describe('retry recovery report properties', () => {
     fc.assert(
       fc.property(recordsArb, sloArb, (records, slo) => {
         const { report } = computeRetryRecoveryReport(records, options(slo));
-        expect(report.recovery_closed_count + report.recovery_open_count).toBe(report.recovery_playbook_provider_count);
+        expect(report.recovery_closed_count + report.recovery_open_count).toBe(
+          report.recovery_playbook_provider_count,
+        );
         expect(report.recovery_rows).toHaveLength(report.recovery_playbook_provider_count);
         for (const row of report.recovery_rows) {
           if (row.slo_breached) {
@@ -128,9 +148,13 @@ describe('retry recovery report properties', () => {
         expect(sum((p) => p.open_recovery_count)).toBe(report.recovery_open_count);
         expect(sum((p) => p.slo_breached_count)).toBe(report.recovery_slo_breached_count);
         expect(sum((p) => p.recovery_closure_count)).toBe(records.closures.length);
-        expect(Object.values(report.closure_state_counts).reduce((a, b) => a + b, 0)).toBe(records.closures.length);
+        expect(Object.values(report.closure_state_counts).reduce((a, b) => a + b, 0)).toBe(
+          records.closures.length,
+        );
         expect(report.closure_trends.reduce((a, t) => a + t.closure_count, 0)).toBe(records.closures.length);
-        expect(Object.values(report.execution_status_counts).reduce((a, b) => a + b, 0)).toBe(report.execution_count);
+        expect(Object.values(report.execution_status_counts).reduce((a, b) => a + b, 0)).toBe(
+          report.execution_count,
+        );
       }),
     );
   });
@@ -171,7 +195,10 @@ describe('retry recovery report properties', () => {
         if (next === null) return;
         const at = new Date(next);
         expect(at.getTime()).toBeGreaterThan(NOW.getTime());
-        const justBefore = computeRetryRecoveryReport(records, { ...options(slo), now: new Date(at.getTime() - 1) });
+        const justBefore = computeRetryRecoveryReport(records, {
+          ...options(slo),
+          now: new Date(at.getTime() - 1),
+        });
         const atBreach = computeRetryRecoveryReport(records, { ...options(slo), now: at });
         expect(breachedRowKeys(justBefore.report)).toEqual(before);
         expect(breachedRowKeys(atBreach.report).length).toBeGreaterThan(before.length);
@@ -182,7 +209,13 @@ describe('retry recovery report properties', () => {
 
 describe('report_id', () => {
   const records = recordSet({
-    playbooks: [makePlaybook({ id: fixtureId('gordackrecovery-', 1), generatedAt: '2026-06-28T10:00:00.000Z', providers: [{ provider: 'a' }] })],
+    playbooks: [
+      makePlaybook({
+        id: fixtureId('gordackrecovery-', 1),
+        generatedAt: '2026-06-28T10:00:00.000Z',
+        providers: [{ provider: 'a' }],
+      }),
+    ],
   });
   it.each([
     ['slo', { sloMinutes: 30 }],
@@ -191,7 +224,9 @@ describe('report_id', () => {
     ['now', { now: new Date('2026-06-28T12:00:01.000Z') }],
   ])('changes with %s', (_name, change) => {
     const base = computeRetryRecoveryReport(records, options(240)).report.report_id;
-    expect(computeRetryRecoveryReport(records, { ...options(240), ...change }).report.report_id).not.toBe(base);
+    expect(computeRetryRecoveryReport(records, { ...options(240), ...change }).report.report_id).not.toBe(
+      base,
+    );
     expect(base).toMatch(/^gordackretryreport-[0-9a-f]{16}$/);
   });
 });
@@ -205,9 +240,12 @@ describe('parseRecoverySloMinutes', () => {
   ])('accepts %j', (raw, value) => {
     expect(parseRecoverySloMinutes(raw)).toEqual({ ok: true, value });
   });
-  it.each(['0', '525601', '-5', '1.5', 'abc', '', ' ', '1e3', 0, 2.5, Number.NaN, null, undefined])('rejects %j', (raw) => {
-    const result = parseRecoverySloMinutes(raw);
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.message).toContain('1 to 525600');
-  });
+  it.each(['0', '525601', '-5', '1.5', 'abc', '', ' ', '1e3', 0, 2.5, Number.NaN, null, undefined])(
+    'rejects %j',
+    (raw) => {
+      const result = parseRecoverySloMinutes(raw);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.message).toContain('1 to 525600');
+    },
+  );
 });

@@ -23,15 +23,24 @@ function expectGolden(file: string, actual: string): void {
 }
 
 describe('report renderers', () => {
-  it.each(['row-and-provider-ordering', 'trends-across-utc-midnight', 'no-executions'])('%s renders as golden markdown and table', (name) => {
-    const envelope = envelopeOf(name);
-    expectGolden(`${name}.expected.md`, renderReportMarkdown(envelope));
-    expectGolden(`${name}.expected.txt`, renderReportTable(envelope));
-  });
+  it.each(['row-and-provider-ordering', 'trends-across-utc-midnight', 'no-executions'])(
+    '%s renders as golden markdown and table',
+    (name) => {
+      const envelope = envelopeOf(name);
+      expectGolden(`${name}.expected.md`, renderReportMarkdown(envelope));
+      expectGolden(`${name}.expected.txt`, renderReportTable(envelope));
+    },
+  );
 
   it('markdown has every section as a GFM table with one column count per table', () => {
     const markdown = renderReportMarkdown(envelopeOf('row-and-provider-ordering'));
-    for (const title of ['## Summary', '## Retry recovery SLO by provider', '## Recovery rows', '## Closure trends', '## Latest executions']) {
+    for (const title of [
+      '## Summary',
+      '## Retry recovery SLO by provider',
+      '## Recovery rows',
+      '## Closure trends',
+      '## Latest executions',
+    ]) {
       expect(markdown).toContain(title);
     }
     for (const block of markdown.split('\n\n').filter((part) => part.startsWith('|'))) {
@@ -44,7 +53,13 @@ describe('report renderers', () => {
   it('escapes pipes, HTML and line breaks from record values', () => {
     const envelope = computeRetryRecoveryReport(
       recordSet({
-        playbooks: [makePlaybook({ id: fixtureId('gordackrecovery-', 1), generatedAt: '2026-06-28T10:00:00.000Z', providers: [{ provider: 'a|b<script>\nc' }] })],
+        playbooks: [
+          makePlaybook({
+            id: fixtureId('gordackrecovery-', 1),
+            generatedAt: '2026-06-28T10:00:00.000Z',
+            providers: [{ provider: 'a|b<script>\nc' }],
+          }),
+        ],
       }),
       { sloMinutes: 240, generatedBy: 'x|y', now: new Date('2026-06-28T12:00:00.000Z'), revision: 'r' },
     );

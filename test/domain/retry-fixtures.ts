@@ -54,7 +54,11 @@ export function provider(name: string, overrides: Partial<Provider['spec']> = {}
   };
 }
 
-export function delivery(name: string, providers: string[] | 'all' = ['ops-webhook'], auditId = 'audit-1'): AuditDelivery {
+export function delivery(
+  name: string,
+  providers: string[] | 'all' = ['ops-webhook'],
+  auditId = 'audit-1',
+): AuditDelivery {
   return {
     apiVersion: 'cavra.dev/v1',
     kind: 'AuditDelivery',
@@ -101,14 +105,24 @@ export function approval(options: ApprovalOptions = {}): RetryApproval {
       expires_at: null,
       external_ref: '',
       notes: '',
-      retry_policy: { max_retry_attempts: null, retry_delay_minutes: null, backoff_multiplier: null, allow_immediate_retry: false },
+      retry_policy: {
+        max_retry_attempts: null,
+        retry_delay_minutes: null,
+        backoff_multiplier: null,
+        allow_immediate_retry: false,
+      },
       ...spec,
     },
-    source: source(`manifests/approvals/${name}.yaml`, introduced === undefined ? commitInfo(commit) : introduced),
+    source: source(
+      `manifests/approvals/${name}.yaml`,
+      introduced === undefined ? commitInfo(commit) : introduced,
+    ),
   };
 }
 
-export function acknowledgement(options: Partial<RetryAcknowledgement['spec']> & { name?: string } = {}): RetryAcknowledgement {
+export function acknowledgement(
+  options: Partial<RetryAcknowledgement['spec']> & { name?: string } = {},
+): RetryAcknowledgement {
   const { name = 'ack-1', ...spec } = options;
   return {
     apiVersion: 'cavra.dev/v1',

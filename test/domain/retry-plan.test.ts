@@ -3,7 +3,17 @@ import { buildClaim, buildDeliveryRecord } from '../../src/domain/record-builder
 import { planRetryWork, type RetryWorkInput } from '../../src/domain/retry-plan.js';
 import { emptyRecordSet } from '../../src/domain/types.js';
 import { executionId } from '../../src/records/ids.js';
-import { KEY, REVISION, acknowledgement, approval, attempt, delivery, manifestSet, policy, provider } from './retry-fixtures.js';
+import {
+  KEY,
+  REVISION,
+  acknowledgement,
+  approval,
+  attempt,
+  delivery,
+  manifestSet,
+  policy,
+  provider,
+} from './retry-fixtures.js';
 
 const NOW = new Date('2026-06-28T10:00:00.000Z');
 const minutes = (n: number) => new Date(NOW.getTime() + n * 60_000);
@@ -28,7 +38,15 @@ describe('planRetryWork: initial deliveries', () => {
       deliveries: [delivery('audit-2026-06', ['siem', 'ops-webhook'])],
     });
     const plan = planRetryWork(input({ manifests }));
-    expect(plan.deliveries.map((call) => [call.claimId, call.kind, call.attempt, call.idempotencyKey, call.executionId])).toEqual([
+    expect(
+      plan.deliveries.map((call) => [
+        call.claimId,
+        call.kind,
+        call.attempt,
+        call.idempotencyKey,
+        call.executionId,
+      ]),
+    ).toEqual([
       ['audit-2026-06.ops-webhook.1', 'delivery', 1, 'audit-2026-06', ''],
       ['audit-2026-06.siem.1', 'delivery', 1, 'audit-2026-06', ''],
     ]);
@@ -47,13 +65,24 @@ describe('planRetryWork: initial deliveries', () => {
   });
 
   it('delivers nothing twice: not after a record, not under a live claim', () => {
-    const manifests = manifestSet({ providers: [provider('a'), provider('b')], deliveries: [delivery('d', ['a', 'b'])] });
+    const manifests = manifestSet({
+      providers: [provider('a'), provider('b')],
+      deliveries: [delivery('d', ['a', 'b'])],
+    });
     const first = planRetryWork(input({ manifests }));
     const records = emptyRecordSet();
     const [callA, callB] = first.deliveries;
     if (!callA || !callB) throw new Error('expected two calls');
-    records.deliveries.push(buildDeliveryRecord(callA, { success: true, statusCode: 200, error: '' }, { runId: 'r', attemptedAt: NOW.toISOString(), completedAt: NOW.toISOString(), revision: REVISION }));
-    records.claims.push(buildClaim(callB, { holder: 'replica-b', now: NOW, leaseMinutes: 10, revision: REVISION }));
+    records.deliveries.push(
+      buildDeliveryRecord(
+        callA,
+        { success: true, statusCode: 200, error: '' },
+        { runId: 'r', attemptedAt: NOW.toISOString(), completedAt: NOW.toISOString(), revision: REVISION },
+      ),
+    );
+    records.claims.push(
+      buildClaim(callB, { holder: 'replica-b', now: NOW, leaseMinutes: 10, revision: REVISION }),
+    );
     const plan = planRetryWork(input({ manifests, records, now: minutes(1) }));
     expect(plan.deliveries).toEqual([]);
     expect(plan.decisions.map((d) => [d.key.provider, d.reason, d.execution_id])).toEqual([
@@ -71,7 +100,9 @@ describe('planRetryWork: expired claims', () => {
     records.deliveries.push(attempt(1, false, '2026-06-28T09:00:00.000Z'));
     const call = planRetryWork(input({ manifests, records })).executions[0];
     if (!call) throw new Error('expected an execution');
-    records.claims.push(buildClaim(call, { holder: 'replica-a', now: NOW, leaseMinutes: 10, revision: REVISION }));
+    records.claims.push(
+      buildClaim(call, { holder: 'replica-a', now: NOW, leaseMinutes: 10, revision: REVISION }),
+    );
     return { manifests, records, call };
   }
 
@@ -121,7 +152,13 @@ describe('planRetryWork: nextDueAt', () => {
   it('is null when a waiting key has no usable approval (time alone changes nothing)', () => {
     const records = emptyRecordSet();
     records.deliveries.push(attempt(1, false, NOW.toISOString()));
-    const plan = planRetryWork(input({ records, now: minutes(5), manifests: manifestSet({ approvals: [approval({ state: 'denied' })] }) }));
+    const plan = planRetryWork(
+      input({
+        records,
+        now: minutes(5),
+        manifests: manifestSet({ approvals: [approval({ state: 'denied' })] }),
+      }),
+    );
     expect(plan.nextDueAt).toBeNull();
   });
 });
@@ -133,11 +170,17 @@ describe('planRetryWork: determinism', () => {
       providers: [provider('ops-webhook'), provider('p2')],
       deliveries: keys.map((name) => delivery(name, 'all')),
       acknowledgements: keys.map((name) => acknowledgement({ name: `ack-${name}`, delivery: name })),
-      approvals: keys.map((name, i) => approval({ name: `ap-${name}`, delivery: name, decided_at: `2026-06-28T09:0${i}:00Z` })),
+      approvals: keys.map((name, i) =>
+        approval({ name: `ap-${name}`, delivery: name, decided_at: `2026-06-28T09:0${i}:00Z` }),
+      ),
     });
     const records = emptyRecordSet();
-    records.deliveries = keys.map((name) => attempt(1, false, '2026-06-28T08:00:00.000Z', { ...KEY, delivery_id: name }));
-    const forward = planRetryWork(input({ manifests, records, policy: policy({ max_retry_deliveries_per_run: 2 }) }));
+    records.deliveries = keys.map((name) =>
+      attempt(1, false, '2026-06-28T08:00:00.000Z', { ...KEY, delivery_id: name }),
+    );
+    const forward = planRetryWork(
+      input({ manifests, records, policy: policy({ max_retry_deliveries_per_run: 2 }) }),
+    );
     const reversedManifests = {
       ...manifests,
       providers: [...manifests.providers].reverse(),
@@ -146,9 +189,20 @@ describe('planRetryWork: determinism', () => {
       approvals: [...manifests.approvals].reverse(),
     };
     const reversedRecords = { ...records, deliveries: [...records.deliveries].reverse() };
-    const reversed = planRetryWork(input({ manifests: reversedManifests, records: reversedRecords, policy: policy({ max_retry_deliveries_per_run: 2 }) }));
+    const reversed = planRetryWork(
+      input({
+        manifests: reversedManifests,
+        records: reversedRecords,
+        policy: policy({ max_retry_deliveries_per_run: 2 }),
+      }),
+    );
     expect(JSON.stringify(reversed)).toBe(JSON.stringify(forward));
     expect(forward.executions.map((call) => call.key.delivery_id)).toEqual(['d1', 'd2']);
-    expect(forward.deliveries.map((call) => call.claimId)).toEqual(['d1.p2.1', 'd2.p2.1', 'd3.p2.1', 'd4.p2.1']);
+    expect(forward.deliveries.map((call) => call.claimId)).toEqual([
+      'd1.p2.1',
+      'd2.p2.1',
+      'd3.p2.1',
+      'd4.p2.1',
+    ]);
   });
 });

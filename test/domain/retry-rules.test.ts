@@ -17,15 +17,32 @@ const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000);
 describe('effectiveRetryPolicy', () => {
   it('falls back field by field to the policy defaults', () => {
     expect(
-      effectiveRetryPolicy(DEFAULTS, { max_retry_attempts: 5, retry_delay_minutes: null, backoff_multiplier: null, allow_immediate_retry: false }),
-    ).toEqual({ max_retry_attempts: 5, retry_delay_minutes: 15, backoff_multiplier: 2, allow_immediate_retry: false });
+      effectiveRetryPolicy(DEFAULTS, {
+        max_retry_attempts: 5,
+        retry_delay_minutes: null,
+        backoff_multiplier: null,
+        allow_immediate_retry: false,
+      }),
+    ).toEqual({
+      max_retry_attempts: 5,
+      retry_delay_minutes: 15,
+      backoff_multiplier: 2,
+      allow_immediate_retry: false,
+    });
     expect(effectiveRetryPolicy(DEFAULTS, null)).toEqual(POLICY);
   });
 
   it('with allow_immediate_retry an unset delay is 0, a set one is kept', () => {
-    const immediate = { max_retry_attempts: null, retry_delay_minutes: null, backoff_multiplier: null, allow_immediate_retry: true };
+    const immediate = {
+      max_retry_attempts: null,
+      retry_delay_minutes: null,
+      backoff_multiplier: null,
+      allow_immediate_retry: true,
+    };
     expect(effectiveRetryPolicy(DEFAULTS, immediate).retry_delay_minutes).toBe(0);
-    expect(effectiveRetryPolicy(DEFAULTS, { ...immediate, retry_delay_minutes: 7 }).retry_delay_minutes).toBe(7);
+    expect(effectiveRetryPolicy(DEFAULTS, { ...immediate, retry_delay_minutes: 7 }).retry_delay_minutes).toBe(
+      7,
+    );
   });
 });
 
@@ -48,11 +65,21 @@ describe('retryDelayMinutes', () => {
 describe('computeRetryState', () => {
   it('needs nothing when the latest attempt succeeded, whatever came before', () => {
     const state = computeRetryState(KEY, [attempt(1, false, T0), attempt(2, true, T0)], POLICY, at(100));
-    expect(state).toMatchObject({ action: 'none', delivered: true, attempts: 2, retry_count: 1, next_retry_at: null });
+    expect(state).toMatchObject({
+      action: 'none',
+      delivered: true,
+      attempts: 2,
+      retry_count: 1,
+      next_retry_at: null,
+    });
   });
 
   it('has nothing to do with no attempt at all', () => {
-    expect(computeRetryState(KEY, [], POLICY, at(0))).toMatchObject({ action: 'none', delivered: false, next_attempt: 1 });
+    expect(computeRetryState(KEY, [], POLICY, at(0))).toMatchObject({
+      action: 'none',
+      delivered: false,
+      next_attempt: 1,
+    });
   });
 
   it('waits until latest_failure_at + delay, then retries', () => {
@@ -68,8 +95,16 @@ describe('computeRetryState', () => {
   });
 
   it('counts retries in the same group, so the attempt limit holds across retries', () => {
-    const attempts = [attempt(1, false, T0), attempt(2, false, at(20).toISOString()), attempt(3, false, at(60).toISOString())];
-    expect(computeRetryState(KEY, attempts, POLICY, at(10_000))).toMatchObject({ action: 'suppress', retry_count: 3, next_retry_at: null });
+    const attempts = [
+      attempt(1, false, T0),
+      attempt(2, false, at(20).toISOString()),
+      attempt(3, false, at(60).toISOString()),
+    ];
+    expect(computeRetryState(KEY, attempts, POLICY, at(10_000))).toMatchObject({
+      action: 'suppress',
+      retry_count: 3,
+      next_retry_at: null,
+    });
   });
 
   it('backs off from the latest failure, in any input order', () => {
@@ -86,7 +121,10 @@ describe('retry decision properties', () => {
     backoff_multiplier: fc.double({ min: 1, max: 4, noNaN: true }),
     allow_immediate_retry: fc.boolean(),
   });
-  const historyArb = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 600 })), { minLength: 1, maxLength: 6 });
+  const historyArb = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 600 })), {
+    minLength: 1,
+    maxLength: 6,
+  });
 
   function build(history: [boolean, number][]) {
     let minute = 0;
@@ -98,14 +136,20 @@ describe('retry decision properties', () => {
 
   it('once `retry`, stays `retry` as time grows (until a new attempt)', () => {
     fc.assert(
-      fc.property(policyArb, historyArb, fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 10_000 }), (policy, history, t1, extra) => {
-        const attempts = build(history);
-        const first = computeRetryState(KEY, attempts, policy, at(t1));
-        const later = computeRetryState(KEY, attempts, policy, at(t1 + extra));
-        if (first.action === 'retry') expect(later.action).toBe('retry');
-        if (first.action === 'suppress' || first.action === 'none') expect(later.action).toBe(first.action);
-        if (later.action === 'wait') expect(first.action).toBe('wait');
-      }),
+      fc.property(
+        policyArb,
+        historyArb,
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        (policy, history, t1, extra) => {
+          const attempts = build(history);
+          const first = computeRetryState(KEY, attempts, policy, at(t1));
+          const later = computeRetryState(KEY, attempts, policy, at(t1 + extra));
+          if (first.action === 'retry') expect(later.action).toBe('retry');
+          if (first.action === 'suppress' || first.action === 'none') expect(later.action).toBe(first.action);
+          if (later.action === 'wait') expect(first.action).toBe('wait');
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -130,7 +174,9 @@ describe('retry decision properties', () => {
         const delay = retryDelayMinutes(policy, failures);
         if (!policy.allow_immediate_retry) expect(delay).toBeGreaterThanOrEqual(1);
         else expect(delay).toBeGreaterThanOrEqual(0);
-        expect(delay).toBeGreaterThanOrEqual(policy.retry_delay_minutes * policy.backoff_multiplier ** (failures - 1) - 1e-9);
+        expect(delay).toBeGreaterThanOrEqual(
+          policy.retry_delay_minutes * policy.backoff_multiplier ** (failures - 1) - 1e-9,
+        );
       }),
       { numRuns: 500 },
     );

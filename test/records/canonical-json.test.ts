@@ -12,7 +12,11 @@ const canonicalize = createRequire(import.meta.url)('canonicalize') as (input: u
  * (arrays, french, structures, unicode, values, weird), copied with escapes so every byte is visible.
  */
 const VECTORS: [name: string, input: string, output: string][] = [
-  ['arrays', '[\n  56,\n  {\n    "d": true,\n    "10": null,\n    "1": [ ]\n  }\n]', '[56,{"1":[],"10":null,"d":true}]'],
+  [
+    'arrays',
+    '[\n  56,\n  {\n    "d": true,\n    "10": null,\n    "1": [ ]\n  }\n]',
+    '[56,{"1":[],"10":null,"d":true}]',
+  ],
   [
     'french',
     '{\n  "peach": "This sorting order",\n  "péché": "is wrong according to French",\n  "pêche": "but canonicalization MUST",\n  "sin":   "ignore locale"\n}',

@@ -9,7 +9,12 @@ function reorder(value: unknown, permute: <T>(items: T[]) => T[]): unknown {
     const entries = permute(Object.entries(value as Record<string, unknown>));
     const result: Record<string, unknown> = {};
     for (const [key, item] of entries) {
-      Object.defineProperty(result, key, { value: reorder(item, permute), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(result, key, {
+        value: reorder(item, permute),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return result;
   }
@@ -36,7 +41,8 @@ describe('hash properties', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.boolean(), (value, reverse) => {
         const permuted = reorder(value, (items) =>
-          reverse ? [...items].reverse() : [...items].sort((a, b) => (String(a) < String(b) ? 1 : -1)));
+          reverse ? [...items].reverse() : [...items].sort((a, b) => (String(a) < String(b) ? 1 : -1)),
+        );
         expect(hashOf(permuted)).toBe(hashOf(value));
       }),
       { numRuns: 300 },
@@ -57,14 +63,18 @@ describe('hash properties', () => {
 
   it('any change to a hashed field makes the hash invalid', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ minLength: 1 }), fc.integer(), { minKeys: 1 }), fc.integer(), (record, delta) => {
-        fc.pre(delta !== 0);
-        const hashed = withHash<Record<string, unknown>, 'h'>(record, 'h');
-        const key = Object.keys(record)[0] as string;
-        fc.pre(key !== 'h');
-        const tampered = { ...hashed, [key]: (record[key] as number) + delta };
-        expect(hasValidHash(tampered, 'h')).toBe(false);
-      }),
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1 }), fc.integer(), { minKeys: 1 }),
+        fc.integer(),
+        (record, delta) => {
+          fc.pre(delta !== 0);
+          const hashed = withHash<Record<string, unknown>, 'h'>(record, 'h');
+          const key = Object.keys(record)[0] as string;
+          fc.pre(key !== 'h');
+          const tampered = { ...hashed, [key]: (record[key] as number) + delta };
+          expect(hasValidHash(tampered, 'h')).toBe(false);
+        },
+      ),
       { numRuns: 200 },
     );
   });

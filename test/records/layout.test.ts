@@ -16,7 +16,9 @@ describe('recordPath and claimPath', () => {
   });
 
   it('puts claims in records/claims/<id>.json', () => {
-    expect(claimPath('gordackretryexec-0123456789abcdef')).toBe('records/claims/gordackretryexec-0123456789abcdef.json');
+    expect(claimPath('gordackretryexec-0123456789abcdef')).toBe(
+      'records/claims/gordackretryexec-0123456789abcdef.json',
+    );
   });
 
   it.each(['../x', 'a/b', '', 'A', 'x..y', '.x'])('refuses the unsafe id %j', (id) => {
@@ -43,7 +45,9 @@ describe('parseRecordPath', () => {
   });
 
   it('inverts recordPath', () => {
-    expect(parseRecordPath(recordPath('closures', 'gordackrecoveryclosure-00ff', '2026-01-05T00:00:00Z'))).toEqual({
+    expect(
+      parseRecordPath(recordPath('closures', 'gordackrecoveryclosure-00ff', '2026-01-05T00:00:00Z')),
+    ).toEqual({
       kind: 'closures',
       month: '2026-01',
       id: 'gordackrecoveryclosure-00ff',
@@ -87,7 +91,13 @@ describe('serializeRecord', () => {
       zeta: 1,
       execution_hash: 'h',
       execution_id: 'e',
-      approval: { signature: { principal: 'alice', status: 'good' }, author: 'A', manifest: 'm', commit: 'c', blob: 'b' },
+      approval: {
+        signature: { principal: 'alice', status: 'good' },
+        author: 'A',
+        manifest: 'm',
+        commit: 'c',
+        blob: 'b',
+      },
       alpha: [],
       extra: { b: 1, a: {} },
     });
@@ -138,5 +148,12 @@ describe('serializeRecord', () => {
   it('refuses what canonical JSON refuses', () => {
     expect(() => serializeRecord({ a: Number.NaN })).toThrow(InternalError);
     expect(() => serializeRecord({ a: '\ud800' })).toThrow(InternalError);
+  });
+});
+
+describe('serializeRecord: member names that exist on Object.prototype', () => {
+  it.each(['valueOf', 'constructor', 'toString', '__proto__', 'hasOwnProperty'])('handles %s', (key) => {
+    const record = JSON.parse(`{"${key}": {"b": 1, "a": 2}}`) as object;
+    expect(serializeRecord(record)).toBe(`{\n  "${key}": {\n    "a": 2,\n    "b": 1\n  }\n}\n`);
   });
 });

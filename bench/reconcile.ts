@@ -1,0 +1,370 @@
+/**
+ * `reconcile` benchmarks.
+ *
+ * 1. Throughput: 1,000 approved retries executed by one reconcile run (claims commit, 1,000
+ *    webhook calls, outcome commit with 2,000 records) against a local receiver, timed against a
+ *    baseline in the same run that only makes the same 1,000 webhook calls (same connector, same
+ *    payloads, same concurrency) with no git at all. Ratio = reconcile throughput ÷ baseline
+ *    throughput (target ≥ 0.8). Measured with an instant receiver and with one answering after
+ *    25 ms, closer to a real provider.
+ * 2. No-op: a repository of 10,000 manifests and 100,000 records whose tip has not moved since the
+ *    last run: the loop's run (fetch, compare tips, nothing due) must take ≤ 50 ms.
+ */
+import { execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createConnector, createConnectorContext } from '../src/connectors/index.js';
+import type { DeliveryRequest } from '../src/domain/ports.js';
+import type { DeliveryRecord } from '../src/domain/types.js';
+import { openGitStore } from '../src/git/index.js';
+import { createSilentLogger } from '../src/observability/logger.js';
+import { runLoop } from '../src/reconciler/loop.js';
+import { reconcileOnce, type ReconcilerOptions } from '../src/reconciler/run-once.js';
+import { withHash } from '../src/records/hash.js';
+import { recordPath, serializeRecord } from '../src/records/layout.js';
+
+const NOW = new Date('2026-06-28T12:00:00Z');
+const SEEDED_AT = '2026-06-28T10:00:00Z';
+const CONCURRENCY = 8;
+
+const PACKAGE = {
+  route_count: 1,
+  acknowledgement_count: 1,
+  acknowledged_count: 1,
+  resolved_count: 0,
+  escalated_count: 0,
+  dismissed_count: 0,
+  outstanding_count: 0,
+  routes: [{ route_id: 'route-a', provider: 'bench-webhook', state: 'acknowledged', owner: 'sre' }],
+};
+
+/**
+ * Write each map of files as one commit on `branch` of a bare repository, in order, with one
+ * `git fast-import`. The policy goes in a commit before the approvals: an approval is held to the
+ * policy in force before its own commit too.
+ */
+function seedBare(bare: string, commits: Map<string, string>[], branch = 'main'): void {
+  const chunks: string[] = [];
+  let mark = 0;
+  commits.forEach((files, index) => {
+    const marks = new Map<string, number>();
+    for (const [path, content] of files) {
+      mark++;
+      marks.set(path, mark);
+      chunks.push(`blob\nmark :${mark}\ndata ${Buffer.byteLength(content)}\n${content}\n`);
+    }
+    const message = `bench seed ${index + 1}`;
+    const time = Math.floor(Date.parse(SEEDED_AT) / 1000) + index;
+    chunks.push(
+      `commit refs/heads/${branch}\ncommitter Bench <bench@example.test> ${time} +0000\ndata ${message.length}\n${message}\n`,
+    );
+    for (const [path, m] of marks) chunks.push(`M 100644 :${m} ${path}\n`);
+    chunks.push('\n');
+  });
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: bare, input: chunks.join(''), maxBuffer: 1 << 30 });
+}
+
+function delivery(name: string, provider: string): string {
+  return `apiVersion: cavra.dev/v1
+kind: AuditDelivery
+metadata:
+  name: ${name}
+spec:
+  audit_id: audit-${name}
+  providers: [${provider}]
+  package: ${JSON.stringify(PACKAGE)}
+`;
+}
+
+function approval(name: string, deliveryName: string, provider: string): string {
+  return `apiVersion: cavra.dev/v1
+kind: RetryApproval
+metadata:
+  name: ${name}
+spec:
+  delivery: ${deliveryName}
+  provider: ${provider}
+  decided_by: bench@example.com
+  retry_policy:
+    allow_immediate_retry: true
+`;
+}
+
+function deliveryRecord(deliveryId: string, provider: string, success: boolean): DeliveryRecord {
+  return withHash<DeliveryRecord, 'record_hash'>(
+    {
+      record_id: `${deliveryId}.${provider}.1`,
+      delivery_id: deliveryId,
+      audit_id: `audit-${deliveryId}`,
+      provider,
+      attempt: 1,
+      delivery_success: success,
+      status_code: success ? 200 : 503,
+      error: success ? '' : 'HTTP 503',
+      execution_id: '',
+      idempotency_key: deliveryId,
+      attempted_at: SEEDED_AT,
+      completed_at: SEEDED_AT,
+      run_id: 'gordackworker-0000000000000000',
+      source_revision: '0'.repeat(40),
+    },
+    'record_hash',
+  );
+}
+
+const PROVIDERS = `apiVersion: cavra.dev/v1
+kind: Provider
+metadata:
+  name: bench-webhook
+spec:
+  type: webhook
+  url_env: BENCH_WEBHOOK_URL
+`;
+
+function policy(maxPerRun: number): string {
+  return `apiVersion: cavra.dev/v1
+kind: ReconcilerPolicy
+metadata:
+  name: default
+spec:
+  require_retry_ack: false
+  max_retry_deliveries_per_run: ${maxPerRun}
+  recovery:
+    auto_playbooks: false
+`;
+}
+
+async function startReceiver(
+  latencyMs: number,
+): Promise<{ url: string; count: () => number; server: Server }> {
+  let count = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      count++;
+      const answer = (): void =>
+        void response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      if (latencyMs > 0) setTimeout(answer, latencyMs);
+      else answer();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook`, count: () => count, server };
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function throughput(retries: number, latencyMs: number): Promise<Record<string, number>> {
+  const dir = await mkdtemp(join(tmpdir(), 'cavra-bench-reconcile-'));
+  const receiver = await startReceiver(latencyMs);
+  try {
+    const bare = join(dir, 'remote.git');
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+    const setup = new Map<string, string>([
+      ['manifests/providers.yaml', PROVIDERS],
+      ['manifests/policy.yaml', policy(retries)],
+    ]);
+    const files = new Map<string, string>();
+    for (let i = 0; i < retries; i++) {
+      setup.set(`manifests/deliveries/bench-${i}.yaml`, delivery(`bench-${i}`, 'bench-webhook'));
+      files.set(
+        `manifests/approvals/approve-bench-${i}.yaml`,
+        approval(`approve-bench-${i}`, `bench-${i}`, 'bench-webhook'),
+      );
+      const record = deliveryRecord(`bench-${i}`, 'bench-webhook', false);
+      setup.set(recordPath('deliveries', record.record_id, record.attempted_at), serializeRecord(record));
+    }
+    seedBare(bare, [setup, files]);
+
+    const env = { BENCH_WEBHOOK_URL: receiver.url };
+    const connectorContext = createConnectorContext({ env, baseDir: dir });
+    const store = await openGitStore({
+      remote: bare,
+      stateDir: join(dir, 'state'),
+      branch: 'main',
+      replicaId: 'bench',
+      env: process.env,
+      clock: { now: () => NOW },
+    });
+    const options: ReconcilerOptions = {
+      store,
+      branch: 'main',
+      ledgerBranch: null,
+      replicaId: 'bench',
+      clock: { now: () => NOW },
+      leaseMinutes: 10,
+      push: true,
+      shard: null,
+      connectorFor: (provider) => createConnector(provider, connectorContext),
+      logger: createSilentLogger(),
+      concurrency: CONCURRENCY,
+    };
+    const started = performance.now();
+    const result = await reconcileOnce(options);
+    const reconcileMs = performance.now() - started;
+    await store.close();
+    if (result.calls !== retries || receiver.count() !== retries) {
+      throw new Error(
+        `expected ${retries} calls, reconcile made ${result.calls} and the receiver saw ${receiver.count()}`,
+      );
+    }
+
+    // Baseline: the same calls through the same connector, no git.
+    const connector = createConnector(
+      {
+        apiVersion: 'cavra.dev/v1',
+        kind: 'Provider',
+        name: 'bench-webhook',
+        labels: {},
+        spec: {
+          type: 'webhook',
+          url_env: 'BENCH_WEBHOOK_URL',
+          token_env: null,
+          signing_secret_env: null,
+          enabled: true,
+          timeout_seconds: 10,
+          category: 'webhook',
+          idempotent: true,
+          options: {},
+        },
+        source: { path: '', document: 0, line: 1, column: 1, blob: '', introduced: null },
+      },
+      connectorContext,
+    );
+    const requests: DeliveryRequest[] = Array.from({ length: retries }, (_, i) => ({
+      idempotencyKey: `gordackretryexec-${i.toString(16).padStart(16, '0')}`,
+      deliveryId: `bench-${i}`,
+      auditId: `audit-bench-${i}`,
+      provider: 'bench-webhook',
+      attempt: 2,
+      executionId: `gordackretryexec-${i.toString(16).padStart(16, '0')}`,
+      package: PACKAGE,
+      at: NOW.toISOString(),
+    }));
+    const baselineStarted = performance.now();
+    await mapLimit(requests, CONCURRENCY, (request) => connector.deliver(request));
+    const baselineMs = performance.now() - baselineStarted;
+    return {
+      retries,
+      receiver_latency_ms: latencyMs,
+      reconcile_ms: Math.round(reconcileMs),
+      baseline_ms: Math.round(baselineMs),
+      ratio: Number((baselineMs / reconcileMs).toFixed(3)),
+    };
+  } finally {
+    receiver.server.closeAllConnections();
+    receiver.server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function noop(manifestCount: number, recordCount: number): Promise<Record<string, number>> {
+  const dir = await mkdtemp(join(tmpdir(), 'cavra-bench-noop-'));
+  try {
+    const bare = join(dir, 'remote.git');
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+    const files = new Map<string, string>([
+      ['manifests/providers.yaml', PROVIDERS],
+      ['manifests/policy.yaml', policy(25)],
+    ]);
+    const live = manifestCount - 2;
+    for (let i = 0; i < live; i++)
+      files.set(`manifests/deliveries/d-${i}.yaml`, delivery(`live-${i}`, 'bench-webhook'));
+    for (let i = 0; i < recordCount; i++) {
+      const record =
+        i < live
+          ? deliveryRecord(`live-${i}`, 'bench-webhook', true)
+          : deliveryRecord(`archived-${i}`, 'bench-webhook', true);
+      files.set(recordPath('deliveries', record.record_id, record.attempted_at), serializeRecord(record));
+    }
+    seedBare(bare, [files]);
+    const store = await openGitStore({
+      remote: bare,
+      stateDir: join(dir, 'state'),
+      branch: 'main',
+      replicaId: 'bench',
+      env: process.env,
+      clock: { now: () => NOW },
+    });
+    const options = {
+      store,
+      branch: 'main',
+      ledgerBranch: null,
+      replicaId: 'bench',
+      clock: { now: () => NOW },
+      leaseMinutes: 10,
+      push: true,
+      shard: null,
+      connectorFor: () => {
+        throw new Error('the no-op bench must make no call');
+      },
+      logger: createSilentLogger(),
+      intervalMs: 1000,
+      signal: new AbortController().signal,
+      once: true,
+    };
+    const firstStarted = performance.now();
+    await runLoop(options); // the first run reads everything and commits the first report
+    const firstMs = performance.now() - firstStarted;
+    const fullStarted = performance.now();
+    const full = await reconcileOnce(options); // reads and plans everything, finds nothing to do
+    const fullMs = performance.now() - fullStarted;
+    const samples: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const started = performance.now();
+      const result = await runLoop(options);
+      samples.push(performance.now() - started);
+      if (result?.outcome !== 'noop' || full.commits.length > 0) throw new Error('expected a no-op run');
+    }
+    await store.close();
+    samples.sort((a, b) => a - b);
+    return {
+      manifests: manifestCount,
+      records: recordCount,
+      first_run_ms: Math.round(firstMs),
+      full_read_noop_ms: Math.round(fullMs),
+      noop_median_ms: Number(samples[3]!.toFixed(1)),
+      noop_max_ms: Number(samples[6]!.toFixed(1)),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Run the reconcile suite; `ratio` = reconcile ÷ baseline throughput with the 25 ms receiver. */
+export async function runReconcileBench(): Promise<{
+  name: string;
+  ratio: number;
+  details: Record<string, unknown>;
+}> {
+  const instant = await throughput(1000, 0);
+  const realistic = await throughput(1000, 25);
+  const idle = await noop(10_000, 100_000);
+  return {
+    name: 'reconcile',
+    ratio: realistic.ratio!,
+    details: {
+      instant_receiver: instant,
+      receiver_25ms: realistic,
+      noop: idle,
+      targets: 'ratio >= 0.8, noop <= 50 ms',
+    },
+  };
+}
+
+/** One throughput run, for profiling (`node --cpu-prof`). */
+export async function profileThroughput(retries = 1000): Promise<Record<string, number>> {
+  return throughput(retries, 0);
+}

@@ -1,0 +1,90 @@
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runInit } from '../../src/cli/init.js';
+import { runSchema } from '../../src/cli/schema.js';
+import { ExitError } from '../../src/errors.js';
+import { readWorktreeManifests } from '../../src/manifests/read-manifests.js';
+import { createTempDir, type TempDir } from '../helpers/git-fixtures.js';
+import { createTestContext } from './helpers-context.js';
+
+let temp: TempDir;
+beforeEach(async () => {
+  temp = await createTempDir();
+});
+afterEach(async () => {
+  await temp.cleanup();
+});
+
+describe('init', () => {
+  it('scaffolds manifests, schemas, README, PR workflow and allowed signers; the manifests validate', async () => {
+    const t = createTestContext(temp.dir);
+    expect(await runInit('ops', t.context)).toBe(0);
+    const dir = join(temp.dir, 'ops');
+    const listed = t.stdout().trim().split('\n');
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        '.github/workflows/cavra-gitops.yml',
+        '.cavra/allowed_signers',
+        'manifests/policy.yaml',
+        'manifests/providers.yaml',
+        'manifests/retry-approval.yaml',
+        'schemas/provider.schema.json',
+      ]),
+    );
+    const workflow = await readFile(join(dir, '.github/workflows/cavra-gitops.yml'), 'utf8');
+    expect(workflow).toContain('pull_request');
+    expect(workflow).toContain('cavra-gitops validate --format github');
+    expect(workflow).toContain('cavra-gitops plan --format markdown');
+    const result = await readWorktreeManifests(dir);
+    expect(result.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(result.manifests.providers.map((p) => p.name)).toEqual(['ops-file', 'ops-webhook']);
+    expect(result.manifests.policy?.name).toBe('default');
+    // The yaml-language-server lines resolve inside the scaffolded repository.
+    const providers = await readFile(join(dir, 'manifests/providers.yaml'), 'utf8');
+    const schemaRef = /\$schema=(\S+)/.exec(providers)?.[1];
+    expect(await readdir(join(dir, 'manifests', schemaRef!, '..'))).toContain('provider.schema.json');
+  });
+
+  it('refuses a non-empty directory', async () => {
+    await writeFile(join(temp.dir, 'keep.txt'), 'x');
+    const t = createTestContext(temp.dir);
+    await expect(runInit('.', t.context)).rejects.toBeInstanceOf(ExitError);
+    expect(await readdir(temp.dir)).toEqual(['keep.txt']);
+  });
+});
+
+describe('schema', () => {
+  it.each([
+    ['RetryApproval', 'https://cavra.dev/schemas/v1/retry-approval.schema.json'],
+    ['retry-approval', 'https://cavra.dev/schemas/v1/retry-approval.schema.json'],
+    ['provider', 'https://cavra.dev/schemas/v1/provider.schema.json'],
+  ])('prints the schema of %s', async (kind, id) => {
+    const t = createTestContext(temp.dir);
+    expect(await runSchema(kind, t.context)).toBe(0);
+    expect((JSON.parse(t.stdout()) as { $id: string }).$id).toBe(id);
+  });
+
+  it('prints all schemas keyed by kind', async () => {
+    const t = createTestContext(temp.dir);
+    expect(await runSchema(undefined, t.context)).toBe(0);
+    expect(Object.keys(JSON.parse(t.stdout()) as object)).toEqual([
+      'Provider',
+      'ReconcilerPolicy',
+      'AuditDelivery',
+      'RetryAcknowledgement',
+      'RetryApproval',
+      'RecoveryClosure',
+    ]);
+  });
+
+  it('an unknown kind is a usage error listing the kinds', async () => {
+    const t = createTestContext(temp.dir);
+    const error = await runSchema('Deployment', t.context).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExitError);
+    expect((error as ExitError).exitCode).toBe(2);
+    expect((error as Error).message).toContain('Provider, ReconcilerPolicy, AuditDelivery');
+    expect(t.stdout()).toBe('');
+  });
+});

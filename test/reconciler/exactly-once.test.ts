@@ -1,0 +1,362 @@
+/**
+ * The exactly-once protocol (SPEC §6) in process, against real bare remotes and a real receiver:
+ * push races between replicas, a server-side hook rejecting pushes, an unreachable remote, and
+ * claims whose lease expired without an outcome.
+ */
+import { chmod, rename, writeFile } from 'node:fs/promises';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CavraGitStore } from '../../src/git/store.js';
+import { GitError } from '../../src/errors.js';
+import { readJournal } from '../../src/reconciler/journal.js';
+import { runLoop } from '../../src/reconciler/loop.js';
+import { reconcileOnce, type RunResult } from '../../src/reconciler/run-once.js';
+import type { TempDir } from '../helpers/git-fixtures.js';
+import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
+import {
+  createCountingMetrics,
+  createOpsRepo,
+  createSettableClock,
+  createStateDir,
+  deliveryName,
+  listRemoteFiles,
+  openTestReconciler,
+  readRemoteRecords,
+  reconcilerEnv,
+  remoteLog,
+  seedApprovedRetries,
+  urlEnvOf,
+  type OpsRepo,
+  type TestReconciler,
+} from '../helpers/reconciler-fixtures.js';
+
+const FAIL_AT = '2026-06-28T10:00:00Z';
+const APPROVE_AT = '2026-06-28T10:05:00Z';
+const RUN_AT = '2026-06-28T10:10:00Z';
+
+describe('exactly once', () => {
+  let ops: OpsRepo;
+  let receiver: HttpReceiver;
+  const states: TempDir[] = [];
+  const opened: TestReconciler[] = [];
+
+  beforeEach(async () => {
+    ops = await createOpsRepo();
+    receiver = await startHttpReceiver();
+  });
+  afterEach(async () => {
+    for (const reconciler of opened.splice(0)) await reconciler.close();
+    for (const state of states.splice(0)) await state.cleanup();
+    await receiver.close();
+    await ops.cleanup();
+  });
+
+  const envFor = (providers: string[]) =>
+    reconcilerEnv(Object.fromEntries(providers.map((p) => [urlEnvOf(p), `${receiver.origin}/${p}`])));
+
+  async function seed(deliveries: number, providers = ['hook-a'], extra: Partial<Parameters<typeof seedApprovedRetries>[0]> = {}) {
+    const env = envFor(providers);
+    receiver.respond('*', reply.status(500));
+    const count = await seedApprovedRetries({
+      ops,
+      receiverOrigin: receiver.origin,
+      deliveries,
+      providers,
+      failAt: FAIL_AT,
+      approveAt: APPROVE_AT,
+      env,
+      ...extra,
+    });
+    receiver.reset();
+    return { env, count };
+  }
+
+  async function replica(id: string, env: ReturnType<typeof envFor>, options: Partial<Parameters<typeof openTestReconciler>[0]> = {}) {
+    const state = await createStateDir();
+    states.push(state);
+    const reconciler = await openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: id,
+      clock: createSettableClock(RUN_AT),
+      env,
+      ...options,
+    });
+    opened.push(reconciler);
+    return reconciler;
+  }
+
+  /** Every webhook-id seen by the receiver, with counts. */
+  const seenIds = (): Map<string, number> => receiver.countByHeader('webhook-id');
+
+  async function expectEveryApprovalExecutedOnce(count: number): Promise<void> {
+    const records = await readRemoteRecords(ops.remote);
+    expect(records.executions).toHaveLength(count);
+    expect(new Set(records.executions.map((r) => r.execution_id)).size).toBe(count);
+    expect(new Set(records.executions.map((r) => r.approval_decision_id)).size).toBe(count);
+    expect(records.claims).toEqual([]);
+    expect(await listRemoteFiles(ops.remote, 'records/claims')).toEqual([]);
+    const ids = seenIds();
+    expect([...ids.keys()].sort()).toEqual(records.executions.map((r) => r.execution_id).sort());
+    expect([...ids.values()].every((n) => n === 1)).toBe(true);
+  }
+
+  it('push race: both replicas plan on the same tip, exactly one claim lands, the loser re-plans and does not call', async () => {
+    const { env, count } = await seed(3);
+    const metricsB = createCountingMetrics();
+    const a = await replica('a', env);
+    const b = await replica('b', env, { metrics: metricsB });
+    // B has read and planned on the tip; before its claim push, A runs a whole reconcile.
+    let interleaved: RunResult | null = null;
+    const realPush = b.store.push;
+    b.options.store = {
+      ...b.store,
+      push: async (commit, branch) => {
+        if (interleaved === null) interleaved = await reconcileOnce(a.options);
+        return realPush(commit, branch);
+      },
+    } as CavraGitStore;
+
+    const resultB = await reconcileOnce(b.options);
+    expect(interleaved).toMatchObject({ outcome: 'ok', calls: count });
+    expect(resultB.calls).toBe(0);
+    expect(resultB.commits).toEqual([]);
+    expect(metricsB.pushConflicts).toBe(1);
+    await expectEveryApprovalExecutedOnce(count);
+    const records = await readRemoteRecords(ops.remote);
+    expect(new Set(records.executions.map((r) => r.executed_by))).toEqual(new Set(['a']));
+  });
+
+  it('a live claim held by another replica blocks its call, and its claim commit causes no commit elsewhere', async () => {
+    // One execution per run, so the second run starts from a committed status that is Idle.
+    const { env, count } = await seed(2, ['hook-a'], { policy: { maxPerRun: 1 } });
+    const a = await replica('a', env);
+    const b = await replica('b', env);
+    expect((await reconcileOnce(a.options)).calls).toBe(1);
+
+    // While A's second call is in flight (its claim pushed), B runs: no call and no commit.
+    let duringCalls: RunResult | null = null;
+    const realConnectorFor = a.options.connectorFor;
+    a.options.connectorFor = (provider) => {
+      const connector = realConnectorFor(provider);
+      return {
+        type: connector.type,
+        idempotent: connector.idempotent,
+        deliver: async (request, signal) => {
+          duringCalls ??= await reconcileOnce(b.options);
+          return connector.deliver(request, signal);
+        },
+      };
+    };
+    const second = await reconcileOnce(a.options);
+    expect(second.calls).toBe(1);
+    expect(duringCalls).toMatchObject({ calls: 0, commits: [] });
+    await expectEveryApprovalExecutedOnce(count);
+    // B afterwards: nothing left, no commit.
+    const tip = await ops.tip();
+    expect((await reconcileOnce(b.options)).commits).toEqual([]);
+    expect(await ops.tip()).toBe(tip);
+  });
+
+  describe('a pre-receive hook on the remote rejects pushes', () => {
+    /** Reject the pushes whose 1-based number is listed (counted in a file beside the hook). */
+    async function installRejectingHook(reject: number[]): Promise<void> {
+      const counter = join(ops.remote, 'push-counter');
+      await writeFile(counter, '0');
+      const hook = join(ops.remote, 'hooks', 'pre-receive');
+      await writeFile(
+        hook,
+        [
+          '#!/bin/sh',
+          `n=$(($(cat '${counter}') + 1))`,
+          `echo "$n" > '${counter}'`,
+          `for r in ${reject.join(' ')}; do`,
+          '  if [ "$n" -eq "$r" ]; then echo "push $n rejected by test hook" >&2; exit 1; fi',
+          'done',
+          'exit 0',
+          '',
+        ].join('\n'),
+      );
+      await chmod(hook, 0o755);
+    }
+
+    it('rejects the first 3 pushes: everything lands after bounded, jittered retries', async () => {
+      const { env, count } = await seed(2);
+      await installRejectingHook([1, 2, 3]);
+      const metrics = createCountingMetrics();
+      const sleeps: number[] = [];
+      const a = await replica('a', env, { metrics, sleeps });
+      const result = await reconcileOnce(a.options);
+      expect(result.outcome).toBe('ok');
+      expect(metrics.pushConflicts).toBe(3);
+      expect(sleeps).toHaveLength(3);
+      // Jittered exponential back-off (random fixed at 0.5): 50, 100, 200 ms, capped.
+      expect(sleeps).toEqual([50, 100, 200]);
+      await expectEveryApprovalExecutedOnce(count);
+    });
+
+    it('rejects the outcome pushes: the commit is rebuilt and lands, the call is not repeated', async () => {
+      const { env, count } = await seed(2);
+      // Push 1 is the claim; 2 and 3 are outcome pushes.
+      await installRejectingHook([2, 3]);
+      const metrics = createCountingMetrics();
+      const a = await replica('a', env, { metrics });
+      const result = await reconcileOnce(a.options);
+      expect(result.outcome).toBe('ok');
+      expect(metrics.pushConflicts).toBe(2);
+      await expectEveryApprovalExecutedOnce(count);
+    });
+
+    it('more rejections than allowed: the run gives up (journal kept), the next run lands the outcomes', async () => {
+      const { env, count } = await seed(2);
+      await installRejectingHook([2, 3, 4]);
+      const a = await replica('a', env, { maxPushAttempts: 3 });
+      await expect(reconcileOnce(a.options)).rejects.toThrow(GitError);
+      expect((await readJournal(a.store.stateDir))?.executions).toHaveLength(count);
+      expect(seenIds().size).toBe(count);
+      const second = await reconcileOnce(a.options);
+      expect(second.calls).toBe(0);
+      expect(await readJournal(a.store.stateDir)).toBeNull();
+      await expectEveryApprovalExecutedOnce(count);
+    });
+
+    it('rejects every claim push: gives up after the bound without calling anyone', async () => {
+      const { env } = await seed(1);
+      await installRejectingHook([1, 2, 3, 4]);
+      const sleeps: number[] = [];
+      const a = await replica('a', env, { maxPushAttempts: 4, sleeps });
+      const result = await reconcileOnce(a.options);
+      expect(result.outcome).toBe('failed');
+      expect(result.message).toMatch(/gave up after 4 rejected claim pushes/);
+      expect(sleeps).toHaveLength(4);
+      expect(receiver.requests).toHaveLength(0);
+      expect(await listRemoteFiles(ops.remote, 'records/claims')).toEqual([]);
+    });
+  });
+
+  it('remote unreachable after the claim push: the loop keeps running, loses nothing and lands on return', async () => {
+    const { env, count } = await seed(2);
+    const away = `${ops.remote}.away`;
+    let moved = false;
+    receiver.handle(() => {
+      if (!moved) {
+        renameSync(ops.remote, away);
+        moved = true;
+      }
+      return undefined;
+    });
+    const a = await replica('a', env);
+
+    // A single run: the outcome push fails with GitError; the journal holds every outcome.
+    await expect(reconcileOnce(a.options)).rejects.toThrow(GitError);
+    const journal = await readJournal(a.store.stateDir);
+    expect(journal?.executions.map((r) => r.execution_status)).toEqual(Array(count).fill('delivered'));
+    expect(journal?.claimIds).toHaveLength(count);
+    expect(seenIds().size).toBe(count);
+
+    // The loop: fails while the remote is away, keeps going, and lands the journal once it is back.
+    const controller = new AbortController();
+    let failedFetches = 0;
+    const realFetch = a.store.fetch;
+    const results: RunResult[] = [];
+    a.options.store = {
+      ...a.store,
+      fetch: async (branch) => {
+        try {
+          return await realFetch(branch);
+        } catch (error) {
+          failedFetches++;
+          if (failedFetches === 3) await rename(away, ops.remote);
+          throw error;
+        }
+      },
+    } as CavraGitStore;
+    const loop = runLoop({
+      ...a.options,
+      intervalMs: 5,
+      signal: controller.signal,
+      onRun: (result) => {
+        results.push(result);
+        if (result.commits.length > 0) controller.abort();
+      },
+    });
+    await loop;
+    expect(failedFetches).toBe(3);
+    expect(await readJournal(a.store.stateDir)).toBeNull();
+    await expectEveryApprovalExecutedOnce(count);
+    const log = await remoteLog(ops.remote);
+    expect(log.filter((c) => c.subject.startsWith('cavra-gitops: record'))).toHaveLength(2); // seed + these outcomes
+  });
+
+  describe('claims whose lease expired without an outcome', () => {
+    /**
+     * Replica A pushes its claims and makes the calls, then "crashes" before the outcome commit
+     * (its push throws), and never comes back with that state dir.
+     */
+    async function crashAfterCalls(env: ReturnType<typeof envFor>): Promise<void> {
+      const a = await replica('a', env, { leaseMinutes: 10 });
+      let pushes = 0;
+      const realPush = a.store.push;
+      a.options.store = {
+        ...a.store,
+        push: async (commit, branch) => {
+          pushes++;
+          if (pushes === 2) throw new Error('simulated crash before the outcome push');
+          return realPush(commit, branch);
+        },
+      } as CavraGitStore;
+      await expect(reconcileOnce(a.options)).rejects.toThrow('simulated crash');
+      expect((await readRemoteRecords(ops.remote)).claims).toHaveLength(1);
+    }
+
+    it('idempotent provider: re-sent once with the same idempotency key after the lease, then recorded', async () => {
+      const { env } = await seed(1);
+      await crashAfterCalls(env);
+      const [executionId] = [...seenIds().keys()];
+
+      // Before the lease ends, B leaves the claim alone.
+      const b = await replica('b', env);
+      const early = await reconcileOnce(b.options);
+      expect(early.calls).toBe(0);
+      expect([...seenIds().values()]).toEqual([1]);
+
+      (b.options.clock as ReturnType<typeof createSettableClock>).set('2026-06-28T10:21:00Z');
+      const late = await reconcileOnce(b.options);
+      expect(late.resent).toBe(1);
+      expect([...seenIds()]).toEqual([[executionId, 2]]);
+      const records = await readRemoteRecords(ops.remote);
+      expect(records.executions.map((r) => [r.execution_id, r.execution_status, r.executed_by])).toEqual([
+        [executionId, 'delivered', 'b'],
+      ]);
+      expect(records.claims).toEqual([]);
+      const tip = await ops.tip();
+      expect((await reconcileOnce(b.options)).commits).toEqual([]);
+      expect(await ops.tip()).toBe(tip);
+    });
+
+    it('non-idempotent provider: an unknown execution record, nothing re-sent', async () => {
+      const { env } = await seed(1, ['hook-a'], { providerOptions: { 'hook-a': { idempotent: false } } });
+      await crashAfterCalls(env);
+      const [executionId] = [...seenIds().keys()];
+      const b = await replica('b', env);
+      (b.options.clock as ReturnType<typeof createSettableClock>).set('2026-06-28T10:21:00Z');
+      const result = await reconcileOnce(b.options);
+      expect(result.calls).toBe(0);
+      expect(result.unknown).toBe(1);
+      expect([...seenIds()]).toEqual([[executionId, 1]]);
+      const records = await readRemoteRecords(ops.remote);
+      expect(records.executions).toHaveLength(1);
+      expect(records.executions[0]).toMatchObject({
+        execution_id: executionId,
+        execution_status: 'unknown',
+        delivery_success: false,
+        executed_by: 'b',
+      });
+      expect(records.executions[0]?.error).toMatch(/outcome unknown: claim lease expired at 2026-06-28T10:20:00.000Z \(held by a\)/);
+      const attempt2 = records.deliveries.find((r) => r.delivery_id === deliveryName(0) && r.attempt === 2);
+      expect(attempt2).toMatchObject({ delivery_success: false, execution_id: executionId });
+      expect(records.claims).toEqual([]);
+    });
+  });
+});
