@@ -3,8 +3,11 @@
  * hash, id, reference and approval link of the records at a revision. Exit 1 on any finding.
  */
 import type { Command } from 'commander';
-import type { Finding } from '../domain/types.js';
-import { EXIT, ExitError } from '../errors.js';
+import type { GitReader } from '../domain/ports.js';
+import type { ExecutionRecord, Finding } from '../domain/types.js';
+import { EXIT, ExitError, GitError } from '../errors.js';
+import { readManifests } from '../manifests/read-manifests.js';
+import { approvalDecisionId } from '../records/ids.js';
 import { readSnapshot } from '../reconciler/read-snapshot.js';
 import { verifyRecords } from '../records/verify-records.js';
 import type { CliContext } from './context.js';
@@ -25,14 +28,29 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
     const revision = await repository.resolve(options.ref);
-    const ledgerRevision = options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
-    const snapshot = await readSnapshot(repository.reader, revision, ledgerRevision ? { ledgerRevision } : {});
+    const ledgerRevision =
+      options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
+    const snapshot = await readSnapshot(
+      repository.reader,
+      revision,
+      ledgerRevision ? { ledgerRevision } : {},
+    );
     const findings: Finding[] = [
       ...snapshot.recordFindings,
-      ...verifyRecords(snapshot.records, snapshot.manifests.manifests),
+      ...verifyRecords(snapshot.records, snapshot.manifests.manifests, {
+        knownApprovalDecisionIds: await readHistoricApprovalDecisions(
+          repository.reader,
+          snapshot.records.executions,
+        ),
+      }),
     ];
     const { records } = snapshot;
-    const counted = records.deliveries.length + records.executions.length + records.playbooks.length + records.closures.length + records.runs.length;
+    const counted =
+      records.deliveries.length +
+      records.executions.length +
+      records.playbooks.length +
+      records.closures.length +
+      records.runs.length;
     if (format === 'json') {
       context.stdout(`${JSON.stringify({ revision, records: counted, findings }, null, 2)}\n`);
     } else {
@@ -47,6 +65,30 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
   } finally {
     await repository.close();
   }
+}
+
+/**
+ * Decision ids of the approvals as they stood at each execution's approval evidence commit, so an
+ * approval the operator removed or edited after its execution still verifies against history.
+ * A commit the repository does not have proves nothing and is skipped (the finding remains).
+ */
+async function readHistoricApprovalDecisions(
+  reader: GitReader,
+  executions: ExecutionRecord[],
+): Promise<Set<string>> {
+  const decisions = new Set<string>();
+  const commits = new Set(
+    executions.map((e) => e.approval.commit).filter((commit) => /^[0-9a-f]{40,64}$/.test(commit)),
+  );
+  for (const commit of commits) {
+    try {
+      const { manifests } = await readManifests(reader, commit);
+      for (const approval of manifests.approvals) decisions.add(approvalDecisionId(approval));
+    } catch (error) {
+      if (!(error instanceof GitError)) throw error;
+    }
+  }
+  return decisions;
 }
 
 export function registerVerifyCommand(program: Command, context: CliContext): void {

@@ -141,7 +141,9 @@ interface Tips {
 async function fetchTips(options: ReconcilerOptions): Promise<Tips> {
   const revision = await options.store.fetch(options.branch);
   if (revision === null) {
-    throw new GitError(`branch ${options.branch} does not exist on ${options.store.remoteLabel}; push it first or pass --branch.`);
+    throw new GitError(
+      `branch ${options.branch} does not exist on ${options.store.remoteLabel}; push it first or pass --branch.`,
+    );
   }
   if (options.ledgerBranch === null) return { revision, ledger: revision, targetBranch: options.branch };
   const ledger = await options.store.fetch(options.ledgerBranch);
@@ -176,7 +178,10 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
 
     if (calls.length === 0 || !options.push) {
       if (calls.length > 0) {
-        options.logger.warn({ calls: calls.length }, 'connector calls need a pushed claim; skipped with --no-push');
+        options.logger.warn(
+          { calls: calls.length },
+          'connector calls need a pushed claim; skipped with --no-push',
+        );
       }
       const commit = await commitOutcomes(options, unknown, plan, now, result, { tips, snapshot });
       // One unknown outcome per resolved claim (each writes a delivery and, for retries, an execution).
@@ -206,7 +211,9 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
     await clearJournal(options.store.stateDir);
     result.calls += calls.length;
     result.unknown += unknown.claimIds.length;
-    result.resent += calls.filter((c) => plan.retry.expiredClaims.some((e) => e.claim.claim_id === c.claimId)).length;
+    result.resent += calls.filter((c) =>
+      plan.retry.expiredClaims.some((e) => e.claim.claim_id === c.claimId),
+    ).length;
     for (const r of outcomes.deliveries) {
       if (r.delivery_success) result.delivered++;
       else result.failed++;
@@ -247,7 +254,10 @@ function unknownOutcomes(plan: ReconcilePlan, options: ReconcilerOptions, now: D
     pending.deliveries.push(records.delivery);
     if (records.execution) pending.executions.push(records.execution);
     pending.claimIds.push(expired.claim.claim_id);
-    options.logger.warn({ claim: expired.claim.claim_id }, 'claim lease expired without outcome; recorded as unknown, not re-sent');
+    options.logger.warn(
+      { claim: expired.claim.claim_id },
+      'claim lease expired without outcome; recorded as unknown, not re-sent',
+    );
   }
   for (const claim of plan.retry.orphanedClaims) {
     if (options.shard && !inShard(claim.claim_id, options.shard)) continue;
@@ -270,7 +280,12 @@ async function pushClaims(
     put: calls.map((call) => ({
       path: claimPath(call.claimId),
       content: serializeRecord(
-        buildClaim(call, { holder: options.replicaId, now, leaseMinutes: options.leaseMinutes, revision: plan.revision }),
+        buildClaim(call, {
+          holder: options.replicaId,
+          now,
+          leaseMinutes: options.leaseMinutes,
+          revision: plan.revision,
+        }),
       ),
     })),
     remove: [],
@@ -285,7 +300,7 @@ async function pushClaims(
   return commit;
 }
 
-interface CallOutcomes extends PendingOutcomes {}
+type CallOutcomes = PendingOutcomes;
 
 async function performCalls(
   options: ReconcilerOptions,
@@ -301,9 +316,8 @@ async function performCalls(
   calls.forEach((call, index) => {
     const { outcome, completedAt } = results[index]!;
     const common = { runId, revision: plan.revision };
-    const deliveryOutcome = 'skipped' in outcome
-      ? { success: false, statusCode: null, error: outcome.skipped }
-      : outcome;
+    const deliveryOutcome =
+      'skipped' in outcome ? { success: false, statusCode: null, error: outcome.skipped } : outcome;
     out.deliveries.push(
       buildDeliveryRecord(call, deliveryOutcome, { ...common, attemptedAt: now.toISOString(), completedAt }),
     );
@@ -318,7 +332,14 @@ async function performCalls(
     }
     out.claimIds.push(call.claimId);
     options.logger.info(
-      { claim: call.claimId, provider: call.key.provider, attempt: call.attempt, success: deliveryOutcome.success, status: deliveryOutcome.statusCode, error: deliveryOutcome.error || undefined },
+      {
+        claim: call.claimId,
+        provider: call.key.provider,
+        attempt: call.attempt,
+        success: deliveryOutcome.success,
+        status: deliveryOutcome.statusCode,
+        error: deliveryOutcome.error || undefined,
+      },
       call.kind === 'execution' ? 'retry executed' : 'delivered',
     );
   });
@@ -334,7 +355,8 @@ async function callConnector(
   try {
     connector = options.connectorFor(call.provider);
   } catch (error) {
-    if (error instanceof ConnectorError) return { outcome: { skipped: error.message }, completedAt: now.toISOString() };
+    if (error instanceof ConnectorError)
+      return { outcome: { skipped: error.message }, completedAt: now.toISOString() };
     throw error;
   }
   let outcome: DeliveryOutcome;
@@ -352,7 +374,13 @@ async function callConnector(
   } catch (error) {
     // A connector bug must still end in a recorded outcome, never a lost claim.
     const message = error instanceof Error ? error.message : String(error);
-    outcome = { success: false, statusCode: null, error: redactText(`connector error: ${message}`), retryable: true, attempts: 1 };
+    outcome = {
+      success: false,
+      statusCode: null,
+      error: redactText(`connector error: ${message}`),
+      retryable: true,
+      attempts: 1,
+    };
   }
   return { outcome, completedAt: options.clock.now().toISOString() };
 }
@@ -379,7 +407,10 @@ async function commitOutcomes(
     if (outcome === null) return null;
     result.nextDueAt = earliest(result.nextDueAt, outcome.nextDueAt);
     for (const id of outcome.superseded) {
-      options.logger.warn({ claim: id }, 'claim no longer held on the remote (lease expired and resolved elsewhere); outcome not recorded twice');
+      options.logger.warn(
+        { claim: id },
+        'claim no longer held on the remote (lease expired and resolved elsewhere); outcome not recorded twice',
+      );
     }
     if (outcome.change.put.length === 0 && outcome.change.remove.length === 0) return null;
     const message = describeChange(outcome, snapshot.revision);

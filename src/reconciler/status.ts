@@ -48,7 +48,8 @@ export function computeStatus(input: StatusInput): StatusDocument {
     if (decision.execute || decision.action === 'none' || decision.reason === 'claim_in_flight') continue;
     pendingReasons[decision.reason] = (pendingReasons[decision.reason] ?? 0) + 1;
   }
-  const stalled = invalid.length > 0 || snapshot.recordFindings.length > 0 || input.closureFindings.length > 0;
+  const stalled =
+    invalid.length > 0 || snapshot.recordFindings.length > 0 || input.closureFindings.length > 0;
   const waiting = Object.keys(pendingReasons).length > 0;
   const conditions: Condition[] = [
     {
@@ -82,7 +83,9 @@ export function computeStatus(input: StatusInput): StatusDocument {
     observed_revision: snapshot.revision,
     observed_at: input.now.toISOString(),
     conditions,
-    pending_reasons: Object.fromEntries(Object.entries(pendingReasons).sort(([a], [b]) => a.localeCompare(b))),
+    pending_reasons: Object.fromEntries(
+      Object.entries(pendingReasons).sort(([a], [b]) => a.localeCompare(b)),
+    ),
     manifests: snapshot.manifests.conditions,
     record_findings: snapshot.recordFindings,
     closure_findings: input.closureFindings,

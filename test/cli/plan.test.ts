@@ -50,7 +50,9 @@ describe('plan: gate cases on a real repository', () => {
       {
         'manifests/policy.yaml': policyYaml({ approvers: [BOB], retryDelayMinutes: 15 }),
         'manifests/provider.yaml': providerYaml(PROVIDER),
-        ...Object.fromEntries(CASES.map((c) => [`manifests/deliveries/${c}.yaml`, deliveryYaml(`d-${c}`, [PROVIDER])])),
+        ...Object.fromEntries(
+          CASES.map((c) => [`manifests/deliveries/${c}.yaml`, deliveryYaml(`d-${c}`, [PROVIDER])]),
+        ),
       },
       'seed',
       { date: '2026-06-28T09:00:00Z' },
@@ -58,7 +60,13 @@ describe('plan: gate cases on a real repository', () => {
     // Attempt 1 of every key fails at 10:00.
     const state = await createStateDir();
     const clock = createSettableClock('2026-06-28T10:00:00Z');
-    const reconciler = await openTestReconciler({ remote: ops.remote, stateDir: state.dir, replicaId: 'r', clock, env });
+    const reconciler = await openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: 'r',
+      clock,
+      env,
+    });
     try {
       const result = await reconcileOnce(reconciler.options);
       expect(result.failed).toBe(CASES.length);
@@ -68,10 +76,15 @@ describe('plan: gate cases on a real repository', () => {
     }
     failedRecordsTip = (await ops.tip())!;
 
-    const approve = (c: string, options: Parameters<typeof approvalYaml>[3] = {}): Record<string, string> => ({
+    const approve = (
+      c: string,
+      options: Parameters<typeof approvalYaml>[3] = {},
+    ): Record<string, string> => ({
       [`manifests/approvals/${c}.yaml`]: approvalYaml(`approve-${c}`, `d-${c}`, PROVIDER, options),
     });
-    const ack = (c: string): Record<string, string> => ({ [`manifests/acks/${c}.yaml`]: ackYaml(`ack-${c}`, `d-${c}`, PROVIDER) });
+    const ack = (c: string): Record<string, string> => ({
+      [`manifests/acks/${c}.yaml`]: ackYaml(`ack-${c}`, `d-${c}`, PROVIDER),
+    });
     await ops.commit(
       {
         ...approve('noack'),
@@ -94,7 +107,10 @@ describe('plan: gate cases on a real repository', () => {
     // Mallory adds herself to the approvers in the same commit as her approval: still not allowed.
     await ops.commit(
       {
-        'manifests/policy.yaml': policyYaml({ approvers: [BOB, 'mallory@example.com'], retryDelayMinutes: 15 }),
+        'manifests/policy.yaml': policyYaml({
+          approvers: [BOB, 'mallory@example.com'],
+          retryDelayMinutes: 15,
+        }),
         ...ack('loosened'),
         ...approve('loosened', { decidedBy: 'mallory@example.com' }),
       },
@@ -158,7 +174,9 @@ describe('plan: gate cases on a real repository', () => {
     const { code, stdout } = await plan(['--format', 'markdown']);
     expect(code).toBe(0);
     expect(stdout).toContain('| delivery | provider | attempts | action | executes | reason | approval |');
-    expect(stdout).toMatch(/\| d-denied \| ops-webhook \| 1 \| retry \| no \| `approval_denied` \| approve-denied \(denied, bob@example.com\) \|/);
+    expect(stdout).toMatch(
+      /\| d-denied \| ops-webhook \| 1 \| retry \| no \| `approval_denied` \| approve-denied \(denied, bob@example.com\) \|/,
+    );
     expect(stdout).toMatch(/\| d-ready \| ops-webhook \| 1 \| retry \| yes \| `executed` \|/);
     expect(stdout).toContain('**1** retry executions');
   });
@@ -169,7 +187,8 @@ describe('plan: gate cases on a real repository', () => {
     const { code, stdout } = await plan([]);
     expect(code).toBe(0);
     expect(stdout).toContain('Execute approved retries:');
-    for (const reason of ['wait_for_retry_ack', 'approval_expired', 'max_attempts_reached']) expect(stdout).toContain(reason);
+    for (const reason of ['wait_for_retry_ack', 'approval_expired', 'max_attempts_reached'])
+      expect(stdout).toContain(reason);
     expect(await ops.tip()).toBe(tip);
     expect(receiver.requests.length).toBe(requests);
   });

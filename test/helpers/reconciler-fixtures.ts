@@ -12,7 +12,11 @@ import type { DeliveryRecord, ExecutionRecord, RecordSet } from '../../src/domai
 import { createGitReader, openGitStore } from '../../src/git/index.js';
 import type { CavraGitStore } from '../../src/git/store.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
-import { reconcileOnce, type ReconcilerMetrics, type ReconcilerOptions } from '../../src/reconciler/run-once.js';
+import {
+  reconcileOnce,
+  type ReconcilerMetrics,
+  type ReconcilerOptions,
+} from '../../src/reconciler/run-once.js';
 import { readRecords } from '../../src/records/read-records.js';
 import type { CliContext } from '../../src/cli/context.js';
 import {
@@ -158,7 +162,8 @@ export function approvalYaml(
   ];
   if (options.expiresAt) lines.push(`  expires_at: "${options.expiresAt}"`);
   lines.push('  retry_policy:', `    allow_immediate_retry: ${options.allowImmediateRetry ?? true}`);
-  if (options.maxRetryAttempts !== undefined) lines.push(`    max_retry_attempts: ${options.maxRetryAttempts}`);
+  if (options.maxRetryAttempts !== undefined)
+    lines.push(`    max_retry_attempts: ${options.maxRetryAttempts}`);
   return `${header('RetryApproval', name)}${lines.join('\n')}\n`;
 }
 
@@ -382,7 +387,13 @@ export function createCliContext(cwd: string, env: Env, clock: Clock): TestCli {
 // ---------------------------------------------------------------------------------------------
 
 /** True when `signature` is `v1,<base64 HMAC-SHA256(id.timestamp.body)>` keyed with `secret`. */
-export function verifyStandardWebhook(secret: string, id: string, timestamp: string, body: string, signature: string): boolean {
+export function verifyStandardWebhook(
+  secret: string,
+  id: string,
+  timestamp: string,
+  body: string,
+  signature: string,
+): boolean {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   const expected = `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
   return signature.split(' ').includes(expected);
@@ -390,7 +401,8 @@ export function verifyStandardWebhook(secret: string, id: string, timestamp: str
 
 export function executionsById(records: RecordSet): Map<string, ExecutionRecord[]> {
   const byId = new Map<string, ExecutionRecord[]>();
-  for (const record of records.executions) byId.set(record.execution_id, [...(byId.get(record.execution_id) ?? []), record]);
+  for (const record of records.executions)
+    byId.set(record.execution_id, [...(byId.get(record.execution_id) ?? []), record]);
   return byId;
 }
 
@@ -461,7 +473,9 @@ export async function seedApprovedRetries(options: ApprovedRetriesOptions): Prom
   try {
     const result = await reconcileOnce(reconciler.options);
     if (result.failed !== options.deliveries * providers.length) {
-      throw new Error(`seeding expected ${options.deliveries * providers.length} failed attempts, got ${result.failed}`);
+      throw new Error(
+        `seeding expected ${options.deliveries * providers.length} failed attempts, got ${result.failed}`,
+      );
     }
   } finally {
     await reconciler.close();
@@ -471,7 +485,11 @@ export async function seedApprovedRetries(options: ApprovedRetriesOptions): Prom
   const approvals: Record<string, string> = {};
   for (let i = 0; i < options.deliveries; i++) {
     for (const name of providers) {
-      approvals[`manifests/acks/${deliveryName(i)}-${name}.yaml`] = ackYaml(`ack-${deliveryName(i)}-${name}`, deliveryName(i), name);
+      approvals[`manifests/acks/${deliveryName(i)}-${name}.yaml`] = ackYaml(
+        `ack-${deliveryName(i)}-${name}`,
+        deliveryName(i),
+        name,
+      );
       approvals[`manifests/approvals/${deliveryName(i)}-${name}.yaml`] = approvalYaml(
         `approve-${deliveryName(i)}-${name}`,
         deliveryName(i),

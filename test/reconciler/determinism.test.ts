@@ -88,7 +88,8 @@ describe('determinism', () => {
     expect(reconcilerCommits.length).toBeGreaterThanOrEqual(4); // two claims, two outcomes
     expect(logB).toEqual(logA);
 
-    const tree = async (ops: OpsRepo) => git(ops.remote, ['ls-tree', '-r', 'refs/heads/main', '--', 'records', 'reports']);
+    const tree = async (ops: OpsRepo) =>
+      git(ops.remote, ['ls-tree', '-r', 'refs/heads/main', '--', 'records', 'reports']);
     const treeA = await tree(first);
     expect(await tree(second)).toBe(treeA);
     expect(treeA).toMatch(/records\/executions\/2026-06\/gordackretryexec-/);

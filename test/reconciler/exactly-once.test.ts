@@ -7,7 +7,6 @@ import { chmod, rename, writeFile } from 'node:fs/promises';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CavraGitStore } from '../../src/git/store.js';
 import { GitError } from '../../src/errors.js';
 import { readJournal } from '../../src/reconciler/journal.js';
 import { runLoop } from '../../src/reconciler/loop.js';
@@ -55,7 +54,11 @@ describe('exactly once', () => {
   const envFor = (providers: string[]) =>
     reconcilerEnv(Object.fromEntries(providers.map((p) => [urlEnvOf(p), `${receiver.origin}/${p}`])));
 
-  async function seed(deliveries: number, providers = ['hook-a'], extra: Partial<Parameters<typeof seedApprovedRetries>[0]> = {}) {
+  async function seed(
+    deliveries: number,
+    providers = ['hook-a'],
+    extra: Partial<Parameters<typeof seedApprovedRetries>[0]> = {},
+  ) {
     const env = envFor(providers);
     receiver.respond('*', reply.status(500));
     const count = await seedApprovedRetries({
@@ -72,7 +75,11 @@ describe('exactly once', () => {
     return { env, count };
   }
 
-  async function replica(id: string, env: ReturnType<typeof envFor>, options: Partial<Parameters<typeof openTestReconciler>[0]> = {}) {
+  async function replica(
+    id: string,
+    env: ReturnType<typeof envFor>,
+    options: Partial<Parameters<typeof openTestReconciler>[0]> = {},
+  ) {
     const state = await createStateDir();
     states.push(state);
     const reconciler = await openTestReconciler({
@@ -109,14 +116,14 @@ describe('exactly once', () => {
     const b = await replica('b', env, { metrics: metricsB });
     // B has read and planned on the tip; before its claim push, A runs a whole reconcile.
     let interleaved: RunResult | null = null;
-    const realPush = b.store.push;
+    const realPush: typeof b.store.push = (commit, branch) => b.store.push(commit, branch);
     b.options.store = {
       ...b.store,
       push: async (commit, branch) => {
         if (interleaved === null) interleaved = await reconcileOnce(a.options);
         return realPush(commit, branch);
       },
-    } as CavraGitStore;
+    };
 
     const resultB = await reconcileOnce(b.options);
     expect(interleaved).toMatchObject({ outcome: 'ok', calls: count });
@@ -258,7 +265,7 @@ describe('exactly once', () => {
     // The loop: fails while the remote is away, keeps going, and lands the journal once it is back.
     const controller = new AbortController();
     let failedFetches = 0;
-    const realFetch = a.store.fetch;
+    const realFetch: typeof a.store.fetch = (branch) => a.store.fetch(branch);
     const results: RunResult[] = [];
     a.options.store = {
       ...a.store,
@@ -271,7 +278,7 @@ describe('exactly once', () => {
           throw error;
         }
       },
-    } as CavraGitStore;
+    };
     const loop = runLoop({
       ...a.options,
       intervalMs: 5,
@@ -297,7 +304,7 @@ describe('exactly once', () => {
     async function crashAfterCalls(env: ReturnType<typeof envFor>): Promise<void> {
       const a = await replica('a', env, { leaseMinutes: 10 });
       let pushes = 0;
-      const realPush = a.store.push;
+      const realPush: typeof a.store.push = (commit, branch) => a.store.push(commit, branch);
       a.options.store = {
         ...a.store,
         push: async (commit, branch) => {
@@ -305,7 +312,7 @@ describe('exactly once', () => {
           if (pushes === 2) throw new Error('simulated crash before the outcome push');
           return realPush(commit, branch);
         },
-      } as CavraGitStore;
+      };
       await expect(reconcileOnce(a.options)).rejects.toThrow('simulated crash');
       expect((await readRemoteRecords(ops.remote)).claims).toHaveLength(1);
     }
@@ -353,7 +360,9 @@ describe('exactly once', () => {
         delivery_success: false,
         executed_by: 'b',
       });
-      expect(records.executions[0]?.error).toMatch(/outcome unknown: claim lease expired at 2026-06-28T10:20:00.000Z \(held by a\)/);
+      expect(records.executions[0]?.error).toMatch(
+        /outcome unknown: claim lease expired at 2026-06-28T10:20:00.000Z \(held by a\)/,
+      );
       const attempt2 = records.deliveries.find((r) => r.delivery_id === deliveryName(0) && r.attempt === 2);
       expect(attempt2).toMatchObject({ delivery_success: false, execution_id: executionId });
       expect(records.claims).toEqual([]);

@@ -64,7 +64,13 @@ describe('reconcile: the full flow', () => {
     );
     receiver.enqueue('/hook', reply.status(500, 'down'));
 
-    const reconciler = await openTestReconciler({ remote: ops.remote, stateDir: state.dir, replicaId: 'replica-a', clock, env });
+    const reconciler = await openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: 'replica-a',
+      clock,
+      env,
+    });
     try {
       const first = await reconcileOnce(reconciler.options);
       expect(first.outcome).toBe('ok');
@@ -101,7 +107,11 @@ describe('reconcile: the full flow', () => {
       expect(request.method).toBe('POST');
       expect(request.headers['webhook-id']).toBe(execution.execution_id);
       const body = JSON.parse(request.body) as Record<string, unknown>;
-      expect(body).toMatchObject({ execution_id: execution.execution_id, delivery_id: 'drill-1', attempt: 2 });
+      expect(body).toMatchObject({
+        execution_id: execution.execution_id,
+        delivery_id: 'drill-1',
+        attempt: 2,
+      });
       expect(
         verifyStandardWebhook(
           WEBHOOK_SECRET,
@@ -134,9 +144,13 @@ describe('reconcile: the full flow', () => {
         author: APPROVER_AUTHOR,
         signature: { status: 'none', principal: '' },
       });
-      expect(execution.approval.blob).toBe(await git(ops.work, ['rev-parse', `${approvalCommit}:manifests/approval.yaml`]));
+      expect(execution.approval.blob).toBe(
+        await git(ops.work, ['rev-parse', `${approvalCommit}:manifests/approval.yaml`]),
+      );
       expect(execution.source_revision).toBe(approvalCommit);
-      expect(deliveriesOfKey(records, 'drill-1', 'ops-webhook').map((r) => [r.attempt, r.delivery_success])).toEqual([
+      expect(
+        deliveriesOfKey(records, 'drill-1', 'ops-webhook').map((r) => [r.attempt, r.delivery_success]),
+      ).toEqual([
         [1, false],
         [2, true],
       ]);
@@ -147,7 +161,9 @@ describe('reconcile: the full flow', () => {
       const log = await remoteLog(ops.remote);
       expect(log[0]?.subject).toMatch(/^cavra-gitops: record /);
       expect(log[1]?.subject).toMatch(/^cavra-gitops: claim 1 call/);
-      const changed = (await git(ops.remote, ['diff-tree', '--no-commit-id', '--name-status', '-r', log[0]!.commit])).split('\n');
+      const changed = (
+        await git(ops.remote, ['diff-tree', '--no-commit-id', '--name-status', '-r', log[0]!.commit])
+      ).split('\n');
       expect(changed).toEqual(
         expect.arrayContaining([
           expect.stringMatching(/^D\trecords\/claims\/gordackretryexec-/),
@@ -156,7 +172,9 @@ describe('reconcile: the full flow', () => {
           'M\treports/status.json',
         ]),
       );
-      const report = JSON.parse(await git(ops.remote, ['show', 'refs/heads/main:reports/retry-recovery-report.json'])) as {
+      const report = JSON.parse(
+        await git(ops.remote, ['show', 'refs/heads/main:reports/retry-recovery-report.json']),
+      ) as {
         report: { execution_count: number; execution_success_count: number };
       };
       expect(report.report).toMatchObject({ execution_count: 1, execution_success_count: 1 });
@@ -165,7 +183,12 @@ describe('reconcile: the full flow', () => {
       const tip = await ops.tip();
       clock.set('2026-06-28T10:20:00Z');
       receiver.reset();
-      const third = await runLoop({ ...reconciler.options, intervalMs: 1000, signal: new AbortController().signal, once: true });
+      const third = await runLoop({
+        ...reconciler.options,
+        intervalMs: 1000,
+        signal: new AbortController().signal,
+        once: true,
+      });
       expect(third?.commits).toEqual([]);
       expect(await ops.tip()).toBe(tip);
       expect(receiver.requests).toHaveLength(0);
@@ -197,7 +220,16 @@ describe('reconcile: the full flow', () => {
     // The CLI's connectors make 3 attempts per call: fail them all.
     receiver.enqueue('/hook', reply.status(500), reply.status(500), reply.status(500));
     const cli = createCliContext(ops.work, env, clock);
-    const args = ['reconcile', '--once', '--remote', ops.remote, '--replica-id', 'cli-a', '--state-dir', state.dir];
+    const args = [
+      'reconcile',
+      '--once',
+      '--remote',
+      ops.remote,
+      '--replica-id',
+      'cli-a',
+      '--state-dir',
+      state.dir,
+    ];
     expect(await runCli(args, cli.context)).toBe(0);
     expect(receiver.requests).toHaveLength(3);
 

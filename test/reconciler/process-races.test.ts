@@ -90,12 +90,13 @@ describe('races between reconcile processes', () => {
   it.each(SCENARIOS)(
     '$processes processes, $deliveries deliveries × 2 providers, $kills random SIGKILLs (seed $seed)',
     async (scenario) => {
-      const T0 = Date.now();
       const random = seededRandom(scenario.seed);
       const receiver = await startHttpReceiver();
       const ops = await createOpsRepo();
       cleanups.push(receiver, ops);
-      const urls = Object.fromEntries(scenario.providers.map((p) => [urlEnvOf(p), `${receiver.origin}/${p}`]));
+      const urls = Object.fromEntries(
+        scenario.providers.map((p) => [urlEnvOf(p), `${receiver.origin}/${p}`]),
+      );
       const env = reconcilerEnv(urls);
       receiver.handle(() => ({ kind: 'respond', status: 500, body: 'down' }));
       const approvals = await seedApprovedRetries({
@@ -108,7 +109,6 @@ describe('races between reconcile processes', () => {
         approveAt: '2026-06-28T10:05:00Z',
         env,
       });
-      console.log('T seeded', Date.now() - T0);
       receiver.reset(); // from now on every call succeeds (the default reply)
 
       const start = async (replica: Replica, now: string): Promise<void> => {
@@ -130,7 +130,11 @@ describe('races between reconcile processes', () => {
             '--claim-lease',
             '10m',
           ],
-          { cwd: REPO_ROOT, env: { ...env, ...urls, CAVRA_GITOPS_NOW: now }, stdio: ['ignore', 'ignore', 'pipe'] },
+          {
+            cwd: REPO_ROOT,
+            env: { ...env, ...urls, CAVRA_GITOPS_NOW: now },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
         );
         replica.child = child;
         child.stderr?.on('data', (chunk: Buffer) => replica.stderr.push(chunk.toString('utf8')));
@@ -145,13 +149,23 @@ describe('races between reconcile processes', () => {
       for (let i = 0; i < scenario.processes; i++) {
         const state = await createTempDir('cavra-race-state-');
         cleanups.push(state);
-        const replica: Replica = { id: `r${i}`, stateDir: state.dir, child: null, exited: Promise.resolve(), stderr: [] };
+        const replica: Replica = {
+          id: `r${i}`,
+          stateDir: state.dir,
+          child: null,
+          exited: Promise.resolve(),
+          stderr: [],
+        };
         replicas.push(replica);
         await start(replica, RUN_AT);
       }
 
       /** Poll the remote until `done(records)`; a condition on the remote, never a fixed wait. */
-      const waitForRemote = async (what: string, done: (records: RecordSet) => boolean, timeoutMs: number): Promise<RecordSet> => {
+      const waitForRemote = async (
+        what: string,
+        done: (records: RecordSet) => boolean,
+        timeoutMs: number,
+      ): Promise<RecordSet> => {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
           const records = await readRemoteRecords(ops.remote);
@@ -159,23 +173,32 @@ describe('races between reconcile processes', () => {
           if (Date.now() > deadline) {
             throw new Error(
               `timed out waiting for ${what}: ${records.executions.length} executions, ${records.claims.length} claims\n` +
-                replicas.map((r) => `${r.id}: ${r.stderr.join('').split('\n').slice(-5).join('\n')}`).join('\n'),
+                replicas
+                  .map((r) => `${r.id}: ${r.stderr.join('').split('\n').slice(-5).join('\n')}`)
+                  .join('\n'),
             );
           }
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
       };
       /** Every approval has an execution record or a claim in flight. */
-      const settled = (records: RecordSet): boolean => records.executions.length + records.claims.length >= approvals;
+      const settled = (records: RecordSet): boolean =>
+        records.executions.length + records.claims.length >= approvals;
 
       // Kill at random moments while work remains: after a random number of executions landed.
       let kills = 0;
       while (kills < scenario.kills) {
         const progress = (await readRemoteRecords(ops.remote)).executions.length;
-        const target = Math.min(approvals - 1, progress + 1 + Math.floor(random() * (approvals / (scenario.kills + 2))));
-        const records = await waitForRemote(`${target} executions`, (r) => r.executions.length >= target || settled(r), 90_000);
+        const target = Math.min(
+          approvals - 1,
+          progress + 1 + Math.floor(random() * (approvals / (scenario.kills + 2))),
+        );
+        const records = await waitForRemote(
+          `${target} executions`,
+          (r) => r.executions.length >= target || settled(r),
+          90_000,
+        );
         if (settled(records)) break;
-        console.log('T kill', Date.now() - T0, records.executions.length, records.claims.length);
         const victim = replicas[Math.floor(random() * replicas.length)]!;
         // A random extra delay inside the run (0-400 ms), so kills hit claims, calls and pushes alike.
         await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 400)));
@@ -193,7 +216,6 @@ describe('races between reconcile processes', () => {
       expect(afterStop.executions.length + declaredResends.size).toBeGreaterThanOrEqual(approvals);
       expect(beforeLease.executions.length).toBeLessThanOrEqual(afterStop.executions.length);
 
-      console.log('T settled', Date.now() - T0, afterStop.executions.length, declaredResends.size);
       for (const replica of replicas) await start(replica, AFTER_LEASE);
       const final = await waitForRemote(
         'every approval executed and no claim left',
@@ -201,8 +223,6 @@ describe('races between reconcile processes', () => {
         120_000,
       );
       for (const replica of replicas) await stop(replica, 'SIGTERM');
-      console.log('T final', Date.now() - T0);
-      for (const r of replicas) console.log(r.stderr.join('').split('\n').filter((l) => !l.includes('tips unchanged')).map((l) => l.slice(0, 300)).join('\n'));
 
       // Every approval: exactly one execution record, delivered, for its own decision.
       expect(final.executions).toHaveLength(approvals);
@@ -219,7 +239,9 @@ describe('races between reconcile processes', () => {
       expect([...seen.keys()].sort()).toEqual(executionIds);
       const duplicates = [...seen].filter(([, n]) => n > 1);
       for (const [id, n] of duplicates) {
-        expect(declaredResends.has(id), `${id} was sent ${n} times but its claim was not left behind`).toBe(true);
+        expect(declaredResends.has(id), `${id} was sent ${n} times but its claim was not left behind`).toBe(
+          true,
+        );
         expect(n).toBe(2);
       }
       expect(kills).toBeGreaterThan(0);
