@@ -8,7 +8,7 @@
  * the view itself, so they die with it.
  */
 import type { GitReader } from '../domain/ports.js';
-import { readSnapshot, type Snapshot } from '../reconciler/read-snapshot.js';
+import { createSnapshotCache, readSnapshot, type Snapshot } from '../reconciler/read-snapshot.js';
 import { STATUS_PATH } from '../reconciler/status.js';
 import { HttpError } from './http-error.js';
 import { LruCache } from './lru.js';
@@ -133,6 +133,8 @@ export function createSnapshotSource(reader: GitReader, options: SnapshotSourceO
   const tip = cacheAnswer(options.tip, ttl, nowMs);
   const ledgerTip = options.ledgerTip === undefined ? undefined : cacheAnswer(options.ledgerTip, ttl, nowMs);
   const views = new LruCache<string, Promise<RevisionView>>(options.capacity ?? 8);
+  // Parsed manifest and record files shared by every view: a new tip re-parses only what changed.
+  const parsed = createSnapshotCache();
   let ready = false;
 
   function load(revision: string, ledgerRevision: string): Promise<RevisionView> {
@@ -140,7 +142,7 @@ export function createSnapshotSource(reader: GitReader, options: SnapshotSourceO
     const cached = views.get(key);
     if (cached !== undefined) return cached;
     const loading = (async () => {
-      const snapshot = await readSnapshot(reader, revision, { ledgerRevision });
+      const snapshot = await readSnapshot(reader, revision, { ledgerRevision, cache: parsed });
       const status = await readCommittedStatus(reader, ledgerRevision);
       ready = true;
       return createRevisionView(snapshot, status);

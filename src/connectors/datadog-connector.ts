@@ -15,7 +15,8 @@
  * Configuration errors (missing `url_env`/`token_env` or their variables, bad options) throw
  * `ConnectorError` at creation.
  */
-import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
+import { createJsonConnector } from './json-connector.js';
+import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
 import {
@@ -24,17 +25,8 @@ import {
   summarizeAuditTitle,
   unixSeconds,
 } from './audit-event.js';
-import { describeProvider, readProviderEnv, secretsOf } from './env.js';
-import {
-  appendPath,
-  classifyStatus,
-  describeTarget,
-  excerptOf,
-  parseRetryAfter,
-  providerTimeoutMs,
-  sendHttp,
-  type HttpClassification,
-} from './http.js';
+import { describeProvider, readProviderEnv } from './env.js';
+import { appendPath, classifyStatus, excerptOf, parseRetryAfter, type HttpClassification } from './http.js';
 
 const ALERT_TYPES = ['info', 'success', 'warning', 'error'] as const;
 const PRIORITIES = ['normal', 'low'] as const;
@@ -61,32 +53,16 @@ export function createDatadogConnector(provider: Provider, context: ConnectorCon
   const apiKey = readProviderEnv(provider, 'token_env', context.env, { required: true });
   const tokenEnv = provider.spec.token_env ?? 'token_env';
   const options = readDatadogOptions(provider);
-  const url = appendPath(base, '/api/v1/events');
-  const secrets = secretsOf(provider, context.env);
-  const target = describeTarget(provider, url);
-  const timeoutMs = providerTimeoutMs(provider);
-
-  return {
-    type: 'datadog',
+  return createJsonConnector({
+    provider,
+    context,
     idempotent: false,
-    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
-      const body = JSON.stringify(buildDatadogEvent(request, options));
-      const headers = {
-        'content-type': 'application/json',
-        accept: 'application/json',
-        'user-agent': 'cavra-gitops',
-        'dd-api-key': apiKey,
-      };
-      return sendHttp(() => ({ method: 'POST', url, headers, body, timeoutMs }), context, {
-        secrets,
-        target,
-        classify: (status, text) => classifyDatadogAnswer(status, text, tokenEnv),
-        retryDelayOf: datadogRetryDelay,
-        resendAfterAmbiguousFailure: false,
-        ...(signal ? { signal } : {}),
-      });
-    },
-  };
+    url: appendPath(base, '/api/v1/events'),
+    headers: { accept: 'application/json', 'dd-api-key': apiKey },
+    payload: (request) => buildDatadogEvent(request, options),
+    classify: (status, text) => classifyDatadogAnswer(status, text, tokenEnv),
+    retryDelayOf: datadogRetryDelay,
+  });
 }
 
 export interface DatadogOptions {

@@ -265,6 +265,8 @@ export function excerptOf(body: string): string {
     body
       // eslint-disable-next-line no-control-regex -- removing control characters is the point
       .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      // A provider echoing an endpoint would put a URL into records: drop every URL whole.
+      .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]*/gi, '[url]')
       .trim()
       .slice(0, MAX_BODY_EXCERPT)
   );
@@ -307,17 +309,16 @@ export function providerTimeoutMs(provider: { spec: { timeout_seconds: number } 
 }
 
 /**
- * How errors name a destination: the provider and the URL's origin only (scheme, host, port),
- * because paths and query strings of webhook URLs are often the credential.
+ * How errors name a destination: the provider and the env var holding its URL, never the URL or
+ * even its host (SPEC §7: no URL in records, reports, logs or errors). The operator knows where
+ * the env var points; a reader of the audit trail learns nothing about the endpoint.
  */
-export function describeTarget(provider: { name: string; spec: { type: string } }, url: string): string {
-  let origin = '[invalid url]';
-  try {
-    origin = new URL(url).origin;
-  } catch {
-    // keep the placeholder
-  }
-  return `provider "${provider.name}" (${provider.spec.type}) at ${origin}`;
+export function describeTarget(
+  provider: { name: string; spec: { type: string; url_env?: string | null } },
+  _url: string,
+): string {
+  const where = provider.spec.url_env ? ` at $${provider.spec.url_env}` : '';
+  return `provider "${provider.name}" (${provider.spec.type})${where}`;
 }
 
 /**

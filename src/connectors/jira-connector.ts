@@ -6,20 +6,13 @@
  * Jira does not deduplicate: the idempotency key travels in a label (`cavra-<key>`) so a JQL
  * search (`labels = cavra-<key>`) finds a duplicate, but a re-send creates a second issue.
  */
+import { createJsonConnector } from './json-connector.js';
 import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
 import { summarizeAuditEvent, summarizeAuditTitle } from './audit-event.js';
-import { describeProvider, readProviderEnv, secretsOf } from './env.js';
-import {
-  appendPath,
-  classifyStatus,
-  describeTarget,
-  excerptOf,
-  providerTimeoutMs,
-  sendHttp,
-  type HttpClassification,
-} from './http.js';
+import { describeProvider, readProviderEnv } from './env.js';
+import { appendPath, classifyStatus, excerptOf, type HttpClassification } from './http.js';
 
 export const JIRA_CREATE_ISSUE_PATH = '/rest/api/2/issue';
 export const DEFAULT_JIRA_ISSUE_TYPE = 'Task';
@@ -110,41 +103,17 @@ export function createJiraConnector(provider: Provider, context: ConnectorContex
   const issueType =
     typeof issueTypeOption === 'string' && issueTypeOption !== '' ? issueTypeOption : DEFAULT_JIRA_ISSUE_TYPE;
   const authorization = jiraAuthorization(provider, token);
-  const url = appendPath(base, JIRA_CREATE_ISSUE_PATH);
-  const timeoutMs = providerTimeoutMs(provider);
-  const secrets = [...secretsOf(provider, context.env), authorization, authorization.replace(/^\w+ /, '')];
-  const target = describeTarget(provider, url);
-
-  return {
-    type: 'jira',
+  // Jira does not deduplicate: an ambiguous attempt is not repeated within one call.
+  return createJsonConnector({
+    provider,
+    context,
     idempotent: false,
-    async deliver(request, signal) {
-      const body = JSON.stringify(buildJiraIssue(request, { projectKey, issueType }));
-      return sendHttp(
-        () => ({
-          method: 'POST',
-          url,
-          headers: {
-            Authorization: authorization,
-            'Content-Type': 'application/json',
-            Accept: 'application/json',
-          },
-          body,
-          timeoutMs,
-        }),
-        context,
-        {
-          secrets,
-          classify: (status, answer) =>
-            classifyJiraAnswer(status, answer, projectKey, provider.spec.token_env),
-          signal,
-          target,
-          // Jira does not deduplicate: an ambiguous attempt is not repeated within this call.
-          resendAfterAmbiguousFailure: false,
-        },
-      );
-    },
-  };
+    url: appendPath(base, JIRA_CREATE_ISSUE_PATH),
+    headers: { authorization, accept: 'application/json' },
+    extraSecrets: [authorization, authorization.replace(/^\w+ /, '')],
+    payload: (request) => buildJiraIssue(request, { projectKey, issueType }),
+    classify: (status, answer) => classifyJiraAnswer(status, answer, projectKey, provider.spec.token_env),
+  });
 }
 
 /**

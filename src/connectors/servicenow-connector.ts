@@ -6,20 +6,13 @@
  * field integrations use to find "their" record, but the Table API does not enforce uniqueness on
  * it: a re-send creates a second record, so the connector is not idempotent.
  */
+import { createJsonConnector } from './json-connector.js';
 import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
 import { summarizeAuditEvent, summarizeAuditTitle } from './audit-event.js';
-import { describeProvider, readProviderEnv, secretsOf } from './env.js';
-import {
-  appendPath,
-  classifyStatus,
-  describeTarget,
-  excerptOf,
-  providerTimeoutMs,
-  sendHttp,
-  type HttpClassification,
-} from './http.js';
+import { describeProvider, readProviderEnv } from './env.js';
+import { appendPath, classifyStatus, excerptOf, type HttpClassification } from './http.js';
 
 export const DEFAULT_SERVICENOW_TABLE = 'incident';
 export const SERVICENOW_CORRELATION_DISPLAY = 'cavra-gitops';
@@ -99,41 +92,17 @@ export function createServicenowConnector(provider: Provider, context: Connector
     );
   }
   const authorization = servicenowAuthorization(provider, secret);
-  const url = appendPath(base, `/api/now/table/${table}`);
-  const timeoutMs = providerTimeoutMs(provider);
-  const secrets = [...secretsOf(provider, context.env), authorization, authorization.replace(/^\w+ /, '')];
-  const target = describeTarget(provider, url);
-
-  return {
-    type: 'servicenow',
+  // The Table API does not deduplicate: an ambiguous attempt is not repeated within one call.
+  return createJsonConnector({
+    provider,
+    context,
     idempotent: false,
-    async deliver(request, signal) {
-      const body = JSON.stringify(buildServicenowRecord(request, provider.spec.options));
-      return sendHttp(
-        () => ({
-          method: 'POST',
-          url,
-          headers: {
-            Authorization: authorization,
-            Accept: 'application/json',
-            'Content-Type': 'application/json',
-          },
-          body,
-          timeoutMs,
-        }),
-        context,
-        {
-          secrets,
-          classify: (status, answer) =>
-            classifyServicenowAnswer(status, answer, table, provider.spec.token_env),
-          signal,
-          target,
-          // The Table API does not deduplicate: an ambiguous attempt is not repeated within this call.
-          resendAfterAmbiguousFailure: false,
-        },
-      );
-    },
-  };
+    url: appendPath(base, `/api/now/table/${table}`),
+    headers: { authorization, accept: 'application/json' },
+    extraSecrets: [authorization, authorization.replace(/^\w+ /, '')],
+    payload: (request) => buildServicenowRecord(request, provider.spec.options),
+    classify: (status, answer) => classifyServicenowAnswer(status, answer, table, provider.spec.token_env),
+  });
 }
 
 /**

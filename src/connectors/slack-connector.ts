@@ -16,18 +16,12 @@
  *
  * Configuration errors (missing `url_env` or its variable) throw `ConnectorError` at creation.
  */
-import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
+import { createJsonConnector } from './json-connector.js';
+import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { describePackageCounts, summarizeAuditEvent, summarizeAuditTitle } from './audit-event.js';
-import { readProviderEnv, secretsOf } from './env.js';
-import {
-  classifyStatus,
-  describeTarget,
-  excerptOf,
-  providerTimeoutMs,
-  sendHttp,
-  type HttpClassification,
-} from './http.js';
+import { readProviderEnv } from './env.js';
+import { classifyStatus, excerptOf, type HttpClassification } from './http.js';
 
 /** Slack limits: header text 150 chars, section field text 2000 chars, 10 fields per section. */
 const MAX_HEADER_CHARS = 150;
@@ -36,25 +30,15 @@ const MAX_HEADER_CHARS = 150;
 export function createSlackConnector(provider: Provider, context: ConnectorContext): Connector {
   const url = readProviderEnv(provider, 'url_env', context.env, { required: true });
   const urlEnv = provider.spec.url_env ?? 'url_env';
-  const secrets = secretsOf(provider, context.env);
-  const target = describeTarget(provider, url);
-  const timeoutMs = providerTimeoutMs(provider);
-
-  return {
-    type: 'slack',
+  return createJsonConnector({
+    provider,
+    context,
     idempotent: false,
-    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
-      const body = JSON.stringify(buildSlackMessage(request));
-      const headers = { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'cavra-gitops' };
-      return sendHttp(() => ({ method: 'POST', url, headers, body, timeoutMs }), context, {
-        secrets,
-        target,
-        classify: (status, text) => classifySlackAnswer(status, text, urlEnv),
-        resendAfterAmbiguousFailure: false,
-        ...(signal ? { signal } : {}),
-      });
-    },
-  };
+    url,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    payload: buildSlackMessage,
+    classify: (status, text) => classifySlackAnswer(status, text, urlEnv),
+  });
 }
 
 /** The incoming-webhook payload: `text` fallback plus Block Kit blocks. */

@@ -20,21 +20,14 @@
  * Configuration errors (missing `url_env`/`token_env` or their variables) throw
  * `ConnectorError` at creation.
  */
+import { createJsonConnector } from './json-connector.js';
 import { createHash } from 'node:crypto';
-import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
+import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
 import { buildAuditEvent, type AuditEvent } from './audit-event.js';
-import { describeProvider, readProviderEnv, secretsOf } from './env.js';
-import {
-  appendPath,
-  classifyStatus,
-  describeTarget,
-  excerptOf,
-  providerTimeoutMs,
-  sendHttp,
-  type HttpClassification,
-} from './http.js';
+import { describeProvider, readProviderEnv } from './env.js';
+import { appendPath, classifyStatus, excerptOf, type HttpClassification } from './http.js';
 
 export interface SplunkEnvelope {
   time: number;
@@ -51,31 +44,15 @@ export function createSplunkConnector(provider: Provider, context: ConnectorCont
   const token = readProviderEnv(provider, 'token_env', context.env, { required: true });
   const tokenEnv = provider.spec.token_env ?? 'token_env';
   const options = readSplunkOptions(provider);
-  const url = appendPath(base, '/services/collector/event');
-  const secrets = secretsOf(provider, context.env);
-  const target = describeTarget(provider, url);
-  const timeoutMs = providerTimeoutMs(provider);
-
-  return {
-    type: 'splunk',
+  return createJsonConnector({
+    provider,
+    context,
     idempotent: false,
-    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
-      const body = JSON.stringify(buildSplunkEnvelope(request, options));
-      const headers = {
-        'content-type': 'application/json',
-        'user-agent': 'cavra-gitops',
-        authorization: `Splunk ${token}`,
-        'x-splunk-request-channel': options.channel,
-      };
-      return sendHttp(() => ({ method: 'POST', url, headers, body, timeoutMs }), context, {
-        secrets,
-        target,
-        classify: (status, text) => classifySplunkAnswer(status, text, tokenEnv),
-        resendAfterAmbiguousFailure: false,
-        ...(signal ? { signal } : {}),
-      });
-    },
-  };
+    url: appendPath(base, '/services/collector/event'),
+    headers: { authorization: `Splunk ${token}`, 'x-splunk-request-channel': options.channel },
+    payload: (request) => buildSplunkEnvelope(request, options),
+    classify: (status, text) => classifySplunkAnswer(status, text, tokenEnv),
+  });
 }
 
 export interface SplunkOptions {

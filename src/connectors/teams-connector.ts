@@ -14,18 +14,12 @@
  *
  * Configuration errors (missing `url_env` or its variable) throw `ConnectorError` at creation.
  */
-import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
+import { createJsonConnector } from './json-connector.js';
+import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { describePackageCounts, summarizeAuditEvent, summarizeAuditTitle } from './audit-event.js';
-import { readProviderEnv, secretsOf } from './env.js';
-import {
-  classifyStatus,
-  describeTarget,
-  excerptOf,
-  providerTimeoutMs,
-  sendHttp,
-  type HttpClassification,
-} from './http.js';
+import { readProviderEnv } from './env.js';
+import { classifyStatus, excerptOf, type HttpClassification } from './http.js';
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 
@@ -33,25 +27,15 @@ export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adapti
 export function createTeamsConnector(provider: Provider, context: ConnectorContext): Connector {
   const url = readProviderEnv(provider, 'url_env', context.env, { required: true });
   const urlEnv = provider.spec.url_env ?? 'url_env';
-  const secrets = secretsOf(provider, context.env);
-  const target = describeTarget(provider, url);
-  const timeoutMs = providerTimeoutMs(provider);
-
-  return {
-    type: 'teams',
+  return createJsonConnector({
+    provider,
+    context,
     idempotent: false,
-    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
-      const body = JSON.stringify(buildTeamsMessage(request));
-      const headers = { 'content-type': 'application/json', 'user-agent': 'cavra-gitops' };
-      return sendHttp(() => ({ method: 'POST', url, headers, body, timeoutMs }), context, {
-        secrets,
-        target,
-        classify: (status, text) => classifyTeamsAnswer(status, text, urlEnv),
-        resendAfterAmbiguousFailure: false,
-        ...(signal ? { signal } : {}),
-      });
-    },
-  };
+    url,
+    headers: {},
+    payload: buildTeamsMessage,
+    classify: (status, text) => classifyTeamsAnswer(status, text, urlEnv),
+  });
 }
 
 /** The webhook payload: a message with one Adaptive Card attachment. */

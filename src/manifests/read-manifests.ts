@@ -12,7 +12,9 @@ import { resolveLimits, type YamlLimits } from './limits.js';
 import { makeFinding, compareFindings } from './rules.js';
 import {
   isManifestPath,
+  manifestCacheKey,
   validateManifests,
+  type ManifestCache,
   type ManifestFileInput,
   type ManifestLoadResult,
   type RecordIndex,
@@ -21,6 +23,8 @@ import {
 export interface ReadManifestsOptions {
   records?: RecordIndex;
   limits?: Partial<YamlLimits>;
+  /** Results of earlier reads; files whose blob and introducing commit are unchanged are not read again. */
+  cache?: ManifestCache;
 }
 
 export const MANIFESTS_DIR = 'manifests/';
@@ -72,22 +76,43 @@ export async function readManifests(
   const entries = (await reader.listTree(commit, [MANIFESTS_DIR])).filter((e) => isManifestPath(e.path));
   const refused = entries.filter((e) => e.size > limits.maxFileBytes);
   const accepted = entries.filter((e) => e.size <= limits.maxFileBytes);
-  const [blobs, introduced] = await Promise.all([
-    reader.readBlobs([...new Set(accepted.map((e) => e.blob))]),
+  const introduced =
     accepted.length === 0
-      ? Promise.resolve(new Map<string, CommitInfo>())
-      : reader.readIntroducingCommits(
+      ? new Map<string, CommitInfo>()
+      : await reader.readIntroducingCommits(
           commit,
           accepted.map((e) => e.path),
-        ),
-  ]);
-  const files: ManifestFileInput[] = accepted.map((entry) => ({
+        );
+  const inputs = accepted.map((entry) => ({
     path: entry.path,
-    content: blobs.get(entry.blob) ?? Buffer.alloc(0),
     blob: entry.blob,
     introduced: introduced.get(entry.path) ?? null,
   }));
-  const result = validateManifests(files, { records: options.records, limits });
+  // Take this read's cache hits now: a concurrent read may prune the shared cache while we wait
+  // for blobs, and a hit must not turn into an unread (empty) file.
+  const hits: ManifestCache = new Map();
+  const uncached = inputs.filter((input) => {
+    const key = manifestCacheKey(input);
+    const hit = key === null ? undefined : options.cache?.get(key);
+    if (key !== null && hit !== undefined) hits.set(key, hit);
+    return hit === undefined;
+  });
+  const blobs = await reader.readBlobs([...new Set(uncached.map((input) => input.blob))]);
+  // Cached files need no content: validateManifests takes their earlier result by key.
+  const files: ManifestFileInput[] = inputs.map((input) => ({
+    ...input,
+    content: blobs.get(input.blob) ?? Buffer.alloc(0),
+  }));
+  const result = validateManifests(files, {
+    records: options.records,
+    limits,
+    ...(options.cache ? { cache: hits } : {}),
+  });
+  if (options.cache) {
+    // `hits` now holds exactly this revision's files: make it the shared cache's content.
+    for (const key of options.cache.keys()) if (!hits.has(key)) options.cache.delete(key);
+    for (const [key, outcome] of hits) options.cache.set(key, outcome);
+  }
   return withRefused(
     result,
     refused.map((e) => tooLarge(e.path, e.size, limits.maxFileBytes)),

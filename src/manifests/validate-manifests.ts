@@ -52,6 +52,26 @@ export interface ManifestLoadResult {
 export interface ValidateManifestsOptions {
   records?: RecordIndex;
   limits?: Partial<YamlLimits>;
+  /**
+   * Per-file results of earlier calls (parse, schema and single-document rules), keyed by path,
+   * blob and introducing commit: a long-running loop re-checks only the files that changed.
+   * Entries of files no longer present are dropped, so the cache stays the size of the repository.
+   */
+  cache?: ManifestCache;
+}
+
+/** What one file contributes before the cross-document rules; reusable while its key holds. */
+interface FileOutcome {
+  findings: Finding[];
+  conditions: ManifestCondition[];
+  candidates: Candidate[];
+}
+
+export type ManifestCache = Map<string, FileOutcome>;
+
+/** Cache key of a file read from git; null for working-tree files (no blob id to trust). */
+export function manifestCacheKey(input: Pick<ManifestFileInput, 'path' | 'blob' | 'introduced'>): string | null {
+  return input.blob === '' ? null : `${input.path}\n${input.blob}\n${input.introduced?.commit ?? ''}`;
 }
 
 const MANIFEST_PATH = /^manifests\/(?:[^/]+\/)*[^/]+\.ya?ml$/;
@@ -112,22 +132,22 @@ export function validateManifests(
   const candidates: Candidate[] = [];
 
   const sorted = files.filter((f) => isManifestPath(f.path)).sort((a, b) => (a.path < b.path ? -1 : 1));
+  const used = new Set<string>();
   for (const input of sorted) {
-    const file = parseYamlFile(input.path, input.content, limits);
-    if (file.findings.length > 0) {
-      findings.push(...file.findings);
-      conditions.push(
-        notReady({ file: input.path, document: 0, kind: '', name: '', ready: false, reason: '', message: '' }, file.findings),
-      );
-      continue;
+    const key = options.cache ? manifestCacheKey(input) : null;
+    let outcome = key === null ? undefined : options.cache?.get(key);
+    if (outcome === undefined) {
+      outcome = checkFile(input, limits);
+      if (key !== null) options.cache?.set(key, outcome);
     }
-    for (const parsed of file.documents) {
-      if (parsed.empty) continue;
-      const checked = checkDocument(input, file, parsed);
-      findings.push(...checked.findings);
-      if (checked.candidate === undefined) conditions.push(checked.condition);
-      else candidates.push(checked.candidate);
-    }
+    if (key !== null) used.add(key);
+    findings.push(...outcome.findings);
+    conditions.push(...outcome.conditions);
+    // Cross-document rules replace a candidate's condition: give them copies, keep the cache intact.
+    candidates.push(...outcome.candidates.map((candidate) => ({ ...candidate })));
+  }
+  if (options.cache) {
+    for (const key of options.cache.keys()) if (!used.has(key)) options.cache.delete(key);
   }
 
   const valid = applyCrossDocumentRules(candidates, options.records, findings);
@@ -136,6 +156,27 @@ export function validateManifests(
   findings.sort(compareFindings);
   conditions.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.document - b.document));
   return { manifests: toManifestSet(valid), findings, conditions };
+}
+
+/** Parse one file and check each document on its own (no cross-document rule). */
+function checkFile(input: ManifestFileInput, limits: YamlLimits): FileOutcome {
+  const outcome: FileOutcome = { findings: [], conditions: [], candidates: [] };
+  const file = parseYamlFile(input.path, input.content, limits);
+  if (file.findings.length > 0) {
+    outcome.findings.push(...file.findings);
+    outcome.conditions.push(
+      notReady({ file: input.path, document: 0, kind: '', name: '', ready: false, reason: '', message: '' }, file.findings),
+    );
+    return outcome;
+  }
+  for (const parsed of file.documents) {
+    if (parsed.empty) continue;
+    const checked = checkDocument(input, file, parsed);
+    outcome.findings.push(...checked.findings);
+    if (checked.candidate === undefined) outcome.conditions.push(checked.condition);
+    else outcome.candidates.push(checked.candidate);
+  }
+  return outcome;
 }
 
 function checkDocument(

@@ -12,6 +12,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { IsoTime } from '../domain/types.js';
 import { isCavraError } from '../errors.js';
 import { readJournal } from './journal.js';
+import { createSnapshotCache } from './read-snapshot.js';
 import { reconcileOnce, type ReconcilerOptions, type RunResult } from './run-once.js';
 
 export interface LoopOptions extends ReconcilerOptions {
@@ -35,7 +36,8 @@ const LAST_RUN_FILE = 'last-run.json';
 const MAX_ERROR_BACKOFF_MS = 5 * 60_000;
 
 /** Run until the signal aborts (or once). Returns the last run's result. */
-export async function runLoop(options: LoopOptions): Promise<RunResult | null> {
+export async function runLoop(input: LoopOptions): Promise<RunResult | null> {
+  const options: LoopOptions = { ...input, cache: input.cache ?? createSnapshotCache() };
   const watcher = createRefWatcher(options.watchGitDirs ?? []);
   let last: RunResult | null = null;
   let failures = 0;
@@ -48,13 +50,19 @@ export async function runLoop(options: LoopOptions): Promise<RunResult | null> {
         failures = 0;
         options.onRun?.(result);
         if (result.nextDueAt) {
-          waitMs = Math.min(waitMs, Math.max(0, Date.parse(result.nextDueAt) - options.clock.now().getTime()));
+          waitMs = Math.min(
+            waitMs,
+            Math.max(0, Date.parse(result.nextDueAt) - options.clock.now().getTime()),
+          );
         }
       } catch (error) {
         if (!isCavraError(error)) throw error;
         failures++;
         waitMs = Math.min(MAX_ERROR_BACKOFF_MS, options.intervalMs * 2 ** Math.min(failures - 1, 8));
-        options.logger.warn({ err: error.message, retryInMs: Math.round(waitMs) }, 'reconcile failed; keeping pending work and retrying');
+        options.logger.warn(
+          { err: error.message, retryInMs: Math.round(waitMs) },
+          'reconcile failed; keeping pending work and retrying',
+        );
         if (options.once) throw error;
       }
       if (options.once) break;
@@ -80,16 +88,19 @@ async function runAndRemember(options: LoopOptions): Promise<RunResult> {
 }
 
 /**
- * A no-op run: fetch only, and stop when neither tip moved since the last run, nothing journaled
- * waits to be pushed, and nothing falls due before now.
+ * A no-op run: one `git ls-remote`, and stop when neither tip moved since the last run, nothing
+ * journaled waits to be pushed, and nothing falls due before now. Anything else runs in full.
  */
 async function skipIfUnchanged(options: LoopOptions): Promise<RunResult | null> {
   const last = await readLastRun(options.store.stateDir);
   if (!last) return null;
-  const revision = await options.store.fetch(options.branch);
-  const ledger = options.ledgerBranch ? await options.store.fetch(options.ledgerBranch) : null;
   const due = last.nextDueAt !== null && Date.parse(last.nextDueAt) <= options.clock.now().getTime();
-  if (revision !== last.revision || ledger !== last.ledger || due) return null;
+  if (due) return null;
+  const branches = options.ledgerBranch ? [options.branch, options.ledgerBranch] : [options.branch];
+  const tips = await options.store.peekRemoteTips(branches);
+  const ledger = options.ledgerBranch ? (tips.get(options.ledgerBranch) ?? null) : null;
+  const revision = tips.get(options.branch) ?? null;
+  if (revision !== last.revision || ledger !== last.ledger) return null;
   if (await readJournal(options.store.stateDir)) return null;
   return {
     outcome: 'noop',
@@ -129,7 +140,9 @@ interface RefWatcher {
 }
 
 function createRefWatcher(gitDirs: string[]): RefWatcher | null {
-  const paths = gitDirs.flatMap((dir) => [join(dir, 'refs', 'heads'), join(dir, 'packed-refs')]).filter((p) => existsSync(p));
+  const paths = gitDirs
+    .flatMap((dir) => [join(dir, 'refs', 'heads'), join(dir, 'packed-refs')])
+    .filter((p) => existsSync(p));
   if (paths.length === 0) return null;
   let resolveWake: () => void = () => {};
   const state: RefWatcher = {

@@ -9,14 +9,25 @@ import { planClosures } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import { planPlaybooks } from '../domain/playbooks.js';
 import type { TreeChange } from '../domain/ports.js';
-import { breachedRowKeys, computeRetryRecoveryReport, nextBreachAt, type ReportEnvelope } from '../domain/report.js';
+import {
+  breachedRowKeys,
+  computeRetryRecoveryReport,
+  nextBreachAt,
+  type ReportEnvelope,
+} from '../domain/report.js';
 import { buildRunRecord } from '../domain/record-builders.js';
 import { planRetryWork, type RetryWorkInput } from '../domain/retry-plan.js';
 import type { DeliveryRecord, ExecutionRecord, IsoTime, RecordKind, RecordSet } from '../domain/types.js';
 import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { renderReportMarkdown } from '../reports/render-report.js';
 import type { Snapshot } from './read-snapshot.js';
-import { computeStatus, meaningfulStatus, serializeStatus, STATUS_PATH, type StatusDocument } from './status.js';
+import {
+  computeStatus,
+  meaningfulStatus,
+  serializeStatus,
+  STATUS_PATH,
+  type StatusDocument,
+} from './status.js';
 
 export const REPORT_JSON_PATH = 'reports/retry-recovery-report.json';
 export const REPORT_MD_PATH = 'reports/retry-recovery-report.md';
@@ -84,7 +95,12 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange | n
     executions: [...snapshot.records.executions, ...executions],
     claims: snapshot.records.claims.filter((claim) => !releasedClaims.includes(claim.claim_id)),
   };
-  const closures = planClosures({ closures: manifests.closures, records: withOutcomes, now, revision }).closures;
+  const closures = planClosures({
+    closures: manifests.closures,
+    records: withOutcomes,
+    now,
+    revision,
+  }).closures;
   const withClosures: RecordSet = { ...withOutcomes, closures: [...withOutcomes.closures, ...closures] };
   const playbooks = policy.recovery.auto_playbooks
     ? planPlaybooks({
@@ -153,7 +169,12 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange | n
     }
     // Work that is already due (e.g. an immediate retry after the failure just recorded) must wake
     // the loop now: the plan's nextDueAt only names future times.
-    const dueNow = retry.deliveries.length + retry.executions.length + retry.expiredClaims.length + retry.orphanedClaims.length > 0;
+    const dueNow =
+      retry.deliveries.length +
+        retry.executions.length +
+        retry.expiredClaims.length +
+        retry.orphanedClaims.length >
+      0;
     nextDueAt = dueNow ? now.toISOString() : retry.nextDueAt;
   }
   const breachAt = report.report.recovery_rows.length > 0 ? nextBreachAt(records, sloMinutes, now) : null;

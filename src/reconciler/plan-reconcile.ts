@@ -90,7 +90,9 @@ async function readPriorPolicies(
   approvals: RetryApproval[],
 ): Promise<Map<string, ReconcilerPolicySpec>> {
   const prior = new Map<string, ReconcilerPolicySpec>();
-  const commits = new Set(approvals.flatMap((a) => (a.source.introduced ? [a.source.introduced.commit] : [])));
+  const commits = new Set(
+    approvals.flatMap((a) => (a.source.introduced ? [a.source.introduced.commit] : [])),
+  );
   for (const commit of commits) {
     const parent = await reader.readParent(commit);
     prior.set(commit, await readPolicyAt(reader, parent));
@@ -117,7 +119,9 @@ async function verifyApprovalSignatures(
   const verified = await reader.readIntroducingCommits(revision, paths, { allowedSigners });
   return approvals.map((approval) => {
     const introduced = verified.get(approval.source.path);
-    return introduced ? { ...approval, source: { ...approval.source, introduced } } : withoutVerifiedSignature(approval);
+    return introduced
+      ? { ...approval, source: { ...approval.source, introduced } }
+      : withoutVerifiedSignature(approval);
   });
 }
 
@@ -127,6 +131,9 @@ function withoutVerifiedSignature(approval: RetryApproval): RetryApproval {
   if (!introduced) return approval;
   return {
     ...approval,
-    source: { ...approval.source, introduced: { ...introduced, signature: { status: 'none', principal: '' } } },
+    source: {
+      ...approval.source,
+      introduced: { ...introduced, signature: { status: 'none', principal: '' } },
+    },
   };
 }

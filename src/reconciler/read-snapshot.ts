@@ -5,9 +5,9 @@
  */
 import type { GitReader } from '../domain/ports.js';
 import { emptyRecordSet, type Finding, type RecordSet } from '../domain/types.js';
-import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
+import type { ManifestCache, ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { readManifests } from '../manifests/read-manifests.js';
-import { indexRecords, readRecords } from '../records/read-records.js';
+import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
 
 export interface Snapshot {
   /** Commit the manifests were read from. */
@@ -20,7 +20,18 @@ export interface Snapshot {
   recordFindings: Finding[];
 }
 
+/** Parsed files kept between runs of one process, keyed by blob: only changed files are parsed. */
+export interface SnapshotCache {
+  manifests: ManifestCache;
+  records: RecordCache;
+}
+
+export function createSnapshotCache(): SnapshotCache {
+  return { manifests: new Map(), records: new Map() };
+}
+
 export interface ReadSnapshotOptions {
+  cache?: SnapshotCache;
   /**
    * Read records from this commit instead of `revision` (ledger branch); null when the ledger
    * branch does not exist yet, so there are no records.
@@ -36,7 +47,12 @@ export async function readSnapshot(
 ): Promise<Snapshot> {
   const ledgerRevision = options.ledgerRevision === undefined ? revision : options.ledgerRevision;
   const { records, findings } =
-    ledgerRevision === null ? { records: emptyRecordSet(), findings: [] } : await readRecords(reader, ledgerRevision);
-  const manifests = await readManifests(reader, revision, { records: indexRecords(records) });
+    ledgerRevision === null
+      ? { records: emptyRecordSet(), findings: [] }
+      : await readRecords(reader, ledgerRevision, options.cache ? { cache: options.cache.records } : {});
+  const manifests = await readManifests(reader, revision, {
+    records: indexRecords(records),
+    ...(options.cache ? { cache: options.cache.manifests } : {}),
+  });
   return { revision, ledgerRevision: ledgerRevision ?? '', manifests, records, recordFindings: findings };
 }

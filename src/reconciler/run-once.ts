@@ -26,7 +26,7 @@ import {
 } from '../domain/record-builders.js';
 import type { PlannedCall } from '../domain/retry-plan.js';
 import type { ReportEnvelope } from '../domain/report.js';
-import type { IsoTime, Provider } from '../domain/types.js';
+import type { ClaimRecord, IsoTime, Provider } from '../domain/types.js';
 import { ConnectorError, GitError } from '../errors.js';
 import type { CavraGitStore } from '../git/store.js';
 import { runId as computeRunId } from '../records/ids.js';
@@ -42,7 +42,7 @@ import {
   type PendingOutcomes,
 } from './outcome-change.js';
 import { planFromSnapshot, type ReconcilePlan } from './plan-reconcile.js';
-import { readSnapshot, type Snapshot } from './read-snapshot.js';
+import { readSnapshot, type Snapshot, type SnapshotCache } from './read-snapshot.js';
 import { STATUS_PATH, type StatusDocument } from './status.js';
 
 export interface ReconcilerMetrics {
@@ -71,6 +71,8 @@ export interface ReconcilerOptions {
   connectorFor: (provider: Provider) => Connector;
   logger: Logger;
   metrics?: ReconcilerMetrics;
+  /** Parsed manifests and records kept between runs (the loop passes one for its lifetime). */
+  cache?: SnapshotCache;
   /** Connector calls in flight at once. */
   concurrency?: number;
   /** Pushes tried per commit before giving up for this run (each rejection re-reads the tip). */
@@ -151,7 +153,10 @@ async function fetchTips(options: ReconcilerOptions): Promise<Tips> {
 }
 
 async function readTips(options: ReconcilerOptions, tips: Tips): Promise<Snapshot> {
-  return readSnapshot(options.store, tips.revision, { ledgerRevision: tips.ledger });
+  return readSnapshot(options.store, tips.revision, {
+    ledgerRevision: tips.ledger,
+    ...(options.cache ? { cache: options.cache } : {}),
+  });
 }
 
 /** Outcomes of a run that crashed or lost its network after the calls: push them first. */
@@ -186,18 +191,21 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
       const commit = await commitOutcomes(options, unknown, plan, now, result, { tips, snapshot });
       // One unknown outcome per resolved claim (each writes a delivery and, for retries, an execution).
       result.unknown += unknown.claimIds.length;
-      if (commit && result.outcome === 'noop') result.outcome = 'ok';
+      if (commit && result.outcome === 'noop') {
+        result.outcome = 'ok';
+        result.message = 'recorded what was due (no connector call)';
+      }
       return;
     }
 
-    const claimed = await pushClaims(options, tips, calls, unknown, plan, now);
+    const claimed = await pushClaims(options, tips, calls, plan, now);
     if (claimed === null) {
       options.metrics?.countPushConflict();
       await backoff(options, attempt);
       continue; // another replica moved the tip: fetch and re-plan
     }
-    result.commits.push(claimed);
-    options.logger.info({ commit: claimed, calls: calls.length }, 'claims pushed');
+    result.commits.push(claimed.commit);
+    options.logger.info({ commit: claimed.commit, calls: calls.length }, 'claims pushed');
 
     const outcomes = await performCalls(options, calls, plan, now);
     const pending: PendingOutcomes = {
@@ -207,7 +215,14 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
     };
     // Durable before the push: a crash or an unreachable remote now loses no outcome.
     await writeJournal(options.store.stateDir, pending);
-    await commitOutcomes(options, pending, plan, options.clock.now(), result);
+    await commitOutcomes(
+      options,
+      pending,
+      plan,
+      options.clock.now(),
+      result,
+      afterClaims(tips, snapshot, claimed, options.ledgerBranch !== null),
+    );
     await clearJournal(options.store.stateDir);
     result.calls += calls.length;
     result.unknown += unknown.claimIds.length;
@@ -268,26 +283,29 @@ function unknownOutcomes(plan: ReconcilePlan, options: ReconcilerOptions, now: D
 }
 
 /** Commit the claims on the tip read and push; null when the push was rejected (tip moved). */
+interface PushedClaims {
+  commit: string;
+  claims: ClaimRecord[];
+}
+
+/** Commit the claims on the tip read and push; null when the push was rejected (tip moved). */
 async function pushClaims(
   options: ReconcilerOptions,
   tips: Tips,
   calls: PlannedCall[],
-  unknown: PendingOutcomes,
   plan: ReconcilePlan,
   now: Date,
-): Promise<string | null> {
+): Promise<PushedClaims | null> {
+  const claims = calls.map((call) =>
+    buildClaim(call, {
+      holder: options.replicaId,
+      now,
+      leaseMinutes: options.leaseMinutes,
+      revision: plan.revision,
+    }),
+  );
   const change: TreeChange = {
-    put: calls.map((call) => ({
-      path: claimPath(call.claimId),
-      content: serializeRecord(
-        buildClaim(call, {
-          holder: options.replicaId,
-          now,
-          leaseMinutes: options.leaseMinutes,
-          revision: plan.revision,
-        }),
-      ),
-    })),
+    put: claims.map((claim) => ({ path: claimPath(claim.claim_id), content: serializeRecord(claim) })),
     remove: [],
   };
   const message = `cavra-gitops: claim ${calls.length} call(s) at ${plan.revision.slice(0, 12)}`;
@@ -297,7 +315,33 @@ async function pushClaims(
     options.logger.info({ reason: pushed.reason }, 'claim push rejected; re-planning on the new tip');
     return null;
   }
-  return commit;
+  return { commit, claims };
+}
+
+/**
+ * The tips and snapshot right after our claim commit landed, derived instead of read again: the
+ * claim commit changed nothing but the claims, so the outcome commit can be built on it directly
+ * (a rejected outcome push still re-reads the real tip).
+ */
+function afterClaims(
+  tips: Tips,
+  snapshot: Snapshot,
+  pushed: PushedClaims,
+  separateLedger: boolean,
+): { tips: Tips; snapshot: Snapshot } {
+  const ours = new Set(pushed.claims.map((claim) => claim.claim_id));
+  return {
+    // Without a ledger branch the claim commit is also the new tracked tip.
+    tips: { ...tips, ledger: pushed.commit, revision: separateLedger ? tips.revision : pushed.commit },
+    snapshot: {
+      ...snapshot,
+      ledgerRevision: pushed.commit,
+      records: {
+        ...snapshot.records,
+        claims: [...snapshot.records.claims.filter((claim) => !ours.has(claim.claim_id)), ...pushed.claims],
+      },
+    },
+  };
 }
 
 type CallOutcomes = PendingOutcomes;

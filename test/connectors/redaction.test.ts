@@ -150,6 +150,9 @@ describe('redaction across all connector types', () => {
       expect(receiver.requests.some((request) => request.url.includes(CANARY.queryToken))).toBe(true);
       if (tokenIssued) expect(receiver.requests.at(-1)?.headers.authorization).toBe(`Bearer ${ACCESS_TOKEN}`);
       expectNoSecret(outcome.error);
+      // Not even the endpoint's host and port: errors name the env var that holds the URL.
+      expect(outcome.error).not.toContain(new URL(receiver.origin).host);
+      expect(outcome.error).toContain(`$${provider.spec.url_env}`);
     },
   );
 
