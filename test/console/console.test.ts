@@ -5,8 +5,12 @@
 import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commitFiles } from '../helpers/git-fixtures.js';
-import { PLAYBOOK_A, closureManifest, closureRecord, recordFile } from '../api/fixtures.js';
+import { commitFiles, createTempDir, git } from '../helpers/git-fixtures.js';
+import { join } from 'node:path';
+import { openGitStore } from '../../src/git/index.js';
+import { createSilentLogger } from '../../src/observability/logger.js';
+import { reconcileOnce } from '../../src/reconciler/run-once.js';
+import { PLAYBOOK_A, closureManifest } from '../api/fixtures.js';
 import { startFixtureServer, type FixtureServer } from '../api/fixture-server.js';
 
 const CHROMIUM_ARGS = [
@@ -21,8 +25,9 @@ const CHROMIUM_ARGS = [
 ];
 
 /**
- * Commit a RecoveryClosure manifest for (playbook, provider) AND the closure record the reconciler
- * would write for it. HOOK: the lead replaces the record part with a real `reconcile --once`.
+ * Commit a RecoveryClosure manifest as an operator would, then let the real reconciler record it:
+ * one `reconcile --once --no-push` run against a clone of the repository (no connector call is
+ * made without a pushed claim), whose local commit the repository then fast-forwards to.
  */
 async function recordClosureInRepo(
   repoDir: string,
@@ -30,17 +35,53 @@ async function recordClosureInRepo(
   provider: string,
   closedAt: string,
 ): Promise<string> {
-  const manifest = `manifests/closures/${provider}.yaml`;
-  const record = closureRecord({ playbookId, provider, closedAt, manifest });
-  return commitFiles(
+  await commitFiles(
     repoDir,
     {
-      [manifest]: closureManifest(`close-${provider}`, playbookId, provider, closedAt),
-      ...recordFile('closures', record, record.closure_id, record.recorded_at),
+      [`manifests/closures/${provider}.yaml`]: closureManifest(
+        `close-${provider}`,
+        playbookId,
+        provider,
+        closedAt,
+      ),
     },
     `close ${provider}`,
     { date: closedAt },
   );
+  const state = await createTempDir('cavra-console-state-');
+  try {
+    const store = await openGitStore({
+      remote: repoDir,
+      stateDir: state.dir,
+      branch: 'main',
+      replicaId: 'console-test',
+    });
+    try {
+      const result = await reconcileOnce({
+        store,
+        branch: 'main',
+        ledgerBranch: null,
+        replicaId: 'console-test',
+        clock: { now: () => new Date(closedAt) },
+        leaseMinutes: 10,
+        push: false,
+        shard: null,
+        connectorFor: () => {
+          throw new Error('no connector call is made with --no-push');
+        },
+        logger: createSilentLogger(),
+      });
+      const recorded = result.commits.at(-1);
+      if (!recorded) throw new Error('the reconciler recorded nothing');
+      await git(repoDir, ['fetch', '-q', join(state.dir, 'repo.git'), recorded]);
+      await git(repoDir, ['merge', '-q', '--ff-only', recorded]);
+      return recorded;
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await state.cleanup();
+  }
 }
 
 let server: FixtureServer;
