@@ -14,7 +14,7 @@ import type { CavraGitStore } from '../git/store.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { runLoop, type LoopOptions } from '../reconciler/loop.js';
 import { DEFAULT_LEASE_MINUTES } from '../reconciler/plan-reconcile.js';
-import type { ReconcilerMetrics, Shard } from '../reconciler/run-once.js';
+import type { ReconcilerMetrics, RunResult, Shard } from '../reconciler/run-once.js';
 import type { CliContext } from './context.js';
 import { parseDuration } from './repository.js';
 
@@ -158,6 +158,18 @@ function refuseCheckedOutTarget(repo: string, target: string): void {
   }
 }
 
+/** One line per run: info when it did something, debug for the quiet no-op runs of a loop. */
+export function logRunResult(logger: Logger, result: RunResult): void {
+  const fields = {
+    outcome: result.outcome,
+    revision: result.revision,
+    commits: result.commits.length,
+    nextDueAt: result.nextDueAt,
+  };
+  if (result.outcome === 'noop') logger.debug(fields, result.message);
+  else logger.info(fields, result.message);
+}
+
 export async function runReconcile(options: ReconcileCommandOptions, context: CliContext): Promise<number> {
   const reconciler = await createReconciler(options, context);
   try {
@@ -172,16 +184,7 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
     );
     const last = await runLoop({
       ...reconciler.loop,
-      onRun: (result) =>
-        reconciler.logger.info(
-          {
-            outcome: result.outcome,
-            revision: result.revision,
-            commits: result.commits.length,
-            nextDueAt: result.nextDueAt,
-          },
-          result.message,
-        ),
+      onRun: (result) => logRunResult(reconciler.logger, result),
     });
     return last?.outcome === 'failed' ? EXIT.infrastructure : EXIT.ok;
   } finally {

@@ -9,7 +9,7 @@ import { EXIT, ExitError } from '../errors.js';
 import { runLoop } from '../reconciler/loop.js';
 import type { CliContext } from './context.js';
 import { demoInstructions, prepareDemo } from './demo.js';
-import { createReconciler, type ReconcileCommandOptions } from './reconcile.js';
+import { createReconciler, logRunResult, type ReconcileCommandOptions } from './reconcile.js';
 import { parsePort, startApiServer } from './serve.js';
 
 const DEFAULT_PORT = 8080;
@@ -71,10 +71,7 @@ export async function runStart(options: StartCommandOptions, context: CliContext
       await runLoop({
         ...loop,
         onRun: (result) => {
-          logger.info(
-            { outcome: result.outcome, commits: result.commits.length, nextDueAt: result.nextDueAt },
-            result.message,
-          );
+          logRunResult(logger, result);
           if (!demo || hintedPlaybook) return;
           void findOpenPlaybook(store, loop.ledgerBranch ?? loop.branch).then((id) => {
             if (id && !hintedPlaybook) {

@@ -8,7 +8,6 @@ import { join, resolve as resolvePath } from 'node:path';
 import { watch } from 'chokidar';
 import type { Command } from 'commander';
 import { EXIT, ExitError } from '../errors.js';
-import { createGitReader, isLocalRemote } from '../git/index.js';
 import {
   VALIDATE_FORMATS,
   countErrors,
@@ -18,12 +17,15 @@ import {
 import { readManifests, readWorktreeManifests } from '../manifests/read-manifests.js';
 import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
 import type { CliContext } from './context.js';
+import { openRepository } from './repository.js';
 
 export interface ValidateCommandOptions {
   /** Local repository (default: the current directory). */
   repo?: string;
-  /** A bare or non-bare repository on the local filesystem, read like --repo (network URLs: not yet). */
+  /** Any git URL, a bare repository path included (read through a throw-away clone). */
   remote?: string;
+  /** Branch to read with --remote (default main). */
+  branch?: string;
   /** Revision to validate (default `HEAD`). */
   ref?: string;
   /** Validate the files on disk instead of a commit. */
@@ -50,36 +52,25 @@ function exitCodeOf(result: ManifestLoadResult): number {
   return countErrors(result.findings) > 0 ? EXIT.findings : EXIT.ok;
 }
 
-function repositoryDir(options: ValidateCommandOptions, context: CliContext): string {
+/** The local directory for --worktree / --watch; those read files on disk, never a remote. */
+function worktreeDir(options: ValidateCommandOptions, context: CliContext): string {
   if (options.remote !== undefined) {
-    if (options.repo !== undefined) throw new ExitError('Pass either --repo or --remote, not both.');
-    if (options.worktree === true || options.watch === true) {
-      throw new ExitError(
-        '--worktree and --watch read files on disk; use --repo DIR with them, not --remote.',
-      );
-    }
-    if (!isLocalRemote(options.remote)) {
-      throw new ExitError(
-        'validate --remote only accepts a repository path on this machine for now; clone the ops repository and pass --repo DIR.',
-      );
-    }
-    return resolvePath(context.cwd, options.remote);
+    throw new ExitError('--worktree and --watch read files on disk; use --repo DIR with them, not --remote.');
   }
   return resolvePath(context.cwd, options.repo ?? '.');
 }
 
-/** Validate the committed revision `ref` of the repository at `repoDir`. */
+/** Validate the committed revision `ref` (default: HEAD, or the branch tip with --remote). */
 export async function validateRevision(
-  repoDir: string,
-  ref: string,
+  options: ValidateCommandOptions,
   context: CliContext,
 ): Promise<{ revision: string; result: ManifestLoadResult }> {
-  const reader = createGitReader(repoDir, { env: context.env });
+  const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
-    const revision = await reader.resolve(ref);
-    return { revision, result: await readManifests(reader, revision) };
+    const revision = await repository.resolve(options.ref);
+    return { revision, result: await readManifests(repository.reader, revision) };
   } finally {
-    await reader.close();
+    await repository.close();
   }
 }
 
@@ -94,14 +85,15 @@ export async function runValidate(options: ValidateCommandOptions, context: CliC
       '--watch re-validates files on disk as they are saved; drop --ref (it implies --worktree).',
     );
   }
-  const repoDir = repositoryDir(options, context);
-  if (options.watch === true) return watchWorktree(repoDir, format, options.debounceMs ?? 100, context);
+  if (options.watch === true) {
+    return watchWorktree(worktreeDir(options, context), format, options.debounceMs ?? 100, context);
+  }
   if (options.worktree === true) {
-    const result = await readWorktreeManifests(repoDir);
+    const result = await readWorktreeManifests(worktreeDir(options, context));
     context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
     return exitCodeOf(result);
   }
-  const { revision, result } = await validateRevision(repoDir, options.ref ?? 'HEAD', context);
+  const { revision, result } = await validateRevision(options, context);
   context.stdout(formatFindings(format, { revision, ...result }));
   return exitCodeOf(result);
 }
@@ -165,8 +157,9 @@ export function registerValidateCommand(program: Command, context: CliContext): 
       'validate the manifests of a committed revision (or of the working tree) against the schemas and semantic rules',
     )
     .option('--repo <dir>', 'local ops repository (default: the current directory)')
-    .option('--remote <path>', 'a repository path on this machine (bare or not), read like --repo')
-    .option('--ref <rev>', 'revision to validate (default: HEAD; committed content only)')
+    .option('--remote <url>', 'any git URL, a bare repository path included')
+    .option('--branch <name>', 'branch to read with --remote', 'main')
+    .option('--ref <rev>', 'revision to validate (default: HEAD, or the branch tip with --remote)')
     .option('--worktree', 'validate the files on disk instead of a commit (editors, pre-commit)')
     .option('--format <format>', `output format: ${VALIDATE_FORMATS.join(', ')}`, 'text')
     .option('--watch', 're-validate the working tree whenever a manifest is saved (implies --worktree)')

@@ -127,8 +127,8 @@ describe('validate', () => {
     [{ format: 'xml' }, /--format "xml" is not supported/],
     [{ ref: 'HEAD', worktree: true }, /exclude each other/],
     [{ ref: 'HEAD', watch: true }, /--watch/],
-    [{ repo: '.', remote: '/tmp/x' }, /either --repo or --remote/],
-    [{ remote: 'https://example.com/ops.git' }, /--remote only accepts a repository path/],
+    [{ repo: '.', remote: '/tmp/x' }, /either --repo DIR or --remote URL/],
+    [{ remote: '/tmp/x', worktree: true }, /read files on disk/],
   ])('usage errors are ExitError with exit code 2: %o', async (options, message) => {
     const t = createTestContext(repo.dir);
     const error = await runValidate(options, t.context).catch((e: unknown) => e);
@@ -142,6 +142,16 @@ describe('validate', () => {
     const t = createTestContext(repo.dir);
     const error = await runValidate({ ref: 'no-such-branch' }, t.context).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GitError);
+  });
+
+  it('--remote that cannot be reached is a GitError (exit 3), with the URL redacted', async () => {
+    const t = createTestContext('/');
+    const error = await runValidate(
+      { remote: 'file:///nonexistent/ops.git?token=secret-canary' },
+      t.context,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GitError);
+    expect((error as Error).message).not.toContain('secret-canary');
   });
 
   it('--remote accepts a local repository path', async () => {

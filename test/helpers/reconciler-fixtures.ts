@@ -213,10 +213,10 @@ export function opsRepoOf(bare: TempDir, work: TempDir): OpsRepo {
 }
 
 /** Every record (and claim) on the remote's tip of main, read straight from the bare repository. */
-export async function readRemoteRecords(remote: string): Promise<RecordSet> {
+export async function readRemoteRecords(remote: string, branch = 'main'): Promise<RecordSet> {
   const reader = createGitReader(remote, { gitDir: true });
   try {
-    const tip = await reader.resolve('refs/heads/main');
+    const tip = await reader.resolve(`refs/heads/${branch}`);
     const { records, findings } = await readRecords(reader, tip);
     if (findings.length > 0) throw new Error(`record findings: ${JSON.stringify(findings)}`);
     return records;
