@@ -21,7 +21,7 @@ import { createConnector, createConnectorContext } from '../src/connectors/index
 import type { DeliveryRequest } from '../src/domain/ports.js';
 import type { DeliveryRecord } from '../src/domain/types.js';
 import { openGitStore } from '../src/git/index.js';
-import { createSilentLogger } from '../src/observability/logger.js';
+import { createLogger, createSilentLogger } from '../src/observability/logger.js';
 import { runLoop } from '../src/reconciler/loop.js';
 import { createSnapshotCache } from '../src/reconciler/read-snapshot.js';
 import { reconcileOnce, type ReconcilerOptions } from '../src/reconciler/run-once.js';
@@ -220,7 +220,10 @@ async function throughput(retries: number, latencyMs: number): Promise<Record<st
       push: true,
       shard: null,
       connectorFor: (provider) => createConnector(provider, connectorContext),
-      logger: createSilentLogger(),
+      // BENCH_LOG=1 shows the run's steps with timestamps, to see where the time goes.
+      logger: process.env.BENCH_LOG
+        ? createLogger({ write: (t) => process.stderr.write(t), isTTY: false, level: 'info' })
+        : createSilentLogger(),
       concurrency: CONCURRENCY,
       cache: createSnapshotCache(),
     };
