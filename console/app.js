@@ -10,7 +10,8 @@ const HIDDEN_POLL_MS = 30000;
 
 const state = {
   reportTag: null,
-  revision: null,
+  /** Revision whose records the history table shows (the ledger revision when there is one). */
+  recordsRevision: null,
   timer: null,
   inFlight: false,
 };
@@ -219,18 +220,23 @@ async function poll() {
   try {
     const result = await fetchJson(REPORT_URL, state.reportTag);
     const revision = result.response.headers.get('X-Cavra-Revision');
+    // With a ledger branch, records move on while the tracked revision stays put.
+    const recordsRevision = result.response.headers.get('X-Cavra-Ledger-Revision') ?? revision;
     if (result.changed) {
-      state.reportTag = result.response.headers.get('ETag');
-      const revisionChanged = revision !== state.revision;
       renderReport(result.body.report, revision);
-      if (revisionChanged) {
-        const history = await fetchJson(HISTORY_URL, null);
-        renderHistory(history.body);
-        state.revision = revision;
-        document.body.dataset.revision = revision ?? '';
-        setConnection(`Up to date with revision ${revision ? revision.slice(0, 12) : 'unknown'}.`);
-      }
-    } else if (byId('connection').classList.contains('connection-problem')) {
+      state.reportTag = result.response.headers.get('ETag');
+    }
+    // Checked on a 304 too: a history fetch that failed last time is retried, not forgotten.
+    const recordsChanged = recordsRevision !== state.recordsRevision;
+    if (recordsChanged) {
+      // Pinned with ?at= to the report's revision, so both show the same commit.
+      const at = recordsRevision ? `&at=${encodeURIComponent(recordsRevision)}` : '';
+      const history = await fetchJson(`${HISTORY_URL}${at}`, null);
+      renderHistory(history.body);
+      state.recordsRevision = recordsRevision;
+      document.body.dataset.revision = revision ?? '';
+    }
+    if (recordsChanged || byId('connection').classList.contains('connection-problem')) {
       setConnection(`Up to date with revision ${revision ? revision.slice(0, 12) : 'unknown'}.`);
     }
   } catch (error) {

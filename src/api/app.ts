@@ -205,9 +205,11 @@ export function createApp(options: ApiOptions): express.Express {
       redirect: true,
       setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
     }),
-    createMethodNotAllowedHandler(),
   );
 
+  // The whole API is read-only: any other method is a 405 on every path, known or not, answered
+  // before (and without) reading a body the client may be sending.
+  app.use(createMethodNotAllowedHandler());
   app.use((req, _res, next) => {
     next(
       new HttpError(

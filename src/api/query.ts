@@ -89,20 +89,6 @@ export function readTextParam(params: QueryParams, name: string): string | undef
   return raw;
 }
 
-/** `true`/`false`, or undefined when absent. */
-export function readBooleanParam(params: QueryParams, name: string): boolean | undefined {
-  const raw = params[name];
-  if (raw === undefined) return undefined;
-  if (raw !== 'true' && raw !== 'false') {
-    throw new HttpError(
-      400,
-      'invalid_parameter',
-      `${name}=${JSON.stringify(raw.slice(0, 40))} is not valid; use true or false.`,
-    );
-  }
-  return raw === 'true';
-}
-
 /** One of `values`, or undefined when absent. */
 export function readEnumParam<T extends string>(
   params: QueryParams,

@@ -5,14 +5,13 @@
 import type { Command } from 'commander';
 import type { PlannedCall, RetryDecision } from '../domain/retry-plan.js';
 import type { Finding } from '../domain/types.js';
-import { EXIT, ExitError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { planFromSnapshot, type ReconcilePlan } from '../reconciler/plan-reconcile.js';
 import { readSnapshot } from '../reconciler/read-snapshot.js';
 import type { CliContext } from './context.js';
-import { openRepository, type RepositoryOptions } from './repository.js';
+import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
 export const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
-type PlanFormat = (typeof PLAN_FORMATS)[number];
 
 export interface PlanCommandOptions extends RepositoryOptions {
   ref?: string;
@@ -146,28 +145,12 @@ export function renderPlanMarkdown(view: PlanView): string {
   return `${lines.join('\n')}`;
 }
 
-function parseFormat(raw: string | undefined): PlanFormat {
-  const format = raw ?? 'text';
-  if (!(PLAN_FORMATS as readonly string[]).includes(format)) {
-    throw new ExitError(
-      `--format ${JSON.stringify(format)} is not supported; use one of ${PLAN_FORMATS.join(', ')}.`,
-    );
-  }
-  return format as PlanFormat;
-}
-
 export async function runPlan(options: PlanCommandOptions, context: CliContext): Promise<number> {
-  const format = parseFormat(options.format);
+  const format = parseFormat(options.format, PLAN_FORMATS, 'text');
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
-    const revision = await repository.resolve(options.ref);
-    const ledgerRevision =
-      options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
-    const snapshot = await readSnapshot(
-      repository.reader,
-      revision,
-      ledgerRevision ? { ledgerRevision } : {},
-    );
+    const { revision, ledgerRevision } = await resolveRevisions(repository, options);
+    const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision });
     const plan = await planFromSnapshot(repository.reader, snapshot, context.clock.now());
     const view = toPlanView(plan, [...snapshot.manifests.findings, ...snapshot.recordFindings]);
     if (format === 'json') context.stdout(`${JSON.stringify(view, null, 2)}\n`);

@@ -15,7 +15,7 @@ import { EXIT, ExitError } from '../errors.js';
 import { readSnapshot } from '../reconciler/read-snapshot.js';
 import { renderReportMarkdown, renderReportTable } from '../reports/render-report.js';
 import type { CliContext } from './context.js';
-import { openRepository, type RepositoryOptions } from './repository.js';
+import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
 export const REPORT_FORMATS = ['json', 'markdown', 'table'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -36,16 +36,6 @@ export interface ReportCommandOptions extends RepositoryOptions {
   generatedBy?: string;
   /** Read records from this revision instead of `ref` (records on a ledger branch). */
   ledgerRef?: string;
-}
-
-function parseFormat(raw: string | undefined): ReportFormat {
-  const format = raw ?? 'json';
-  if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new ExitError(
-      `--format ${JSON.stringify(format)} is not supported; use one of ${REPORT_FORMATS.join(', ')}.`,
-    );
-  }
-  return format as ReportFormat;
 }
 
 /** Render an envelope in a format: json is `{report, metadata}` pretty-printed with a trailing newline. */
@@ -78,11 +68,7 @@ export async function computeReportAt(
   reader: GitReader,
   options: { revision: string; ledgerRevision?: string; sloMinutes?: number; generatedBy: string; now: Date },
 ): Promise<ReportEnvelope> {
-  const snapshot = await readSnapshot(
-    reader,
-    options.revision,
-    options.ledgerRevision === undefined ? {} : { ledgerRevision: options.ledgerRevision },
-  );
+  const snapshot = await readSnapshot(reader, options.revision, { ledgerRevision: options.ledgerRevision });
   const policy = snapshot.manifests.manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
   return computeRetryRecoveryReport(snapshot.records, {
     sloMinutes: options.sloMinutes ?? policy.recovery.recovery_slo_minutes,
@@ -95,16 +81,12 @@ export async function computeReportAt(
 /** Run `report`; returns the exit code (0; failures are typed errors main.ts maps to exit codes). */
 export async function runReport(options: ReportCommandOptions, context: CliContext): Promise<number> {
   // Bad flags fail before any git work.
-  const format = parseFormat(options.format);
+  const format = parseFormat(options.format, REPORT_FORMATS, 'json');
   const sloMinutes = parseSloFlag(options.sloMinutes);
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
-    const revision = await repository.resolve(options.ref);
-    const ledgerRevision =
-      options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
     const envelope = await computeReportAt(repository.reader, {
-      revision,
-      ...(ledgerRevision === undefined ? {} : { ledgerRevision }),
+      ...(await resolveRevisions(repository, options)),
       ...(sloMinutes === undefined ? {} : { sloMinutes }),
       generatedBy: options.generatedBy ?? CLI_GENERATED_BY,
       now: context.clock.now(),

@@ -1,6 +1,7 @@
 /**
  * `--repo DIR | --remote URL` for the read-only commands: a local repository is read in place
  * (committed objects only), any other git URL through a throw-away clone that is removed on close.
+ * Also the option parsers the commands share (`--ref`/`--ledger-ref`, `--format`, durations).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,37 @@ export async function openRepository(
     await rm(stateDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** `--ref` and `--ledger-ref` resolved to commits: the revision read and where its records are read. */
+export interface ResolvedRevisions {
+  revision: string;
+  /** Records come from this commit (a ledger branch); undefined: from `revision`. */
+  ledgerRevision?: string;
+}
+
+export async function resolveRevisions(
+  repository: OpenedRepository,
+  options: { ref?: string; ledgerRef?: string },
+): Promise<ResolvedRevisions> {
+  const revision = await repository.resolve(options.ref);
+  if (options.ledgerRef === undefined) return { revision };
+  return { revision, ledgerRevision: await repository.resolve(options.ledgerRef) };
+}
+
+/** `--format` checked against the formats a command supports (default `fallback`). */
+export function parseFormat<F extends string>(
+  raw: string | undefined,
+  formats: readonly F[],
+  fallback: F,
+): F {
+  const format = raw ?? fallback;
+  if (!(formats as readonly string[]).includes(format)) {
+    throw new ExitError(
+      `--format ${JSON.stringify(format)} is not supported; use one of ${formats.join(', ')}.`,
+    );
+  }
+  return format as F;
 }
 
 /** Parse a duration like `30s`, `10m`, `1h`, `250ms` (a bare number is seconds) into ms. */

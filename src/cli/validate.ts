@@ -17,7 +17,7 @@ import {
 import { readManifests, readWorktreeManifests } from '../manifests/read-manifests.js';
 import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
 import type { CliContext } from './context.js';
-import { openRepository } from './repository.js';
+import { openRepository, parseFormat } from './repository.js';
 
 export interface ValidateCommandOptions {
   /** Local repository (default: the current directory). */
@@ -36,16 +36,6 @@ export interface ValidateCommandOptions {
   watch?: boolean;
   /** Quiet period after a change before re-validating, in ms (default 100; tests use 0). */
   debounceMs?: number;
-}
-
-function parseFormat(raw: string | undefined): ValidateFormat {
-  const format = raw ?? 'text';
-  if (!(VALIDATE_FORMATS as readonly string[]).includes(format)) {
-    throw new ExitError(
-      `--format ${JSON.stringify(format)} is not supported; use one of ${VALIDATE_FORMATS.join(', ')}.`,
-    );
-  }
-  return format as ValidateFormat;
 }
 
 function exitCodeOf(result: ManifestLoadResult): number {
@@ -76,7 +66,7 @@ export async function validateRevision(
 
 /** Run `validate`; returns the exit code. Usage errors are thrown as ExitError, git failures as GitError. */
 export async function runValidate(options: ValidateCommandOptions, context: CliContext): Promise<number> {
-  const format = parseFormat(options.format);
+  const format = parseFormat(options.format, VALIDATE_FORMATS, 'text');
   if (options.worktree === true && options.ref !== undefined) {
     throw new ExitError('--ref and --worktree exclude each other: validate a commit or the files on disk.');
   }

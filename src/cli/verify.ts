@@ -5,13 +5,15 @@
 import type { Command } from 'commander';
 import type { GitReader } from '../domain/ports.js';
 import type { ExecutionRecord, Finding } from '../domain/types.js';
-import { EXIT, ExitError, GitError } from '../errors.js';
+import { EXIT, GitError } from '../errors.js';
 import { readManifests } from '../manifests/read-manifests.js';
 import { approvalDecisionId } from '../records/ids.js';
 import { readSnapshot } from '../reconciler/read-snapshot.js';
 import { verifyRecords } from '../records/verify-records.js';
 import type { CliContext } from './context.js';
-import { openRepository, type RepositoryOptions } from './repository.js';
+import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
+
+const VERIFY_FORMATS = ['text', 'json'] as const;
 
 export interface VerifyCommandOptions extends RepositoryOptions {
   ref?: string;
@@ -21,20 +23,11 @@ export interface VerifyCommandOptions extends RepositoryOptions {
 }
 
 export async function runVerify(options: VerifyCommandOptions, context: CliContext): Promise<number> {
-  const format = options.format ?? 'text';
-  if (format !== 'text' && format !== 'json') {
-    throw new ExitError(`--format ${JSON.stringify(format)} is not supported; use text or json.`);
-  }
+  const format = parseFormat(options.format, VERIFY_FORMATS, 'text');
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
-    const revision = await repository.resolve(options.ref);
-    const ledgerRevision =
-      options.ledgerRef === undefined ? undefined : await repository.resolve(options.ledgerRef);
-    const snapshot = await readSnapshot(
-      repository.reader,
-      revision,
-      ledgerRevision ? { ledgerRevision } : {},
-    );
+    const { revision, ledgerRevision } = await resolveRevisions(repository, options);
+    const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision });
     const findings: Finding[] = [
       ...snapshot.recordFindings,
       ...verifyRecords(snapshot.records, snapshot.manifests.manifests, {

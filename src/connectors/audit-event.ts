@@ -60,6 +60,33 @@ export function summarizeAuditEvent(request: DeliveryRequest): string {
   );
 }
 
+/**
+ * The plain-text body of a ticket (Jira issue, ServiceNow record): the summary line, the delivery's
+ * identifiers, then one `bullet` line per route.
+ */
+export function describeDeliveryText(request: DeliveryRequest, bullet: '*' | '-'): string {
+  const routes = request.package.routes.map(
+    (route) =>
+      `${bullet} ${route.route_id}: ${route.state} (owner ${route.owner}, provider ${route.provider})`,
+  );
+  return [
+    summarizeAuditEvent(request),
+    '',
+    `Delivery: ${request.deliveryId}`,
+    `Audit: ${request.auditId}`,
+    `Attempt: ${request.attempt}`,
+    ...(request.executionId ? [`Execution: ${request.executionId}`] : []),
+    `Idempotency key: ${request.idempotencyKey}`,
+    `Delivered at: ${request.at}`,
+    ...(routes.length > 0 ? ['', 'Routes:', ...routes] : []),
+  ].join('\n');
+}
+
+/** `text` cut to at most `max` characters, an ellipsis marking the cut. */
+export function truncateText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /** The package counters as label/value pairs, in a fixed order (for card and block fields). */
 export function describePackageCounts(pkg: AuditPackage): { label: string; value: number }[] {
   return [

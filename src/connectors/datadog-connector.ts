@@ -23,6 +23,7 @@ import {
   describePackageCounts,
   summarizeAuditEvent,
   summarizeAuditTitle,
+  truncateText,
   unixSeconds,
 } from './audit-event.js';
 import { describeProvider, readProviderEnv } from './env.js';
@@ -104,8 +105,8 @@ export function buildDatadogEvent(request: DeliveryRequest, options: DatadogOpti
     .join('\n');
   const text = `%%%\n${summarizeAuditEvent(request)}\n\n${counts}\n\nIdempotency key: \`${request.idempotencyKey}\`\n%%%`;
   return {
-    title: truncate(summarizeAuditTitle(request), MAX_TITLE),
-    text: truncate(text, MAX_TEXT),
+    title: truncateText(summarizeAuditTitle(request), MAX_TITLE),
+    text: truncateText(text, MAX_TEXT),
     date_happened: unixSeconds(request.at),
     tags: [
       'source:cavra-gitops',
@@ -150,8 +151,4 @@ export function datadogRetryDelay(headers: Headers, nowMs: number): number | nul
   if (retryAfter !== null) return retryAfter;
   const reset = headers.get('x-ratelimit-reset');
   return reset !== null && /^\d+$/.test(reset.trim()) ? Number(reset.trim()) * 1000 : null;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -5,7 +5,10 @@
  * the server.
  */
 import type { ConnectorContext, DeliveryOutcome } from '../domain/ports.js';
+import type { Provider } from '../domain/types.js';
 import { redactText, redactUrl } from '../redact.js';
+import { ConnectorError } from '../errors.js';
+import { describeProvider } from './env.js';
 
 export interface HttpRequestSpec {
   method: 'POST' | 'PUT';
@@ -313,12 +316,36 @@ export function providerTimeoutMs(provider: { spec: { timeout_seconds: number } 
  * even its host (SPEC §7: no URL in records, reports, logs or errors). The operator knows where
  * the env var points; a reader of the audit trail learns nothing about the endpoint.
  */
-export function describeTarget(
-  provider: { name: string; spec: { type: string; url_env?: string | null } },
-  _url: string,
-): string {
+export function describeTarget(provider: Provider): string {
   const where = provider.spec.url_env ? ` at $${provider.spec.url_env}` : '';
-  return `provider "${provider.name}" (${provider.spec.type})${where}`;
+  return `${describeProvider(provider)}${where}`;
+}
+
+/**
+ * The `Authorization` header of an API that takes HTTP Basic (the default: `user` and the secret)
+ * or a bearer token (`spec.options.auth: bearer`). `missingUser` completes the error when basic
+ * auth has no user: "<provider> uses basic auth but has no <missingUser>".
+ */
+export function basicOrBearerAuthorization(
+  provider: Provider,
+  secret: string,
+  user: unknown,
+  missingUser: string,
+): string {
+  const auth = provider.spec.options.auth ?? 'basic';
+  if (auth === 'bearer') return `Bearer ${secret}`;
+  if (auth !== 'basic') {
+    throw new ConnectorError(`${describeProvider(provider)}: spec.options.auth must be basic or bearer.`);
+  }
+  if (typeof user !== 'string' || user === '') {
+    throw new ConnectorError(`${describeProvider(provider)} uses basic auth but has no ${missingUser}`);
+  }
+  return `Basic ${Buffer.from(`${user}:${secret}`, 'utf8').toString('base64')}`;
+}
+
+/** A failure that resending cannot fix: `reason` says what the operator must change. */
+export function permanentFailure(reason: string): HttpClassification {
+  return { success: false, retryable: false, reason: `${reason} (permanent)` };
 }
 
 /**

@@ -10,9 +10,16 @@ import { createJsonConnector } from './json-connector.js';
 import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
-import { summarizeAuditEvent, summarizeAuditTitle } from './audit-event.js';
+import { describeDeliveryText, summarizeAuditTitle } from './audit-event.js';
 import { describeProvider, readProviderEnv } from './env.js';
-import { appendPath, classifyStatus, excerptOf, type HttpClassification } from './http.js';
+import {
+  appendPath,
+  basicOrBearerAuthorization,
+  classifyStatus,
+  excerptOf,
+  permanentFailure,
+  type HttpClassification,
+} from './http.js';
 
 export const JIRA_CREATE_ISSUE_PATH = '/rest/api/2/issue';
 export const DEFAULT_JIRA_ISSUE_TYPE = 'Task';
@@ -44,21 +51,7 @@ export function buildJiraIssue(
   request: DeliveryRequest,
   options: JiraIssueOptions,
 ): { fields: JiraIssueFields } {
-  const pkg = request.package;
-  const routes = pkg.routes.map(
-    (route) => `* ${route.route_id}: ${route.state} (owner ${route.owner}, provider ${route.provider})`,
-  );
-  const description = [
-    summarizeAuditEvent(request),
-    '',
-    `Delivery: ${request.deliveryId}`,
-    `Audit: ${request.auditId}`,
-    `Attempt: ${request.attempt}`,
-    ...(request.executionId ? [`Execution: ${request.executionId}`] : []),
-    `Idempotency key: ${request.idempotencyKey}`,
-    `Delivered at: ${request.at}`,
-    ...(routes.length > 0 ? ['', 'Routes:', ...routes] : []),
-  ].join('\n');
+  const description = describeDeliveryText(request, '*');
   return {
     fields: {
       project: { key: options.projectKey },
@@ -75,18 +68,12 @@ export function buildJiraIssue(
  * (Data Center personal access token).
  */
 export function jiraAuthorization(provider: Provider, token: string): string {
-  const auth = provider.spec.options.auth ?? 'basic';
-  if (auth === 'bearer') return `Bearer ${token}`;
-  if (auth !== 'basic') {
-    throw new ConnectorError(`${describeProvider(provider)}: spec.options.auth must be basic or bearer.`);
-  }
-  const user = provider.spec.options.email ?? provider.spec.options.user;
-  if (typeof user !== 'string' || user === '') {
-    throw new ConnectorError(
-      `${describeProvider(provider)} uses basic auth but has no spec.options.email; set it to the Atlassian account email that owns the API token (or set options.auth: bearer for a personal access token).`,
-    );
-  }
-  return `Basic ${Buffer.from(`${user}:${token}`, 'utf8').toString('base64')}`;
+  return basicOrBearerAuthorization(
+    provider,
+    token,
+    provider.spec.options.email ?? provider.spec.options.user,
+    'spec.options.email; set it to the Atlassian account email that owns the API token (or set options.auth: bearer for a personal access token).',
+  );
 }
 
 /** Build the Jira connector; configuration errors are `ConnectorError`s naming the field. */
@@ -110,7 +97,6 @@ export function createJiraConnector(provider: Provider, context: ConnectorContex
     idempotent: false,
     url: appendPath(base, JIRA_CREATE_ISSUE_PATH),
     headers: { authorization, accept: 'application/json' },
-    extraSecrets: [authorization, authorization.replace(/^\w+ /, '')],
     payload: (request) => buildJiraIssue(request, { projectKey, issueType }),
     classify: (status, answer) => classifyJiraAnswer(status, answer, projectKey, provider.spec.token_env),
   });
@@ -130,19 +116,19 @@ export function classifyJiraAnswer(
   const details = parseJiraErrors(body);
   switch (status) {
     case 400:
-      return permanent(
+      return permanentFailure(
         `Jira rejected the issue (HTTP 400)${details}; check options.project_key, options.issue_type and the project's required fields`,
       );
     case 401:
-      return permanent(
+      return permanentFailure(
         `Jira refused the credentials (HTTP 401); check options.email / options.auth and the token in env var ${tokenEnv ?? '(token_env)'}`,
       );
     case 403:
-      return permanent(
+      return permanentFailure(
         `Jira denied issue creation in project ${projectKey} (HTTP 403)${details}; grant the account the Create Issues permission`,
       );
     case 404:
-      return permanent(
+      return permanentFailure(
         `Jira answered HTTP 404${details}; check that url_env holds the Jira base URL (e.g. https://your-site.atlassian.net)`,
       );
     default:
@@ -171,8 +157,4 @@ function parseJiraErrors(body: string): string {
     if (messages.length > 0) parts.push(`messages: ${excerptOf(messages.join('; '))}`);
   }
   return parts.length > 0 ? `: ${parts.join('; ')}` : '';
-}
-
-function permanent(reason: string): HttpClassification {
-  return { success: false, retryable: false, reason: `${reason} (permanent)` };
 }

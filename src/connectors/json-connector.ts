@@ -1,7 +1,8 @@
 /**
- * The shape most HTTP connectors share: POST a JSON payload built from the delivery to one
- * endpoint, with fixed headers, through `sendHttp` (timeout, attempts, Retry-After, redaction),
- * classifying the answer the product's way. Each connector supplies only what is its own.
+ * The shape every HTTP connector but Sentinel (which first fetches a token) shares: POST a JSON
+ * payload built from the delivery to one endpoint, with fixed headers plus any the request
+ * itself determines, through `sendHttp` (timeout, attempts, Retry-After, redaction), classifying
+ * the answer the product's way. Each connector supplies only what is its own.
  */
 import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
@@ -15,10 +16,13 @@ export interface JsonConnectorSpec {
   idempotent: boolean;
   /** The full endpoint URL (secret: it never appears in errors). */
   url: string;
-  /** Headers besides `content-type: application/json` and `user-agent` (which they may override). */
+  /**
+   * Headers besides `content-type: application/json` and `user-agent` (which they may override).
+   * Credential headers need no listing as secrets: `sendHttp` scrubs their values itself.
+   */
   headers: Record<string, string>;
-  /** Secret values beyond the provider's env vars (e.g. a derived Authorization header). */
-  extraSecrets?: string[];
+  /** Headers that depend on the request and its serialised body (e.g. a signature). */
+  requestHeaders?: (request: DeliveryRequest, body: string) => Record<string, string>;
   payload: (request: DeliveryRequest) => unknown;
   classify?: SendHttpOptions['classify'];
   retryDelayOf?: SendHttpOptions['retryDelayOf'];
@@ -26,15 +30,18 @@ export interface JsonConnectorSpec {
 
 export function createJsonConnector(spec: JsonConnectorSpec): Connector {
   const { provider, context, url } = spec;
-  const secrets = [...secretsOf(provider, context.env), ...(spec.extraSecrets ?? [])];
-  const target = describeTarget(provider, url);
+  const secrets = secretsOf(provider, context.env);
+  const target = describeTarget(provider);
   const timeoutMs = providerTimeoutMs(provider);
-  const headers = { 'content-type': 'application/json', 'user-agent': 'cavra-gitops', ...spec.headers };
+  const fixedHeaders = { 'content-type': 'application/json', 'user-agent': 'cavra-gitops', ...spec.headers };
   return {
     type: provider.spec.type,
     idempotent: spec.idempotent,
     async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
       const body = JSON.stringify(spec.payload(request));
+      const headers = spec.requestHeaders
+        ? { ...fixedHeaders, ...spec.requestHeaders(request, body) }
+        : fixedHeaders;
       return sendHttp(() => ({ method: 'POST', url, headers, body, timeoutMs }), context, {
         secrets,
         target,

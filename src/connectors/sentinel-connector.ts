@@ -17,6 +17,7 @@ import {
   classifyStatus,
   describeTarget,
   excerptOf,
+  permanentFailure,
   providerTimeoutMs,
   sendHttp,
   type HttpClassification,
@@ -120,9 +121,9 @@ export function createSentinelConnector(provider: Provider, context: ConnectorCo
   const authority =
     readProviderOptionEnv(provider, 'authority_url_env', context.env) ?? DEFAULT_ENTRA_AUTHORITY;
 
-  let tokenUrl: string;
   try {
-    tokenUrl = tokenEndpointUrl(authority, tenantId);
+    // Checked here so a bad authority is a configuration error, not a failure on every call.
+    tokenEndpointUrl(authority, tenantId);
   } catch (error) {
     throw new ConnectorError(
       `${where}: the env var named by spec.options.authority_url_env does not hold an absolute URL; set it to the Microsoft Entra authority, e.g. ${DEFAULT_ENTRA_AUTHORITY}.`,
@@ -143,11 +144,11 @@ export function createSentinelConnector(provider: Provider, context: ConnectorCo
       timeoutMs,
       secretEnvName,
       secrets: staticSecrets,
-      target: `${describeTarget(provider, tokenUrl)} (Microsoft Entra ID token endpoint)`,
+      target: `${describeTarget(provider)} (Microsoft Entra ID token endpoint)`,
     },
     context,
   );
-  const target = `${describeTarget(provider, url)} (Logs Ingestion API)`;
+  const target = `${describeTarget(provider)} (Logs Ingestion API)`;
 
   async function ingest(
     request: DeliveryRequest,
@@ -218,31 +219,27 @@ function classifyIngestionAnswer(
   const label = `HTTP ${status}${code ? ` ${code}` : ''}`;
   switch (status) {
     case 401:
-      return permanent(
+      return permanentFailure(
         `Logs Ingestion API refused the token (${label}); check the app registration's tenant and client id`,
       );
     case 403:
-      return permanent(
+      return permanentFailure(
         `Logs Ingestion API denied access (${label}); assign the app registration the Monitoring Metrics Publisher role on data collection rule ${dcrImmutableId}`,
       );
     case 404:
-      return permanent(
+      return permanentFailure(
         `Logs Ingestion API found no such rule or stream (${label}); check options.dcr_immutable_id (${dcrImmutableId}), options.stream_name (${streamName}) and the endpoint in url_env`,
       );
     case 413:
-      return permanent(`Logs Ingestion API rejected the payload as too large (${label})`);
+      return permanentFailure(`Logs Ingestion API rejected the payload as too large (${label})`);
     default:
       if (status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429) {
-        return permanent(
+        return permanentFailure(
           `Logs Ingestion API rejected the records (${label}); check that stream ${streamName} declares the columns in docs/connectors.md: ${excerptOf(body)}`,
         );
       }
       return classifyStatus(status, body);
   }
-}
-
-function permanent(reason: string): HttpClassification {
-  return { success: false, retryable: false, reason: `${reason} (permanent)` };
 }
 
 function requireStringOption(provider: Provider, name: string, what: string): string {

@@ -10,9 +10,16 @@ import { createJsonConnector } from './json-connector.js';
 import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
-import { summarizeAuditEvent, summarizeAuditTitle } from './audit-event.js';
+import { describeDeliveryText, summarizeAuditTitle } from './audit-event.js';
 import { describeProvider, readProviderEnv } from './env.js';
-import { appendPath, classifyStatus, excerptOf, type HttpClassification } from './http.js';
+import {
+  appendPath,
+  basicOrBearerAuthorization,
+  classifyStatus,
+  excerptOf,
+  permanentFailure,
+  type HttpClassification,
+} from './http.js';
 
 export const DEFAULT_SERVICENOW_TABLE = 'incident';
 export const SERVICENOW_CORRELATION_DISPLAY = 'cavra-gitops';
@@ -35,24 +42,9 @@ export function buildServicenowRecord(
   request: DeliveryRequest,
   options: Provider['spec']['options'],
 ): ServicenowRecord {
-  const pkg = request.package;
-  const routes = pkg.routes.map(
-    (route) => `- ${route.route_id}: ${route.state} (owner ${route.owner}, provider ${route.provider})`,
-  );
-  const description = [
-    summarizeAuditEvent(request),
-    '',
-    `Delivery: ${request.deliveryId}`,
-    `Audit: ${request.auditId}`,
-    `Attempt: ${request.attempt}`,
-    ...(request.executionId ? [`Execution: ${request.executionId}`] : []),
-    `Idempotency key: ${request.idempotencyKey}`,
-    `Delivered at: ${request.at}`,
-    ...(routes.length > 0 ? ['', 'Routes:', ...routes] : []),
-  ].join('\n');
   const record: ServicenowRecord = {
     short_description: summarizeAuditTitle(request).slice(0, MAX_SHORT_DESCRIPTION),
-    description,
+    description: describeDeliveryText(request, '-'),
     correlation_id: request.idempotencyKey.slice(0, MAX_CORRELATION_ID),
     correlation_display: SERVICENOW_CORRELATION_DISPLAY,
   };
@@ -65,18 +57,12 @@ export function buildServicenowRecord(
 
 /** `basic` (options.username + password from token_env, the default) or `bearer` (OAuth token). */
 export function servicenowAuthorization(provider: Provider, secret: string): string {
-  const auth = provider.spec.options.auth ?? 'basic';
-  if (auth === 'bearer') return `Bearer ${secret}`;
-  if (auth !== 'basic') {
-    throw new ConnectorError(`${describeProvider(provider)}: spec.options.auth must be basic or bearer.`);
-  }
-  const user = provider.spec.options.username;
-  if (typeof user !== 'string' || user === '') {
-    throw new ConnectorError(
-      `${describeProvider(provider)} uses basic auth but has no spec.options.username; set it to the integration user (its password comes from the env var named by token_env), or set options.auth: bearer.`,
-    );
-  }
-  return `Basic ${Buffer.from(`${user}:${secret}`, 'utf8').toString('base64')}`;
+  return basicOrBearerAuthorization(
+    provider,
+    secret,
+    provider.spec.options.username,
+    'spec.options.username; set it to the integration user (its password comes from the env var named by token_env), or set options.auth: bearer.',
+  );
 }
 
 /** Build the ServiceNow connector; configuration errors are `ConnectorError`s naming the field. */
@@ -99,7 +85,6 @@ export function createServicenowConnector(provider: Provider, context: Connector
     idempotent: false,
     url: appendPath(base, `/api/now/table/${table}`),
     headers: { authorization, accept: 'application/json' },
-    extraSecrets: [authorization, authorization.replace(/^\w+ /, '')],
     payload: (request) => buildServicenowRecord(request, provider.spec.options),
     classify: (status, answer) => classifyServicenowAnswer(status, answer, table, provider.spec.token_env),
   });
@@ -119,19 +104,19 @@ export function classifyServicenowAnswer(
   const message = parseServicenowError(body);
   switch (status) {
     case 400:
-      return permanent(
+      return permanentFailure(
         `ServiceNow rejected the ${table} record (HTTP 400)${message}; check the preset fields in spec.options`,
       );
     case 401:
-      return permanent(
+      return permanentFailure(
         `ServiceNow refused the credentials (HTTP 401)${message}; check options.username / options.auth and the secret in env var ${tokenEnv ?? '(token_env)'}`,
       );
     case 403:
-      return permanent(
+      return permanentFailure(
         `ServiceNow denied creating a ${table} record (HTTP 403)${message}; give the integration user a role that may create ${table} records (e.g. itil) and REST access`,
       );
     case 404:
-      return permanent(
+      return permanentFailure(
         `ServiceNow answered HTTP 404${message}; check options.table (${table}) and that url_env holds the instance URL`,
       );
     default:
@@ -152,8 +137,4 @@ function parseServicenowError(body: string): string {
   const message =
     typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
   return typeof message === 'string' && message !== '' ? `: ${excerptOf(message)}` : '';
-}
-
-function permanent(reason: string): HttpClassification {
-  return { success: false, retryable: false, reason: `${reason} (permanent)` };
 }

@@ -19,7 +19,12 @@
 import { createJsonConnector } from './json-connector.js';
 import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
-import { describePackageCounts, summarizeAuditEvent, summarizeAuditTitle } from './audit-event.js';
+import {
+  describePackageCounts,
+  summarizeAuditEvent,
+  summarizeAuditTitle,
+  truncateText,
+} from './audit-event.js';
 import { readProviderEnv } from './env.js';
 import { classifyStatus, excerptOf, type HttpClassification } from './http.js';
 
@@ -58,7 +63,7 @@ export function buildSlackMessage(request: DeliveryRequest): { text: string; blo
     blocks: [
       {
         type: 'header',
-        text: { type: 'plain_text', text: truncate(summarizeAuditTitle(request), MAX_HEADER_CHARS) },
+        text: { type: 'plain_text', text: truncateText(summarizeAuditTitle(request), MAX_HEADER_CHARS) },
       },
       { type: 'section', fields: deliveryFields },
       { type: 'section', fields: countFields },
@@ -124,8 +129,4 @@ function field(label: string, value: string): { type: 'mrkdwn'; text: string } {
 /** Slack mrkdwn needs `&`, `<` and `>` escaped, or text could form links and mentions. */
 export function escapeSlack(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -16,8 +16,8 @@ import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } fr
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
 import { buildAuditEvent, unixSeconds } from './audit-event.js';
-import { describeProvider, readProviderEnv, secretsOf } from './env.js';
-import { describeTarget, providerTimeoutMs, sendHttp } from './http.js';
+import { describeProvider, readProviderEnv } from './env.js';
+import { createJsonConnector } from './json-connector.js';
 
 const SECRET_PREFIX = 'whsec_';
 /** Standard Webhooks: symmetric secrets are 24 to 64 random bytes. */
@@ -31,13 +31,26 @@ export function createWebhookConnector(provider: Provider, context: ConnectorCon
   const url = readProviderEnv(provider, 'url_env', context.env, { required: true });
   const secret = readProviderEnv(provider, 'signing_secret_env', context.env, { required: false });
   const key = secret === undefined ? null : decodeSigningSecret(provider, secret);
-  const secrets = secretsOf(provider, context.env);
-  const target = describeTarget(provider, url);
-  const timeoutMs = providerTimeoutMs(provider);
+  const json = createJsonConnector({
+    provider,
+    context,
+    idempotent: true,
+    url,
+    headers: {},
+    payload: buildAuditEvent,
+    requestHeaders(request, body) {
+      const timestamp = String(unixSeconds(request.at));
+      const id = request.idempotencyKey;
+      return {
+        'webhook-id': id,
+        'webhook-timestamp': timestamp,
+        ...(key ? { 'webhook-signature': signWebhook(key, id, timestamp, body) } : {}),
+      };
+    },
+  });
 
   return {
-    type: 'webhook',
-    idempotent: true,
+    ...json,
     async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
       if (!SAFE_WEBHOOK_ID.test(request.idempotencyKey)) {
         return {
@@ -48,20 +61,7 @@ export function createWebhookConnector(provider: Provider, context: ConnectorCon
           attempts: 0,
         };
       }
-      const body = JSON.stringify(buildAuditEvent(request));
-      const timestamp = String(unixSeconds(request.at));
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        'user-agent': 'cavra-gitops',
-        'webhook-id': request.idempotencyKey,
-        'webhook-timestamp': timestamp,
-      };
-      if (key) headers['webhook-signature'] = signWebhook(key, request.idempotencyKey, timestamp, body);
-      return sendHttp(() => ({ method: 'POST', url, headers, body, timeoutMs }), context, {
-        secrets,
-        target,
-        ...(signal ? { signal } : {}),
-      });
+      return json.deliver(request, signal);
     },
   };
 }

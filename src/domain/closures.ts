@@ -8,6 +8,7 @@
  */
 import { makeId, withHash } from '../records/hash.js';
 import { ID_PREFIXES } from '../records/ids.js';
+import { compareStrings } from './recovery-state.js';
 import type { ClosureRecord, Finding, RecordSet, RecoveryClosure } from './types.js';
 
 /** SPEC §4 id prefix of closures. */
@@ -38,6 +39,14 @@ export function closureIdOf(manifest: RecoveryClosure): string {
   });
 }
 
+/** What a closure may reference: each playbook's providers, and every record id. */
+export interface ClosureTargets {
+  /** playbook_id → provider names in it. */
+  playbooks: ReadonlyMap<string, readonly string[]>;
+  /** Every delivery/execution/playbook/closure/run id. */
+  recordIds: ReadonlySet<string>;
+}
+
 /** Every record id a verification ref may name: deliveries, executions, playbooks, closures, runs. */
 export function collectRecordIds(records: RecordSet): Set<string> {
   const ids = new Set<string>();
@@ -49,6 +58,63 @@ export function collectRecordIds(records: RecordSet): Set<string> {
   return ids;
 }
 
+/** The closure targets of a record set. */
+export function collectClosureTargets(records: RecordSet): {
+  playbooks: Map<string, string[]>;
+  recordIds: Set<string>;
+} {
+  const playbooks = new Map<string, string[]>();
+  for (const playbook of records.playbooks) {
+    playbooks.set(
+      playbook.playbook_id,
+      playbook.provider_playbooks.map((row) => row.provider),
+    );
+  }
+  return { playbooks, recordIds: collectRecordIds(records) };
+}
+
+/** A broken reference of a closure; `segments` is the path of the field inside the manifest. */
+export interface ClosureReferenceViolation {
+  rule: 'ref.playbook' | 'ref.playbook-provider' | 'ref.verification';
+  segments: (string | number)[];
+  message: string;
+}
+
+/**
+ * The reference rules of a RecoveryClosure (shared by manifest validation and closure planning):
+ * its playbook exists, its provider is part of that playbook, and each verification ref names a
+ * record.
+ */
+export function checkClosureReferences(
+  spec: RecoveryClosure['spec'],
+  targets: ClosureTargets,
+): ClosureReferenceViolation[] {
+  const violations: ClosureReferenceViolation[] = [];
+  const providers = targets.playbooks.get(spec.playbook_id);
+  if (providers === undefined) {
+    violations.push({
+      rule: 'ref.playbook',
+      segments: ['spec', 'playbook_id'],
+      message: `playbook_id "${spec.playbook_id}" names no playbook record; copy the id of an existing playbook from records/playbooks/.`,
+    });
+  } else if (!providers.includes(spec.provider)) {
+    violations.push({
+      rule: 'ref.playbook-provider',
+      segments: ['spec', 'provider'],
+      message: `provider "${spec.provider}" is not in playbook ${spec.playbook_id} (it covers: ${[...providers].sort(compareStrings).join(', ')}); use one of those providers.`,
+    });
+  }
+  spec.verification_refs.forEach((ref, index) => {
+    if (targets.recordIds.has(ref)) return;
+    violations.push({
+      rule: 'ref.verification',
+      segments: ['spec', 'verification_refs', index],
+      message: `verification ref "${ref}" names no record; use the id of an existing execution, delivery, playbook or closure record.`,
+    });
+  });
+  return violations;
+}
+
 /**
  * Closure records for the RecoveryClosure manifests not recorded yet. A manifest whose playbook
  * does not exist, whose provider is not in that playbook, or whose verification refs name no
@@ -56,83 +122,36 @@ export function collectRecordIds(records: RecordSet): Set<string> {
  */
 export function planClosures(input: PlanClosuresInput): PlanClosuresResult {
   const recorded = new Set(input.records.closures.map((closure) => closure.closure_id));
-  const playbookProviders = new Map<string, Set<string>>();
-  for (const playbook of input.records.playbooks) {
-    playbookProviders.set(playbook.playbook_id, new Set(playbook.provider_playbooks.map((p) => p.provider)));
-  }
-  const recordIds = collectRecordIds(input.records);
+  const targets = collectClosureTargets(input.records);
   const recordedAt = input.now.toISOString();
 
   const closures: ClosureRecord[] = [];
   const findings: Finding[] = [];
-  const manifests = [...input.closures].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const manifests = [...input.closures].sort((a, b) => compareStrings(a.name, b.name));
   for (const manifest of manifests) {
     const closureId = closureIdOf(manifest);
     if (recorded.has(closureId)) continue;
-    const problems = checkReferences(manifest, playbookProviders, recordIds);
+    const problems = checkClosureReferences(manifest.spec, targets);
     if (problems.length > 0) {
-      findings.push(...problems);
+      findings.push(...problems.map((problem) => finding(manifest, problem)));
       continue;
     }
     closures.push(buildClosureRecord(manifest, closureId, recordedAt, input.revision));
   }
-  closures.sort((a, b) => (a.closure_id < b.closure_id ? -1 : a.closure_id > b.closure_id ? 1 : 0));
+  closures.sort((a, b) => compareStrings(a.closure_id, b.closure_id));
   return { closures, findings };
 }
 
-function checkReferences(
-  manifest: RecoveryClosure,
-  playbookProviders: ReadonlyMap<string, ReadonlySet<string>>,
-  recordIds: ReadonlySet<string>,
-): Finding[] {
-  const { spec } = manifest;
-  const providers = playbookProviders.get(spec.playbook_id);
-  if (providers === undefined) {
-    return [
-      finding(
-        manifest,
-        '/spec/playbook_id',
-        'ref.playbook',
-        `playbook_id "${spec.playbook_id}" names no playbook record; copy the id of an existing playbook from records/playbooks/.`,
-      ),
-    ];
-  }
-  const findings: Finding[] = [];
-  if (!providers.has(spec.provider)) {
-    const listed = [...providers].sort().join(', ');
-    findings.push(
-      finding(
-        manifest,
-        '/spec/provider',
-        'ref.playbook-provider',
-        `provider "${spec.provider}" is not in playbook ${spec.playbook_id} (it covers: ${listed}); use one of those providers.`,
-      ),
-    );
-  }
-  spec.verification_refs.forEach((ref, index) => {
-    if (recordIds.has(ref)) return;
-    findings.push(
-      finding(
-        manifest,
-        `/spec/verification_refs/${index}`,
-        'ref.verification',
-        `verification ref "${ref}" names no record; use the id of an existing execution, delivery, playbook or closure record.`,
-      ),
-    );
-  });
-  return findings;
-}
-
-function finding(manifest: RecoveryClosure, path: string, rule: string, message: string): Finding {
+function finding(manifest: RecoveryClosure, violation: ClosureReferenceViolation): Finding {
   return {
     file: manifest.source.path,
     line: manifest.source.line,
     column: manifest.source.column,
     kind: manifest.kind,
     name: manifest.name,
-    path,
-    message,
-    rule,
+    path: `/${violation.segments.join('/')}`,
+    message: violation.message,
+    rule: violation.rule,
     severity: 'error',
   };
 }

@@ -25,7 +25,6 @@ export const POLICY_NAME = 'default';
 
 export const DEFAULT_PROVIDER_ENABLED = true;
 export const DEFAULT_PROVIDER_TIMEOUT_SECONDS = 10;
-export const MAX_PROVIDER_TIMEOUT_SECONDS = 60;
 export const DEFAULT_CADENCE = 'on_demand';
 export const DEFAULT_ACK_STATE = 'accepted';
 export const DEFAULT_APPROVAL_STATE = 'approved';

@@ -16,7 +16,7 @@
  */
 import { makeId, withHash } from '../records/hash.js';
 import { ID_PREFIXES } from '../records/ids.js';
-import { listRecoveryRows, isClosedState, timeOf } from './recovery-state.js';
+import { compareStrings, listRecoveryRows, isClosedState, timeOf } from './recovery-state.js';
 import { recoveryStepsFor } from './recovery-steps.js';
 import type {
   IsoTime,
@@ -120,7 +120,7 @@ export function planPlaybooks(input: PlanPlaybooksInput): PlaybookRecord[] {
   const openProviders = providersWithOpenRows(records);
 
   const providerPlaybooks: ProviderPlaybook[] = [];
-  const providers = [...input.providers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const providers = [...input.providers].sort((a, b) => compareStrings(a.name, b.name));
   for (const provider of providers) {
     if (openProviders.has(provider.name)) continue;
     const closedAt = closingTimes.get(provider.name) ?? Number.NEGATIVE_INFINITY;

@@ -37,7 +37,7 @@ function isFixedWidthUtc(text: string): boolean {
  * like their instants without parsing; anything else is parsed.
  */
 export function compareIsoTimes(a: IsoTime, b: IsoTime): number {
-  if (a.length === b.length && isFixedWidthUtc(a) && isFixedWidthUtc(b)) return a < b ? -1 : a > b ? 1 : 0;
+  if (a.length === b.length && isFixedWidthUtc(a) && isFixedWidthUtc(b)) return compareStrings(a, b);
   return timeOf(a) - timeOf(b);
 }
 

@@ -30,8 +30,6 @@ export const MIN_RECOVERY_SLO_MINUTES = 1;
 export const MAX_RECOVERY_SLO_MINUTES = 525_600;
 /** How many executions `latest_executions` lists. */
 export const LATEST_EXECUTION_LIMIT = 20;
-/** Closure states with their own column in `closure_trends`. */
-export const TREND_STATES = ['resolved', 'mitigated', 'deferred', 'escalated', 'reopened'] as const;
 
 export interface ReportOptions {
   /** Integer 1..525600; validate user input with {@link parseRecoverySloMinutes} first. */

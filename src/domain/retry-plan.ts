@@ -7,14 +7,16 @@ import { checkAuthorisation, evaluateGate, type GateReason } from './approval-ga
 import { DEFAULT_POLICY_SPEC } from './defaults.js';
 import {
   compareKeys,
-  compareText,
   computeRetryState,
   effectiveRetryPolicy,
   groupAttempts,
+  groupBy,
   keyString,
+  selectAcknowledgement,
   selectApproval,
   type RetryAction,
 } from './retry-rules.js';
+import { compareStrings } from './recovery-state.js';
 import type {
   AuditDelivery,
   ClaimRecord,
@@ -25,7 +27,6 @@ import type {
   Provider,
   ReconcilerPolicySpec,
   RecordSet,
-  RetryAcknowledgement,
   RetryApproval,
 } from './types.js';
 import {
@@ -254,7 +255,7 @@ export function selectedProviderNames(delivery: AuditDelivery, providers: readon
     delivery.spec.providers === 'all'
       ? providers.filter((provider) => provider.spec.enabled).map((provider) => provider.name)
       : delivery.spec.providers;
-  return [...new Set(names)].sort(compareText);
+  return [...new Set(names)].sort(compareStrings);
 }
 
 /** Every key: those the manifests select, and those that only records still know. */
@@ -299,32 +300,6 @@ function unavailableReason(context: KeyContext): GateReason | null {
 
 function pairString(deliveryId: string, provider: string): string {
   return `${deliveryId}\n${provider}`;
-}
-
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const id = keyOf(item);
-    const group = groups.get(id);
-    if (group) group.push(item);
-    else groups.set(id, [item]);
-  }
-  return groups;
-}
-
-/** The acknowledgement that speaks for a key: newest `acknowledged_at`, ties broken by the larger name. */
-function selectAcknowledgement(acks: readonly RetryAcknowledgement[]): RetryAcknowledgement | null {
-  let best: RetryAcknowledgement | null = null;
-  for (const ack of acks) {
-    if (
-      best === null ||
-      (Date.parse(ack.spec.acknowledged_at) - Date.parse(best.spec.acknowledged_at) ||
-        compareText(ack.name, best.name)) > 0
-    ) {
-      best = ack;
-    }
-  }
-  return best;
 }
 
 function priorPolicyOf(
@@ -402,7 +377,7 @@ function classifyClaims(records: RecordSet, now: Date) {
   const byKey = new Map<string, ClaimState>();
   const live: ClaimRecord[] = [];
   const expired: ClaimRecord[] = [];
-  const sorted = [...records.claims].sort((a, b) => compareText(a.claim_id, b.claim_id));
+  const sorted = [...records.claims].sort((a, b) => compareStrings(a.claim_id, b.claim_id));
   for (const claim of sorted) {
     const hasOutcome =
       claim.claim_kind === 'execution' ? executionIds.has(claim.claim_id) : deliveryIds.has(claim.claim_id);

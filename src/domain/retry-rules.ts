@@ -8,9 +8,11 @@ import type {
   DeliveryKey,
   DeliveryRecord,
   IsoTime,
+  RetryAcknowledgement,
   RetryApproval,
   RetryDefaults,
 } from './types.js';
+import { compareStrings } from './recovery-state.js';
 
 /** The retry policy that applies to one key: the approval's overrides over the policy defaults. */
 export interface EffectiveRetryPolicy {
@@ -51,33 +53,37 @@ export function keyString(key: DeliveryKey): string {
 /** Orders keys by delivery_id, then audit_id, then provider (UTF-16 code units). */
 export function compareKeys(a: DeliveryKey, b: DeliveryKey): number {
   return (
-    compareText(a.delivery_id, b.delivery_id) ||
-    compareText(a.audit_id, b.audit_id) ||
-    compareText(a.provider, b.provider)
+    compareStrings(a.delivery_id, b.delivery_id) ||
+    compareStrings(a.audit_id, b.audit_id) ||
+    compareStrings(a.provider, b.provider)
   );
 }
 
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** Items grouped by `keyOf`, each group in input order. */
+export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const id = keyOf(item);
+    const group = groups.get(id);
+    if (group) group.push(item);
+    else groups.set(id, [item]);
+  }
+  return groups;
+}
+
+/** Attempt order within a key: attempt number, then attempted_at, then record_id. */
+function compareAttempts(a: DeliveryRecord, b: DeliveryRecord): number {
+  return (
+    a.attempt - b.attempt ||
+    compareStrings(a.attempted_at, b.attempted_at) ||
+    compareStrings(a.record_id, b.record_id)
+  );
 }
 
 /** Delivery records grouped by key, each group sorted by attempt (then attempted_at, record_id). */
 export function groupAttempts(records: readonly DeliveryRecord[]): Map<string, DeliveryRecord[]> {
-  const groups = new Map<string, DeliveryRecord[]>();
-  for (const record of records) {
-    const id = keyString(record);
-    const group = groups.get(id);
-    if (group) group.push(record);
-    else groups.set(id, [record]);
-  }
-  for (const group of groups.values()) {
-    group.sort(
-      (a, b) =>
-        a.attempt - b.attempt ||
-        compareText(a.attempted_at, b.attempted_at) ||
-        compareText(a.record_id, b.record_id),
-    );
-  }
+  const groups = groupBy(records, keyString);
+  for (const group of groups.values()) group.sort(compareAttempts);
   return groups;
 }
 
@@ -120,12 +126,7 @@ export function computeRetryState(
   policy: EffectiveRetryPolicy,
   now: Date,
 ): RetryState {
-  const sorted = [...attempts].sort(
-    (a, b) =>
-      a.attempt - b.attempt ||
-      compareText(a.attempted_at, b.attempted_at) ||
-      compareText(a.record_id, b.record_id),
-  );
+  const sorted = [...attempts].sort(compareAttempts);
   const latest = sorted.at(-1);
   const failures = sorted.filter((record) => !record.delivery_success);
   const retryCount = failures.length;
@@ -165,13 +166,28 @@ export function computeRetryState(
 
 /** The approval that speaks for a key: the newest by `decided_at`, ties broken by the larger name. */
 export function selectApproval<T extends RetryApproval>(approvals: readonly T[]): T | null {
-  let best: T | null = null;
-  for (const approval of approvals) {
-    if (best === null || compareByDecision(approval, best) > 0) best = approval;
-  }
-  return best;
+  return selectNewest(approvals, (approval) => approval.spec.decided_at);
 }
 
-function compareByDecision(a: RetryApproval, b: RetryApproval): number {
-  return Date.parse(a.spec.decided_at) - Date.parse(b.spec.decided_at) || compareText(a.name, b.name);
+/** The acknowledgement that speaks for a key: newest `acknowledged_at`, ties broken by the larger name. */
+export function selectAcknowledgement<T extends RetryAcknowledgement>(
+  acknowledgements: readonly T[],
+): T | null {
+  return selectNewest(acknowledgements, (acknowledgement) => acknowledgement.spec.acknowledged_at);
+}
+
+function selectNewest<T extends { name: string }>(
+  items: readonly T[],
+  timeOf: (item: T) => IsoTime,
+): T | null {
+  let best: T | null = null;
+  for (const item of items) {
+    if (
+      best === null ||
+      (Date.parse(timeOf(item)) - Date.parse(timeOf(best)) || compareStrings(item.name, best.name)) > 0
+    ) {
+      best = item;
+    }
+  }
+  return best;
 }

@@ -26,12 +26,21 @@ export function remoteSecrets(remote: string): string[] {
   if (!SCHEME_URL.test(remote)) return [];
   try {
     const url = new URL(remote);
-    const secrets = [url.password, url.username, decodeURIComponent(url.password)];
+    const secrets = [url.password, url.username, decodeLenient(url.password)];
     for (const value of url.searchParams.values()) secrets.push(value);
     if (url.search.length > 1) secrets.push(url.search.slice(1));
     return secrets.filter((value) => value.length >= 4);
   } catch {
     return [];
+  }
+}
+
+/** A percent-decoded value, or the value itself when it is not valid percent-encoding. */
+function decodeLenient(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }
 

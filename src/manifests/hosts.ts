@@ -43,6 +43,13 @@ function isPrivateIpv6(host: string): boolean {
   if (host === '::1' || host === '::') return true;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
   if (mapped?.[1] !== undefined) return isPrivateIpv4(mapped[1]);
+  // The WHATWG URL parser writes an IPv4-mapped address in hex (`[::ffff:127.0.0.1]` → `::ffff:7f00:1`).
+  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mappedHex?.[1] !== undefined && mappedHex[2] !== undefined) {
+    const high = parseInt(mappedHex[1], 16);
+    const low = parseInt(mappedHex[2], 16);
+    return isPrivateIpv4(`${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`);
+  }
   const first = parseInt(host.split(':')[0] || '0', 16);
   return (first & 0xffc0) === 0xfe80 || (first & 0xfe00) === 0xfc00;
 }

@@ -2,6 +2,7 @@
  * The catalogue of validation rule ids. Every finding carries one of these ids; docs/manifests.md
  * documents each (a test keeps the two in sync), so operators can look a rule up by its id.
  */
+import { compareStrings } from '../domain/recovery-state.js';
 import type { Finding, Severity } from '../domain/types.js';
 
 export const RULES = {
@@ -89,15 +90,11 @@ export function makeFinding(
 /** Deterministic order: file, line, column, rule, then path and message. */
 export function compareFindings(a: Finding, b: Finding): number {
   return (
-    cmp(a.file, b.file) ||
+    compareStrings(a.file, b.file) ||
     a.line - b.line ||
     a.column - b.column ||
-    cmp(a.rule, b.rule) ||
-    cmp(a.path, b.path) ||
-    cmp(a.message, b.message)
+    compareStrings(a.rule, b.rule) ||
+    compareStrings(a.path, b.path) ||
+    compareStrings(a.message, b.message)
   );
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -4,17 +4,13 @@
  * records of the revision are available — playbooks and verification refs of closures).
  * Pure: manifests in, rule violations out.
  */
+import { checkClosureReferences, type ClosureTargets } from '../domain/closures.js';
 import { POLICY_NAME, isHttpProviderType } from '../domain/defaults.js';
 import type { AuditDelivery, Manifest, ManifestKind, Provider } from '../domain/types.js';
 import type { RuleId } from './rules.js';
 
-/** Lets reference rules see records (closures). */
-export interface RecordIndex {
-  /** playbook_id → provider names in it. */
-  playbooks: Map<string, string[]>;
-  /** Every execution/delivery/playbook/closure id. */
-  recordIds: Set<string>;
-}
+/** Lets reference rules see records (closures): each playbook's providers and every record id. */
+export type RecordIndex = ClosureTargets;
 
 /** A rule violation inside one manifest; the caller locates `segments` and builds the finding. */
 export interface Violation {
@@ -122,33 +118,9 @@ export function checkReferences(
       }
       break;
     }
-    case 'RecoveryClosure': {
-      if (records === undefined) break;
-      const providers = records.playbooks.get(manifest.spec.playbook_id);
-      if (providers === undefined) {
-        violations.push({
-          rule: 'ref.playbook',
-          segments: ['spec', 'playbook_id'],
-          message: `No playbook record has the id "${manifest.spec.playbook_id}"; copy the id from records/playbooks/.`,
-        });
-      } else if (!providers.includes(manifest.spec.provider)) {
-        violations.push({
-          rule: 'ref.playbook-provider',
-          segments: ['spec', 'provider'],
-          message: `Provider "${manifest.spec.provider}" is not part of playbook "${manifest.spec.playbook_id}" (it covers: ${providers.join(', ')}); name one of those providers.`,
-        });
-      }
-      manifest.spec.verification_refs.forEach((ref, index) => {
-        if (!records.recordIds.has(ref)) {
-          violations.push({
-            rule: 'ref.verification',
-            segments: ['spec', 'verification_refs', index],
-            message: `No record has the id "${ref}"; reference an existing execution, delivery, playbook or closure id.`,
-          });
-        }
-      });
+    case 'RecoveryClosure':
+      if (records !== undefined) violations.push(...checkClosureReferences(manifest.spec, records));
       break;
-    }
     default:
       break;
   }

@@ -378,16 +378,3 @@ function toManifestSet(valid: readonly Candidate[]): ManifestSet {
   }
   return set;
 }
-
-/** Kinds whose documents were all skipped or absent are simply empty in the set. */
-export function countManifests(set: ManifestSet): number {
-  return (
-    set.providers.length +
-    (set.policy === null ? 0 : 1) +
-    set.deliveries.length +
-    set.acknowledgements.length +
-    set.approvals.length +
-    set.closures.length
-  );
-}
-

@@ -13,7 +13,7 @@ import type { IsoTime } from '../domain/types.js';
 import { isCavraError } from '../errors.js';
 import { readJournal } from './journal.js';
 import { createSnapshotCache } from './read-snapshot.js';
-import { reconcileOnce, type ReconcilerOptions, type RunResult } from './run-once.js';
+import { emptyRunResult, reconcileOnce, type ReconcilerOptions, type RunResult } from './run-once.js';
 
 export interface LoopOptions extends ReconcilerOptions {
   intervalMs: number;
@@ -103,14 +103,8 @@ async function skipIfUnchanged(options: LoopOptions): Promise<RunResult | null> 
   if (revision !== last.revision || ledger !== last.ledger) return null;
   if (await readJournal(options.store.stateDir)) return null;
   return {
-    outcome: 'noop',
+    ...emptyRunResult(),
     revision,
-    commits: [],
-    calls: 0,
-    delivered: 0,
-    failed: 0,
-    resent: 0,
-    unknown: 0,
     nextDueAt: last.nextDueAt,
     message: 'tips unchanged and nothing due',
   };

@@ -2,8 +2,9 @@
  * The commit that records a run's outcomes, computed against whatever tip the push will land on:
  * the connector outcomes (only for claims this replica still holds there), the closures and
  * playbooks those records make due, a run record, the report when records were added or the
- * breached rows changed, and the status when its meaningful part changed. Null when nothing
- * would change, so no run ever makes an empty commit.
+ * breached rows changed, and the status when its meaningful part changed. The change is empty
+ * when nothing would change (the caller then makes no commit), but `nextDueAt` is always computed:
+ * a run that commits nothing must still know when time alone makes work due.
  */
 import { planClosures } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
@@ -57,6 +58,12 @@ export interface OutcomeChangeInput {
   now: Date;
   replicaId: string;
   runStartedAt: IsoTime;
+  /**
+   * Whether this replica would take the work of a claim id now (its shard, pushing enabled);
+   * default: all. Work it would not take (another shard's, or with --no-push) is not "due now"
+   * for it, so its loop does not spin on it.
+   */
+  takesWork?: (claimId: string) => boolean;
 }
 
 export interface OutcomeChange {
@@ -69,8 +76,8 @@ export interface OutcomeChange {
   nextDueAt: IsoTime | null;
 }
 
-/** Compute the outcome commit against `snapshot`, or null when it would change nothing. */
-export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange | null {
+/** Compute the outcome commit against `snapshot` (an empty change when nothing would change). */
+export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
   const { snapshot, now } = input;
   const { manifests } = snapshot.manifests;
   const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
@@ -169,19 +176,18 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange | n
     }
     // Work that is already due (e.g. an immediate retry after the failure just recorded) must wake
     // the loop now: the plan's nextDueAt only names future times.
-    const dueNow =
-      retry.deliveries.length +
-        retry.executions.length +
-        retry.expiredClaims.length +
-        retry.orphanedClaims.length >
-      0;
+    const takesWork = input.takesWork ?? (() => true);
+    const dueNow = [
+      ...[...retry.deliveries, ...retry.executions].map((call) => call.claimId),
+      ...retry.expiredClaims.map((expired) => expired.claim.claim_id),
+      ...retry.orphanedClaims.map((claim) => claim.claim_id),
+    ].some(takesWork);
     nextDueAt = dueNow ? now.toISOString() : retry.nextDueAt;
   }
   const breachAt = report.report.recovery_rows.length > 0 ? nextBreachAt(records, sloMinutes, now) : null;
   nextDueAt = earliest(nextDueAt, breachAt);
 
   const remove = releasedClaims.map((id) => claimPath(id));
-  if (put.length === 0 && remove.length === 0 && superseded.length === 0) return null;
   return { change: { put, remove }, counts, superseded, nextDueAt };
 }
 
@@ -191,7 +197,7 @@ export function earliest(a: IsoTime | null, b: IsoTime | null): IsoTime | null {
   return Date.parse(a) <= Date.parse(b) ? a : b;
 }
 
-/** True when the change writes or removes nothing (only superseded outcomes were dropped). */
+/** True when the change writes or removes nothing: no commit is made for it. */
 export function isEmptyChange(change: TreeChange): boolean {
   return change.put.length === 0 && change.remove.length === 0;
 }

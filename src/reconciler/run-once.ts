@@ -37,6 +37,7 @@ import {
   buildOutcomeChange,
   emptyPending,
   earliest,
+  isEmptyChange,
   REPORT_JSON_PATH,
   type OutcomeChange,
   type PendingOutcomes,
@@ -106,7 +107,7 @@ const DEFAULT_CONCURRENCY = 8;
 /** Run one reconcile. Never throws for push races; throws GitError when the remote is unreachable. */
 export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResult> {
   const started = process.hrtime.bigint();
-  const result = emptyResult();
+  const result = emptyRunResult();
   try {
     await flushJournal(options, result);
     await runPlanned(options, result);
@@ -118,7 +119,8 @@ export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResu
   }
 }
 
-function emptyResult(): RunResult {
+/** The result of a run that did nothing (yet). */
+export function emptyRunResult(): RunResult {
   return {
     outcome: 'noop',
     revision: null,
@@ -246,12 +248,13 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
 function selectCalls(plan: ReconcilePlan, shard: Shard | null): PlannedCall[] {
   const resends = plan.retry.expiredClaims.filter((e) => e.resend).map((e) => e.call);
   const all = [...plan.retry.deliveries, ...plan.retry.executions, ...resends];
-  return shard ? all.filter((call) => inShard(call.claimId, shard)) : all;
+  return all.filter((call) => takesCall(call.claimId, shard));
 }
 
-function inShard(id: string, shard: Shard): boolean {
-  const bucket = createHash('sha256').update(id).digest().readUInt32BE(0) % shard.count;
-  return bucket === shard.index;
+/** True when the work of `claimId` belongs to this replica's shard (always, without sharding). */
+function takesCall(claimId: string, shard: Shard | null): boolean {
+  if (shard === null) return true;
+  return createHash('sha256').update(claimId).digest().readUInt32BE(0) % shard.count === shard.index;
 }
 
 /** Records for expired claims that must not be re-sent (non-idempotent) and orphaned claims. */
@@ -264,7 +267,7 @@ function unknownOutcomes(plan: ReconcilePlan, options: ReconcilerOptions, now: D
     revision: plan.revision,
   };
   for (const expired of plan.retry.expiredClaims) {
-    if (expired.resend || (options.shard && !inShard(expired.claim.claim_id, options.shard))) continue;
+    if (expired.resend || !takesCall(expired.claim.claim_id, options.shard)) continue;
     const records = buildUnknownOutcome(expired, common);
     pending.deliveries.push(records.delivery);
     if (records.execution) pending.executions.push(records.execution);
@@ -275,14 +278,14 @@ function unknownOutcomes(plan: ReconcilePlan, options: ReconcilerOptions, now: D
     );
   }
   for (const claim of plan.retry.orphanedClaims) {
-    if (options.shard && !inShard(claim.claim_id, options.shard)) continue;
+    if (!takesCall(claim.claim_id, options.shard)) continue;
     pending.deliveries.push(buildUnknownDeliveryFromClaim(claim, common));
     pending.claimIds.push(claim.claim_id);
   }
   return pending;
 }
 
-/** Commit the claims on the tip read and push; null when the push was rejected (tip moved). */
+/** A claim commit that landed on the remote, with the claims it added. */
 interface PushedClaims {
   commit: string;
   claims: ClaimRecord[];
@@ -344,15 +347,13 @@ function afterClaims(
   };
 }
 
-type CallOutcomes = PendingOutcomes;
-
 async function performCalls(
   options: ReconcilerOptions,
   calls: PlannedCall[],
   plan: ReconcilePlan,
   now: Date,
-): Promise<CallOutcomes> {
-  const out: CallOutcomes = emptyPending();
+): Promise<PendingOutcomes> {
+  const out = emptyPending();
   const runId = computeRunId(plan.revision, now.toISOString(), options.replicaId);
   const results = await mapLimit(calls, options.concurrency ?? DEFAULT_CONCURRENCY, (call) =>
     callConnector(options, call, now),
@@ -448,7 +449,6 @@ async function commitOutcomes(
     const snapshot = current?.snapshot ?? (await readTips(options, tips));
     current = undefined;
     const outcome = await buildChange(options, snapshot, tips, pending, plan, now);
-    if (outcome === null) return null;
     result.nextDueAt = earliest(result.nextDueAt, outcome.nextDueAt);
     for (const id of outcome.superseded) {
       options.logger.warn(
@@ -456,7 +456,7 @@ async function commitOutcomes(
         'claim no longer held on the remote (lease expired and resolved elsewhere); outcome not recorded twice',
       );
     }
-    if (outcome.change.put.length === 0 && outcome.change.remove.length === 0) return null;
+    if (isEmptyChange(outcome.change)) return null;
     const message = describeChange(outcome, snapshot.revision);
     const commit = await options.store.createCommit(tips.ledger, outcome.change, message, { time: now });
     if (!options.push) {
@@ -485,7 +485,7 @@ async function buildChange(
   pending: PendingOutcomes,
   plan: ReconcilePlan | null,
   now: Date,
-): Promise<OutcomeChange | null> {
+): Promise<OutcomeChange> {
   const [committedReport, committedStatus] = tips.ledger
     ? await Promise.all([
         readJson<ReportEnvelope>(options.store, tips.ledger, REPORT_JSON_PATH),
@@ -501,6 +501,7 @@ async function buildChange(
     now,
     replicaId: options.replicaId,
     runStartedAt: now.toISOString(),
+    takesWork: (claimId) => options.push && takesCall(claimId, options.shard),
   });
 }
 

@@ -20,8 +20,6 @@ export const ID_PREFIXES = {
   report: 'gordackretryreport-',
 } as const;
 
-export type IdKind = keyof typeof ID_PREFIXES;
-
 /**
  * Id of one approval decision. Hashes `{kind: 'RetryApproval', name, spec, commit}` where `spec`
  * is the normalised spec (defaults filled, `decided_at` included) and `commit` is the id of the

@@ -5,7 +5,9 @@
  * the RecordSet: the rules never act on a record that cannot be trusted, and the finding (shown
  * by `validate`, `verify`, status and the API) makes sure it is never silently dropped either.
  */
+import { collectClosureTargets } from '../domain/closures.js';
 import type { GitReader } from '../domain/ports.js';
+import { compareStrings } from '../domain/recovery-state.js';
 import type { Finding, RecordKind, RecordSet } from '../domain/types.js';
 import { emptyRecordSet } from '../domain/types.js';
 import type { RecordIndex } from '../manifests/validate-manifests.js';
@@ -209,7 +211,7 @@ function assembleRecords(outcomes: readonly RecordFileOutcome[]): ReadRecordsRes
       accepted.push(outcome);
     }
   }
-  accepted.sort((a, b) => compareText(a.path, b.path));
+  accepted.sort((a, b) => compareStrings(a.path, b.path));
   const seen = new Map<string, string>();
   for (const item of accepted) {
     const previous = seen.get(`${item.kind}/${item.id}`);
@@ -229,30 +231,13 @@ function assembleRecords(outcomes: readonly RecordFileOutcome[]): ReadRecordsRes
     (records[item.kind] as unknown[]).push(item.record);
   }
   sortById(records);
-  findings.sort((a, b) => compareText(a.file, b.file) || compareText(a.rule, b.rule));
+  findings.sort((a, b) => compareStrings(a.file, b.file) || compareStrings(a.rule, b.rule));
   return { records, findings };
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** playbook_id → provider names, and every delivery/execution/playbook/closure/run id (for manifest references). */
 export function indexRecords(records: RecordSet): RecordIndex {
-  const playbooks = new Map<string, string[]>();
-  for (const playbook of records.playbooks) {
-    playbooks.set(
-      playbook.playbook_id,
-      playbook.provider_playbooks.map((row) => row.provider),
-    );
-  }
-  const recordIds = new Set<string>();
-  for (const record of records.deliveries) recordIds.add(record.record_id);
-  for (const record of records.executions) recordIds.add(record.execution_id);
-  for (const record of records.playbooks) recordIds.add(record.playbook_id);
-  for (const record of records.closures) recordIds.add(record.closure_id);
-  for (const record of records.runs) recordIds.add(record.run_id);
-  return { playbooks, recordIds };
+  return collectClosureTargets(records);
 }
 
 // ---------------------------------------------------------------------------------------------

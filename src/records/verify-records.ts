@@ -3,7 +3,8 @@
  * function of the record's own fields, the approval each execution names, and the consistency of
  * attempt numbers and executions. A clean ledger gives no findings.
  */
-import { compareKeys, compareText, keyString } from '../domain/retry-rules.js';
+import { compareStrings } from '../domain/recovery-state.js';
+import { compareKeys, keyString } from '../domain/retry-rules.js';
 import type {
   DeliveryRecord,
   ExecutionRecord,
@@ -43,7 +44,10 @@ export function verifyRecords(
   verifyExecutions(records, manifests, options, findings);
   verifyAttempts(records, findings);
   return findings.sort(
-    (a, b) => compareText(a.file, b.file) || compareText(a.rule, b.rule) || compareText(a.message, b.message),
+    (a, b) =>
+      compareStrings(a.file, b.file) ||
+      compareStrings(a.rule, b.rule) ||
+      compareStrings(a.message, b.message),
   );
 }
 

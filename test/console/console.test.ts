@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openGitStore } from '../../src/git/index.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
+import { FLOW_BASE } from '../../src/api/app.js';
 import { PLAYBOOK_A, closureManifest } from '../api/fixtures.js';
 import { startFixtureServer, type FixtureServer } from '../api/fixture-server.js';
 
@@ -201,5 +202,113 @@ describe('Evidence Console', () => {
     );
     expect(headers.every(Boolean)).toBe(true);
     expect(pageErrors).toEqual([]);
+  });
+});
+
+/**
+ * A stand-in for the API (Playwright intercepts the console's requests), to put the console in
+ * states the fixture repository does not reach: a ledger branch, a history request that fails.
+ */
+function fakeApi(page: Page) {
+  const api = {
+    revision: 'a'.repeat(40),
+    ledger: null as string | null,
+    failHistory: 0,
+    historyAts: [] as string[],
+  };
+  const report = {
+    alert_level: 'healthy',
+    generated_at: '2026-06-28T12:00:00.000Z',
+    recovery_slo_minutes: 240,
+    execution_count: 0,
+    execution_failed_count: 0,
+    recovery_closed_count: 0,
+    recovery_open_count: 0,
+    recovery_slo_breached_count: 0,
+    provider_summary: [],
+    recovery_rows: [],
+    latest_executions: [],
+  };
+  const json = (body: unknown, headers: Record<string, string> = {}, status = 200) => ({
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const route = page.route(`**${FLOW_BASE}**`, async (intercepted) => {
+    const url = new URL(intercepted.request().url());
+    const revisions: Record<string, string> = { 'X-Cavra-Revision': api.revision };
+    if (api.ledger !== null) revisions['X-Cavra-Ledger-Revision'] = api.ledger;
+    if (url.pathname === FLOW_BASE) {
+      const at = url.searchParams.get('at') ?? '';
+      api.historyAts.push(at);
+      if (api.failHistory > 0) {
+        api.failHistory -= 1;
+        await intercepted.fulfill(json({ error: { code: 'internal', message: 'boom' } }, {}, 500));
+        return;
+      }
+      const item = {
+        metadata_kind: 'delivery-record',
+        created_at: '2026-06-28T12:00:00.000Z',
+        provider: `provider-${at.slice(0, 6)}`,
+        delivery_success: true,
+        metadata_id: `id-${at}`,
+      };
+      await intercepted.fulfill(json({ items: [item], total: 1, limit: 25, offset: 0 }, revisions));
+      return;
+    }
+    const etag = `"${api.revision}:${api.ledger ?? ''}"`;
+    if (intercepted.request().headers()['if-none-match'] === etag) {
+      await intercepted.fulfill({ status: 304, headers: { etag, ...revisions } });
+      return;
+    }
+    await intercepted.fulfill(json({ report, metadata: {} }, { etag, ...revisions }));
+  });
+  return { api, ready: route };
+}
+
+describe('Evidence Console against a stand-in API', () => {
+  let fake: Page;
+  beforeAll(async () => {
+    fake = await browser.newPage();
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+
+  async function historyProviders(): Promise<string[]> {
+    return fake.$$eval('#history-table tbody th', (cells) => cells.map((cell) => cell.textContent ?? ''));
+  }
+
+  async function waitForHistory(provider: string): Promise<void> {
+    await fake.locator('#refresh').click();
+    await fake.waitForFunction(
+      (expected) => document.querySelector('#history-table tbody th')?.textContent === expected,
+      provider,
+      { timeout: 10_000 },
+    );
+  }
+
+  it('refreshes the history when only the ledger revision moves, pinned to that revision', async () => {
+    const { api, ready } = fakeApi(fake);
+    await ready;
+    api.ledger = 'b'.repeat(40);
+    await fake.goto(`${server.url}/console/`);
+    await fake.waitForSelector(`body[data-revision="${api.revision}"]`, { timeout: 10_000 });
+    expect(await historyProviders()).toEqual(['provider-bbbbbb']);
+
+    api.ledger = 'c'.repeat(40);
+    await waitForHistory('provider-cccccc');
+    expect(api.historyAts).toEqual(['b'.repeat(40), 'c'.repeat(40)]);
+  });
+
+  it('retries a history request that failed even when the report then answers 304', async () => {
+    const { api, ready } = fakeApi(fake);
+    await ready;
+    api.failHistory = 1;
+    api.revision = 'd'.repeat(40);
+    api.ledger = null;
+    await waitForHistory('provider-dddddd');
+    expect(api.historyAts.slice(-2)).toEqual(['d'.repeat(40), 'd'.repeat(40)]);
+    expect(await fake.textContent('#connection')).toContain(`revision ${'d'.repeat(12)}`);
   });
 });

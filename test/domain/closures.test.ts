@@ -157,6 +157,20 @@ describe('planClosures', () => {
     expect(findings[0]?.message).toMatch(/; (copy|use) /);
   });
 
+  it('reports every broken reference at once, as manifest validation does', () => {
+    const { closures, findings } = run([
+      closure('bad-closure', {
+        playbook_id: fixtureId('gordackrecovery-', 9),
+        verification_refs: ['gordackretryexec-ffffffffffffffff'],
+      }),
+    ]);
+    expect(closures).toEqual([]);
+    expect(findings.map((f) => [f.rule, f.path])).toEqual([
+      ['ref.playbook', '/spec/playbook_id'],
+      ['ref.verification', '/spec/verification_refs/0'],
+    ]);
+  });
+
   it('accepts verification refs naming any record kind', () => {
     const refs = [EXECUTION.execution_id, DELIVERY.record_id, PLAYBOOK.playbook_id];
     const { closures, findings } = run([closure('refs', { verification_refs: refs })]);

@@ -125,4 +125,12 @@ describe('redaction of remotes', () => {
     expect(described).not.toContain('SuperSecret1');
     expect(described).toContain('git.example/ops.git');
   });
+
+  it('scrubs a password that is not valid percent-encoding (and the rest of the remote secrets)', () => {
+    const remote = 'https://bot:Sup%zzSecret1@git.example/ops.git?token=QueryToken9';
+    const text = 'fatal: auth Sup%zzSecret1 failed for bot (QueryToken9)';
+    const described = describeGitFailure(text, remote);
+    expect(described).not.toContain('Sup%zzSecret1');
+    expect(described).not.toContain('QueryToken9');
+  });
 });

@@ -17,6 +17,10 @@ describe('isPrivateHost', () => {
     ['fe80::1', true],
     ['fd00::1', true],
     ['::ffff:10.0.0.1', true],
+    // How `new URL('http://[::ffff:127.0.0.1]/').hostname` spells it.
+    ['[::ffff:7f00:1]', true],
+    ['::ffff:a00:1', true],
+    ['::ffff:808:808', false],
     ['localhost', true],
     ['LOCALHOST.', true],
     ['app.localhost', true],
@@ -41,5 +45,10 @@ describe('findPrivateHosts', () => {
       ['spec'],
     );
     expect(hits.map((h) => h.segments.join('/')).sort()).toEqual(['spec/notes', 'spec/options/host']);
+  });
+
+  it('finds IPv4-mapped IPv6 loopback in URLs (the URL parser rewrites it in hex)', () => {
+    const hits = findPrivateHosts({ external_ref: 'http://[::ffff:127.0.0.1]:8080/admin' }, ['spec']);
+    expect(hits.map((h) => h.segments.join('/'))).toEqual(['spec/external_ref']);
   });
 });

@@ -68,6 +68,8 @@ describe('shards and the ledger branch', () => {
         receiver.reset();
         const result = await reconcileOnce({ ...replica.options, shard: { index, count: 2 } });
         expect(result.outcome).toBe('ok');
+        // The other shard's deliveries are not due for this replica: its loop must not spin on them.
+        expect(result.nextDueAt).toBeNull();
         called.push(receiver.requests.map((r) => String(r.headers['webhook-id'])).sort());
       } finally {
         await replica.close();

@@ -1,0 +1,123 @@
+/**
+ * The loop's skip check (`last-run.json`): a run whose tips did not move is skipped only while
+ * nothing is due, so a time that falls due (a retry delay elapsing) is never forgotten, even when
+ * a run in between had nothing to commit.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runLoop } from '../../src/reconciler/loop.js';
+import type { RunResult } from '../../src/reconciler/run-once.js';
+import type { TempDir } from '../helpers/git-fixtures.js';
+import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
+import {
+  ackYaml,
+  approvalYaml,
+  createOpsRepo,
+  createSettableClock,
+  createStateDir,
+  deliveriesOfKey,
+  deliveryYaml,
+  openTestReconciler,
+  policyYaml,
+  providerYaml,
+  readRemoteRecords,
+  reconcilerEnv,
+  type OpsRepo,
+  type TestReconciler,
+} from '../helpers/reconciler-fixtures.js';
+
+describe('reconcile loop: skip check and nextDueAt', () => {
+  let ops: OpsRepo;
+  let state: TempDir;
+  let receiver: HttpReceiver;
+  let reconciler: TestReconciler;
+
+  beforeEach(async () => {
+    ops = await createOpsRepo();
+    state = await createStateDir();
+    receiver = await startHttpReceiver();
+  });
+  afterEach(async () => {
+    await reconciler.close();
+    await receiver.close();
+    await state.cleanup();
+    await ops.cleanup();
+  });
+
+  const once = (options: TestReconciler['options']): Promise<RunResult | null> =>
+    runLoop({ ...options, intervalMs: 1000, signal: new AbortController().signal, once: true });
+
+  it('remembers a retry that falls due across a run that committed nothing', async () => {
+    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
+    const clock = createSettableClock('2026-06-28T10:00:00Z');
+    await ops.commit(
+      {
+        'manifests/policy.yaml': policyYaml({ retryDelayMinutes: 15 }),
+        'manifests/providers.yaml': providerYaml('ops-webhook'),
+        'manifests/delivery.yaml': deliveryYaml('drill-1', ['ops-webhook']),
+        'manifests/ack.yaml': ackYaml('ack-drill-1', 'drill-1', 'ops-webhook'),
+        'manifests/approval.yaml': approvalYaml('approve-drill-1', 'drill-1', 'ops-webhook', {
+          allowImmediateRetry: false,
+        }),
+      },
+      'Deliver, acknowledged and approved in advance',
+      { date: '2026-06-28T09:00:00Z' },
+    );
+    receiver.enqueue('/hook', reply.status(500, 'down'));
+    reconciler = await openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: 'replica-a',
+      clock,
+      env,
+    });
+
+    // Attempt 1 fails; the approved retry is due at 10:15.
+    const first = await once(reconciler.options);
+    expect(first?.calls).toBe(1);
+    expect(first?.nextDueAt).toBe('2026-06-28T10:15:00.000Z');
+
+    // An unrelated commit moves the tip: a full run with nothing to record still knows what is due.
+    clock.set('2026-06-28T10:05:00Z');
+    await ops.commit({ 'README.md': '# ops\n' }, 'Docs only', { date: '2026-06-28T10:05:00Z' });
+    const second = await once(reconciler.options);
+    expect(second?.commits).toEqual([]);
+    expect(second?.nextDueAt).toBe('2026-06-28T10:15:00.000Z');
+
+    // Tips unchanged, but the retry fell due: the run is not skipped and the retry is executed.
+    clock.set('2026-06-28T10:16:00Z');
+    const third = await once(reconciler.options);
+    expect(third?.calls).toBe(1);
+    const records = await readRemoteRecords(ops.remote);
+    expect(deliveriesOfKey(records, 'drill-1', 'ops-webhook').map((r) => r.delivery_success)).toEqual([
+      false,
+      true,
+    ]);
+  });
+
+  it('--no-push: calls it cannot make are not due now, so the loop does not spin on them', async () => {
+    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
+    const clock = createSettableClock('2026-06-28T10:00:00Z');
+    await ops.commit(
+      {
+        'manifests/policy.yaml': policyYaml(),
+        'manifests/providers.yaml': providerYaml('ops-webhook'),
+        'manifests/delivery.yaml': deliveryYaml('drill-1', ['ops-webhook']),
+      },
+      'Deliver',
+      { date: '2026-06-28T09:00:00Z' },
+    );
+    reconciler = await openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: 'replica-a',
+      clock,
+      env,
+      push: false,
+    });
+    const result = await once(reconciler.options);
+    expect(result?.calls).toBe(0);
+    expect(result?.commits).toHaveLength(1); // report and status, locally
+    expect(result?.nextDueAt).toBeNull();
+    expect(receiver.requests).toHaveLength(0);
+  });
+});
