@@ -73,12 +73,15 @@ export async function runStart(options: StartCommandOptions, context: CliContext
         onRun: (result) => {
           logRunResult(logger, result);
           if (!demo || hintedPlaybook) return;
-          void findOpenPlaybook(store, loop.ledgerBranch ?? loop.branch).then((id) => {
-            if (id && !hintedPlaybook) {
-              hintedPlaybook = id;
-              runContext.stderr(demoInstructions(demo.layout, server.url, id));
-            }
-          });
+          findOpenPlaybook(store, loop.ledgerBranch ?? loop.branch)
+            .then((id) => {
+              if (id && !hintedPlaybook) {
+                hintedPlaybook = id;
+                runContext.stderr(demoInstructions(demo.layout, server.url, id));
+              }
+            })
+            // Only a hint: a store closing at shutdown must not become an unhandled rejection.
+            .catch(() => undefined);
         },
       });
     } finally {

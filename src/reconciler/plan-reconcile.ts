@@ -33,6 +33,8 @@ export interface ReconcilePlan {
 
 export interface PlanOptions {
   leaseMinutes?: number;
+  /** Policies before approval commits, by commit id (immutable: kept for the loop's lifetime). */
+  policyCache?: Map<string, ReconcilerPolicySpec>;
 }
 
 export const DEFAULT_LEASE_MINUTES = 10;
@@ -46,7 +48,7 @@ export async function planFromSnapshot(
 ): Promise<ReconcilePlan> {
   const { manifests } = snapshot.manifests;
   const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
-  const priorPolicies = await readPriorPolicies(reader, manifests.approvals);
+  const priorPolicies = await readPriorPolicies(reader, manifests.approvals, options.policyCache);
   const needsSignatures =
     policy.require_signed_approvals || [...priorPolicies.values()].some((p) => p.require_signed_approvals);
   const approvals = needsSignatures
@@ -88,14 +90,19 @@ export async function planFromSnapshot(
 async function readPriorPolicies(
   reader: GitReader,
   approvals: RetryApproval[],
+  cache: Map<string, ReconcilerPolicySpec> = new Map(),
 ): Promise<Map<string, ReconcilerPolicySpec>> {
   const prior = new Map<string, ReconcilerPolicySpec>();
   const commits = new Set(
     approvals.flatMap((a) => (a.source.introduced ? [a.source.introduced.commit] : [])),
   );
   for (const commit of commits) {
-    const parent = await reader.readParent(commit);
-    prior.set(commit, await readPolicyAt(reader, parent));
+    let policy = cache.get(commit);
+    if (policy === undefined) {
+      policy = await readPolicyAt(reader, await reader.readParent(commit));
+      cache.set(commit, policy);
+    }
+    prior.set(commit, policy);
   }
   return prior;
 }

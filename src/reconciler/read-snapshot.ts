@@ -4,7 +4,7 @@
  * commit, or from the ledger branch's commit when records live on a separate branch.
  */
 import type { GitReader } from '../domain/ports.js';
-import { emptyRecordSet, type Finding, type RecordSet } from '../domain/types.js';
+import { emptyRecordSet, type Finding, type ReconcilerPolicySpec, type RecordSet } from '../domain/types.js';
 import type { ManifestCache, ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { readManifests } from '../manifests/read-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
@@ -24,10 +24,12 @@ export interface Snapshot {
 export interface SnapshotCache {
   manifests: ManifestCache;
   records: RecordCache;
+  /** The policy before each approval's commit: a commit never changes, so neither does this. */
+  policies: Map<string, ReconcilerPolicySpec>;
 }
 
 export function createSnapshotCache(): SnapshotCache {
-  return { manifests: new Map(), records: new Map() };
+  return { manifests: new Map(), records: new Map(), policies: new Map() };
 }
 
 export interface ReadSnapshotOptions {

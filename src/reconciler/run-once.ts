@@ -178,7 +178,10 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
     const tips = await fetchTips(options);
     const snapshot = await readTips(options, tips);
     const now = options.clock.now();
-    const plan = await planFromSnapshot(options.store, snapshot, now, { leaseMinutes: options.leaseMinutes });
+    const plan = await planFromSnapshot(options.store, snapshot, now, {
+      leaseMinutes: options.leaseMinutes,
+      ...(options.cache ? { policyCache: options.cache.policies } : {}),
+    });
     result.revision = tips.revision;
     const calls = selectCalls(plan, options.shard);
     const unknown = unknownOutcomes(plan, options, now);
@@ -400,9 +403,13 @@ async function callConnector(
   try {
     connector = options.connectorFor(call.provider);
   } catch (error) {
-    if (error instanceof ConnectorError)
-      return { outcome: { skipped: error.message }, completedAt: now.toISOString() };
-    throw error;
+    // A misconfiguration (ConnectorError) or a bug: either way the claim must end in a recorded
+    // outcome, or the other calls of the batch would lose theirs with it.
+    const reason =
+      error instanceof ConnectorError
+        ? error.message
+        : `connector could not be built: ${redactText(error instanceof Error ? error.message : String(error))}`;
+    return { outcome: { skipped: reason }, completedAt: now.toISOString() };
   }
   let outcome: DeliveryOutcome;
   try {
