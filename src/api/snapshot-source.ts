@@ -8,7 +8,12 @@
  * the view itself, so they die with it.
  */
 import type { GitReader } from '../domain/ports.js';
-import { createSnapshotCache, readSnapshot, type Snapshot } from '../reconciler/read-snapshot.js';
+import {
+  createSnapshotCache,
+  readCommittedJson,
+  readSnapshot,
+  type Snapshot,
+} from '../reconciler/read-snapshot.js';
 import { STATUS_PATH } from '../reconciler/status.js';
 import { HttpError } from './http-error.js';
 import { LruCache } from './lru.js';
@@ -85,18 +90,8 @@ export function createRevisionView(snapshot: Snapshot, committedStatus: unknown 
 
 /** Read and parse `reports/status.json` at a commit; null when the file is absent or not JSON. */
 export async function readCommittedStatus(reader: GitReader, commit: string): Promise<unknown> {
-  const entries = await reader.listTree(commit, ['reports/']);
-  const entry = entries.find((candidate) => candidate.path === STATUS_PATH);
-  if (entry === undefined || entry.size > MAX_STATUS_BYTES) return null;
-  const blobs = await reader.readBlobs([entry.blob]);
-  const content = blobs.get(entry.blob);
-  if (content === undefined) return null;
-  try {
-    return JSON.parse(content.toString('utf8')) as unknown;
-  } catch {
-    // A broken status file must not take the API down; /status says it is unreadable.
-    return null;
-  }
+  // A broken status file must not take the API down; /status says it is unreadable.
+  return readCommittedJson(reader, commit, STATUS_PATH, MAX_STATUS_BYTES);
 }
 
 /** Reuse one answer of `fetch` for `ttlMs`, and share one in-flight call among concurrent callers. */

@@ -15,7 +15,7 @@ import type {
   RetryApproval,
 } from '../domain/types.js';
 import { readPolicyAt } from '../manifests/read-manifests.js';
-import type { Snapshot } from './read-snapshot.js';
+import { readCommittedFile, type Snapshot } from './read-snapshot.js';
 
 export interface ReconcilePlan {
   revision: string;
@@ -117,11 +117,9 @@ async function verifyApprovalSignatures(
   approvals: RetryApproval[],
   policy: ReconcilerPolicySpec,
 ): Promise<RetryApproval[]> {
-  const entries = await reader.listTree(revision, [policy.allowed_signers_file]);
-  const entry = entries.find((e) => e.path === policy.allowed_signers_file);
-  if (!entry) return approvals.map((a) => withoutVerifiedSignature(a));
-  const blobs = await reader.readBlobs([entry.blob]);
-  const allowedSigners = blobs.get(entry.blob)?.toString('utf8') ?? '';
+  const file = await readCommittedFile(reader, revision, policy.allowed_signers_file);
+  if (file === null) return approvals.map((a) => withoutVerifiedSignature(a));
+  const allowedSigners = file.toString('utf8');
   const paths = [...new Set(approvals.map((a) => a.source.path))];
   const verified = await reader.readIntroducingCommits(revision, paths, { allowedSigners });
   return approvals.map((approval) => {

@@ -58,3 +58,37 @@ export async function readSnapshot(
   });
   return { revision, ledgerRevision: ledgerRevision ?? '', manifests, records, recordFindings: findings };
 }
+
+/**
+ * One file of a commit (one `ls-tree`, one blob read), or null when it is absent or larger than
+ * `maxBytes` (checked before reading).
+ */
+export async function readCommittedFile(
+  reader: GitReader,
+  commit: string,
+  path: string,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<Buffer | null> {
+  const entry = (await reader.listTree(commit, [path])).find((candidate) => candidate.path === path);
+  if (entry === undefined || entry.size > maxBytes) return null;
+  return (await reader.readBlobs([entry.blob])).get(entry.blob) ?? null;
+}
+
+/**
+ * A committed JSON file, or null when it is absent, too large or not JSON: the report and status
+ * files are ours to rewrite, and a broken one must never stop a run or the API.
+ */
+export async function readCommittedJson(
+  reader: GitReader,
+  commit: string,
+  path: string,
+  maxBytes?: number,
+): Promise<unknown> {
+  const content = await readCommittedFile(reader, commit, path, maxBytes);
+  if (content === null) return null;
+  try {
+    return JSON.parse(content.toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}

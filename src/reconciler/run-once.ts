@@ -43,7 +43,7 @@ import {
   type PendingOutcomes,
 } from './outcome-change.js';
 import { planFromSnapshot, type ReconcilePlan } from './plan-reconcile.js';
-import { readSnapshot, type Snapshot, type SnapshotCache } from './read-snapshot.js';
+import { readCommittedJson, readSnapshot, type Snapshot, type SnapshotCache } from './read-snapshot.js';
 import { STATUS_PATH, type StatusDocument } from './status.js';
 
 export interface ReconcilerMetrics {
@@ -495,8 +495,8 @@ async function buildChange(
 ): Promise<OutcomeChange> {
   const [committedReport, committedStatus] = tips.ledger
     ? await Promise.all([
-        readJson<ReportEnvelope>(options.store, tips.ledger, REPORT_JSON_PATH),
-        readJson<StatusDocument>(options.store, tips.ledger, STATUS_PATH),
+        readCommittedJson(options.store, tips.ledger, REPORT_JSON_PATH) as Promise<ReportEnvelope | null>,
+        readCommittedJson(options.store, tips.ledger, STATUS_PATH) as Promise<StatusDocument | null>,
       ])
     : [null, null];
   return buildOutcomeChange({
@@ -510,16 +510,6 @@ async function buildChange(
     runStartedAt: now.toISOString(),
     takesWork: (claimId) => options.push && takesCall(claimId, options.shard),
   });
-}
-
-async function readJson<T>(store: CavraGitStore, commit: string, path: string): Promise<T | null> {
-  const text = await store.readFile(commit, path);
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null; // a hand-edited report is simply rewritten
-  }
 }
 
 function describeChange(outcome: OutcomeChange, revision: string): string {
