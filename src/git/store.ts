@@ -64,6 +64,11 @@ export interface CavraGitStore extends GitStore {
    * no-op run compares them with the last run and skips the fetch. Null for a missing branch.
    */
   peekRemoteTips(branches: string[]): Promise<Map<string, string | null>>;
+  /**
+   * Roll the clone's packs up (geometric repack) once there are more than a few dozen; every
+   * commit and fetch adds one, and lookups slow down as they pile up. Meant for between runs.
+   */
+  maintain(): Promise<void>;
   /** True when `commit` has the same tree as its first parent (or is an empty root): nothing changed. */
   isEmptyCommit(commit: string): Promise<boolean>;
   readIntroducingCommits: LocalGitReader['readIntroducingCommits'];
@@ -72,6 +77,8 @@ export interface CavraGitStore extends GitStore {
 /** Trailer every reconciler commit carries, naming the replica that made it. */
 export const REPLICA_TRAILER = 'Cavra-Gitops-Replica';
 const SCRATCH_REF = 'refs/cavra-gitops/last-commit';
+/** Packs in the clone above which `maintain()` repacks. */
+const MAX_PACKS = 32;
 const CLONE_DIR = 'repo.git';
 const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])$/;
 const MISSING_REMOTE_REF = /couldn't find remote ref/i;
@@ -162,8 +169,12 @@ async function initClone(
 async function configureClone(repoDir: string, remote: string, env: NodeJS.ProcessEnv): Promise<void> {
   const settings: [string, string][] = [
     ['remote.origin.url', remote],
-    // Objects written by this program are few and packed by fast-import; keep runs deterministic.
+    // No gc in the middle of a run (it would stall a commit); `maintain()` rolls packs up between
+    // runs instead. Small commits and fetches stay packs: exploding them into loose objects costs a
+    // file per object, milliseconds each on a slow disk.
     ['gc.auto', '0'],
+    ['fastimport.unpackLimit', '1'],
+    ['fetch.unpackLimit', '1'],
     ['core.logAllRefUpdates', 'false'],
     ['fetch.writeFetchHead', 'false'],
   ];
@@ -419,6 +430,19 @@ function createStore(parts: StoreParts): CavraGitStore {
         }
         await git(['update-ref', `refs/remotes/origin/${branch}`, commit]);
         return { status: 'pushed', commit };
+      }),
+
+    maintain: () =>
+      serialized(async () => {
+        assertOpen();
+        const packs = (await readdir(join(repoDir, 'objects', 'pack'))).filter((name) =>
+          name.endsWith('.pack'),
+        );
+        if (packs.length <= MAX_PACKS) return;
+        const result = await git(['repack', '-d', '-q', '--geometric=2']);
+        if (result.exitCode !== 0) {
+          throw new GitError(`Repacking ${repoDir} failed: ${describeGitFailure(result.stderr)}`);
+        }
       }),
 
     isEmptyCommit: async (commit) => {

@@ -84,6 +84,12 @@ async function runAndRemember(options: LoopOptions): Promise<RunResult> {
   if (options.push && result.outcome !== 'failed') {
     await writeLastRun(options.store.stateDir, { ...tips, nextDueAt: result.nextDueAt });
   }
+  if (result.commits.length > 0) {
+    // Between runs, where the pause costs nothing; a failed repack only leaves more packs.
+    await options.store.maintain().catch((error: unknown) => {
+      options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'repack failed');
+    });
+  }
   return result;
 }
 

@@ -18,7 +18,14 @@ import {
 } from '../domain/report.js';
 import { buildRunRecord } from '../domain/record-builders.js';
 import { planRetryWork, type RetryWorkInput } from '../domain/retry-plan.js';
-import type { DeliveryRecord, ExecutionRecord, IsoTime, RecordKind, RecordSet } from '../domain/types.js';
+import type {
+  ClaimRecord,
+  DeliveryRecord,
+  ExecutionRecord,
+  IsoTime,
+  RecordKind,
+  RecordSet,
+} from '../domain/types.js';
 import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { renderReportMarkdown } from '../reports/render-report.js';
 import type { Snapshot } from './read-snapshot.js';
@@ -34,6 +41,9 @@ export const REPORT_JSON_PATH = 'reports/retry-recovery-report.json';
 export const REPORT_MD_PATH = 'reports/retry-recovery-report.md';
 /** `generated_by` of committed reports and playbooks: the same on every replica, for identical bytes. */
 export const RECONCILER_GENERATOR = 'cavra-gitops';
+
+/** The kinds a run record counts. */
+const COUNTED_KINDS = ['deliveries', 'executions', 'playbooks', 'closures'] as const;
 
 /** Outcomes of connector calls (or unknown outcomes) waiting to be committed. */
 export interface PendingOutcomes {
@@ -64,6 +74,17 @@ export interface OutcomeChangeInput {
    * for it, so its loop does not spin on it.
    */
   takesWork?: (claimId: string) => boolean;
+  /** Claims this commit adds too (the next batch of a pipelined run, see call-pipeline.ts). */
+  newClaims?: ClaimRecord[];
+  /**
+   * A commit in the middle of a pipelined run: no run record (the run's last commit writes one
+   * for the whole run). Pass `retryInput: null` with it too: the status is the last commit's.
+   */
+  intermediate?: boolean;
+  /** Records the run's earlier commits added, by kind: the run record counts them. */
+  earlierCounts?: Record<RecordKind, number>;
+  /** Record files already serialized, by path (the calls prepare theirs while others run). */
+  prepared?: ReadonlyMap<string, string>;
 }
 
 export interface OutcomeChange {
@@ -74,6 +95,10 @@ export interface OutcomeChange {
   superseded: string[];
   /** When time alone will change the next plan (retry due, lease expiry, SLO breach). */
   nextDueAt: IsoTime | null;
+  /** Every record (and claim) as the change leaves them. */
+  records: RecordSet;
+  /** The report and status as the change leaves them (committed or unchanged). */
+  committed: { report: ReportEnvelope | null; status: StatusDocument | null };
 }
 
 /** Compute the outcome commit against `snapshot` (an empty change when nothing would change). */
@@ -95,12 +120,13 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
     (r) => held.has(r.execution_id) && !recordedExecutions.has(r.execution_id),
   );
   const releasedClaims = input.pending.claimIds.filter((id) => held.has(id));
+  const released = new Set(releasedClaims);
 
   const withOutcomes: RecordSet = {
     ...snapshot.records,
     deliveries: [...snapshot.records.deliveries, ...deliveries],
     executions: [...snapshot.records.executions, ...executions],
-    claims: snapshot.records.claims.filter((claim) => !releasedClaims.includes(claim.claim_id)),
+    claims: snapshot.records.claims.filter((claim) => !released.has(claim.claim_id)),
   };
   const closures = planClosures({
     closures: manifests.closures,
@@ -119,7 +145,12 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
         generatedBy: RECONCILER_GENERATOR,
       })
     : [];
-  const records: RecordSet = { ...withClosures, playbooks: [...withClosures.playbooks, ...playbooks] };
+  const newClaims = input.newClaims ?? [];
+  const records: RecordSet = {
+    ...withClosures,
+    playbooks: [...withClosures.playbooks, ...playbooks],
+    claims: [...withClosures.claims, ...newClaims],
+  };
 
   const counts: Record<RecordKind, number> = {
     deliveries: deliveries.length,
@@ -128,27 +159,36 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
     closures: closures.length,
     runs: 0,
   };
-  const addsRecords = deliveries.length + executions.length + playbooks.length + closures.length > 0;
+  const runCount = (kind: RecordKind): number => counts[kind] + (input.earlierCounts?.[kind] ?? 0);
+  // The run's last commit writes the run record (and so the report) even when the records it
+  // counts all landed in the run's earlier commits.
+  const addsRecords =
+    COUNTED_KINDS.some((kind) => counts[kind] > 0) ||
+    (!input.intermediate && COUNTED_KINDS.some((kind) => runCount(kind) > 0));
   const put: TreeChange['put'] = [];
   const putRecord = (kind: RecordKind, id: string, at: IsoTime, record: object): void => {
-    put.push({ path: recordPath(kind, id, at), content: serializeRecord(record) });
+    const path = recordPath(kind, id, at);
+    put.push({ path, content: input.prepared?.get(path) ?? serializeRecord(record) });
   };
   for (const r of deliveries) putRecord('deliveries', r.record_id, r.attempted_at, r);
   for (const r of executions) putRecord('executions', r.execution_id, r.executed_at, r);
   for (const r of closures) putRecord('closures', r.closure_id, r.recorded_at, r);
   for (const r of playbooks) putRecord('playbooks', r.playbook_id, r.generated_at, r);
-  if (addsRecords) {
+  for (const claim of newClaims)
+    put.push({ path: claimPath(claim.claim_id), content: serializeRecord(claim) });
+  if (addsRecords && !input.intermediate) {
     const run = buildRunRecord({
       revision,
       startedAt: input.runStartedAt,
       replicaId: input.replicaId,
-      deliveryCount: deliveries.length,
-      executionCount: executions.length,
-      playbookCount: playbooks.length,
-      closureCount: closures.length,
+      deliveryCount: runCount('deliveries'),
+      executionCount: runCount('executions'),
+      playbookCount: runCount('playbooks'),
+      closureCount: runCount('closures'),
     });
     counts.runs = 1;
     putRecord('runs', run.run_id, run.started_at, run);
+    records.runs = [...records.runs, run];
   }
 
   const sloMinutes = policy.recovery.recovery_slo_minutes;
@@ -161,9 +201,11 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
   const breachedChanged =
     input.committedReport === null ||
     breachedRowKeys(report.report).join('\n') !== breachedRowKeys(input.committedReport.report).join('\n');
+  const committed = { report: input.committedReport, status: input.committedStatus };
   if (addsRecords || breachedChanged) {
     put.push({ path: REPORT_JSON_PATH, content: `${JSON.stringify(report, null, 2)}\n` });
     put.push({ path: REPORT_MD_PATH, content: renderReportMarkdown(report) });
+    committed.report = report;
   }
 
   let nextDueAt: IsoTime | null = null;
@@ -173,6 +215,7 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
     const status = computeStatus({ snapshot, retry, closureFindings, now });
     if (addsRecords || meaningfulStatus(status) !== meaningfulStatus(input.committedStatus)) {
       put.push({ path: STATUS_PATH, content: serializeStatus(status) });
+      committed.status = status;
     }
     // Work that is already due (e.g. an immediate retry after the failure just recorded) must wake
     // the loop now: the plan's nextDueAt only names future times.
@@ -188,7 +231,7 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
   nextDueAt = earliest(nextDueAt, breachAt);
 
   const remove = releasedClaims.map((id) => claimPath(id));
-  return { change: { put, remove }, counts, superseded, nextDueAt };
+  return { change: { put, remove }, counts, superseded, nextDueAt, records, committed };
 }
 
 export function earliest(a: IsoTime | null, b: IsoTime | null): IsoTime | null {

@@ -3,12 +3,15 @@
  *
  *   1. flush outcomes a previous, interrupted run journaled but did not push;
  *   2. read the tips, plan;
- *   3. commit claims for every call on top of the tip read, push without force — git's atomic
+ *   3. commit claims for the calls on top of the tip read, push without force — git's atomic
  *      ref update lets exactly one replica's claim land; a rejection means fetch and re-plan;
  *   4. call the connectors (the execution id is the idempotency key);
  *   5. journal the outcomes in the state dir, then commit them with the claims' removal (plus
  *      closures, playbooks, report, status) and push, rebuilding the commit on a newer tip when
  *      the push is rejected. Network failures keep the journal; the next run pushes it.
+ *
+ * Steps 3–5 run pipelined in batches (call-pipeline.ts): while one batch's calls run, the next
+ * batch is claimed and an earlier batch's outcomes are committed, so git work overlaps the calls.
  *
  * Reconciler commits touch only records/ and reports/, and calls are planned only from manifests,
  * so a reconciler commit never causes an execution by itself.
@@ -26,12 +29,20 @@ import {
 } from '../domain/record-builders.js';
 import type { PlannedCall } from '../domain/retry-plan.js';
 import type { ReportEnvelope } from '../domain/report.js';
-import type { ClaimRecord, IsoTime, Provider } from '../domain/types.js';
+import type {
+  DeliveryRecord,
+  ExecutionRecord,
+  IsoTime,
+  Provider,
+  RecordKind,
+  RecordSet,
+} from '../domain/types.js';
 import { ConnectorError, GitError } from '../errors.js';
 import type { CavraGitStore } from '../git/store.js';
 import { runId as computeRunId } from '../records/ids.js';
-import { claimPath, serializeRecord } from '../records/layout.js';
+import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { redactText } from '../redact.js';
+import { runCallPipeline } from './call-pipeline.js';
 import { clearJournal, readJournal, writeJournal } from './journal.js';
 import {
   buildOutcomeChange,
@@ -40,6 +51,7 @@ import {
   isEmptyChange,
   REPORT_JSON_PATH,
   type OutcomeChange,
+  type OutcomeChangeInput,
   type PendingOutcomes,
 } from './outcome-change.js';
 import { planFromSnapshot, type ReconcilePlan } from './plan-reconcile.js';
@@ -103,14 +115,20 @@ export interface RunResult {
 
 const DEFAULT_MAX_PUSH_ATTEMPTS = 8;
 const DEFAULT_CONCURRENCY = 8;
+/** The largest claim batch of a pipelined run: bounds the claims a crash leaves to lease expiry. */
+const MAX_CLAIM_BATCH = 256;
+
+/** Records committed so far in this reconcile, by run id: a run record counts its whole run. */
+type RunCounts = Map<string, Record<RecordKind, number>>;
 
 /** Run one reconcile. Never throws for push races; throws GitError when the remote is unreachable. */
 export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResult> {
   const started = process.hrtime.bigint();
   const result = emptyRunResult();
+  const runCounts: RunCounts = new Map();
   try {
-    await flushJournal(options, result);
-    await runPlanned(options, result);
+    await flushJournal(options, result, runCounts);
+    await runPlanned(options, result, runCounts);
     options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, result.outcome);
     return result;
   } catch (error) {
@@ -133,6 +151,13 @@ export function emptyRunResult(): RunResult {
     nextDueAt: null,
     message: 'nothing to do',
   };
+}
+
+/** A ledger commit as this run knows it; `committed` once known without reading it back. */
+interface LedgerView {
+  tips: Tips;
+  snapshot: Snapshot;
+  committed?: OutcomeChange['committed'];
 }
 
 interface Tips {
@@ -162,17 +187,25 @@ async function readTips(options: ReconcilerOptions, tips: Tips): Promise<Snapsho
 }
 
 /** Outcomes of a run that crashed or lost its network after the calls: push them first. */
-async function flushJournal(options: ReconcilerOptions, result: RunResult): Promise<void> {
+async function flushJournal(
+  options: ReconcilerOptions,
+  result: RunResult,
+  runCounts: RunCounts,
+): Promise<void> {
   const pending = await readJournal(options.store.stateDir);
   if (!pending) return;
   options.logger.info({ claims: pending.claimIds.length }, 'pushing outcomes journaled by an earlier run');
   const now = options.clock.now();
-  const commit = await commitOutcomes(options, pending, null, now, result);
+  const commit = await commitOutcomes(options, pending, { plan: null, now, result, runCounts });
   await clearJournal(options.store.stateDir);
   if (commit) result.outcome = 'ok';
 }
 
-async function runPlanned(options: ReconcilerOptions, result: RunResult): Promise<void> {
+async function runPlanned(
+  options: ReconcilerOptions,
+  result: RunResult,
+  runCounts: RunCounts,
+): Promise<void> {
   const maxAttempts = options.maxPushAttempts ?? DEFAULT_MAX_PUSH_ATTEMPTS;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const tips = await fetchTips(options);
@@ -193,7 +226,13 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
           'connector calls need a pushed claim; skipped with --no-push',
         );
       }
-      const commit = await commitOutcomes(options, unknown, plan, now, result, { tips, snapshot });
+      const commit = await commitOutcomes(options, unknown, {
+        plan,
+        now,
+        result,
+        runCounts,
+        start: { tips, snapshot },
+      });
       // One unknown outcome per resolved claim (each writes a delivery and, for retries, an execution).
       result.unknown += unknown.claimIds.length;
       if (commit && result.outcome === 'noop') {
@@ -203,48 +242,219 @@ async function runPlanned(options: ReconcilerOptions, result: RunResult): Promis
       return;
     }
 
-    const claimed = await pushClaims(options, tips, calls, plan, now);
-    if (claimed === null) {
+    const made = await executeCalls(
+      options,
+      { tips, snapshot },
+      calls,
+      plan,
+      unknown,
+      now,
+      result,
+      runCounts,
+    );
+    if (made === 'rejected') {
       options.metrics?.countPushConflict();
       await backoff(options, attempt);
-      continue; // another replica moved the tip: fetch and re-plan
-    }
-    result.commits.push(claimed.commit);
-    options.logger.info({ commit: claimed.commit, calls: calls.length }, 'claims pushed');
-
-    const outcomes = await performCalls(options, calls, plan, now);
-    const pending: PendingOutcomes = {
-      deliveries: [...unknown.deliveries, ...outcomes.deliveries],
-      executions: [...unknown.executions, ...outcomes.executions],
-      claimIds: [...unknown.claimIds, ...outcomes.claimIds],
-    };
-    // Durable before the push: a crash or an unreachable remote now loses no outcome.
-    await writeJournal(options.store.stateDir, pending);
-    await commitOutcomes(
-      options,
-      pending,
-      plan,
-      options.clock.now(),
-      result,
-      afterClaims(tips, snapshot, claimed, options.ledgerBranch !== null),
-    );
-    await clearJournal(options.store.stateDir);
-    result.calls += calls.length;
-    result.unknown += unknown.claimIds.length;
-    result.resent += calls.filter((c) =>
-      plan.retry.expiredClaims.some((e) => e.claim.claim_id === c.claimId),
-    ).length;
-    for (const r of outcomes.deliveries) {
-      if (r.delivery_success) result.delivered++;
-      else result.failed++;
+      continue; // another replica moved the tip: fetch and re-plan what is left
     }
     result.outcome = 'ok';
-    result.message = `${calls.length} call(s): ${result.delivered} delivered, ${result.failed} failed`;
+    result.message = `${result.calls} call(s): ${result.delivered} delivered, ${result.failed} failed`;
     return;
   }
-  result.outcome = 'failed';
+  result.outcome = result.calls > 0 ? 'ok' : 'failed';
   result.message = `gave up after ${maxAttempts} rejected claim pushes; will retry next run`;
   options.logger.warn(result.message);
+}
+
+/** One call's records: the attempt's delivery record and, for a retry, its execution record. */
+interface CallOutcome {
+  claimId: string;
+  delivery: DeliveryRecord;
+  execution: ExecutionRecord | null;
+  /**
+   * The records' files, serialized right after the call: small steps between calls rather than
+   * one long one in the commit, which would hold up every response in flight meanwhile.
+   */
+  files: [path: string, content: string][];
+}
+
+function preparedFiles(outcomes: CallOutcome[]): ReadonlyMap<string, string> {
+  return new Map(outcomes.flatMap((outcome) => outcome.files));
+}
+
+function toPending(outcomes: CallOutcome[]): PendingOutcomes {
+  return {
+    deliveries: outcomes.map((outcome) => outcome.delivery),
+    executions: outcomes.flatMap((outcome) => (outcome.execution ? [outcome.execution] : [])),
+    claimIds: outcomes.map((outcome) => outcome.claimId),
+  };
+}
+
+function mergePending(a: PendingOutcomes, b: PendingOutcomes): PendingOutcomes {
+  return {
+    deliveries: [...a.deliveries, ...b.deliveries],
+    executions: [...a.executions, ...b.executions],
+    claimIds: [...a.claimIds, ...b.claimIds],
+  };
+}
+
+/**
+ * Claim, call and record `calls` (pipelined), then make the run's last commit with what is left
+ * plus the unknown outcomes. 'rejected' when a push lost a race: the calls whose claims landed
+ * are made and recorded, the rest must be re-planned on the new tip.
+ */
+async function executeCalls(
+  options: ReconcilerOptions,
+  start: LedgerView,
+  calls: PlannedCall[],
+  plan: ReconcilePlan,
+  unknown: PendingOutcomes,
+  now: Date,
+  result: RunResult,
+  runCounts: RunCounts,
+): Promise<'done' | 'rejected'> {
+  const common = {
+    runId: computeRunId(plan.revision, now.toISOString(), options.replicaId),
+    revision: plan.revision,
+  };
+  const connectors = new Map<string, Connector | ConnectorError>();
+  const resent = new Set(plan.retry.expiredClaims.filter((e) => e.resend).map((e) => e.claim.claim_id));
+  // Our view of the ledger after our last landed commit, derived rather than read again: our
+  // commits changed nothing else (a rejected push means re-reading the real tip).
+  let ledger = start;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const pipeline = await runCallPipeline<PlannedCall, CallOutcome>(
+    calls,
+    { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
+    {
+      call: async (call) => {
+        const outcome = await executeCall(options, connectors, call, common, now);
+        result.calls++;
+        if (resent.has(call.claimId)) result.resent++;
+        if (outcome.delivery.delivery_success) result.delivered++;
+        else result.failed++;
+        return outcome;
+      },
+      commit: async (outcomes, claimed) => {
+        const landed = await commitBatch(options, ledger, outcomes, claimed, plan, now, runCounts);
+        if (landed === null) return false;
+        ledger = landed;
+        result.commits.push(landed.snapshot.ledgerRevision);
+        return true;
+      },
+    },
+  );
+  const pending = mergePending(unknown, toPending(pipeline.uncommitted));
+  // Durable before the push: a crash or an unreachable remote now loses no outcome.
+  if (pending.claimIds.length > 0) await writeJournal(options.store.stateDir, pending);
+  if (pipeline.stopped && 'error' in pipeline.stopped) throw pipeline.stopped.error;
+  const rejected = pipeline.stopped !== null;
+  // After a rejection the re-planned pass makes the run's last commit; this one only records
+  // outcomes already made (on the real tip, read again).
+  if (!rejected || pending.claimIds.length > 0) {
+    await commitOutcomes(options, pending, {
+      plan,
+      now: options.clock.now(), // the calls took time: closures and playbooks are due as of now
+      runStartedAt: now,
+      result,
+      runCounts,
+      prepared: preparedFiles(pipeline.uncommitted),
+      ...(rejected ? {} : { start: ledger }),
+    });
+    await clearJournal(options.store.stateDir);
+  }
+  result.unknown += unknown.claimIds.length;
+  return rejected ? 'rejected' : 'done';
+}
+
+/**
+ * One commit of a pipelined run on our last landed commit: the outcomes of an earlier batch with
+ * their claims' removal, and the claims of the next batch. Pushed without force; null when
+ * rejected. Outcomes are journaled first, so a crash during the push loses none.
+ */
+async function commitBatch(
+  options: ReconcilerOptions,
+  ledger: LedgerView,
+  made: CallOutcome[],
+  calls: PlannedCall[],
+  plan: ReconcilePlan,
+  runStartedAt: Date,
+  runCounts: RunCounts,
+): Promise<LedgerView | null> {
+  // Later batches are claimed well after the run started: their leases run from now.
+  const evaluatedAt = options.clock.now();
+  const claims = calls.map((call) =>
+    buildClaim(call, {
+      holder: options.replicaId,
+      now: evaluatedAt,
+      leaseMinutes: options.leaseMinutes,
+      revision: plan.revision,
+    }),
+  );
+  const outcomes = toPending(made);
+  let change: TreeChange;
+  let records: RecordSet;
+  let committed = ledger.committed;
+  let counts: Record<RecordKind, number> | null = null;
+  if (made.length === 0) {
+    // Claims only: the first calls wait for this commit, so it computes nothing else.
+    change = {
+      put: claims.map((claim) => ({ path: claimPath(claim.claim_id), content: serializeRecord(claim) })),
+      remove: [],
+    };
+    records = { ...ledger.snapshot.records, claims: [...ledger.snapshot.records.claims, ...claims] };
+  } else {
+    await writeJournal(options.store.stateDir, outcomes);
+    const built = await buildChange(options, ledger, outcomes, {
+      plan: null,
+      now: evaluatedAt,
+      runStartedAt,
+      runCounts,
+      newClaims: claims,
+      intermediate: true,
+      prepared: preparedFiles(made),
+    });
+    change = built.change;
+    records = built.records;
+    committed = built.committed;
+    counts = built.counts;
+  }
+  const what = [
+    claims.length > 0 ? `claim ${claims.length} call(s)` : '',
+    counts ? `record ${outcomes.claimIds.length} outcome(s)` : '',
+  ].filter(Boolean);
+  const message = `cavra-gitops: ${what.join(', ')} at ${plan.revision.slice(0, 12)}`;
+  const commit = await options.store.createCommit(ledger.tips.ledger, change, message, {
+    time: evaluatedAt,
+  });
+  const pushed = await options.store.push(commit, ledger.tips.targetBranch);
+  if (pushed.status === 'rejected') {
+    options.logger.info({ reason: pushed.reason }, 'push rejected; re-planning on the new tip');
+    return null;
+  }
+  options.logger.info({ commit, claims: claims.length, outcomes: outcomes.claimIds.length }, 'batch pushed');
+  if (counts) {
+    addRunCounts(runCounts, runIdOf(options, ledger.snapshot, runStartedAt), counts);
+    await clearJournal(options.store.stateDir);
+  }
+  const separateLedger = options.ledgerBranch !== null;
+  return {
+    // Without a ledger branch our commit is also the new tracked tip.
+    tips: { ...ledger.tips, ledger: commit, revision: separateLedger ? ledger.tips.revision : commit },
+    snapshot: { ...ledger.snapshot, ledgerRevision: commit, records },
+    ...(committed ? { committed } : {}),
+  };
+}
+
+/** The run id of a run that planned on `snapshot` and started at `startedAt` (its records carry it). */
+function runIdOf(options: ReconcilerOptions, snapshot: Snapshot, startedAt: Date): string {
+  return computeRunId(snapshot.revision, startedAt.toISOString(), options.replicaId);
+}
+
+function addRunCounts(runCounts: RunCounts, runId: string, counts: Record<RecordKind, number>): void {
+  const total = runCounts.get(runId) ?? { deliveries: 0, executions: 0, playbooks: 0, closures: 0, runs: 0 };
+  for (const kind of Object.keys(counts) as RecordKind[]) total[kind] += counts[kind];
+  runCounts.set(runId, total);
 }
 
 /** Calls of this run: initial deliveries, approved executions, re-sends of idempotent unknown outcomes. */
@@ -288,128 +498,88 @@ function unknownOutcomes(plan: ReconcilePlan, options: ReconcilerOptions, now: D
   return pending;
 }
 
-/** A claim commit that landed on the remote, with the claims it added. */
-interface PushedClaims {
-  commit: string;
-  claims: ClaimRecord[];
-}
-
-/** Commit the claims on the tip read and push; null when the push was rejected (tip moved). */
-async function pushClaims(
+/** Make one claimed call and build its records (a failure, even a connector bug, is an outcome). */
+async function executeCall(
   options: ReconcilerOptions,
-  tips: Tips,
-  calls: PlannedCall[],
-  plan: ReconcilePlan,
+  connectors: Map<string, Connector | ConnectorError>,
+  call: PlannedCall,
+  common: { runId: string; revision: string },
   now: Date,
-): Promise<PushedClaims | null> {
-  const claims = calls.map((call) =>
-    buildClaim(call, {
-      holder: options.replicaId,
-      now,
-      leaseMinutes: options.leaseMinutes,
-      revision: plan.revision,
-    }),
-  );
-  const change: TreeChange = {
-    put: claims.map((claim) => ({ path: claimPath(claim.claim_id), content: serializeRecord(claim) })),
-    remove: [],
-  };
-  const message = `cavra-gitops: claim ${calls.length} call(s) at ${plan.revision.slice(0, 12)}`;
-  const commit = await options.store.createCommit(tips.ledger, change, message, { time: now });
-  const pushed = await options.store.push(commit, tips.targetBranch);
-  if (pushed.status === 'rejected') {
-    options.logger.info({ reason: pushed.reason }, 'claim push rejected; re-planning on the new tip');
-    return null;
-  }
-  return { commit, claims };
-}
-
-/**
- * The tips and snapshot right after our claim commit landed, derived instead of read again: the
- * claim commit changed nothing but the claims, so the outcome commit can be built on it directly
- * (a rejected outcome push still re-reads the real tip).
- */
-function afterClaims(
-  tips: Tips,
-  snapshot: Snapshot,
-  pushed: PushedClaims,
-  separateLedger: boolean,
-): { tips: Tips; snapshot: Snapshot } {
-  const ours = new Set(pushed.claims.map((claim) => claim.claim_id));
-  return {
-    // Without a ledger branch the claim commit is also the new tracked tip.
-    tips: { ...tips, ledger: pushed.commit, revision: separateLedger ? tips.revision : pushed.commit },
-    snapshot: {
-      ...snapshot,
-      ledgerRevision: pushed.commit,
-      records: {
-        ...snapshot.records,
-        claims: [...snapshot.records.claims.filter((claim) => !ours.has(claim.claim_id)), ...pushed.claims],
-      },
-    },
-  };
-}
-
-async function performCalls(
-  options: ReconcilerOptions,
-  calls: PlannedCall[],
-  plan: ReconcilePlan,
-  now: Date,
-): Promise<PendingOutcomes> {
-  const out = emptyPending();
-  const runId = computeRunId(plan.revision, now.toISOString(), options.replicaId);
-  const results = await mapLimit(calls, options.concurrency ?? DEFAULT_CONCURRENCY, (call) =>
-    callConnector(options, call, now),
-  );
-  calls.forEach((call, index) => {
-    const { outcome, completedAt } = results[index]!;
-    const common = { runId, revision: plan.revision };
-    const deliveryOutcome =
-      'skipped' in outcome ? { success: false, statusCode: null, error: outcome.skipped } : outcome;
-    out.deliveries.push(
-      buildDeliveryRecord(call, deliveryOutcome, { ...common, attemptedAt: now.toISOString(), completedAt }),
-    );
-    if (call.kind === 'execution') {
-      const record = buildExecutionRecord(call, outcome, {
-        ...common,
-        executedAt: now.toISOString(),
-        executedBy: options.replicaId,
-      });
-      out.executions.push(record);
-      options.metrics?.countExecution(record.execution_status);
-    }
-    out.claimIds.push(call.claimId);
-    options.logger.info(
-      {
-        claim: call.claimId,
-        provider: call.key.provider,
-        attempt: call.attempt,
-        success: deliveryOutcome.success,
-        status: deliveryOutcome.statusCode,
-        error: deliveryOutcome.error || undefined,
-      },
-      call.kind === 'execution' ? 'retry executed' : 'delivered',
-    );
+): Promise<CallOutcome> {
+  const { outcome, completedAt } = await callConnector(options, connectors, call, now);
+  const deliveryOutcome =
+    'skipped' in outcome ? { success: false, statusCode: null, error: outcome.skipped } : outcome;
+  const delivery = buildDeliveryRecord(call, deliveryOutcome, {
+    ...common,
+    attemptedAt: now.toISOString(),
+    completedAt,
   });
-  return out;
+  let execution: ExecutionRecord | null = null;
+  if (call.kind === 'execution') {
+    execution = buildExecutionRecord(call, outcome, {
+      ...common,
+      executedAt: now.toISOString(),
+      executedBy: options.replicaId,
+    });
+    options.metrics?.countExecution(execution.execution_status);
+  }
+  options.logger.info(
+    {
+      claim: call.claimId,
+      provider: call.key.provider,
+      attempt: call.attempt,
+      success: deliveryOutcome.success,
+      status: deliveryOutcome.statusCode,
+      error: deliveryOutcome.error || undefined,
+    },
+    call.kind === 'execution' ? 'retry executed' : 'delivered',
+  );
+  const files: CallOutcome['files'] = [
+    [recordPath('deliveries', delivery.record_id, delivery.attempted_at), serializeRecord(delivery)],
+  ];
+  if (execution) {
+    files.push([
+      recordPath('executions', execution.execution_id, execution.executed_at),
+      serializeRecord(execution),
+    ]);
+  }
+  return { claimId: call.claimId, delivery, execution, files };
+}
+
+/** The connector of a provider, built once per run (a build error is kept as the reason). */
+function connectorOf(
+  options: ReconcilerOptions,
+  connectors: Map<string, Connector | ConnectorError>,
+  provider: Provider,
+): Connector | ConnectorError {
+  let connector = connectors.get(provider.name);
+  if (connector === undefined) {
+    try {
+      connector = options.connectorFor(provider);
+    } catch (error) {
+      // A misconfiguration (ConnectorError) or a bug: either way the claim must end in a recorded
+      // outcome, or the other calls of the batch would lose theirs with it.
+      connector =
+        error instanceof ConnectorError
+          ? error
+          : new ConnectorError(
+              `connector could not be built: ${redactText(error instanceof Error ? error.message : String(error))}`,
+            );
+    }
+    connectors.set(provider.name, connector);
+  }
+  return connector;
 }
 
 async function callConnector(
   options: ReconcilerOptions,
+  connectors: Map<string, Connector | ConnectorError>,
   call: PlannedCall,
   now: Date,
 ): Promise<{ outcome: ExecutionOutcome; completedAt: IsoTime }> {
-  let connector: Connector;
-  try {
-    connector = options.connectorFor(call.provider);
-  } catch (error) {
-    // A misconfiguration (ConnectorError) or a bug: either way the claim must end in a recorded
-    // outcome, or the other calls of the batch would lose theirs with it.
-    const reason =
-      error instanceof ConnectorError
-        ? error.message
-        : `connector could not be built: ${redactText(error instanceof Error ? error.message : String(error))}`;
-    return { outcome: { skipped: reason }, completedAt: now.toISOString() };
+  const connector = connectorOf(options, connectors, call.provider);
+  if (connector instanceof ConnectorError) {
+    return { outcome: { skipped: connector.message }, completedAt: now.toISOString() };
   }
   let outcome: DeliveryOutcome;
   try {
@@ -444,18 +614,34 @@ async function callConnector(
 async function commitOutcomes(
   options: ReconcilerOptions,
   pending: PendingOutcomes,
-  plan: ReconcilePlan | null,
-  now: Date,
-  result: RunResult,
-  first?: { tips: Tips; snapshot: Snapshot },
+  context: {
+    plan: ReconcilePlan | null;
+    now: Date;
+    /** When the run started (its records' run id); default `now`. */
+    runStartedAt?: Date;
+    result: RunResult;
+    runCounts: RunCounts;
+    /** Build the first attempt on this view (later attempts read the real tip). */
+    start?: LedgerView;
+    prepared?: ReadonlyMap<string, string>;
+  },
 ): Promise<string | null> {
+  const { plan, now, result, runCounts } = context;
+  const runStartedAt = context.runStartedAt ?? now;
   const maxAttempts = options.maxPushAttempts ?? DEFAULT_MAX_PUSH_ATTEMPTS;
-  let current = first;
+  let current = context.start;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const tips = current?.tips ?? (await fetchTips(options));
-    const snapshot = current?.snapshot ?? (await readTips(options, tips));
+    const view = current ?? { tips, snapshot: await readTips(options, tips) };
+    const { snapshot } = view;
     current = undefined;
-    const outcome = await buildChange(options, snapshot, tips, pending, plan, now);
+    const outcome = await buildChange(options, view, pending, {
+      plan,
+      now,
+      runStartedAt,
+      runCounts,
+      ...(context.prepared ? { prepared: context.prepared } : {}),
+    });
     result.nextDueAt = earliest(result.nextDueAt, outcome.nextDueAt);
     for (const id of outcome.superseded) {
       options.logger.warn(
@@ -466,13 +652,11 @@ async function commitOutcomes(
     if (isEmptyChange(outcome.change)) return null;
     const message = describeChange(outcome, snapshot.revision);
     const commit = await options.store.createCommit(tips.ledger, outcome.change, message, { time: now });
-    if (!options.push) {
+    const pushed = options.push ? await options.store.push(commit, tips.targetBranch) : null;
+    if (pushed === null || pushed.status === 'pushed') {
       result.commits.push(commit);
-      return commit;
-    }
-    const pushed = await options.store.push(commit, tips.targetBranch);
-    if (pushed.status === 'pushed') {
-      result.commits.push(commit);
+      addRunCounts(runCounts, runIdOf(options, snapshot, runStartedAt), outcome.counts);
+      if (pushed === null) return commit;
       options.logger.info({ commit, ...outcome.counts }, 'records pushed');
       return commit;
     }
@@ -487,18 +671,29 @@ async function commitOutcomes(
 
 async function buildChange(
   options: ReconcilerOptions,
-  snapshot: Snapshot,
-  tips: Tips,
+  view: LedgerView,
   pending: PendingOutcomes,
-  plan: ReconcilePlan | null,
-  now: Date,
+  context: {
+    plan: ReconcilePlan | null;
+    now: Date;
+    runStartedAt: Date;
+    runCounts: RunCounts;
+  } & Pick<OutcomeChangeInput, 'newClaims' | 'intermediate' | 'prepared'>,
 ): Promise<OutcomeChange> {
-  const [committedReport, committedStatus] = tips.ledger
-    ? await Promise.all([
-        readCommittedJson(options.store, tips.ledger, REPORT_JSON_PATH) as Promise<ReportEnvelope | null>,
-        readCommittedJson(options.store, tips.ledger, STATUS_PATH) as Promise<StatusDocument | null>,
-      ])
-    : [null, null];
+  const { plan, now, runStartedAt, runCounts, ...extra } = context;
+  const { snapshot, tips } = view;
+  const { report: committedReport, status: committedStatus } =
+    view.committed ??
+    (tips.ledger
+      ? {
+          report: (await readCommittedJson(
+            options.store,
+            tips.ledger,
+            REPORT_JSON_PATH,
+          )) as ReportEnvelope | null,
+          status: (await readCommittedJson(options.store, tips.ledger, STATUS_PATH)) as StatusDocument | null,
+        }
+      : { report: null, status: null });
   return buildOutcomeChange({
     snapshot,
     pending,
@@ -507,8 +702,10 @@ async function buildChange(
     committedStatus,
     now,
     replicaId: options.replicaId,
-    runStartedAt: now.toISOString(),
+    runStartedAt: runStartedAt.toISOString(),
     takesWork: (claimId) => options.push && takesCall(claimId, options.shard),
+    earlierCounts: runCounts.get(runIdOf(options, snapshot, runStartedAt)),
+    ...extra,
   });
 }
 
@@ -525,17 +722,4 @@ async function backoff(options: ReconcilerOptions, attempt: number): Promise<voi
   // Full jitter, capped: replicas that collided spread out instead of colliding again.
   const ms = Math.min(5_000, 100 * 2 ** (attempt - 1)) * random();
   await (options.sleep ?? ((t: number) => new Promise((resolve) => setTimeout(resolve, t))))(ms);
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

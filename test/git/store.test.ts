@@ -210,6 +210,38 @@ describe('createCommit', () => {
   });
 });
 
+describe('maintain', () => {
+  it('keeps every commit as a pack and rolls the packs up once they pile up, losing nothing', async () => {
+    const { remote, seed } = await createSeededRemote();
+    const store = await openStore({ remote: remote.dir });
+    await store.fetch('main');
+    const packs = async () =>
+      (await readdir(join(store.repoDir, 'objects', 'pack'))).filter((name) => name.endsWith('.pack')).length;
+    const commits: string[] = [];
+    let tip = seed;
+    for (let i = 0; i < 40; i++) {
+      tip = await store.createCommit(
+        tip,
+        { put: [{ path: `records/runs/run-${i}.json`, content: `{"i":${i}}\n` }], remove: [] },
+        `run ${i}`,
+      );
+      commits.push(tip);
+    }
+    // A one-file commit is a pack of its own, not three loose objects.
+    expect(await packs()).toBeGreaterThan(40);
+    expect(await readdir(join(store.repoDir, 'objects'))).toEqual(['info', 'pack']);
+    await store.maintain();
+    expect(await packs()).toBeLessThan(8);
+    const files = await store.listTree(tip, ['records/runs']);
+    expect(files).toHaveLength(40);
+    expect((await store.readBlobs([files[0]!.blob])).size).toBe(1);
+    // Below the threshold nothing is done.
+    const before = await packs();
+    await store.maintain();
+    expect(await packs()).toBe(before);
+  });
+});
+
 describe('push', () => {
   it('pushes without force and rejects a non-fast-forward', async () => {
     const { remote, seed } = await createSeededRemote();

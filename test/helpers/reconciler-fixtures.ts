@@ -281,6 +281,8 @@ export interface TestReconcilerOptions {
   sleeps?: number[];
   /** Base dir of `file` providers. */
   baseDir?: string;
+  /** Connector calls in flight at once (the first claim batch is 8 times this). */
+  concurrency?: number;
 }
 
 export interface TestReconciler {
@@ -319,6 +321,7 @@ export async function openTestReconciler(options: TestReconcilerOptions): Promis
     logger: createSilentLogger(),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.maxPushAttempts ? { maxPushAttempts: options.maxPushAttempts } : {}),
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     sleep: async (ms) => {
       sleeps?.push(ms);
     },

@@ -4,6 +4,7 @@
  * claims whose lease expired without an outcome.
  */
 import { chmod, rename, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { GitError } from '../../src/errors.js';
 import { readJournal } from '../../src/reconciler/journal.js';
 import { runLoop } from '../../src/reconciler/loop.js';
 import { reconcileOnce, type RunResult } from '../../src/reconciler/run-once.js';
-import type { TempDir } from '../helpers/git-fixtures.js';
+import { git, type TempDir } from '../helpers/git-fixtures.js';
 import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
 import {
   createCountingMetrics,
@@ -166,6 +167,48 @@ describe('exactly once', () => {
     expect(await ops.tip()).toBe(tip);
   });
 
+  it('a run larger than one claim batch is pipelined: every call after its claim landed, commits in a fixed order', async () => {
+    const { env, count } = await seed(30, ['hook-a'], { policy: { maxPerRun: 30 } });
+    // At concurrency 1 the batches are 8, 16 and 6 calls.
+    const unclaimedCalls: string[] = [];
+    receiver.handle((request) => {
+      const id = String(request.headers['webhook-id']);
+      try {
+        execFileSync('git', ['--git-dir', ops.remote, 'cat-file', '-e', `main:records/claims/${id}.json`]);
+      } catch {
+        unclaimedCalls.push(id);
+      }
+      return undefined;
+    });
+    const before = (await remoteLog(ops.remote)).length;
+    const a = await replica('a', env, { concurrency: 1 });
+    const result = await reconcileOnce(a.options);
+    expect(result).toMatchObject({ outcome: 'ok', calls: count, delivered: count });
+    expect(unclaimedCalls).toEqual([]);
+    await expectEveryApprovalExecutedOnce(count);
+
+    const log = (await remoteLog(ops.remote)).slice(0, -before).reverse();
+    expect(log.map((commit) => commit.subject.replace(/ (at|for) [0-9a-f]{12}$/, ''))).toEqual([
+      'cavra-gitops: claim 8 call(s)',
+      'cavra-gitops: claim 16 call(s)',
+      'cavra-gitops: claim 6 call(s), record 8 outcome(s)',
+      'cavra-gitops: record 16 outcome(s)',
+      'cavra-gitops: record 6 deliveries, 6 executions, 1 runs',
+    ]);
+    // Every commit that adds records carries the report; only the last one the run record.
+    for (const [index, { commit }] of log.entries()) {
+      const files = (
+        await git(ops.remote, ['diff-tree', '--no-commit-id', '--name-only', '-r', commit])
+      ).split('\n');
+      const addsRecords = files.some((file) => /^records\/(deliveries|executions)\//.test(file));
+      expect(files.includes('reports/retry-recovery-report.json')).toBe(addsRecords);
+      expect(files.some((file) => file.startsWith('records/runs/'))).toBe(index === log.length - 1);
+    }
+    const { runs, executions } = await readRemoteRecords(ops.remote);
+    const run = runs.find((r) => r.run_id === executions[0]!.run_id);
+    expect(run).toMatchObject({ execution_count: count, delivery_count: count });
+  });
+
   describe('a pre-receive hook on the remote rejects pushes', () => {
     /** Reject the pushes whose 1-based number is listed (counted in a file beside the hook). */
     async function installRejectingHook(reject: number[]): Promise<void> {
@@ -213,6 +256,20 @@ describe('exactly once', () => {
       expect(result.outcome).toBe('ok');
       expect(metrics.pushConflicts).toBe(2);
       await expectEveryApprovalExecutedOnce(count);
+    });
+
+    it('rejects a push in the middle of a pipelined run: landed claims are called and recorded once, the rest re-planned', async () => {
+      const { env, count } = await seed(30, ['hook-a'], { policy: { maxPerRun: 30 } });
+      // Pushes 1 and 2 claim batches of 8 and 16; push 3 (claims of the last 6, outcomes of the
+      // first 8) is rejected.
+      await installRejectingHook([3]);
+      const metrics = createCountingMetrics();
+      const a = await replica('a', env, { concurrency: 1, metrics });
+      const result = await reconcileOnce(a.options);
+      expect(result).toMatchObject({ outcome: 'ok', calls: count, delivered: count });
+      expect(metrics.pushConflicts).toBe(1);
+      await expectEveryApprovalExecutedOnce(count);
+      expect(await readJournal(a.store.stateDir)).toBeNull();
     });
 
     it('more rejections than allowed: the run gives up (journal kept), the next run lands the outcomes', async () => {

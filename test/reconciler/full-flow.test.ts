@@ -253,4 +253,39 @@ describe('reconcile: the full flow', () => {
     // The endpoint's path (part of the secret HOOK_URL value) never reaches the logs.
     expect(cli.stderr()).not.toContain(`${receiver.origin}/hook`);
   });
+
+  it('a call that takes time: the failure it records still makes the playbook due in the same run', async () => {
+    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
+    const clock = createSettableClock('2026-06-28T10:00:00Z');
+    await ops.commit(
+      {
+        'manifests/policy.yaml': policyYaml({ autoPlaybooks: true }),
+        'manifests/providers.yaml': providerYaml('ops-webhook', { signingSecretEnv: 'HOOK_SECRET' }),
+        'manifests/delivery.yaml': `${deliveryYaml('drill-1', ['ops-webhook'])}---\n${deliveryYaml('drill-2', ['ops-webhook'])}`,
+      },
+      'seed',
+      { date: '2026-06-28T09:00:00Z' },
+    );
+    // Each call takes 2 s on the clock: its failure completes after the run planned.
+    receiver.handle(() => {
+      clock.set(new Date(clock.now().getTime() + 2_000).toISOString());
+      return reply.status(503, 'maintenance');
+    });
+    const reconciler = await openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: 'replica-a',
+      clock,
+      env,
+    });
+    try {
+      await reconcileOnce(reconciler.options);
+    } finally {
+      await reconciler.close();
+    }
+    const records = await readRemoteRecords(ops.remote);
+    expect(records.deliveries.filter((r) => !r.delivery_success)).toHaveLength(2);
+    expect(records.playbooks).toHaveLength(1);
+    expect(records.playbooks[0]).toMatchObject({ failure_count: 2 });
+  });
 });
