@@ -40,6 +40,9 @@ export class GitError extends CavraError {
   readonly exitCode = EXIT.infrastructure;
 }
 
+/** The revision names no commit in the repository: the caller's mistake, not a broken clone. */
+export class UnknownRevisionError extends GitError {}
+
 /** A connector could not be built or called for a reason that is not a delivery outcome (exit 3). */
 export class ConnectorError extends CavraError {
   readonly exitCode = EXIT.infrastructure;

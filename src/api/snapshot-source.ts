@@ -8,6 +8,7 @@
  * the view itself, so they die with it.
  */
 import type { GitReader } from '../domain/ports.js';
+import { UnknownRevisionError } from '../errors.js';
 import {
   createSnapshotCache,
   readCommittedJson,
@@ -159,6 +160,8 @@ export function createSnapshotSource(reader: GitReader, options: SnapshotSourceO
     try {
       return await reader.resolve(rev);
     } catch (error) {
+      // Only a commit that is not there is the client's 404; a failing repository stays a 503.
+      if (!(error instanceof UnknownRevisionError)) throw error;
       throw new HttpError(
         404,
         'unknown_revision',

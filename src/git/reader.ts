@@ -4,7 +4,7 @@
  */
 import type { Env, GitReader, TreeEntry } from '../domain/ports.js';
 import type { CommitInfo } from '../domain/types.js';
-import { GitError } from '../errors.js';
+import { GitError, UnknownRevisionError } from '../errors.js';
 import { BatchReader } from './batch-reader.js';
 import { readIntroducingCommits } from './introducing-commits.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
@@ -93,7 +93,10 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
     const id = result.stdout.toString('utf8').trim();
     if (result.exitCode !== 0 || id === '') {
       const detail = result.stderr.trim() ? ` (${describeGitFailure(result.stderr)})` : '';
-      throw new GitError(
+      // `rev-parse --verify -q` exits 1 in silence when the name resolves to no commit; anything
+      // else (exit 128, a message) is the repository failing.
+      const unknown = result.exitCode === 1 && detail === '';
+      throw new (unknown ? UnknownRevisionError : GitError)(
         `Revision "${rev}" is not a commit in ${repoDir}${detail}; check the branch name or fetch it first.`,
       );
     }

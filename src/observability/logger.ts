@@ -18,7 +18,10 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = options.secrets ?? [];
+  // A JSON line holds a secret as JSON escapes it: a `"` or `\` in it is written `\"` or `\\`.
+  const secrets = [
+    ...new Set((options.secrets ?? []).flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)])),
+  ];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       const line = redactText(chunk.toString('utf8'), secrets);

@@ -67,7 +67,11 @@ export interface OutcomeChangeInput {
   committedStatus: StatusDocument | null;
   now: Date;
   replicaId: string;
-  runStartedAt: IsoTime;
+  /**
+   * The run this commit belongs to (its run record's id): the revision it planned on, which is
+   * not the snapshot's when a rejected push rebuilt the commit on a newer tip, and its start.
+   */
+  run: { revision: string; startedAt: IsoTime };
   /**
    * Whether this replica would take the work of a claim id now (its shard, pushing enabled);
    * default: all. Work it would not take (another shard's, or with --no-push) is not "due now"
@@ -178,8 +182,8 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
     put.push({ path: claimPath(claim.claim_id), content: serializeRecord(claim) });
   if (addsRecords && !input.intermediate) {
     const run = buildRunRecord({
-      revision,
-      startedAt: input.runStartedAt,
+      revision: input.run.revision,
+      startedAt: input.run.startedAt,
       replicaId: input.replicaId,
       deliveryCount: runCount('deliveries'),
       executionCount: runCount('executions'),

@@ -121,6 +121,15 @@ const MAX_CLAIM_BATCH = 256;
 /** Records committed so far in this reconcile, by run id: a run record counts its whole run. */
 type RunCounts = Map<string, Record<RecordKind, number>>;
 
+/**
+ * The run a commit belongs to: the revision it planned on and when it started, which make the run
+ * id its records carry. Not the tip a commit is built on: a rejected push rebuilds it on a newer one.
+ */
+interface RunIdentity {
+  revision: string;
+  startedAt: Date;
+}
+
 /** Run one reconcile. Never throws for push races; throws GitError when the remote is unreachable. */
 export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResult> {
   const started = process.hrtime.bigint();
@@ -235,7 +244,9 @@ async function runPlanned(
       });
       // One unknown outcome per resolved claim (each writes a delivery and, for retries, an execution).
       result.unknown += unknown.claimIds.length;
-      if (commit && result.outcome === 'noop') {
+      // An earlier pass that lost a push race may have made every call this one would have.
+      if (result.calls > 0) summarizeCalls(result);
+      else if (commit && result.outcome === 'noop') {
         result.outcome = 'ok';
         result.message = 'recorded what was due (no connector call)';
       }
@@ -257,13 +268,17 @@ async function runPlanned(
       await backoff(options, attempt);
       continue; // another replica moved the tip: fetch and re-plan what is left
     }
-    result.outcome = 'ok';
-    result.message = `${result.calls} call(s): ${result.delivered} delivered, ${result.failed} failed`;
+    summarizeCalls(result);
     return;
   }
   result.outcome = result.calls > 0 ? 'ok' : 'failed';
   result.message = `gave up after ${maxAttempts} rejected claim pushes; will retry next run`;
   options.logger.warn(result.message);
+}
+
+function summarizeCalls(result: RunResult): void {
+  result.outcome = 'ok';
+  result.message = `${result.calls} call(s): ${result.delivered} delivered, ${result.failed} failed`;
 }
 
 /** One call's records: the attempt's delivery record and, for a retry, its execution record. */
@@ -313,10 +328,8 @@ async function executeCalls(
   result: RunResult,
   runCounts: RunCounts,
 ): Promise<'done' | 'rejected'> {
-  const common = {
-    runId: computeRunId(plan.revision, now.toISOString(), options.replicaId),
-    revision: plan.revision,
-  };
+  const run: RunIdentity = { revision: plan.revision, startedAt: now };
+  const common = { runId: runIdOf(options, run), revision: plan.revision };
   const connectors = new Map<string, Connector | ConnectorError>();
   const resent = new Set(plan.retry.expiredClaims.filter((e) => e.resend).map((e) => e.claim.claim_id));
   // Our view of the ledger after our last landed commit, derived rather than read again: our
@@ -336,7 +349,7 @@ async function executeCalls(
         return outcome;
       },
       commit: async (outcomes, claimed) => {
-        const landed = await commitBatch(options, ledger, outcomes, claimed, plan, now, runCounts);
+        const landed = await commitBatch(options, ledger, outcomes, claimed, plan, run, runCounts);
         if (landed === null) return false;
         ledger = landed;
         result.commits.push(landed.snapshot.ledgerRevision);
@@ -378,7 +391,7 @@ async function commitBatch(
   made: CallOutcome[],
   calls: PlannedCall[],
   plan: ReconcilePlan,
-  runStartedAt: Date,
+  run: RunIdentity,
   runCounts: RunCounts,
 ): Promise<LedgerView | null> {
   // Later batches are claimed well after the run started: their leases run from now.
@@ -408,7 +421,7 @@ async function commitBatch(
     const built = await buildChange(options, ledger, outcomes, {
       plan: null,
       now: evaluatedAt,
-      runStartedAt,
+      run,
       runCounts,
       newClaims: claims,
       intermediate: true,
@@ -434,7 +447,7 @@ async function commitBatch(
   }
   options.logger.info({ commit, claims: claims.length, outcomes: outcomes.claimIds.length }, 'batch pushed');
   if (counts) {
-    addRunCounts(runCounts, runIdOf(options, ledger.snapshot, runStartedAt), counts);
+    addRunCounts(runCounts, runIdOf(options, run), counts);
     await clearJournal(options.store.stateDir);
   }
   const separateLedger = options.ledgerBranch !== null;
@@ -446,9 +459,9 @@ async function commitBatch(
   };
 }
 
-/** The run id of a run that planned on `snapshot` and started at `startedAt` (its records carry it). */
-function runIdOf(options: ReconcilerOptions, snapshot: Snapshot, startedAt: Date): string {
-  return computeRunId(snapshot.revision, startedAt.toISOString(), options.replicaId);
+/** The run id the records of `run` carry. */
+function runIdOf(options: ReconcilerOptions, run: RunIdentity): string {
+  return computeRunId(run.revision, run.startedAt.toISOString(), options.replicaId);
 }
 
 function addRunCounts(runCounts: RunCounts, runId: string, counts: Record<RecordKind, number>): void {
@@ -474,7 +487,7 @@ function takesCall(claimId: string, shard: Shard | null): boolean {
 function unknownOutcomes(plan: ReconcilePlan, options: ReconcilerOptions, now: Date): PendingOutcomes {
   const pending = emptyPending();
   const common = {
-    runId: computeRunId(plan.revision, now.toISOString(), options.replicaId),
+    runId: runIdOf(options, { revision: plan.revision, startedAt: now }),
     recordedAt: now.toISOString(),
     recordedBy: options.replicaId,
     revision: plan.revision,
@@ -627,7 +640,6 @@ async function commitOutcomes(
   },
 ): Promise<string | null> {
   const { plan, now, result, runCounts } = context;
-  const runStartedAt = context.runStartedAt ?? now;
   const maxAttempts = options.maxPushAttempts ?? DEFAULT_MAX_PUSH_ATTEMPTS;
   let current = context.start;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -635,10 +647,12 @@ async function commitOutcomes(
     const view = current ?? { tips, snapshot: await readTips(options, tips) };
     const { snapshot } = view;
     current = undefined;
+    // A run's records carry the revision it planned on, also when this commit is rebuilt on a newer tip.
+    const run = { revision: plan?.revision ?? snapshot.revision, startedAt: context.runStartedAt ?? now };
     const outcome = await buildChange(options, view, pending, {
       plan,
       now,
-      runStartedAt,
+      run,
       runCounts,
       ...(context.prepared ? { prepared: context.prepared } : {}),
     });
@@ -655,7 +669,7 @@ async function commitOutcomes(
     const pushed = options.push ? await options.store.push(commit, tips.targetBranch) : null;
     if (pushed === null || pushed.status === 'pushed') {
       result.commits.push(commit);
-      addRunCounts(runCounts, runIdOf(options, snapshot, runStartedAt), outcome.counts);
+      addRunCounts(runCounts, runIdOf(options, run), outcome.counts);
       if (pushed === null) return commit;
       options.logger.info({ commit, ...outcome.counts }, 'records pushed');
       return commit;
@@ -676,11 +690,11 @@ async function buildChange(
   context: {
     plan: ReconcilePlan | null;
     now: Date;
-    runStartedAt: Date;
+    run: RunIdentity;
     runCounts: RunCounts;
   } & Pick<OutcomeChangeInput, 'newClaims' | 'intermediate' | 'prepared'>,
 ): Promise<OutcomeChange> {
-  const { plan, now, runStartedAt, runCounts, ...extra } = context;
+  const { plan, now, run, runCounts, ...extra } = context;
   const { snapshot, tips } = view;
   const { report: committedReport, status: committedStatus } =
     view.committed ??
@@ -702,9 +716,9 @@ async function buildChange(
     committedStatus,
     now,
     replicaId: options.replicaId,
-    runStartedAt: runStartedAt.toISOString(),
+    run: { revision: run.revision, startedAt: run.startedAt.toISOString() },
     takesWork: (claimId) => options.push && takesCall(claimId, options.shard),
-    earlierCounts: runCounts.get(runIdOf(options, snapshot, runStartedAt)),
+    earlierCounts: runCounts.get(runIdOf(options, run)),
     ...extra,
   });
 }

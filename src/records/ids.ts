@@ -7,7 +7,7 @@
 import type { DeliveryKey, IsoTime, RetryAcknowledgement, RetryApproval } from '../domain/types.js';
 import { makeId } from './hash.js';
 
-/** Every id prefix of the project, in one place (playbook/closure/report ids are built in domain/recovery and domain/report). */
+/** Every id prefix of the project, in one place (playbook/closure/report ids are built in domain/playbooks, domain/closures and domain/report). */
 export const ID_PREFIXES = {
   execution: 'gordackretryexec-',
   approvalDecision: 'gordackretryapprovaldecision-',

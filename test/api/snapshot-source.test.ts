@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GitReader } from '../../src/domain/ports.js';
 import { HttpError } from '../../src/api/http-error.js';
+import { GitError } from '../../src/errors.js';
 import { createSnapshotSource } from '../../src/api/snapshot-source.js';
 import { createGitReader, type LocalGitReader } from '../../src/git/index.js';
 import { COMMITTED_STATUS, createFixtureRepo, type FixtureRepo } from './fixtures.js';
@@ -107,6 +108,19 @@ describe('createSnapshotSource', () => {
     const error = await source.at(rev).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HttpError);
     expect(error).toMatchObject({ status, code });
+  });
+
+  it('a repository that fails to answer is not a 404: at() passes the GitError on (the API answers 503)', async () => {
+    const broken: GitReader = {
+      ...reader,
+      resolve: () => createGitReader(`${repo.dir}-gone`).resolve('0123456789abcdef0123456789abcdef01234567'),
+    };
+    const source = createSnapshotSource(broken, { tip: async () => repo.second });
+    const error = await source
+      .at('0123456789abcdef0123456789abcdef01234567')
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(GitError);
+    expect(error).not.toBeInstanceOf(HttpError);
   });
 
   it('with a ledger branch, at() reads records of the ledger commit beside the tracked tip manifests', async () => {

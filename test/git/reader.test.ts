@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitReader, type LocalGitReader } from '../../src/git/reader.js';
-import { GitError } from '../../src/errors.js';
+import { GitError, UnknownRevisionError } from '../../src/errors.js';
 import {
   commitFiles,
   createBareRemote,
@@ -84,6 +84,17 @@ describe('createGitReader', () => {
       expect((error as Error).message).toContain(repo.dir);
     },
   );
+
+  it('tells a name that resolves to no commit (UnknownRevisionError) from a repository that fails', async () => {
+    expect(await reader.resolve('0'.repeat(40)).catch((caught: unknown) => caught)).toBeInstanceOf(
+      UnknownRevisionError,
+    );
+    const gone = createGitReader(`${repo.dir}-gone`);
+    const failure = await gone.resolve('main').catch((caught: unknown) => caught);
+    await gone.close();
+    expect(failure).toBeInstanceOf(GitError);
+    expect(failure).not.toBeInstanceOf(UnknownRevisionError);
+  });
 
   it('lists blobs under prefixes with sizes, committed content only', async () => {
     const entries = await reader.listTree(commits[2] ?? '', ['manifests/']);

@@ -272,6 +272,30 @@ describe('exactly once', () => {
       expect(await readJournal(a.store.stateDir)).toBeNull();
     });
 
+    // Pushes: 1 claims 8, 2 claims 16, 3 claims 6 and records 8, 4 records 16, 5 is the last commit.
+    it.each([
+      { reject: 4, what: 'after an intermediate commit recorded a batch' },
+      { reject: 5, what: 'the last commit, rebuilt on the re-read tip' },
+    ])(
+      'rejects push $reject of a pipelined run ($what): the run record counts the whole run',
+      async ({ reject }) => {
+        const { env, count } = await seed(30, ['hook-a'], { policy: { maxPerRun: 30 } });
+        await installRejectingHook([reject]);
+        const a = await replica('a', env, { concurrency: 1 });
+        const result = await reconcileOnce(a.options);
+        expect(result).toMatchObject({ outcome: 'ok', calls: count, delivered: count });
+        await expectEveryApprovalExecutedOnce(count);
+        const { runs, executions } = await readRemoteRecords(ops.remote);
+        const ours = runs.filter((r) => r.replica_id === 'a');
+        expect(ours).toHaveLength(1);
+        expect(ours[0]).toMatchObject({
+          run_id: executions[0]!.run_id,
+          execution_count: count,
+          delivery_count: count,
+        });
+      },
+    );
+
     it('more rejections than allowed: the run gives up (journal kept), the next run lands the outcomes', async () => {
       const { env, count } = await seed(2);
       await installRejectingHook([2, 3, 4]);
