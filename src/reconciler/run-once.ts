@@ -30,6 +30,7 @@ import {
 import type { PlannedCall } from '../domain/retry-plan.js';
 import type { ReportEnvelope } from '../domain/report.js';
 import type {
+  ClaimRecord,
   DeliveryRecord,
   ExecutionRecord,
   IsoTime,
@@ -108,6 +109,8 @@ export interface RunResult {
   failed: number;
   resent: number;
   unknown: number;
+  /** Claims released uncalled: half their lease had passed before their turn came (re-planned). */
+  released: number;
   /** When time alone will change the plan; the loop wakes then at the latest. */
   nextDueAt: IsoTime | null;
   message: string;
@@ -157,6 +160,7 @@ export function emptyRunResult(): RunResult {
     failed: 0,
     resent: 0,
     unknown: 0,
+    released: 0,
     nextDueAt: null,
     message: 'nothing to do',
   };
@@ -245,7 +249,7 @@ async function runPlanned(
       // One unknown outcome per resolved claim (each writes a delivery and, for retries, an execution).
       result.unknown += unknown.claimIds.length;
       // An earlier pass that lost a push race may have made every call this one would have.
-      if (result.calls > 0) summarizeCalls(result);
+      if (result.calls + result.released > 0) summarizeCalls(result);
       else if (commit && result.outcome === 'noop') {
         result.outcome = 'ok';
         result.message = 'recorded what was due (no connector call)';
@@ -278,13 +282,17 @@ async function runPlanned(
 
 function summarizeCalls(result: RunResult): void {
   result.outcome = 'ok';
-  result.message = `${result.calls} call(s): ${result.delivered} delivered, ${result.failed} failed`;
+  const released = result.released > 0 ? `, ${result.released} released uncalled` : '';
+  result.message = `${result.calls} call(s): ${result.delivered} delivered, ${result.failed} failed${released}`;
 }
 
-/** One call's records: the attempt's delivery record and, for a retry, its execution record. */
+/**
+ * One call's records: the attempt's delivery record and, for a retry, its execution record; none
+ * when the claim was released uncalled (its removal is then all that is committed).
+ */
 interface CallOutcome {
   claimId: string;
-  delivery: DeliveryRecord;
+  delivery: DeliveryRecord | null;
   execution: ExecutionRecord | null;
   /**
    * The records' files, serialized right after the call: small steps between calls rather than
@@ -299,7 +307,7 @@ function preparedFiles(outcomes: CallOutcome[]): ReadonlyMap<string, string> {
 
 function toPending(outcomes: CallOutcome[]): PendingOutcomes {
   return {
-    deliveries: outcomes.map((outcome) => outcome.delivery),
+    deliveries: outcomes.flatMap((outcome) => (outcome.delivery ? [outcome.delivery] : [])),
     executions: outcomes.flatMap((outcome) => (outcome.execution ? [outcome.execution] : [])),
     claimIds: outcomes.map((outcome) => outcome.claimId),
   };
@@ -335,24 +343,39 @@ async function executeCalls(
   // Our view of the ledger after our last landed commit, derived rather than read again: our
   // commits changed nothing else (a rejected push means re-reading the real tip).
   let ledger = start;
+  // A call is made only while at least half its claim's lease is left, so it never runs when
+  // another replica may already take the claim for an unknown outcome (a batch can wait behind a
+  // slow one).
+  const callBy = new Map<string, number>();
+  const halfLeaseMs = (options.leaseMinutes * 60_000) / 2;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const pipeline = await runCallPipeline<PlannedCall, CallOutcome>(
     calls,
     { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
     {
       call: async (call) => {
+        if (options.clock.now().getTime() > callBy.get(call.claimId)!) {
+          options.logger.warn(
+            { claim: call.claimId },
+            'half the claim lease passed before the call; released uncalled, re-planned next run',
+          );
+          result.released++;
+          return { claimId: call.claimId, delivery: null, execution: null, files: [] };
+        }
         const outcome = await executeCall(options, connectors, call, common, now);
         result.calls++;
         if (resent.has(call.claimId)) result.resent++;
-        if (outcome.delivery.delivery_success) result.delivered++;
+        if (outcome.delivery?.delivery_success) result.delivered++;
         else result.failed++;
         return outcome;
       },
       commit: async (outcomes, claimed) => {
         const landed = await commitBatch(options, ledger, outcomes, claimed, plan, run, runCounts);
         if (landed === null) return false;
-        ledger = landed;
-        result.commits.push(landed.snapshot.ledgerRevision);
+        for (const claim of landed.claims)
+          callBy.set(claim.claim_id, Date.parse(claim.claimed_at) + halfLeaseMs);
+        ledger = landed.view;
+        result.commits.push(landed.view.snapshot.ledgerRevision);
         return true;
       },
     },
@@ -393,7 +416,7 @@ async function commitBatch(
   plan: ReconcilePlan,
   run: RunIdentity,
   runCounts: RunCounts,
-): Promise<LedgerView | null> {
+): Promise<{ view: LedgerView; claims: ClaimRecord[] } | null> {
   // Later batches are claimed well after the run started: their leases run from now.
   const evaluatedAt = options.clock.now();
   const claims = calls.map((call) =>
@@ -451,12 +474,13 @@ async function commitBatch(
     await clearJournal(options.store.stateDir);
   }
   const separateLedger = options.ledgerBranch !== null;
-  return {
+  const view: LedgerView = {
     // Without a ledger branch our commit is also the new tracked tip.
     tips: { ...ledger.tips, ledger: commit, revision: separateLedger ? ledger.tips.revision : commit },
     snapshot: { ...ledger.snapshot, ledgerRevision: commit, records },
     ...(committed ? { committed } : {}),
   };
+  return { view, claims };
 }
 
 /** The run id the records of `run` carry. */

@@ -209,6 +209,40 @@ describe('exactly once', () => {
     expect(run).toMatchObject({ execution_count: count, delivery_count: count });
   });
 
+  it('a call whose claim has waited half its lease is released uncalled and made by a later run, once', async () => {
+    const { env, count } = await seed(30, ['hook-a'], { policy: { maxPerRun: 30 } });
+    const clock = createSettableClock(RUN_AT);
+    // Every call takes a minute on the clock; the lease is 10 minutes, so calls queued behind
+    // others outlive half their claim's lease.
+    const lateCalls: string[] = [];
+    receiver.handle((request) => {
+      const id = String(request.headers['webhook-id']);
+      const claim = JSON.parse(
+        execFileSync('git', ['--git-dir', ops.remote, 'show', `main:records/claims/${id}.json`], {
+          encoding: 'utf8',
+        }),
+      ) as { claimed_at: string };
+      if (clock.now().getTime() - Date.parse(claim.claimed_at) > 5 * 60_000) lateCalls.push(id);
+      clock.advanceMinutes(1);
+      return undefined;
+    });
+    const a = await replica('a', env, { concurrency: 1, clock });
+    const first = await reconcileOnce(a.options);
+    expect(first.released).toBeGreaterThan(0);
+    expect(first.calls + first.released).toBe(count);
+    expect(first.message).toMatch(/released uncalled/);
+    // Released claims are gone and left no record: their keys are simply planned again.
+    expect(await listRemoteFiles(ops.remote, 'records/claims')).toEqual([]);
+    expect((await readRemoteRecords(ops.remote)).executions).toHaveLength(first.calls);
+    let runs = 1;
+    while ((await readRemoteRecords(ops.remote)).executions.length < count && runs < 12) {
+      await reconcileOnce(a.options);
+      runs++;
+    }
+    expect(lateCalls).toEqual([]);
+    await expectEveryApprovalExecutedOnce(count);
+  });
+
   describe('a pre-receive hook on the remote rejects pushes', () => {
     /** Reject the pushes whose 1-based number is listed (counted in a file beside the hook). */
     async function installRejectingHook(reject: number[]): Promise<void> {
