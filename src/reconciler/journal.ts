@@ -1,41 +1,106 @@
 /**
- * Outcomes made but not yet pushed, kept in the replica's state dir. Written (atomically, fsynced)
- * right after the connector calls and cleared once the outcome commit is pushed, so a crash or an
- * unreachable remote between the call and the push never loses a record: the next run pushes it.
+ * Outcomes made but not yet landed, kept in the replica's state dir as JSON lines. Each call's
+ * records are appended the moment the call returns, and a line names the claims whose outcomes
+ * then landed; the file is removed once the run's last commit landed. So a process killed at any
+ * point (SIGKILL included) or a remote that stopped answering loses no outcome of a call that was
+ * made: the next run pushes what the journal holds and has not landed.
+ *
+ * Appends are not fsynced, one per call: the page cache outlives a killed process, and only a power
+ * loss could drop the last lines, whose calls then become unknown outcomes through their claims'
+ * leases, as a crash during a call does.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PendingOutcomes } from './outcome-change.js';
+import { claimOfDelivery, emptyPending, type PendingOutcomes } from './outcome-change.js';
 
-const JOURNAL_FILE = 'pending-outcomes.json';
+const JOURNAL_FILE = 'pending-outcomes.jsonl';
+/** The single-JSON journal of earlier versions: still read, so an upgrade loses nothing. */
+const LEGACY_JOURNAL_FILE = 'pending-outcomes.json';
 
-export async function writeJournal(stateDir: string, pending: PendingOutcomes): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
-  const target = join(stateDir, JOURNAL_FILE);
-  const temp = `${target}.tmp-${process.pid}`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(JSON.stringify(pending));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, target);
+type JournalLine = { pending: PendingOutcomes } | { landed: string[] };
+
+/**
+ * The journal of one run's calls: appends go through one open file in order, without the caller
+ * waiting (a call's worker moves on to its next call while the line is written); `close()` waits
+ * for every line and reports the first failure. Lines are self-contained, so a `landed` line
+ * written before the outcome it names still counts.
+ */
+export interface JournalWriter {
+  /** Add outcomes (one call's, or the unknown outcomes of a run). */
+  outcomes(pending: PendingOutcomes): void;
+  /** Note that the outcomes of these claims landed (they are no longer pending). */
+  landed(claimIds: string[]): void;
+  close(): Promise<void>;
 }
 
-/** The journaled outcomes, or null when there are none (an unreadable journal is an error). */
-export async function readJournal(stateDir: string): Promise<PendingOutcomes | null> {
-  let text: string;
+export async function openJournal(stateDir: string): Promise<JournalWriter> {
+  await mkdir(stateDir, { recursive: true });
+  const handle = await open(join(stateDir, JOURNAL_FILE), 'a');
+  let queue: Promise<unknown> = Promise.resolve();
+  let failure: Error | null = null;
+  const write = (line: JournalLine): void => {
+    const text = `${JSON.stringify(line)}\n`;
+    queue = queue
+      .then(() => handle.write(text))
+      .catch((error: unknown) => (failure ??= error instanceof Error ? error : new Error(String(error))));
+  };
+  return {
+    outcomes: (pending) => {
+      if (pending.claimIds.length > 0) write({ pending });
+    },
+    landed: (claimIds) => {
+      if (claimIds.length > 0) write({ landed: claimIds });
+    },
+    async close() {
+      await queue;
+      await handle.close();
+      if (failure !== null) throw failure;
+    },
+  };
+}
+
+async function readLines(path: string): Promise<string[]> {
   try {
-    text = await readFile(join(stateDir, JOURNAL_FILE), 'utf8');
+    return (await readFile(path, 'utf8')).split('\n');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const pending = JSON.parse(text) as PendingOutcomes;
+}
+
+/**
+ * The journaled outcomes that have not landed, or null when there are none. A last line cut short
+ * by a kill is ignored (its call becomes an unknown outcome); any other unreadable line is an error.
+ */
+export async function readJournal(stateDir: string): Promise<PendingOutcomes | null> {
+  const lines = await readLines(join(stateDir, JOURNAL_FILE));
+  const chunks: PendingOutcomes[] = [];
+  const landed = new Set<string>();
+  lines.forEach((text, index) => {
+    if (text === '') return;
+    let line: JournalLine;
+    try {
+      line = JSON.parse(text) as JournalLine;
+    } catch (error) {
+      if (index === lines.length - 1) return; // an append the kill cut short
+      throw error;
+    }
+    if ('landed' in line) for (const id of line.landed) landed.add(id);
+    else chunks.push(line.pending);
+  });
+  const legacy = (await readLines(join(stateDir, LEGACY_JOURNAL_FILE))).join('\n');
+  if (legacy !== '') chunks.unshift(JSON.parse(legacy) as PendingOutcomes);
+
+  const pending = emptyPending();
+  for (const chunk of chunks) {
+    pending.deliveries.push(...chunk.deliveries.filter((r) => !landed.has(claimOfDelivery(r))));
+    pending.executions.push(...chunk.executions.filter((r) => !landed.has(r.execution_id)));
+    pending.claimIds.push(...chunk.claimIds.filter((id) => !landed.has(id)));
+  }
   return pending.claimIds.length > 0 ? pending : null;
 }
 
 export async function clearJournal(stateDir: string): Promise<void> {
   await rm(join(stateDir, JOURNAL_FILE), { force: true });
+  await rm(join(stateDir, LEGACY_JOURNAL_FILE), { force: true });
 }

@@ -53,6 +53,11 @@ export interface PendingOutcomes {
   claimIds: string[];
 }
 
+/** The claim a delivery record resolves: its execution's, or for attempt 1 its own id. */
+export function claimOfDelivery(record: DeliveryRecord): string {
+  return record.execution_id || record.record_id;
+}
+
 export function emptyPending(): PendingOutcomes {
   return { deliveries: [], executions: [], claimIds: [] };
 }
@@ -115,7 +120,6 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
   const held = new Set(snapshot.records.claims.map((claim) => claim.claim_id));
   const recordedDeliveries = new Set(snapshot.records.deliveries.map((r) => r.record_id));
   const recordedExecutions = new Set(snapshot.records.executions.map((r) => r.execution_id));
-  const claimOfDelivery = (r: DeliveryRecord): string => r.execution_id || r.record_id;
   const superseded = input.pending.claimIds.filter((id) => !held.has(id));
   const deliveries = input.pending.deliveries.filter(
     (r) => held.has(claimOfDelivery(r)) && !recordedDeliveries.has(r.record_id),

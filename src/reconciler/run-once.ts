@@ -5,10 +5,11 @@
  *   2. read the tips, plan;
  *   3. commit claims for the calls on top of the tip read, push without force — git's atomic
  *      ref update lets exactly one replica's claim land; a rejection means fetch and re-plan;
- *   4. call the connectors (the execution id is the idempotency key);
- *   5. journal the outcomes in the state dir, then commit them with the claims' removal (plus
- *      closures, playbooks, report, status) and push, rebuilding the commit on a newer tip when
- *      the push is rejected. Network failures keep the journal; the next run pushes it.
+ *   4. call the connectors (the execution id is the idempotency key), journaling each outcome in
+ *      the state dir as the call returns;
+ *   5. commit the outcomes with the claims' removal (plus closures, playbooks, report, status) and
+ *      push, rebuilding the commit on a newer tip when the push is rejected. Network failures and
+ *      kills keep the journal; the next run pushes it.
  *
  * Steps 3–5 run pipelined in batches (call-pipeline.ts): while one batch's calls run, the next
  * batch is claimed and an earlier batch's outcomes are committed, so git work overlaps the calls.
@@ -44,7 +45,7 @@ import { runId as computeRunId } from '../records/ids.js';
 import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { redactText } from '../redact.js';
 import { runCallPipeline } from './call-pipeline.js';
-import { clearJournal, readJournal, writeJournal } from './journal.js';
+import { clearJournal, openJournal, readJournal } from './journal.js';
 import {
   buildOutcomeChange,
   emptyPending,
@@ -349,6 +350,7 @@ async function executeCalls(
   const callBy = new Map<string, number>();
   const halfLeaseMs = (options.leaseMinutes * 60_000) / 2;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const journal = await openJournal(options.store.stateDir);
   const pipeline = await runCallPipeline<PlannedCall, CallOutcome>(
     calls,
     { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
@@ -360,9 +362,13 @@ async function executeCalls(
             'half the claim lease passed before the call; released uncalled, re-planned next run',
           );
           result.released++;
-          return { claimId: call.claimId, delivery: null, execution: null, files: [] };
+          const release = { claimId: call.claimId, delivery: null, execution: null, files: [] };
+          journal.outcomes(toPending([release]));
+          return release;
         }
         const outcome = await executeCall(options, connectors, call, common, now);
+        // Journaled first: a kill from here on loses no outcome of a call that was made.
+        journal.outcomes(toPending([outcome]));
         result.calls++;
         if (resent.has(call.claimId)) result.resent++;
         if (outcome.delivery?.delivery_success) result.delivered++;
@@ -372,6 +378,7 @@ async function executeCalls(
       commit: async (outcomes, claimed) => {
         const landed = await commitBatch(options, ledger, outcomes, claimed, plan, run, runCounts);
         if (landed === null) return false;
+        journal.landed(outcomes.map((outcome) => outcome.claimId));
         for (const claim of landed.claims)
           callBy.set(claim.claim_id, Date.parse(claim.claimed_at) + halfLeaseMs);
         ledger = landed.view;
@@ -380,10 +387,15 @@ async function executeCalls(
       },
     },
   );
-  const pending = mergePending(unknown, toPending(pipeline.uncommitted));
-  // Durable before the push: a crash or an unreachable remote now loses no outcome.
-  if (pending.claimIds.length > 0) await writeJournal(options.store.stateDir, pending);
+  // The unknown outcomes join the calls' in the journal; every line is written before the push.
+  journal.outcomes(unknown);
+  await journal.close().catch((error: unknown) => {
+    // The commit below still records them; only a crash before it would lose them now.
+    const message = error instanceof Error ? error.message : String(error);
+    options.logger.warn({ err: message }, 'the outcome journal could not be written');
+  });
   if (pipeline.stopped && 'error' in pipeline.stopped) throw pipeline.stopped.error;
+  const pending = mergePending(unknown, toPending(pipeline.uncommitted));
   const rejected = pipeline.stopped !== null;
   // After a rejection the re-planned pass makes the run's last commit; this one only records
   // outcomes already made (on the real tip, read again).
@@ -397,8 +409,8 @@ async function executeCalls(
       prepared: preparedFiles(pipeline.uncommitted),
       ...(rejected ? {} : { start: ledger }),
     });
-    await clearJournal(options.store.stateDir);
   }
+  await clearJournal(options.store.stateDir); // everything journaled has landed
   result.unknown += unknown.claimIds.length;
   return rejected ? 'rejected' : 'done';
 }
@@ -406,7 +418,7 @@ async function executeCalls(
 /**
  * One commit of a pipelined run on our last landed commit: the outcomes of an earlier batch with
  * their claims' removal, and the claims of the next batch. Pushed without force; null when
- * rejected. Outcomes are journaled first, so a crash during the push loses none.
+ * rejected. The outcomes are journaled already, so a crash during the push loses none.
  */
 async function commitBatch(
   options: ReconcilerOptions,
@@ -440,7 +452,6 @@ async function commitBatch(
     };
     records = { ...ledger.snapshot.records, claims: [...ledger.snapshot.records.claims, ...claims] };
   } else {
-    await writeJournal(options.store.stateDir, outcomes);
     const built = await buildChange(options, ledger, outcomes, {
       plan: null,
       now: evaluatedAt,
@@ -469,10 +480,7 @@ async function commitBatch(
     return null;
   }
   options.logger.info({ commit, claims: claims.length, outcomes: outcomes.claimIds.length }, 'batch pushed');
-  if (counts) {
-    addRunCounts(runCounts, runIdOf(options, run), counts);
-    await clearJournal(options.store.stateDir);
-  }
+  if (counts) addRunCounts(runCounts, runIdOf(options, run), counts);
   const separateLedger = options.ledgerBranch !== null;
   const view: LedgerView = {
     // Without a ledger branch our commit is also the new tracked tip.

@@ -3,6 +3,8 @@
  * nothing is due, so a time that falls due (a retry delay elapsing) is never forgotten, even when
  * a run in between had nothing to commit.
  */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runLoop } from '../../src/reconciler/loop.js';
 import type { RunResult } from '../../src/reconciler/run-once.js';
@@ -119,5 +121,48 @@ describe('reconcile loop: skip check and nextDueAt', () => {
     expect(result?.commits).toHaveLength(1); // report and status, locally
     expect(result?.nextDueAt).toBeNull();
     expect(receiver.requests).toHaveLength(0);
+  });
+
+  it('rolls the clone packs up after a run that committed, not after one that did not', async () => {
+    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
+    const clock = createSettableClock('2026-06-28T10:00:00Z');
+    await ops.commit(
+      {
+        'manifests/policy.yaml': policyYaml(),
+        'manifests/providers.yaml': providerYaml('ops-webhook'),
+      },
+      'seed',
+      { date: '2026-06-28T09:00:00Z' },
+    );
+    reconciler = await openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: 'replica-a',
+      clock,
+      env,
+    });
+    const { store } = reconciler;
+    const packs = async () =>
+      (await readdir(join(store.repoDir, 'objects', 'pack'))).filter((name) => name.endsWith('.pack')).length;
+    const pileUp = async () => {
+      const tip = await store.fetch('main');
+      for (let i = 0; i < 40; i++) {
+        await store.createCommit(
+          tip,
+          { put: [{ path: `scratch/${i}.txt`, content: `${i}\n` }], remove: [] },
+          'scratch',
+        );
+      }
+    };
+    await once(reconciler.options); // the first run commits the report and status
+    await pileUp();
+    expect(await packs()).toBeGreaterThan(32);
+    await once(reconciler.options); // nothing moved, nothing due: no commit, no repack
+    expect(await packs()).toBeGreaterThan(32);
+    await ops.commit({ 'manifests/delivery.yaml': deliveryYaml('drill-1', ['ops-webhook']) }, 'deliver');
+    receiver.respond('/hook', reply.ok());
+    const result = await once(reconciler.options);
+    expect(result?.commits.length).toBeGreaterThan(0);
+    expect(await packs()).toBeLessThan(8);
   });
 });

@@ -85,47 +85,55 @@ describe('shards and the ledger branch', () => {
     expect(records.claims).toEqual([]);
   });
 
-  it('writes records only to the ledger branch and leaves the tracked branch alone', async () => {
-    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
-    const tracked = await readBranch(ops.remote);
-    const store = await openGitStore({
-      remote: ops.remote,
-      stateDir: await stateDir(),
-      branch: 'main',
-      ledgerBranch: 'cavra-ledger',
-      replicaId: 'ledger',
-      env,
-    });
-    const connectorContext = createConnectorContext({ env, baseDir: ops.work, maxAttempts: 1 });
-    const options = {
-      store,
-      branch: 'main',
-      ledgerBranch: 'cavra-ledger',
-      replicaId: 'ledger',
-      clock: createSettableClock('2026-06-28T10:00:00Z'),
-      leaseMinutes: 10,
-      push: true,
-      shard: null,
-      connectorFor: (provider: Parameters<typeof createConnector>[0]) =>
-        createConnector(provider, connectorContext),
-      logger: createSilentLogger(),
-    };
-    try {
-      const first = await reconcileOnce(options);
-      expect(first.calls).toBe(DELIVERIES.length);
-      expect(await readBranch(ops.remote)).toBe(tracked);
-      const ledger = await readRemoteRecords(ops.remote, 'cavra-ledger');
-      expect(ledger.deliveries).toHaveLength(DELIVERIES.length);
-      expect(ledger.claims).toEqual([]);
-      expect((await readRemoteRecords(ops.remote)).deliveries).toEqual([]);
+  it.each([
+    ['in one batch', undefined, 2],
+    ['in pipelined batches of 8 and 2', 1, 4],
+  ])(
+    'writes records only to the ledger branch and leaves the tracked branch alone (%s)',
+    async (_name, concurrency, commits) => {
+      const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
+      const tracked = await readBranch(ops.remote);
+      const store = await openGitStore({
+        remote: ops.remote,
+        stateDir: await stateDir(),
+        branch: 'main',
+        ledgerBranch: 'cavra-ledger',
+        replicaId: 'ledger',
+        env,
+      });
+      const connectorContext = createConnectorContext({ env, baseDir: ops.work, maxAttempts: 1 });
+      const options = {
+        store,
+        branch: 'main',
+        ledgerBranch: 'cavra-ledger',
+        replicaId: 'ledger',
+        clock: createSettableClock('2026-06-28T10:00:00Z'),
+        leaseMinutes: 10,
+        push: true,
+        shard: null,
+        connectorFor: (provider: Parameters<typeof createConnector>[0]) =>
+          createConnector(provider, connectorContext),
+        logger: createSilentLogger(),
+        ...(concurrency ? { concurrency } : {}),
+      };
+      try {
+        const first = await reconcileOnce(options);
+        expect(first.calls).toBe(DELIVERIES.length);
+        expect(first.commits).toHaveLength(commits);
+        expect(await readBranch(ops.remote)).toBe(tracked);
+        const ledger = await readRemoteRecords(ops.remote, 'cavra-ledger');
+        expect(ledger.deliveries).toHaveLength(DELIVERIES.length);
+        expect(ledger.claims).toEqual([]);
+        expect((await readRemoteRecords(ops.remote)).deliveries).toEqual([]);
 
-      receiver.reset();
-      const second = await reconcileOnce(options);
-      expect(second.calls).toBe(0);
-      expect(second.commits).toEqual([]);
-      expect(receiver.requests).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
+        receiver.reset();
+        const second = await reconcileOnce(options);
+        expect(second.calls).toBe(0);
+        expect(second.commits).toEqual([]);
+        expect(receiver.requests).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    },
+  );
 });

@@ -1,0 +1,74 @@
+/**
+ * The outcome journal: appended per call, claims marked landed, read back as what has not landed;
+ * a last line cut short by a kill is ignored, anything else unreadable is an error.
+ */
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveryRecord, ExecutionRecord } from '../../src/domain/types.js';
+import { clearJournal, openJournal, readJournal } from '../../src/reconciler/journal.js';
+import type { PendingOutcomes } from '../../src/reconciler/outcome-change.js';
+
+/** One call's outcome: attempt 1 (claim = record id) or a retry (claim = execution id). */
+function outcome(claimId: string, retry: boolean): PendingOutcomes {
+  const delivery = {
+    record_id: retry ? `${claimId}-attempt` : claimId,
+    execution_id: retry ? claimId : '',
+  } as DeliveryRecord;
+  const executions = retry ? [{ execution_id: claimId } as ExecutionRecord] : [];
+  return { deliveries: [delivery], executions, claimIds: [claimId] };
+}
+
+describe('journal', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cavra-journal-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('holds what was journaled and has not landed', async () => {
+    expect(await readJournal(dir)).toBeNull();
+    const journal = await openJournal(dir);
+    // A landed line may be written before the outcome it names: it still counts.
+    journal.landed(['gordackretryexec-1']);
+    journal.outcomes(outcome('drill-1.hook.1', false));
+    journal.outcomes(outcome('gordackretryexec-1', true));
+    journal.outcomes(outcome('drill-3.hook.1', false));
+    journal.landed(['drill-1.hook.1']);
+    await journal.close();
+    expect(await readJournal(dir)).toEqual(outcome('drill-3.hook.1', false));
+    const again = await openJournal(dir);
+    again.landed(['drill-3.hook.1']);
+    await again.close();
+    expect(await readJournal(dir)).toBeNull();
+    await clearJournal(dir);
+    await expect(readFile(join(dir, 'pending-outcomes.jsonl'))).rejects.toThrow(/ENOENT/);
+  });
+
+  const write = async (pending: PendingOutcomes): Promise<void> => {
+    const journal = await openJournal(dir);
+    journal.outcomes(pending);
+    await journal.close();
+  };
+
+  it('ignores a last line cut short by a kill, but not a broken line before it', async () => {
+    await write(outcome('drill-1.hook.1', false));
+    await appendFile(join(dir, 'pending-outcomes.jsonl'), '{"pending":{"deliveries":[{"rec');
+    expect(await readJournal(dir)).toEqual(outcome('drill-1.hook.1', false));
+    await appendFile(join(dir, 'pending-outcomes.jsonl'), '\n');
+    await write(outcome('drill-2.hook.1', false));
+    await expect(readJournal(dir)).rejects.toThrow(SyntaxError);
+  });
+
+  it('still reads the single-JSON journal of earlier versions, and clears it', async () => {
+    await writeFile(join(dir, 'pending-outcomes.json'), JSON.stringify(outcome('gordackretryexec-9', true)));
+    await write(outcome('drill-1.hook.1', false));
+    const pending = await readJournal(dir);
+    expect(pending?.claimIds).toEqual(['gordackretryexec-9', 'drill-1.hook.1']);
+    await clearJournal(dir);
+    expect(await readJournal(dir)).toBeNull();
+  });
+});
