@@ -11,6 +11,7 @@
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InternalError } from '../errors.js';
 import { claimOfDelivery, emptyPending, type PendingOutcomes } from './outcome-change.js';
 
 const JOURNAL_FILE = 'pending-outcomes.jsonl';
@@ -22,8 +23,9 @@ type JournalLine = { pending: PendingOutcomes } | { landed: string[] };
 /**
  * The journal of one run's calls: appends go through one open file in order, without the caller
  * waiting (a call's worker moves on to its next call while the line is written); `close()` waits
- * for every line and reports the first failure. Lines are self-contained, so a `landed` line
- * written before the outcome it names still counts.
+ * for every line and reports the first failure, after which nothing more was written. Lines are
+ * self-contained, so a `landed` line written before the outcome it names still counts. Nothing may
+ * be added after `close()`.
  */
 export interface JournalWriter {
   /** Add outcomes (one call's, or the unknown outcomes of a run). */
@@ -36,13 +38,22 @@ export interface JournalWriter {
 export async function openJournal(stateDir: string): Promise<JournalWriter> {
   await mkdir(stateDir, { recursive: true });
   const handle = await open(join(stateDir, JOURNAL_FILE), 'a');
-  let queue: Promise<unknown> = Promise.resolve();
+  let queue: Promise<void> = Promise.resolve();
   let failure: Error | null = null;
+  let closed = false;
   const write = (line: JournalLine): void => {
+    if (closed) throw new InternalError('an outcome was journaled after the journal was closed');
     const text = `${JSON.stringify(line)}\n`;
     queue = queue
-      .then(() => handle.write(text))
-      .catch((error: unknown) => (failure ??= error instanceof Error ? error : new Error(String(error))));
+      .then(async () => {
+        // After a failed append, which may have left part of its line, nothing more is written:
+        // a line after a broken one would make the whole journal unreadable, where a broken last
+        // line is skipped.
+        if (failure === null) await handle.appendFile(text); // appendFile, unlike write, never stops short
+      })
+      .catch((error: unknown) => {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+      });
   };
   return {
     outcomes: (pending) => {
@@ -52,6 +63,7 @@ export async function openJournal(stateDir: string): Promise<JournalWriter> {
       if (claimIds.length > 0) write({ landed: claimIds });
     },
     async close() {
+      closed = true;
       await queue;
       await handle.close();
       if (failure !== null) throw failure;
@@ -59,11 +71,12 @@ export async function openJournal(stateDir: string): Promise<JournalWriter> {
   };
 }
 
-async function readLines(path: string): Promise<string[]> {
+/** A file's text, '' when there is none. */
+async function readText(path: string): Promise<string> {
   try {
-    return (await readFile(path, 'utf8')).split('\n');
+    return await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw error;
   }
 }
@@ -73,7 +86,7 @@ async function readLines(path: string): Promise<string[]> {
  * by a kill is ignored (its call becomes an unknown outcome); any other unreadable line is an error.
  */
 export async function readJournal(stateDir: string): Promise<PendingOutcomes | null> {
-  const lines = await readLines(join(stateDir, JOURNAL_FILE));
+  const lines = (await readText(join(stateDir, JOURNAL_FILE))).split('\n');
   const chunks: PendingOutcomes[] = [];
   const landed = new Set<string>();
   lines.forEach((text, index) => {
@@ -88,7 +101,7 @@ export async function readJournal(stateDir: string): Promise<PendingOutcomes | n
     if ('landed' in line) for (const id of line.landed) landed.add(id);
     else chunks.push(line.pending);
   });
-  const legacy = (await readLines(join(stateDir, LEGACY_JOURNAL_FILE))).join('\n');
+  const legacy = await readText(join(stateDir, LEGACY_JOURNAL_FILE));
   if (legacy !== '') chunks.unshift(JSON.parse(legacy) as PendingOutcomes);
 
   const pending = emptyPending();

@@ -117,17 +117,28 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
   const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
   const revision = snapshot.revision;
 
-  const held = new Set(snapshot.records.claims.map((claim) => claim.claim_id));
+  const holders = new Map(snapshot.records.claims.map((claim) => [claim.claim_id, claim.holder]));
+  const withRecords = new Set([
+    ...input.pending.deliveries.map(claimOfDelivery),
+    ...input.pending.executions.map((r) => r.execution_id),
+  ]);
+  // A claim released uncalled (an id without records) is only ever our own: when a journal replays
+  // the release, another replica may hold a new claim of the same id, which must stay.
+  const resolvable = new Set(
+    [...holders]
+      .filter(([id, holder]) => withRecords.has(id) || holder === input.replicaId)
+      .map(([id]) => id),
+  );
   const recordedDeliveries = new Set(snapshot.records.deliveries.map((r) => r.record_id));
   const recordedExecutions = new Set(snapshot.records.executions.map((r) => r.execution_id));
-  const superseded = input.pending.claimIds.filter((id) => !held.has(id));
+  const superseded = input.pending.claimIds.filter((id) => !resolvable.has(id));
   const deliveries = input.pending.deliveries.filter(
-    (r) => held.has(claimOfDelivery(r)) && !recordedDeliveries.has(r.record_id),
+    (r) => resolvable.has(claimOfDelivery(r)) && !recordedDeliveries.has(r.record_id),
   );
   const executions = input.pending.executions.filter(
-    (r) => held.has(r.execution_id) && !recordedExecutions.has(r.execution_id),
+    (r) => resolvable.has(r.execution_id) && !recordedExecutions.has(r.execution_id),
   );
-  const releasedClaims = input.pending.claimIds.filter((id) => held.has(id));
+  const releasedClaims = input.pending.claimIds.filter((id) => resolvable.has(id));
   const released = new Set(releasedClaims);
 
   const withOutcomes: RecordSet = {

@@ -207,12 +207,16 @@ async function flushJournal(
   runCounts: RunCounts,
 ): Promise<void> {
   const pending = await readJournal(options.store.stateDir);
-  if (!pending) return;
-  options.logger.info({ claims: pending.claimIds.length }, 'pushing outcomes journaled by an earlier run');
-  const now = options.clock.now();
-  const commit = await commitOutcomes(options, pending, { plan: null, now, result, runCounts });
+  if (pending) {
+    options.logger.info({ claims: pending.claimIds.length }, 'pushing outcomes journaled by an earlier run');
+    const now = options.clock.now();
+    const commit = await commitOutcomes(options, pending, { plan: null, now, result, runCounts });
+    if (commit) result.outcome = 'ok';
+  }
+  // Also a journal whose outcomes all landed (a run killed while its calls were in flight) goes:
+  // this run's journal starts empty, so no old `landed` line hides the outcome of a claim planned
+  // again under the same id (a released one), and no line cut short by a crash comes before its lines.
   await clearJournal(options.store.stateDir);
-  if (commit) result.outcome = 'ok';
 }
 
 async function runPlanned(
@@ -356,23 +360,23 @@ async function executeCalls(
     { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
     {
       call: async (call) => {
+        let outcome: CallOutcome;
         if (options.clock.now().getTime() > callBy.get(call.claimId)!) {
           options.logger.warn(
             { claim: call.claimId },
             'half the claim lease passed before the call; released uncalled, re-planned next run',
           );
           result.released++;
-          const release = { claimId: call.claimId, delivery: null, execution: null, files: [] };
-          journal.outcomes(toPending([release]));
-          return release;
+          outcome = { claimId: call.claimId, delivery: null, execution: null, files: [] };
+        } else {
+          outcome = await executeCall(options, connectors, call, common, now);
+          result.calls++;
+          if (resent.has(call.claimId)) result.resent++;
+          if (outcome.delivery?.delivery_success) result.delivered++;
+          else result.failed++;
         }
-        const outcome = await executeCall(options, connectors, call, common, now);
-        // Journaled first: a kill from here on loses no outcome of a call that was made.
+        // Journaled as the call returns (the worker does not wait for the line to be written).
         journal.outcomes(toPending([outcome]));
-        result.calls++;
-        if (resent.has(call.claimId)) result.resent++;
-        if (outcome.delivery?.delivery_success) result.delivered++;
-        else result.failed++;
         return outcome;
       },
       commit: async (outcomes, claimed) => {

@@ -20,8 +20,11 @@ import {
   createSettableClock,
   createStateDir,
   deliveryName,
+  deliveryYaml,
   listRemoteFiles,
   openTestReconciler,
+  policyYaml,
+  providerYaml,
   readRemoteRecords,
   reconcilerEnv,
   remoteLog,
@@ -165,6 +168,38 @@ describe('exactly once', () => {
     const tip = await ops.tip();
     expect((await reconcileOnce(b.options)).commits).toEqual([]);
     expect(await ops.tip()).toBe(tip);
+  });
+
+  it("a release replayed from a journal never removes another replica's live claim of the same id", async () => {
+    const { env, count } = await seed(1);
+    const a = await replica('a', env);
+    const b = await replica('b', env);
+    // While A's call is in flight, B starts with a journal saying it released a claim of that id
+    // uncalled in an earlier, killed run (a claim of B's that has since gone).
+    let duringCall: RunResult | null = null;
+    const realConnectorFor = a.options.connectorFor;
+    a.options.connectorFor = (provider) => {
+      const connector = realConnectorFor(provider);
+      return {
+        type: connector.type,
+        idempotent: connector.idempotent,
+        deliver: async (request, signal) => {
+          const release = { deliveries: [], executions: [], claimIds: [request.executionId] };
+          await writeFile(
+            join(b.store.stateDir, 'pending-outcomes.jsonl'),
+            `${JSON.stringify({ pending: release })}\n`,
+          );
+          duringCall ??= await reconcileOnce(b.options);
+          expect(await listRemoteFiles(ops.remote, 'records/claims')).toEqual([
+            `records/claims/${request.executionId}.json`,
+          ]);
+          return connector.deliver(request, signal);
+        },
+      };
+    };
+    expect((await reconcileOnce(a.options)).calls).toBe(1);
+    expect(duringCall).toMatchObject({ calls: 0 });
+    await expectEveryApprovalExecutedOnce(count);
   });
 
   it('a run larger than one claim batch is pipelined: every call after its claim landed, commits in a fixed order', async () => {
@@ -410,6 +445,53 @@ describe('exactly once', () => {
     const log = await remoteLog(ops.remote);
     expect(log.filter((c) => c.subject.startsWith('cavra-gitops: record'))).toHaveLength(2); // seed + these outcomes
   });
+
+  // A run killed while its calls were in flight leaves a journal whose outcomes all landed (the
+  // earlier batches' `landed` lines), or a power loss a last line cut short. The next run must start
+  // its own journal afresh, or the outcome of a call it then cannot push is hidden or unreadable.
+  it.each([
+    {
+      left: 'a claim released uncalled and landed, whose key is now planned again under the same id',
+      journal: (claim: string) =>
+        `${JSON.stringify({ pending: { deliveries: [], executions: [], claimIds: [claim] } })}\n${JSON.stringify({ landed: [claim] })}\n`,
+    },
+    { left: 'a last line cut short', journal: () => '{"pending":{"deliveries":[{"rec' },
+  ])(
+    'a journal left with nothing pending ($left) does not hide the outcome of the next run that cannot push',
+    async ({ journal }) => {
+      const claim = 'drill-1.ops-webhook.1';
+      const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
+      await ops.commit(
+        {
+          'manifests/policy.yaml': policyYaml(),
+          'manifests/providers.yaml': providerYaml('ops-webhook'),
+          'manifests/delivery.yaml': deliveryYaml('drill-1', ['ops-webhook']),
+        },
+        'Deliver drill-1',
+        { date: '2026-06-28T10:00:00Z' },
+      );
+      receiver.respond('/hook', reply.ok());
+      const a = await replica('a', env, { maxPushAttempts: 2 });
+      await writeFile(join(a.store.stateDir, 'pending-outcomes.jsonl'), journal(claim));
+      // The claim lands; every later push is rejected, so the run gives up after the call.
+      let pushes = 0;
+      a.options.store = {
+        ...a.store,
+        push: async (commit, branch) =>
+          ++pushes === 1 ? a.store.push(commit, branch) : { status: 'rejected', reason: 'test' },
+      };
+      await expect(reconcileOnce(a.options)).rejects.toThrow(GitError);
+      const journaled = await readJournal(a.store.stateDir);
+      expect(journaled?.deliveries.map((r) => [r.record_id, r.delivery_success])).toEqual([[claim, true]]);
+
+      a.options.store = a.store;
+      expect((await reconcileOnce(a.options)).calls).toBe(0);
+      const records = await readRemoteRecords(ops.remote);
+      expect(records.deliveries.map((r) => [r.record_id, r.delivery_success])).toEqual([[claim, true]]);
+      expect(records.claims).toEqual([]);
+      expect(receiver.requests).toHaveLength(1);
+    },
+  );
 
   describe('claims whose lease expired without an outcome', () => {
     /**

@@ -3,12 +3,35 @@
  * a last line cut short by a kill is ignored, anything else unreadable is an error.
  */
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeliveryRecord, ExecutionRecord } from '../../src/domain/types.js';
 import { clearJournal, openJournal, readJournal } from '../../src/reconciler/journal.js';
 import type { PendingOutcomes } from '../../src/reconciler/outcome-change.js';
+
+/**
+ * The journal's appends fail once on cue, after storing half their line (a disk that filled up).
+ * `failAppend` is the 1-based number of the append that fails; null lets every append through.
+ */
+const disk = vi.hoisted(() => ({ failAppend: null as number | null, appends: 0 }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof FsPromises>();
+  const open: typeof fs.open = async (...args) => {
+    const handle = await fs.open(...args);
+    const appendFile = handle.appendFile.bind(handle);
+    const append = async (text: string): Promise<void> => {
+      if (++disk.appends === disk.failAppend) {
+        await appendFile(text.slice(0, text.length / 2));
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      }
+      await appendFile(text);
+    };
+    return Object.assign(handle, { appendFile: append, write: append });
+  };
+  return { ...fs, open };
+});
 
 /** One call's outcome: attempt 1 (claim = record id) or a retry (claim = execution id). */
 function outcome(claimId: string, retry: boolean): PendingOutcomes {
@@ -26,6 +49,8 @@ describe('journal', () => {
     dir = await mkdtemp(join(tmpdir(), 'cavra-journal-'));
   });
   afterEach(async () => {
+    disk.failAppend = null;
+    disk.appends = 0;
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -69,6 +94,23 @@ describe('journal', () => {
     const pending = await readJournal(dir);
     expect(pending?.claimIds).toEqual(['gordackretryexec-9', 'drill-1.hook.1']);
     await clearJournal(dir);
+    expect(await readJournal(dir)).toBeNull();
+  });
+
+  it('writes nothing after a failed append, so what it wrote stays readable, and close reports the failure', async () => {
+    disk.failAppend = 2;
+    const journal = await openJournal(dir);
+    journal.outcomes(outcome('drill-1.hook.1', false));
+    journal.outcomes(outcome('drill-2.hook.1', false)); // half of it is written
+    journal.outcomes(outcome('drill-3.hook.1', false));
+    await expect(journal.close()).rejects.toThrow(/ENOSPC/);
+    expect(await readJournal(dir)).toEqual(outcome('drill-1.hook.1', false));
+  });
+
+  it('refuses outcomes after close', async () => {
+    const journal = await openJournal(dir);
+    await journal.close();
+    expect(() => journal.outcomes(outcome('drill-1.hook.1', false))).toThrow(/after the journal was closed/);
     expect(await readJournal(dir)).toBeNull();
   });
 });
