@@ -48,6 +48,11 @@ export class ConnectorError extends CavraError {
   readonly exitCode = EXIT.infrastructure;
 }
 
+/** The replica's state dir holds something it cannot use, e.g. a damaged outcome journal (exit 3). */
+export class StateError extends CavraError {
+  readonly exitCode = EXIT.infrastructure;
+}
+
 /** A bug: an invariant did not hold. */
 export class InternalError extends CavraError {
   readonly exitCode = EXIT.infrastructure;

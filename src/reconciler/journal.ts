@@ -11,7 +11,7 @@
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InternalError } from '../errors.js';
+import { InternalError, StateError } from '../errors.js';
 import { claimOfDelivery, emptyPending, type PendingOutcomes } from './outcome-change.js';
 
 const JOURNAL_FILE = 'pending-outcomes.jsonl';
@@ -86,7 +86,8 @@ async function readText(path: string): Promise<string> {
  * by a kill is ignored (its call becomes an unknown outcome); any other unreadable line is an error.
  */
 export async function readJournal(stateDir: string): Promise<PendingOutcomes | null> {
-  const lines = (await readText(join(stateDir, JOURNAL_FILE))).split('\n');
+  const path = join(stateDir, JOURNAL_FILE);
+  const lines = (await readText(path)).split('\n');
   const chunks: PendingOutcomes[] = [];
   const landed = new Set<string>();
   lines.forEach((text, index) => {
@@ -96,7 +97,10 @@ export async function readJournal(stateDir: string): Promise<PendingOutcomes | n
       line = JSON.parse(text) as JournalLine;
     } catch (error) {
       if (index === lines.length - 1) return; // an append the kill cut short
-      throw error;
+      throw new StateError(
+        `The outcome journal ${path} is damaged at line ${index + 1}; it holds outcomes not yet pushed. Repair the line, or move the file aside (the calls it names then become unknown outcomes when their claims expire).`,
+        { cause: error },
+      );
     }
     if ('landed' in line) for (const id of line.landed) landed.add(id);
     else chunks.push(line.pending);

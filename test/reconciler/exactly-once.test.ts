@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveryRequest } from '../../src/domain/ports.js';
 import { GitError } from '../../src/errors.js';
 import { readJournal } from '../../src/reconciler/journal.js';
 import { runLoop } from '../../src/reconciler/loop.js';
@@ -98,6 +99,25 @@ describe('exactly once', () => {
     return reconciler;
   }
 
+  /** Run `during` inside each of the replica's connector calls, before the call goes out. */
+  function beforeEachCall(
+    replica: TestReconciler,
+    during: (request: DeliveryRequest) => Promise<void>,
+  ): void {
+    const realConnectorFor = replica.options.connectorFor;
+    replica.options.connectorFor = (provider) => {
+      const connector = realConnectorFor(provider);
+      return {
+        type: connector.type,
+        idempotent: connector.idempotent,
+        deliver: async (request, signal) => {
+          await during(request);
+          return connector.deliver(request, signal);
+        },
+      };
+    };
+  }
+
   /** Every webhook-id seen by the receiver, with counts. */
   const seenIds = (): Map<string, number> => receiver.countByHeader('webhook-id');
 
@@ -148,18 +168,9 @@ describe('exactly once', () => {
 
     // While A's second call is in flight (its claim pushed), B runs: no call and no commit.
     let duringCalls: RunResult | null = null;
-    const realConnectorFor = a.options.connectorFor;
-    a.options.connectorFor = (provider) => {
-      const connector = realConnectorFor(provider);
-      return {
-        type: connector.type,
-        idempotent: connector.idempotent,
-        deliver: async (request, signal) => {
-          duringCalls ??= await reconcileOnce(b.options);
-          return connector.deliver(request, signal);
-        },
-      };
-    };
+    beforeEachCall(a, async () => {
+      duringCalls ??= await reconcileOnce(b.options);
+    });
     const second = await reconcileOnce(a.options);
     expect(second.calls).toBe(1);
     expect(duringCalls).toMatchObject({ calls: 0, commits: [] });
@@ -177,26 +188,17 @@ describe('exactly once', () => {
     // While A's call is in flight, B starts with a journal saying it released a claim of that id
     // uncalled in an earlier, killed run (a claim of B's that has since gone).
     let duringCall: RunResult | null = null;
-    const realConnectorFor = a.options.connectorFor;
-    a.options.connectorFor = (provider) => {
-      const connector = realConnectorFor(provider);
-      return {
-        type: connector.type,
-        idempotent: connector.idempotent,
-        deliver: async (request, signal) => {
-          const release = { deliveries: [], executions: [], claimIds: [request.executionId] };
-          await writeFile(
-            join(b.store.stateDir, 'pending-outcomes.jsonl'),
-            `${JSON.stringify({ pending: release })}\n`,
-          );
-          duringCall ??= await reconcileOnce(b.options);
-          expect(await listRemoteFiles(ops.remote, 'records/claims')).toEqual([
-            `records/claims/${request.executionId}.json`,
-          ]);
-          return connector.deliver(request, signal);
-        },
-      };
-    };
+    beforeEachCall(a, async (request) => {
+      const release = { deliveries: [], executions: [], claimIds: [request.executionId] };
+      await writeFile(
+        join(b.store.stateDir, 'pending-outcomes.jsonl'),
+        `${JSON.stringify({ pending: release })}\n`,
+      );
+      duringCall ??= await reconcileOnce(b.options);
+      expect(await listRemoteFiles(ops.remote, 'records/claims')).toEqual([
+        `records/claims/${request.executionId}.json`,
+      ]);
+    });
     expect((await reconcileOnce(a.options)).calls).toBe(1);
     expect(duringCall).toMatchObject({ calls: 0 });
     await expectEveryApprovalExecutedOnce(count);

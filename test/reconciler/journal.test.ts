@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeliveryRecord, ExecutionRecord } from '../../src/domain/types.js';
+import { StateError } from '../../src/errors.js';
 import { clearJournal, openJournal, readJournal } from '../../src/reconciler/journal.js';
 import type { PendingOutcomes } from '../../src/reconciler/outcome-change.js';
 
@@ -85,7 +86,8 @@ describe('journal', () => {
     expect(await readJournal(dir)).toEqual(outcome('drill-1.hook.1', false));
     await appendFile(join(dir, 'pending-outcomes.jsonl'), '\n');
     await write(outcome('drill-2.hook.1', false));
-    await expect(readJournal(dir)).rejects.toThrow(SyntaxError);
+    await expect(readJournal(dir)).rejects.toThrow(StateError);
+    await expect(readJournal(dir)).rejects.toThrow(/pending-outcomes\.jsonl is damaged at line 2/);
   });
 
   it('still reads the single-JSON journal of earlier versions, and clears it', async () => {
