@@ -26,7 +26,9 @@ export type ReceiverReply =
   /** Never answer (until the server closes): for client timeouts. */
   | { kind: 'hang' }
   /** Destroy the socket without an answer: for connection resets. */
-  | { kind: 'close' };
+  | { kind: 'close' }
+  /** Another reply, given after `ms` (calls that take uneven time). */
+  | { kind: 'delay'; ms: number; then: ReceiverReply };
 
 /** Reply builders, so tests read like the scenario they describe. */
 export const reply = {
@@ -56,6 +58,9 @@ export const reply = {
   },
   close(): ReceiverReply {
     return { kind: 'close' };
+  },
+  delay(ms: number, then: ReceiverReply): ReceiverReply {
+    return { kind: 'delay', ms, then };
   },
 };
 
@@ -115,14 +120,20 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
         body: rawBody.toString('utf8'),
       };
       requests.push(recorded);
-      const chosen = choose(recorded);
-      if (chosen.kind === 'hang') return;
-      if (chosen.kind === 'close') {
-        req.socket.destroy();
-        return;
-      }
-      res.writeHead(chosen.status, chosen.headers ?? {});
-      res.end(chosen.body ?? '');
+      const answer = (chosen: ReceiverReply): void => {
+        if (chosen.kind === 'hang') return;
+        if (chosen.kind === 'delay') {
+          setTimeout(() => answer(chosen.then), chosen.ms);
+          return;
+        }
+        if (chosen.kind === 'close') {
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(chosen.status, chosen.headers ?? {});
+        res.end(chosen.body ?? '');
+      };
+      answer(choose(recorded));
     });
   });
   server.on('connection', (socket: Socket) => {

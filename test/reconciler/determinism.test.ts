@@ -19,6 +19,8 @@ import {
   providerYaml,
   reconcilerEnv,
   remoteLog,
+  seedApprovedRetries,
+  urlEnvOf,
   type OpsRepo,
 } from '../helpers/reconciler-fixtures.js';
 
@@ -94,5 +96,49 @@ describe('determinism', () => {
     expect(await tree(second)).toBe(treeA);
     expect(treeA).toMatch(/records\/executions\/2026-06\/gordackretryexec-/);
     expect(treeA).toMatch(/records\/playbooks\/2026-06\/gordackrecovery-/);
+  });
+
+  it('a pipelined run gives the same commits too, whatever its calls take', async () => {
+    /** Seed 30 approved retries and run them; `unevenCalls`: the receiver answers some late. */
+    const replayPipelined = async (unevenCalls: boolean): Promise<OpsRepo> => {
+      const ops = await createOpsRepo();
+      const state = await createStateDir();
+      cleanups.push(ops, state);
+      const env = reconcilerEnv({ [urlEnvOf('hook-a')]: `${receiver.origin}/hook-a` });
+      receiver.respond('*', reply.status(500));
+      await seedApprovedRetries({
+        ops,
+        receiverOrigin: receiver.origin,
+        deliveries: 30,
+        providers: ['hook-a'],
+        policy: { maxPerRun: 30 },
+        failAt: '2026-06-28T10:00:00Z',
+        approveAt: '2026-06-28T10:05:00Z',
+        env,
+      });
+      receiver.reset();
+      let n = 0;
+      if (unevenCalls) receiver.handle(() => (n++ % 3 === 0 ? reply.delay(30, reply.ok()) : undefined));
+      const reconciler = await openTestReconciler({
+        remote: ops.remote,
+        stateDir: state.dir,
+        replicaId: 'replica-det',
+        clock: createClock({ CAVRA_GITOPS_NOW: '2026-06-28T10:10:00Z' }),
+        env,
+        concurrency: 1, // batches of 8, 16 and 6 calls
+      });
+      try {
+        await reconcileOnce(reconciler.options);
+      } finally {
+        await reconciler.close();
+      }
+      return ops;
+    };
+    const first = await replayPipelined(false);
+    const second = await replayPipelined(true);
+    const logA = await remoteLog(first.remote);
+    // One claim commit of the seeding run, then the three batches.
+    expect(logA.filter((c) => c.subject.startsWith('cavra-gitops: claim'))).toHaveLength(4);
+    expect(await remoteLog(second.remote)).toEqual(logA);
   });
 });
