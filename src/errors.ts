@@ -58,6 +58,11 @@ export class InternalError extends CavraError {
   readonly exitCode = EXIT.infrastructure;
 }
 
+/** The message of anything thrown (an Error's message, or the value as text). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function isCavraError(error: unknown): error is CavraError {
   return error instanceof CavraError;
 }

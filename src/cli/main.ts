@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { EXIT, isCavraError } from '../errors.js';
+import { EXIT, isCavraError, messageOf } from '../errors.js';
 import { redactText } from '../redact.js';
 import { createProcessContext, type CliContext } from './context.js';
 import { registerInitCommand } from './init.js';
@@ -54,7 +54,7 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
       // --help and --version end here too, with exit code 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     context.stderr(`cavra-gitops: ${redactText(message)}\n`);
     if (debug && error instanceof Error && error.stack) context.stderr(`${redactText(error.stack)}\n`);
     return isCavraError(error) ? error.exitCode : EXIT.infrastructure;
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   try {
     context = createProcessContext(controller.signal);
   } catch (error) {
-    process.stderr.write(`cavra-gitops: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`cavra-gitops: ${messageOf(error)}\n`);
     process.exit(EXIT.usage);
   }
   const code = await runCli(process.argv.slice(2), context);

@@ -12,7 +12,7 @@ import { createRetryPlanner } from '../api/retry-planner.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { createSnapshotSource } from '../api/snapshot-source.js';
 import type { GitReader } from '../domain/ports.js';
-import { EXIT, ExitError } from '../errors.js';
+import { EXIT, ExitError, messageOf } from '../errors.js';
 import { createGitReader, openGitStore } from '../git/index.js';
 import type { CavraGitStore } from '../git/store.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -63,10 +63,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     planRetries: createRetryPlanner(options.reader),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     onError: (error, request) =>
-      options.logger.error(
-        { err: error instanceof Error ? error.message : String(error), ...request },
-        'API request failed',
-      ),
+      options.logger.error({ err: messageOf(error), ...request }, 'API request failed'),
   });
   try {
     return await startServer(app, { host: options.host, port: options.port });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { watch } from 'chokidar';
 import type { Command } from 'commander';
-import { EXIT, ExitError } from '../errors.js';
+import { EXIT, ExitError, messageOf } from '../errors.js';
 import {
   VALIDATE_FORMATS,
   countErrors,
@@ -121,7 +121,7 @@ async function watchWorktree(
       timer = undefined;
       // Serialise runs so outputs never interleave.
       running = running.then(validateOnce).catch((error: unknown) => {
-        context.stderr(`validate --watch: ${error instanceof Error ? error.message : String(error)}\n`);
+        context.stderr(`validate --watch: ${messageOf(error)}\n`);
       });
     }, debounceMs);
   };

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { IsoTime } from '../domain/types.js';
-import { isCavraError } from '../errors.js';
+import { isCavraError, messageOf } from '../errors.js';
 import { readJournal } from './journal.js';
 import { createSnapshotCache } from './read-snapshot.js';
 import { emptyRunResult, reconcileOnce, type ReconcilerOptions, type RunResult } from './run-once.js';
@@ -87,7 +87,7 @@ async function runAndRemember(options: LoopOptions): Promise<RunResult> {
   if (result.commits.length > 0) {
     // Between runs, where the pause costs nothing; a failed repack only leaves more packs.
     await options.store.maintain().catch((error: unknown) => {
-      options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'repack failed');
+      options.logger.warn({ err: messageOf(error) }, 'repack failed');
     });
   }
   return result;

@@ -39,7 +39,7 @@ import type {
   RecordKind,
   RecordSet,
 } from '../domain/types.js';
-import { ConnectorError, GitError } from '../errors.js';
+import { ConnectorError, GitError, messageOf } from '../errors.js';
 import type { CavraGitStore } from '../git/store.js';
 import { runId as computeRunId } from '../records/ids.js';
 import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
@@ -395,8 +395,7 @@ async function executeCalls(
   journal.outcomes(unknown);
   await journal.close().catch((error: unknown) => {
     // The commit below still records them; only a crash before it would lose them now.
-    const message = error instanceof Error ? error.message : String(error);
-    options.logger.warn({ err: message }, 'the outcome journal could not be written');
+    options.logger.warn({ err: messageOf(error) }, 'the outcome journal could not be written');
   });
   if (pipeline.stopped && 'error' in pipeline.stopped) throw pipeline.stopped.error;
   const pending = mergePending(unknown, toPending(pipeline.uncommitted));
@@ -611,9 +610,7 @@ function connectorOf(
       connector =
         error instanceof ConnectorError
           ? error
-          : new ConnectorError(
-              `connector could not be built: ${redactText(error instanceof Error ? error.message : String(error))}`,
-            );
+          : new ConnectorError(`connector could not be built: ${redactText(messageOf(error))}`);
     }
     connectors.set(provider.name, connector);
   }
@@ -644,7 +641,7 @@ async function callConnector(
     });
   } catch (error) {
     // A connector bug must still end in a recorded outcome, never a lost claim.
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     outcome = {
       success: false,
       statusCode: null,

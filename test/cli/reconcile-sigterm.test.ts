@@ -32,6 +32,25 @@ describe('reconcile and SIGTERM', () => {
     ops = await createOpsRepo();
     state = await createStateDir();
   });
+  /** `cavra-gitops reconcile` on the test remote and state dir, in a process of its own. */
+  function spawnReconcile(args: string[], env: NodeJS.ProcessEnv) {
+    return spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'reconcile',
+        '--remote',
+        ops.remote,
+        '--state-dir',
+        state.dir,
+        ...args,
+      ],
+      { env: { ...env, CAVRA_GITOPS_NOW: '2026-06-28T10:00:00Z' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  }
+
   afterEach(async () => {
     server?.closeAllConnections();
     server?.close();
@@ -62,29 +81,9 @@ describe('reconcile and SIGTERM', () => {
       },
       'Provider, policy and a delivery',
     );
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'reconcile',
-        '--remote',
-        ops.remote,
-        '--state-dir',
-        state.dir,
-        '--replica-id',
-        'term',
-        '--interval',
-        '1h',
-      ],
-      {
-        env: {
-          ...reconcilerEnv({ HOOK_URL: `http://127.0.0.1:${port}/hook` }),
-          CAVRA_GITOPS_NOW: '2026-06-28T10:00:00Z',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+    const child = spawnReconcile(
+      ['--replica-id', 'term', '--interval', '1h'],
+      reconcilerEnv({ HOOK_URL: `http://127.0.0.1:${port}/hook` }),
     );
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -127,23 +126,8 @@ describe('reconcile and SIGTERM', () => {
       },
       'Provider, policy and two deliveries',
     );
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'reconcile',
-        '--remote',
-        ops.remote,
-        '--state-dir',
-        state.dir,
-        '--replica-id',
-        'kill',
-        '--once',
-      ],
-      { env: { ...env, CAVRA_GITOPS_NOW: '2026-06-28T10:00:00Z' }, stdio: ['ignore', 'ignore', 'ignore'] },
-    );
+    const child = spawnReconcile(['--replica-id', 'kill', '--once'], env);
+    child.stderr?.resume(); // its logs are not needed, but must not fill the pipe
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // Kill as soon as drill-1's outcome is journaled (and before any commit records it).
     const journal = join(state.dir, 'pending-outcomes.jsonl');
