@@ -20,7 +20,7 @@ import { AUDIT_DELIVERY } from '../src/api/flow-routes.js';
 import { createMetrics } from '../src/api/metrics.js';
 import { startServer } from '../src/api/server.js';
 import { createRevisionView, type SnapshotSource } from '../src/api/snapshot-source.js';
-import type { Snapshot } from '../src/reconciler/read-snapshot.js';
+import type { Snapshot } from '../src/read-model/read-snapshot.js';
 import type {
   ClosureRecord,
   DeliveryRecord,

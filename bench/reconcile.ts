@@ -21,9 +21,9 @@ import type { DeliveryRecord } from '../src/domain/types.js';
 import { openGitStore } from '../src/git/index.js';
 import { createLogger, createSilentLogger } from '../src/observability/logger.js';
 import { runLoop } from '../src/reconciler/loop.js';
-import { createSnapshotCache } from '../src/reconciler/read-snapshot.js';
+import { createSnapshotCache } from '../src/read-model/read-snapshot.js';
 import { reconcileOnce, type ReconcilerOptions } from '../src/reconciler/run-once.js';
-import { withHash } from '../src/records/hash.js';
+import { withHash } from '../src/domain/hash.js';
 import { recordPath, serializeRecord } from '../src/records/layout.js';
 
 const NOW = new Date('2026-06-28T12:00:00Z');

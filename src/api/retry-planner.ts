@@ -4,8 +4,8 @@
  * pass a fixed plan.
  */
 import type { GitReader } from '../domain/ports.js';
-import { planFromSnapshot } from '../reconciler/plan-reconcile.js';
-import type { Snapshot } from '../reconciler/read-snapshot.js';
+import { planFromSnapshot } from '../plan/plan-reconcile.js';
+import type { Snapshot } from '../read-model/read-snapshot.js';
 
 /** One key's decision, as the planner returns it (`execute`, `action`, `reason`, and the rest). */
 export type RetryDecisionView = Readonly<Record<string, unknown>>;

@@ -14,8 +14,8 @@ import {
   readCommittedJson,
   readSnapshot,
   type Snapshot,
-} from '../reconciler/read-snapshot.js';
-import { STATUS_PATH } from '../reconciler/status.js';
+} from '../read-model/read-snapshot.js';
+import { STATUS_PATH } from '../plan/status.js';
 import { HttpError } from './http-error.js';
 import { LruCache } from './lru.js';
 

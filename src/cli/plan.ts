@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import type { PlannedCall, RetryDecision } from '../domain/retry-plan.js';
 import type { Finding } from '../domain/types.js';
 import { EXIT } from '../errors.js';
-import { planFromSnapshot, type ReconcilePlan } from '../reconciler/plan-reconcile.js';
-import { readSnapshot } from '../reconciler/read-snapshot.js';
+import { planFromSnapshot, type ReconcilePlan } from '../plan/plan-reconcile.js';
+import { readSnapshot } from '../read-model/read-snapshot.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 

@@ -13,7 +13,7 @@ import { defaultReplicaId, isLocalRemote, openGitStore, resolveStateDir } from '
 import type { CavraGitStore } from '../git/store.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { runLoop, type LoopOptions } from '../reconciler/loop.js';
-import { DEFAULT_LEASE_MINUTES } from '../reconciler/plan-reconcile.js';
+import { DEFAULT_LEASE_MINUTES } from '../plan/plan-reconcile.js';
 import type { ReconcilerMetrics, RunResult, Shard } from '../reconciler/run-once.js';
 import type { CliContext } from './context.js';
 import { parseDuration } from './repository.js';

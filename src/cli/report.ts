@@ -12,7 +12,7 @@ import {
   type ReportEnvelope,
 } from '../domain/report.js';
 import { EXIT, ExitError } from '../errors.js';
-import { readSnapshot } from '../reconciler/read-snapshot.js';
+import { readSnapshot } from '../read-model/read-snapshot.js';
 import { renderReportMarkdown, renderReportTable } from '../reports/render-report.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';

@@ -6,8 +6,8 @@
  * commit that introduced it, so the same manifest is recorded once however many runs see it,
  * while an edited manifest (new content or new commit) is a new closure event.
  */
-import { makeId, withHash } from '../records/hash.js';
-import { ID_PREFIXES } from '../records/ids.js';
+import { makeId, withHash } from './hash.js';
+import { ID_PREFIXES } from './ids.js';
 import { compareStrings } from './recovery-state.js';
 import type { ClosureRecord, Finding, RecordSet, RecoveryClosure } from './types.js';
 

@@ -14,8 +14,8 @@
  * - Only providers declared in the manifests are considered: a removed provider has nothing left
  *   to recover, and its category would be unknown.
  */
-import { makeId, withHash } from '../records/hash.js';
-import { ID_PREFIXES } from '../records/ids.js';
+import { makeId, withHash } from './hash.js';
+import { ID_PREFIXES } from './ids.js';
 import { compareStrings, listRecoveryRows, isClosedState, timeOf } from './recovery-state.js';
 import { recoveryStepsFor } from './recovery-steps.js';
 import type {

@@ -13,8 +13,8 @@ import type {
   IsoTime,
   RunRecord,
 } from './types.js';
-import { withHash } from '../records/hash.js';
-import { deliveryRecordId, runId as computeRunId } from '../records/ids.js';
+import { withHash } from './hash.js';
+import { deliveryRecordId, runId as computeRunId } from './ids.js';
 
 const MINUTE_MS = 60_000;
 

@@ -7,8 +7,8 @@
  * every record is read (no 500-item cap) and every ordering is total, so the report never depends
  * on the order records were read in and is byte-identical on every replica.
  */
-import { makeId, sha256Hex } from '../records/hash.js';
-import { ID_PREFIXES } from '../records/ids.js';
+import { makeId, sha256Hex } from './hash.js';
+import { ID_PREFIXES } from './ids.js';
 import {
   compareIsoTimes,
   compareStrings,

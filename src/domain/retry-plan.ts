@@ -35,7 +35,7 @@ import {
   deliveryRecordId,
   executionId,
   retryPlanId,
-} from '../records/ids.js';
+} from './ids.js';
 
 export interface RetryWorkInput {
   /** Commit the manifests were read from. */

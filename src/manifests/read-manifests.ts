@@ -17,11 +17,11 @@ import {
   type ManifestCache,
   type ManifestFileInput,
   type ManifestLoadResult,
-  type RecordIndex,
 } from './validate-manifests.js';
+import type { ClosureTargets } from '../domain/closures.js';
 
 export interface ReadManifestsOptions {
-  records?: RecordIndex;
+  records?: ClosureTargets;
   limits?: Partial<YamlLimits>;
   /** Results of earlier reads; files whose blob and introducing commit are unchanged are not read again. */
   cache?: ManifestCache;

@@ -10,7 +10,6 @@ import type { AuditDelivery, Manifest, ManifestKind, Provider } from '../domain/
 import type { RuleId } from './rules.js';
 
 /** Lets reference rules see records (closures): each playbook's providers and every record id. */
-export type RecordIndex = ClosureTargets;
 
 /** A rule violation inside one manifest; the caller locates `segments` and builds the finding. */
 export interface Violation {
@@ -80,7 +79,7 @@ export function deliverySelects(delivery: AuditDelivery, provider: Provider): bo
 export function checkReferences(
   manifest: Manifest,
   valid: { providers: Map<string, Provider>; deliveries: Map<string, AuditDelivery> },
-  records?: RecordIndex,
+  records?: ClosureTargets,
 ): Violation[] {
   const violations: Violation[] = [];
   const missingProvider = (name: string, segments: (string | number)[]): Violation => ({

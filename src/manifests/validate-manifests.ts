@@ -15,23 +15,21 @@ import type {
   Provider,
 } from '../domain/types.js';
 import { isManifestKind, validateDocument } from '../schemas/index.js';
-import { schemaErrorsToFindings } from '../schemas/schema-findings.js';
+import { schemaErrorsToFindings } from './schema-findings.js';
 import { findPrivateHosts } from './hosts.js';
 import { resolveLimits, type YamlLimits } from './limits.js';
 import { COMMIT_TIME_FIELD, normalizeManifest } from './normalize.js';
 import { locatePath, parseYamlFile, type ParsedDocument, type ParsedYamlFile } from './parse-yaml.js';
 import { compareFindings, makeFinding } from './rules.js';
 import { isSafeToEcho, safePointer, scanForSecrets } from './secrets.js';
+import type { ClosureTargets } from '../domain/closures.js';
 import {
   REFERENCE_ORDER,
   checkManifestRules,
   checkReferences,
   findDuplicateNames,
-  type RecordIndex,
   type Violation,
 } from './semantic-rules.js';
-
-export type { RecordIndex } from './semantic-rules.js';
 
 export interface ManifestFileInput {
   /** Repository-relative path with forward slashes. */
@@ -50,7 +48,7 @@ export interface ManifestLoadResult {
 }
 
 export interface ValidateManifestsOptions {
-  records?: RecordIndex;
+  records?: ClosureTargets;
   limits?: Partial<YamlLimits>;
   /**
    * Per-file results of earlier calls (parse, schema and single-document rules), keyed by path,
@@ -301,7 +299,7 @@ function checkDocument(
  */
 function applyCrossDocumentRules(
   candidates: Candidate[],
-  records: RecordIndex | undefined,
+  records: ClosureTargets | undefined,
   findings: Finding[],
 ): Candidate[] {
   const violations = new Map<number, Violation[]>(findDuplicateNames(candidates.map((c) => c.manifest)));

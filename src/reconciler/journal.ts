@@ -12,7 +12,7 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InternalError, StateError } from '../errors.js';
-import { claimOfDelivery, emptyPending, type PendingOutcomes } from './outcome-change.js';
+import { claimOfDelivery, emptyPending, type PendingOutcomes } from '../plan/settle-ledger.js';
 
 const JOURNAL_FILE = 'pending-outcomes.jsonl';
 /** The single-JSON journal of earlier versions: still read, so an upgrade loses nothing. */

@@ -12,7 +12,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { IsoTime } from '../domain/types.js';
 import { isCavraError, messageOf } from '../errors.js';
 import { readJournal } from './journal.js';
-import { createSnapshotCache } from './read-snapshot.js';
+import { createSnapshotCache } from '../read-model/read-snapshot.js';
 import { emptyRunResult, reconcileOnce, type ReconcilerOptions, type RunResult } from './run-once.js';
 
 export interface LoopOptions extends ReconcilerOptions {

@@ -41,7 +41,7 @@ import type {
 } from '../domain/types.js';
 import { ConnectorError, GitError, messageOf } from '../errors.js';
 import type { CavraGitStore } from '../git/store.js';
-import { runId as computeRunId } from '../records/ids.js';
+import { runId as computeRunId } from '../domain/ids.js';
 import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { redactText } from '../redact.js';
 import { runCallPipeline } from './call-pipeline.js';
@@ -55,10 +55,10 @@ import {
   type OutcomeChange,
   type OutcomeChangeInput,
   type PendingOutcomes,
-} from './outcome-change.js';
-import { planFromSnapshot, type ReconcilePlan } from './plan-reconcile.js';
-import { readCommittedJson, readSnapshot, type Snapshot, type SnapshotCache } from './read-snapshot.js';
-import { STATUS_PATH, type StatusDocument } from './status.js';
+} from '../plan/settle-ledger.js';
+import { planFromSnapshot, type ReconcilePlan } from '../plan/plan-reconcile.js';
+import { readCommittedJson, readSnapshot, type Snapshot, type SnapshotCache } from '../read-model/read-snapshot.js';
+import { STATUS_PATH, type StatusDocument } from '../plan/status.js';
 
 export interface ReconcilerMetrics {
   observeRun(seconds: number, outcome: RunOutcome): void;

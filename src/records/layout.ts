@@ -6,7 +6,7 @@
 import type { IsoTime, RecordKind } from '../domain/types.js';
 import { RECORD_KINDS } from '../domain/types.js';
 import { InternalError } from '../errors.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../domain/canonical-json.js';
 
 export const RECORDS_DIR = 'records/';
 export const CLAIMS_DIR = 'records/claims/';

@@ -10,8 +10,8 @@ import type { GitReader } from '../domain/ports.js';
 import { compareStrings } from '../domain/recovery-state.js';
 import type { Finding, RecordKind, RecordSet } from '../domain/types.js';
 import { emptyRecordSet } from '../domain/types.js';
-import type { RecordIndex } from '../manifests/validate-manifests.js';
-import { hasValidHash } from './hash.js';
+import type { ClosureTargets } from '../domain/closures.js';
+import { hasValidHash } from '../domain/hash.js';
 import { HASH_FIELD, ID_FIELD, PRIMARY_TIME_FIELD, RECORDS_DIR, parseRecordPath } from './layout.js';
 
 /** Record files larger than this are refused unread (records are a few KiB). */
@@ -236,7 +236,7 @@ function assembleRecords(outcomes: readonly RecordFileOutcome[]): ReadRecordsRes
 }
 
 /** playbook_id → provider names, and every delivery/execution/playbook/closure/run id (for manifest references). */
-export function indexRecords(records: RecordSet): RecordIndex {
+export function indexRecords(records: RecordSet): ClosureTargets {
   return collectClosureTargets(records);
 }
 

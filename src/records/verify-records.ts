@@ -13,7 +13,7 @@ import type {
   RecordKind,
   RecordSet,
 } from '../domain/types.js';
-import { hasValidHash } from './hash.js';
+import { hasValidHash } from '../domain/hash.js';
 import {
   approvalDecisionId,
   approvalPlanId,
@@ -21,7 +21,7 @@ import {
   executionId,
   retryPlanId,
   runId,
-} from './ids.js';
+} from '../domain/ids.js';
 import { HASH_FIELD, ID_FIELD, PRIMARY_TIME_FIELD, recordPath } from './layout.js';
 
 export interface VerifyOptions {

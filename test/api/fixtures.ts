@@ -12,7 +12,7 @@ import type {
   ExecutionRecord,
   PlaybookRecord,
 } from '../../src/domain/types.js';
-import { makeId, withHash } from '../../src/records/hash.js';
+import { makeId, withHash } from '../../src/domain/hash.js';
 import { recordPath, serializeRecord } from '../../src/records/layout.js';
 import { commitFiles, createTempRepo, type TempDir } from '../helpers/git-fixtures.js';
 

@@ -6,7 +6,7 @@ import {
   type RecoveryClosure,
   type RecoveryClosureSpec,
 } from '../../src/domain/types.js';
-import { hasValidHash } from '../../src/records/hash.js';
+import { hasValidHash } from '../../src/domain/hash.js';
 import {
   fixtureId,
   makeDelivery,

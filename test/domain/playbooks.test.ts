@@ -9,7 +9,7 @@ import {
   type RecordSet,
   type ReconcilerPolicySpec,
 } from '../../src/domain/types.js';
-import { hasValidHash } from '../../src/records/hash.js';
+import { hasValidHash } from '../../src/domain/hash.js';
 import {
   fixtureId,
   makeClosure,

@@ -12,8 +12,8 @@ import {
 } from '../../src/domain/record-builders.js';
 import { planRetryWork, type PlannedCall, type RetryWorkInput } from '../../src/domain/retry-plan.js';
 import { emptyRecordSet } from '../../src/domain/types.js';
-import { hasValidHash } from '../../src/records/hash.js';
-import { runId } from '../../src/records/ids.js';
+import { hasValidHash } from '../../src/domain/hash.js';
+import { runId } from '../../src/domain/ids.js';
 import { serializeRecord } from '../../src/records/layout.js';
 import { REVISION, approval, attempt, commitInfo, manifestSet, policy } from './retry-fixtures.js';
 

@@ -13,8 +13,8 @@ import type {
   RetryAcknowledgement,
   RetryApproval,
 } from '../../src/domain/types.js';
-import { withHash } from '../../src/records/hash.js';
-import { deliveryRecordId } from '../../src/records/ids.js';
+import { withHash } from '../../src/domain/hash.js';
+import { deliveryRecordId } from '../../src/domain/ids.js';
 
 export const REVISION = 'a'.repeat(40);
 

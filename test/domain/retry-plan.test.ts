@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildClaim, buildDeliveryRecord } from '../../src/domain/record-builders.js';
 import { planRetryWork, type RetryWorkInput } from '../../src/domain/retry-plan.js';
 import { emptyRecordSet } from '../../src/domain/types.js';
-import { executionId } from '../../src/records/ids.js';
+import { executionId } from '../../src/domain/ids.js';
 import {
   KEY,
   REVISION,

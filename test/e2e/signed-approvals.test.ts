@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
-import { withHash } from '../../src/records/hash.js';
+import { withHash } from '../../src/domain/hash.js';
 import { recordPath, serializeRecord } from '../../src/records/layout.js';
 import type { DeliveryRecord } from '../../src/domain/types.js';
 import { commitFiles, createTempDir, createTempRepo, type TempDir } from '../helpers/git-fixtures.js';

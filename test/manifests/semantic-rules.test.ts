@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateManifests, type RecordIndex } from '../../src/manifests/validate-manifests.js';
+import type { ClosureTargets } from '../../src/domain/closures.js';
+import { validateManifests } from '../../src/manifests/validate-manifests.js';
 import { bundledManifests, fileInput } from './helpers.js';
 
 const closure = (spec: string) =>
@@ -8,7 +9,7 @@ const closure = (spec: string) =>
     `apiVersion: cavra.dev/v1\nkind: RecoveryClosure\nmetadata:\n  name: close-webhook\nspec:\n  closed_by: carol@example.com\n${spec}`,
   );
 
-const records: RecordIndex = {
+const records: ClosureTargets = {
   playbooks: new Map([['gordackrecovery-00000000000000aa', ['ops-webhook']]]),
   recordIds: new Set(['gordackrecovery-00000000000000aa', 'gordackretryexec-00000000000000bb']),
 };

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { hasValidHash } from '../../src/records/hash.js';
+import { hasValidHash } from '../../src/domain/hash.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
 import { runLoop } from '../../src/reconciler/loop.js';
 import { git } from '../helpers/git-fixtures.js';

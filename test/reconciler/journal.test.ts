@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeliveryRecord, ExecutionRecord } from '../../src/domain/types.js';
 import { StateError } from '../../src/errors.js';
 import { clearJournal, openJournal, readJournal } from '../../src/reconciler/journal.js';
-import type { PendingOutcomes } from '../../src/reconciler/outcome-change.js';
+import type { PendingOutcomes } from '../../src/plan/settle-ledger.js';
 
 /**
  * The journal's appends fail once on cue, after storing half their line (a disk that filled up).

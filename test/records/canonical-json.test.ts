@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/errors.js';
-import { canonicalJson } from '../../src/records/canonical-json.js';
+import { canonicalJson } from '../../src/domain/canonical-json.js';
 
 // The reference implementation by the RFC's author, used as an oracle for representable values.
 const canonicalize = createRequire(import.meta.url)('canonicalize') as (input: unknown) => string | undefined;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasValidHash, hashOf, makeId, sha256Hex, withHash } from '../../src/records/hash.js';
+import { hasValidHash, hashOf, makeId, sha256Hex, withHash } from '../../src/domain/hash.js';
 
 /** Rebuild an object with its keys inserted in the given order (recursively reversed or shuffled). */
 function reorder(value: unknown, permute: <T>(items: T[]) => T[]): unknown {

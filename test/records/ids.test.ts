@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashOf } from '../../src/records/hash.js';
+import { hashOf } from '../../src/domain/hash.js';
 import {
   ID_PREFIXES,
   acknowledgementId,
@@ -9,7 +9,7 @@ import {
   executionId,
   retryPlanId,
   runId,
-} from '../../src/records/ids.js';
+} from '../../src/domain/ids.js';
 import { KEY, acknowledgement, approval } from '../domain/retry-fixtures.js';
 
 describe('ID_PREFIXES', () => {

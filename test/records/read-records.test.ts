@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildRunRecord } from '../../src/domain/record-builders.js';
 import type { RunRecord } from '../../src/domain/types.js';
 import { createGitReader } from '../../src/git/index.js';
-import { withHash } from '../../src/records/hash.js';
+import { withHash } from '../../src/domain/hash.js';
 import { recordPath, serializeRecord } from '../../src/records/layout.js';
 import {
   indexRecords,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDeliveryRecord, buildExecutionRecord } from '../../src/domain/record-builders.js';
 import { planRetryWork, type PlannedCall } from '../../src/domain/retry-plan.js';
 import { emptyRecordSet, type ExecutionRecord, type RecordSet } from '../../src/domain/types.js';
-import { withHash } from '../../src/records/hash.js';
+import { withHash } from '../../src/domain/hash.js';
 import { verifyRecords } from '../../src/records/verify-records.js';
 import { REVISION, approval, attempt, manifestSet, policy } from '../domain/retry-fixtures.js';
 

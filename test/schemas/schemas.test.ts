@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MANIFEST_KINDS } from '../../src/domain/types.js';
 import { RULES } from '../../src/manifests/rules.js';
 import { allSchemas, schemaFileName, validateDocument } from '../../src/schemas/index.js';
-import { pointerSegments } from '../../src/schemas/schema-findings.js';
+import { pointerSegments } from '../../src/manifests/schema-findings.js';
 import { REPO_ROOT } from '../manifests/helpers.js';
 
 type SchemaNode = Record<string, unknown>;

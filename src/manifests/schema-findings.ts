@@ -5,9 +5,9 @@
  */
 import type { ErrorObject } from 'ajv';
 import type { Finding } from '../domain/types.js';
-import type { RuleId } from '../manifests/rules.js';
-import { makeFinding } from '../manifests/rules.js';
-import { isSafeToEcho, safePointer } from '../manifests/secrets.js';
+import type { RuleId } from './rules.js';
+import { makeFinding } from './rules.js';
+import { isSafeToEcho, safePointer } from './secrets.js';
 
 export interface SchemaFindingContext {
   file: string;

@@ -28,7 +28,7 @@ import type {
 } from '../domain/types.js';
 import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { renderReportMarkdown } from '../reports/render-report.js';
-import type { Snapshot } from './read-snapshot.js';
+import type { Snapshot } from '../read-model/read-snapshot.js';
 import {
   computeStatus,
   meaningfulStatus,

@@ -15,7 +15,7 @@ import type {
   RetryApproval,
 } from '../domain/types.js';
 import { readPolicyAt } from '../manifests/read-manifests.js';
-import { readCommittedFile, type Snapshot } from './read-snapshot.js';
+import { readCommittedFile, type Snapshot } from '../read-model/read-snapshot.js';
 
 export interface ReconcilePlan {
   revision: string;

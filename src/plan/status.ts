@@ -6,8 +6,8 @@
  */
 import type { RetryWorkPlan } from '../domain/retry-plan.js';
 import type { Finding, IsoTime, ManifestCondition } from '../domain/types.js';
-import { canonicalJson } from '../records/canonical-json.js';
-import type { Snapshot } from './read-snapshot.js';
+import { canonicalJson } from '../domain/canonical-json.js';
+import type { Snapshot } from '../read-model/read-snapshot.js';
 
 export interface Condition {
   type: 'Ready' | 'Reconciling' | 'Stalled';

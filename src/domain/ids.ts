@@ -4,7 +4,7 @@
  * function of its inputs, so every replica and every run computes the same id, and an id can be
  * recomputed by `verify`.
  */
-import type { DeliveryKey, IsoTime, RetryAcknowledgement, RetryApproval } from '../domain/types.js';
+import type { DeliveryKey, IsoTime, RetryAcknowledgement, RetryApproval } from './types.js';
 import { makeId } from './hash.js';
 
 /** Every id prefix of the project, in one place (playbook/closure/report ids are built in domain/playbooks, domain/closures and domain/report). */
