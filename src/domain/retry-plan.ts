@@ -29,13 +29,7 @@ import type {
   RecordSet,
   RetryApproval,
 } from './types.js';
-import {
-  approvalDecisionId,
-  approvalPlanId,
-  deliveryRecordId,
-  executionId,
-  retryPlanId,
-} from './ids.js';
+import { approvalDecisionId, approvalPlanId, deliveryRecordId, executionId, retryPlanId } from './ids.js';
 
 export interface RetryWorkInput {
   /** Commit the manifests were read from. */

@@ -57,7 +57,12 @@ import {
   type PendingOutcomes,
 } from '../plan/settle-ledger.js';
 import { planFromSnapshot, type ReconcilePlan } from '../plan/plan-reconcile.js';
-import { readCommittedJson, readSnapshot, type Snapshot, type SnapshotCache } from '../read-model/read-snapshot.js';
+import {
+  readCommittedJson,
+  readSnapshot,
+  type Snapshot,
+  type SnapshotCache,
+} from '../read-model/read-snapshot.js';
 import { STATUS_PATH, type StatusDocument } from '../plan/status.js';
 
 export interface ReconcilerMetrics {
