@@ -4,7 +4,8 @@
  * pass a fixed plan.
  */
 import type { GitReader } from '../domain/ports.js';
-import { planFromSnapshot } from '../plan/plan-reconcile.js';
+import { DEFAULT_LEASE_MINUTES, planReconcile } from '../plan/plan-reconcile.js';
+import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import type { Snapshot } from '../read-model/read-snapshot.js';
 
 /** One key's decision, as the planner returns it (`execute`, `action`, `reason`, and the rest). */
@@ -16,10 +17,16 @@ export type RetryPlanner = (
   now: Date,
 ) => Promise<{ decisions: readonly RetryDecisionView[] }>;
 
-/** The planner of `plan`/`reconcile` (reads git only for prior policies and signatures). */
+/** The planner of `plan`/`reconcile`: the same facts, the same pure plan. */
 export function createRetryPlanner(reader: GitReader): RetryPlanner {
   return async (snapshot, now) => {
-    const plan = await planFromSnapshot(reader, snapshot, now);
+    const facts = await readPlanFacts(reader, snapshot);
+    const plan = planReconcile(facts, now, {
+      leaseMinutes: DEFAULT_LEASE_MINUTES,
+      replicaId: 'api',
+      shard: null,
+      push: true,
+    });
     return { decisions: plan.retry.decisions as unknown as readonly RetryDecisionView[] };
   };
 }

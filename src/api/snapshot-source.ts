@@ -15,7 +15,7 @@ import {
   readSnapshot,
   type Snapshot,
 } from '../read-model/read-snapshot.js';
-import { STATUS_PATH } from '../plan/status.js';
+import { STATUS_PATH } from '../records/layout.js';
 import { HttpError } from './http-error.js';
 import { LruCache } from './lru.js';
 

@@ -6,8 +6,17 @@ import type { Command } from 'commander';
 import type { PlannedCall, RetryDecision } from '../domain/retry-plan.js';
 import type { Finding } from '../domain/types.js';
 import { EXIT } from '../errors.js';
-import { planFromSnapshot, type ReconcilePlan } from '../plan/plan-reconcile.js';
+import { createConnectorContext } from '../connectors/registry.js';
+import type { ProviderCondition } from '../domain/conditions.js';
+import {
+  DEFAULT_LEASE_MINUTES,
+  planReconcile,
+  type ReconcilePlan,
+  type WouldRecord,
+} from '../plan/plan-reconcile.js';
+import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import { readSnapshot } from '../read-model/read-snapshot.js';
+import { createProviderCheck } from './provider-check.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
@@ -31,7 +40,11 @@ export interface PlanView {
   unknown_outcomes: string[];
   closures: string[];
   decisions: RetryDecision[];
+  /** Enabled providers whose connector cannot be built now (nothing is called for them). */
+  providers_not_ready: ProviderCondition[];
   findings: Finding[];
+  /** Everything the reconcile would commit now (SPEC §5): the same plan `reconcile` applies. */
+  would_record: WouldRecord;
 }
 
 interface CallView {
@@ -63,19 +76,18 @@ export function toPlanView(plan: ReconcilePlan, findings: Finding[]): PlanView {
     ],
     closures: plan.closures.map((c) => c.closure_id),
     decisions: plan.retry.decisions,
+    providers_not_ready: plan.notReady,
     findings: [...findings, ...plan.closureFindings],
+    would_record: plan.wouldRecord,
   };
 }
 
 /** True when applying the plan would call a connector or write a record. */
 export function hasPendingActions(view: PlanView): boolean {
+  const would = view.would_record;
   return (
-    view.deliveries.length +
-      view.executions.length +
-      view.resends.length +
-      view.unknown_outcomes.length +
-      view.closures.length >
-    0
+    would.calls.length + would.playbooks.length + would.closures.length + view.unknown_outcomes.length > 0 ||
+    would.report_changes
   );
 }
 
@@ -99,7 +111,14 @@ export function renderPlanText(view: PlanView): string {
     view.resends.map((c) => `${c.claim_id}`),
   );
   section('Record unknown outcomes', view.unknown_outcomes);
-  section('Record closures', view.closures);
+  section('Record closures', view.would_record.closures);
+  section('Generate recovery playbooks', view.would_record.playbooks);
+  if (view.would_record.report_changes)
+    section('Update reports', ['reports/retry-recovery-report.json, .md']);
+  section(
+    'Providers not ready (nothing is called for them)',
+    view.providers_not_ready.map((p) => `${p.provider}: ${p.message}`),
+  );
   section(
     'Retry decisions',
     view.decisions.map(
@@ -119,7 +138,8 @@ const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g,
 
 export function renderPlanMarkdown(view: PlanView): string {
   const lines = [`### cavra-gitops plan for \`${view.revision.slice(0, 12)}\``, ''];
-  const counts = `**${view.deliveries.length}** deliveries, **${view.executions.length}** retry executions, **${view.resends.length}** re-sends, **${view.closures.length}** closures`;
+  const would = view.would_record;
+  const counts = `**${view.deliveries.length}** deliveries, **${view.executions.length}** retry executions, **${view.resends.length}** re-sends, **${would.closures.length}** closures, **${would.playbooks.length}** playbooks${would.report_changes ? ', report update' : ''}`;
   lines.push(hasPendingActions(view) ? `On merge: ${counts}.` : 'No changes.', '');
   if (view.decisions.length > 0) {
     lines.push(
@@ -134,6 +154,11 @@ export function renderPlanMarkdown(view: PlanView): string {
         `| ${cell(d.key.delivery_id)} | ${cell(d.key.provider)} | ${d.attempts} | ${d.action} | ${d.execute ? 'yes' : 'no'} | \`${d.reason}\` | ${cell(approval)} |`,
       );
     }
+    lines.push('');
+  }
+  if (view.providers_not_ready.length > 0) {
+    lines.push('**Providers not ready** (nothing is called for them):', '');
+    for (const p of view.providers_not_ready) lines.push(`- \`${cell(p.provider)}\`: ${cell(p.message)}`);
     lines.push('');
   }
   if (view.findings.length > 0) {
@@ -151,7 +176,15 @@ export async function runPlan(options: PlanCommandOptions, context: CliContext):
   try {
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
     const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision });
-    const plan = await planFromSnapshot(repository.reader, snapshot, context.clock.now());
+    const facts = await readPlanFacts(repository.reader, snapshot, {
+      checkProvider: createProviderCheck(createConnectorContext({ env: context.env, baseDir: context.cwd })),
+    });
+    const plan = planReconcile(facts, context.clock.now(), {
+      leaseMinutes: DEFAULT_LEASE_MINUTES,
+      replicaId: context.env.CAVRA_GITOPS_REPLICA_ID ?? 'plan',
+      shard: null,
+      push: true,
+    });
     const view = toPlanView(plan, [...snapshot.manifests.findings, ...snapshot.recordFindings]);
     if (format === 'json') context.stdout(`${JSON.stringify(view, null, 2)}\n`);
     else if (format === 'markdown') context.stdout(renderPlanMarkdown(view));

@@ -15,6 +15,7 @@ export const GATE_REASONS = [
   'delivered',
   'pending_delivery',
   'provider_disabled',
+  'provider_not_ready',
   'provider_missing',
   'delivery_removed',
   'retry_delay_not_elapsed',

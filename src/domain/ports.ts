@@ -68,6 +68,29 @@ export interface GitStore extends GitReader {
   close(): Promise<void>;
 }
 
+/**
+ * What the reconciler needs of its clone: the GitStore port, commits at an injected time, the
+ * remote's tips without a fetch (the no-op path), and housekeeping between runs.
+ */
+export interface ReconcilerStore extends GitStore {
+  /** The replica's state directory (journal, last run, lock). */
+  readonly stateDir: string;
+  /** The remote, redacted for messages. */
+  readonly remoteLabel: string;
+  createCommit(
+    base: string | null,
+    change: TreeChange,
+    message: string,
+    options?: { time?: Date },
+  ): Promise<string>;
+  /** The last fetched (or pushed) tip of `branch`, without network; null when unknown. */
+  readRemoteTip(branch: string): Promise<string | null>;
+  /** The remote's current tips without fetching objects (one `ls-remote`); null for a missing branch. */
+  peekRemoteTips(branches: string[]): Promise<Map<string, string | null>>;
+  /** Roll the clone's packs up between runs. */
+  maintain(): Promise<void>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Connectors
 // ---------------------------------------------------------------------------------------------

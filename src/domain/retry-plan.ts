@@ -44,6 +44,8 @@ export interface RetryWorkInput {
   now: Date;
   /** Claim lease in minutes (default 10). */
   leaseMinutes: number;
+  /** Enabled providers whose connector cannot be built now: nothing is claimed or called for them. */
+  notReady?: ReadonlySet<string>;
 }
 
 /** One connector call to make: an initial delivery (attempt 1) or the execution of a retry. */
@@ -122,6 +124,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
   const { manifests, policy, records, now } = input;
   const providers = new Map(manifests.providers.map((provider) => [provider.name, provider]));
   const contexts = collectKeys(manifests, records.deliveries, providers);
+  const notReady = input.notReady ?? new Set<string>();
   const attemptsByKey = groupAttempts(records.deliveries);
   const claims = classifyClaims(records, now);
   const consumedDecisions = new Set(records.executions.map((execution) => execution.approval_decision_id));
@@ -182,7 +185,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     decisions.push(decision);
 
     const claim = claims.byKey.get(id);
-    const unavailable = unavailableReason(context);
+    const unavailable = unavailableReason(context, notReady);
 
     if (attempts.length === 0) {
       // Attempt 1: no approval needed, only a deliverable provider and no claim on it.
@@ -223,7 +226,13 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     }
   }
 
-  const expired = rebuildExpiredClaims(claims.expired, manifests, providers, attemptsByKey);
+  // An expired claim of a provider that is not ready waits (neither re-sent nor written off) until it is.
+  const expired = rebuildExpiredClaims(
+    claims.expired.filter((claim) => !notReady.has(claim.provider)),
+    manifests,
+    providers,
+    attemptsByKey,
+  );
   for (const claim of claims.live) dueTimes.push(Date.parse(claim.lease_expires_at));
   const validDue = dueTimes.filter((time) => Number.isFinite(time));
 
@@ -285,10 +294,11 @@ function collectKeys(
   return [...contexts.values()].sort((a, b) => compareKeys(a.key, b.key));
 }
 
-function unavailableReason(context: KeyContext): GateReason | null {
+function unavailableReason(context: KeyContext, notReady: ReadonlySet<string>): GateReason | null {
   if (context.delivery === null) return 'delivery_removed';
   if (context.provider === null) return 'provider_missing';
   if (!context.provider.spec.enabled) return 'provider_disabled';
+  if (notReady.has(context.provider.name)) return 'provider_not_ready';
   return null;
 }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import type { Clock, Env, GitStore, PushResult, TreeChange } from '../domain/ports.js';
+import type { Clock, Env, PushResult, ReconcilerStore, TreeChange } from '../domain/ports.js';
 import { GitError } from '../errors.js';
 import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fast-import.js';
 import { createGitReader, type LocalGitReader } from './reader.js';
@@ -42,7 +42,7 @@ export interface CreateCommitOptions {
 }
 
 /** The GitStore port plus conveniences the reconciler and CLI use. */
-export interface CavraGitStore extends GitStore {
+export interface CavraGitStore extends ReconcilerStore {
   readonly stateDir: string;
   /** The bare clone inside the state dir. */
   readonly repoDir: string;

@@ -1,68 +1,99 @@
 /**
- * What a reconcile would do at a revision and why: the pure planners, fed with the few facts that
- * need git beyond the snapshot (the policy in force before each approval's commit, and verified
- * signatures when the policy asks for them). `plan` prints this; `reconcile` applies it.
+ * The whole plan of one reconcile, pure: from the facts the read step gathered and `now`, what
+ * the run will do — the calls to claim (this replica's share), the unknown outcomes to record,
+ * and the ledger commit it makes if no call changes anything (closures, playbooks, run record,
+ * report, status, `nextDueAt`). `plan` prints it; `reconcile` applies it and never recomputes a
+ * rule: what depends on call outcomes is `settleLedger` (settle-ledger.ts) applied to the plan
+ * plus those outcomes.
  */
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
-import type { GitReader } from '../domain/ports.js';
+import { sha256Hex } from '../domain/hash.js';
+import { runId } from '../domain/ids.js';
 import { planClosures } from '../domain/closures.js';
-import { planRetryWork, type RetryWorkInput, type RetryWorkPlan } from '../domain/retry-plan.js';
-import type {
-  ClosureRecord,
-  Finding,
-  IsoTime,
-  ReconcilerPolicySpec,
-  RetryApproval,
-} from '../domain/types.js';
-import { readPolicyAt } from '../manifests/read-manifests.js';
-import { readCommittedFile, type Snapshot } from '../read-model/read-snapshot.js';
+import { buildUnknownDeliveryFromClaim, buildUnknownOutcome } from '../domain/record-builders.js';
+import {
+  planRetryWork,
+  type PlannedCall,
+  type RetryWorkInput,
+  type RetryWorkPlan,
+} from '../domain/retry-plan.js';
+import type { ProviderCondition } from '../domain/conditions.js';
+import type { ClosureRecord, Finding, IsoTime, ReconcilerPolicySpec } from '../domain/types.js';
+import type { PlanFacts } from '../read-model/read-plan-facts.js';
+import { emptyPending, settleLedger, type LedgerSettlement, type PendingOutcomes } from './settle-ledger.js';
+
+/** This replica's share of the work (`--shard i/n`): a claim id belongs to exactly one shard. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export interface PlanOptions {
+  /** Claim lease in minutes. */
+  leaseMinutes: number;
+  /** Who plans: the run id, unknown outcomes and the run record carry it. */
+  replicaId: string;
+  shard: Shard | null;
+  /** False with `--no-push`: calls need a published claim, so none is made (nor counted as due). */
+  push: boolean;
+}
+
+export const DEFAULT_LEASE_MINUTES = 10;
+
+/** What `plan --format json` lists under `would_record` (SPEC §5). */
+export interface WouldRecord {
+  calls: {
+    claim_id: string;
+    /** null for attempt 1 (the claim id is then the delivery record id). */
+    execution_id: string | null;
+    delivery_id: string;
+    provider: string;
+    attempt: number;
+  }[];
+  playbooks: string[];
+  closures: string[];
+  report_changes: boolean;
+}
 
 export interface ReconcilePlan {
   revision: string;
   ledgerRevision: string;
   now: IsoTime;
+  /** The run id of this plan's records. */
+  runId: string;
   policy: ReconcilerPolicySpec;
   retry: RetryWorkPlan;
-  /** What `retry` was planned from, so the run can re-plan over the records it adds. */
+  /** What `retry` was planned from, so commits can settle the ledger over the records they add. */
   retryInput: RetryWorkInput;
   /** Closure manifests not yet recorded, as records to write. */
   closures: ClosureRecord[];
   /** Closure manifests that cannot be recorded (unknown playbook, provider, verification ref). */
   closureFindings: Finding[];
+  /** The calls this replica makes, in claim order: initial deliveries, executions, re-sends. */
+  calls: PlannedCall[];
+  /** Outcomes recorded without a call: expired claims not re-sent, orphaned claims. */
+  unknown: PendingOutcomes;
+  /** Enabled providers whose connector cannot be built now: nothing is claimed or called for them. */
+  notReady: ProviderCondition[];
+  /** The ledger commit if no call were made (`calls` add their outcomes to it). */
+  ledger: LedgerSettlement;
+  wouldRecord: WouldRecord;
 }
 
-export interface PlanOptions {
-  leaseMinutes?: number;
-  /** Policies before approval commits, by commit id (immutable: kept for the loop's lifetime). */
-  policyCache?: Map<string, ReconcilerPolicySpec>;
-}
-
-export const DEFAULT_LEASE_MINUTES = 10;
-
-/** Plan a reconcile of `snapshot` at `now`. Reads git only for prior policies and signatures. */
-export async function planFromSnapshot(
-  reader: GitReader,
-  snapshot: Snapshot,
-  now: Date,
-  options: PlanOptions = {},
-): Promise<ReconcilePlan> {
+/** Plan a reconcile: pure, no git, clock, fs or network. */
+export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions): ReconcilePlan {
+  const { snapshot } = facts;
   const { manifests } = snapshot.manifests;
   const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
-  const priorPolicies = await readPriorPolicies(reader, manifests.approvals, options.policyCache);
-  const needsSignatures =
-    policy.require_signed_approvals || [...priorPolicies.values()].some((p) => p.require_signed_approvals);
-  const approvals = needsSignatures
-    ? await verifyApprovalSignatures(reader, snapshot.revision, manifests.approvals, policy)
-    : manifests.approvals;
-
   const retryInput: RetryWorkInput = {
     revision: snapshot.revision,
-    manifests: { ...manifests, approvals },
+    manifests: { ...manifests, approvals: facts.approvals },
     policy,
-    priorPolicies,
+    priorPolicies: facts.priorPolicies,
     records: snapshot.records,
     now,
-    leaseMinutes: options.leaseMinutes ?? DEFAULT_LEASE_MINUTES,
+    leaseMinutes: options.leaseMinutes,
+    notReady: new Set(facts.notReady.map((p) => p.provider)),
   };
   const retry = planRetryWork(retryInput);
   const closurePlan = planClosures({
@@ -71,74 +102,89 @@ export async function planFromSnapshot(
     now,
     revision: snapshot.revision,
   });
+  const startedAt = now.toISOString();
+  const run = { revision: snapshot.revision, startedAt };
+  const id = runId(snapshot.revision, startedAt, options.replicaId);
+  const takes = (claimId: string): boolean => takesWork(claimId, options.shard);
+  const calls = options.push ? selectCalls(retry).filter((call) => takes(call.claimId)) : [];
+  const unknown = unknownOutcomes(retry, takes, {
+    runId: id,
+    recordedAt: startedAt,
+    recordedBy: options.replicaId,
+    revision: snapshot.revision,
+  });
+  const ledger = settleLedger({
+    snapshot,
+    pending: unknown,
+    retryInput,
+    committedReport: facts.committed.report,
+    committedStatus: facts.committed.status,
+    now,
+    replicaId: options.replicaId,
+    run,
+    takesWork: (claimId) => options.push && takes(claimId),
+    notReady: facts.notReady,
+  });
   return {
     revision: snapshot.revision,
     ledgerRevision: snapshot.ledgerRevision,
-    now: now.toISOString(),
+    now: startedAt,
+    runId: id,
     policy,
     retry,
     retryInput,
     closures: closurePlan.closures,
     closureFindings: closurePlan.findings,
-  };
-}
-
-/**
- * The policy in force just before each approval's introducing commit (its first parent), so an
- * approval committed together with a policy change is held to the stricter of both.
- */
-async function readPriorPolicies(
-  reader: GitReader,
-  approvals: RetryApproval[],
-  cache: Map<string, ReconcilerPolicySpec> = new Map(),
-): Promise<Map<string, ReconcilerPolicySpec>> {
-  const prior = new Map<string, ReconcilerPolicySpec>();
-  const commits = new Set(
-    approvals.flatMap((a) => (a.source.introduced ? [a.source.introduced.commit] : [])),
-  );
-  for (const commit of commits) {
-    let policy = cache.get(commit);
-    if (policy === undefined) {
-      policy = await readPolicyAt(reader, await reader.readParent(commit));
-      cache.set(commit, policy);
-    }
-    prior.set(commit, policy);
-  }
-  return prior;
-}
-
-/**
- * Re-read the approvals' introducing commits with the revision's allowed-signers file so that
- * `signature.principal` is the verified signer (git verifies ssh signatures only against it).
- */
-async function verifyApprovalSignatures(
-  reader: GitReader,
-  revision: string,
-  approvals: RetryApproval[],
-  policy: ReconcilerPolicySpec,
-): Promise<RetryApproval[]> {
-  const file = await readCommittedFile(reader, revision, policy.allowed_signers_file);
-  if (file === null) return approvals.map((a) => withoutVerifiedSignature(a));
-  const allowedSigners = file.toString('utf8');
-  const paths = [...new Set(approvals.map((a) => a.source.path))];
-  const verified = await reader.readIntroducingCommits(revision, paths, { allowedSigners });
-  return approvals.map((approval) => {
-    const introduced = verified.get(approval.source.path);
-    return introduced
-      ? { ...approval, source: { ...approval.source, introduced } }
-      : withoutVerifiedSignature(approval);
-  });
-}
-
-/** Without an allowed-signers file nothing can be verified: treat the signature as absent. */
-function withoutVerifiedSignature(approval: RetryApproval): RetryApproval {
-  const introduced = approval.source.introduced;
-  if (!introduced) return approval;
-  return {
-    ...approval,
-    source: {
-      ...approval.source,
-      introduced: { ...introduced, signature: { status: 'none', principal: '' } },
+    calls,
+    unknown,
+    notReady: facts.notReady,
+    ledger,
+    wouldRecord: {
+      calls: calls.map((call) => ({
+        claim_id: call.claimId,
+        execution_id: call.kind === 'execution' ? call.executionId : null,
+        delivery_id: call.key.delivery_id,
+        provider: call.key.provider,
+        attempt: call.attempt,
+      })),
+      playbooks: ledger.added.playbooks,
+      closures: ledger.added.closures,
+      // Every commit that adds records carries the report: calls always add records.
+      report_changes: calls.length > 0 || ledger.reportChanged,
     },
   };
+}
+
+/** Calls of a plan: initial deliveries, approved executions, re-sends of idempotent unknown outcomes. */
+function selectCalls(retry: RetryWorkPlan): PlannedCall[] {
+  const resends = retry.expiredClaims.filter((e) => e.resend).map((e) => e.call);
+  return [...retry.deliveries, ...retry.executions, ...resends];
+}
+
+/** True when the work of `claimId` belongs to `shard` (always, without sharding). */
+export function takesWork(claimId: string, shard: Shard | null): boolean {
+  if (shard === null) return true;
+  return Number.parseInt(sha256Hex(claimId).slice(0, 8), 16) % shard.count === shard.index;
+}
+
+/** Records for expired claims that must not be re-sent (non-idempotent) and orphaned claims. */
+function unknownOutcomes(
+  retry: RetryWorkPlan,
+  takes: (claimId: string) => boolean,
+  common: { runId: string; recordedAt: IsoTime; recordedBy: string; revision: string },
+): PendingOutcomes {
+  const pending = emptyPending();
+  for (const expired of retry.expiredClaims) {
+    if (expired.resend || !takes(expired.claim.claim_id)) continue;
+    const records = buildUnknownOutcome(expired, common);
+    pending.deliveries.push(records.delivery);
+    if (records.execution) pending.executions.push(records.execution);
+    pending.claimIds.push(expired.claim.claim_id);
+  }
+  for (const claim of retry.orphanedClaims) {
+    if (!takes(claim.claim_id)) continue;
+    pending.deliveries.push(buildUnknownDeliveryFromClaim(claim, common));
+    pending.claimIds.push(claim.claim_id);
+  }
+  return pending;
 }

@@ -26,19 +26,19 @@ import type {
   RecordKind,
   RecordSet,
 } from '../domain/types.js';
-import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
+import type { ProviderCondition } from '../domain/conditions.js';
+import {
+  claimPath,
+  recordPath,
+  REPORT_JSON_PATH,
+  REPORT_MD_PATH,
+  serializeRecord,
+  STATUS_PATH,
+} from '../records/layout.js';
 import { renderReportMarkdown } from '../reports/render-report.js';
 import type { Snapshot } from '../read-model/read-snapshot.js';
-import {
-  computeStatus,
-  meaningfulStatus,
-  serializeStatus,
-  STATUS_PATH,
-  type StatusDocument,
-} from './status.js';
+import { computeStatus, meaningfulStatus, serializeStatus, type StatusDocument } from './status.js';
 
-export const REPORT_JSON_PATH = 'reports/retry-recovery-report.json';
-export const REPORT_MD_PATH = 'reports/retry-recovery-report.md';
 /** `generated_by` of committed reports and playbooks: the same on every replica, for identical bytes. */
 export const RECONCILER_GENERATOR = 'cavra-gitops';
 
@@ -62,7 +62,7 @@ export function emptyPending(): PendingOutcomes {
   return { deliveries: [], executions: [], claimIds: [] };
 }
 
-export interface OutcomeChangeInput {
+export interface SettleLedgerInput {
   snapshot: Snapshot;
   pending: PendingOutcomes;
   /** The retry plan's input, to re-plan over the new records for an accurate status. */
@@ -94,9 +94,11 @@ export interface OutcomeChangeInput {
   earlierCounts?: Record<RecordKind, number>;
   /** Record files already serialized, by path (the calls prepare theirs while others run). */
   prepared?: ReadonlyMap<string, string>;
+  /** Providers whose connector cannot be built now (the status names them). */
+  notReady?: readonly ProviderCondition[];
 }
 
-export interface OutcomeChange {
+export interface LedgerSettlement {
   change: TreeChange;
   /** Records this change adds, by kind. */
   counts: Record<RecordKind, number>;
@@ -106,12 +108,19 @@ export interface OutcomeChange {
   nextDueAt: IsoTime | null;
   /** Every record (and claim) as the change leaves them. */
   records: RecordSet;
+  /** Ids of the closures and playbooks this change records. */
+  added: { closures: string[]; playbooks: string[] };
+  /** True when the change writes the report. */
+  reportChanged: boolean;
   /** The report and status as the change leaves them (committed or unchanged). */
   committed: { report: ReportEnvelope | null; status: StatusDocument | null };
 }
 
-/** Compute the outcome commit against `snapshot` (an empty change when nothing would change). */
-export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
+/**
+ * Settle the ledger: the commit that records `pending` against `snapshot` and whatever it makes
+ * due (an empty change when nothing would change).
+ */
+export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
   const { snapshot, now } = input;
   const { manifests } = snapshot.manifests;
   const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
@@ -231,7 +240,7 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
   if (input.retryInput) {
     const retry = planRetryWork({ ...input.retryInput, records, now });
     const closureFindings = planClosures({ closures: manifests.closures, records, now, revision }).findings;
-    const status = computeStatus({ snapshot, retry, closureFindings, now });
+    const status = computeStatus({ snapshot, retry, closureFindings, notReady: input.notReady ?? [], now });
     if (addsRecords || meaningfulStatus(status) !== meaningfulStatus(input.committedStatus)) {
       put.push({ path: STATUS_PATH, content: serializeStatus(status) });
       committed.status = status;
@@ -250,7 +259,16 @@ export function buildOutcomeChange(input: OutcomeChangeInput): OutcomeChange {
   nextDueAt = earliest(nextDueAt, breachAt);
 
   const remove = releasedClaims.map((id) => claimPath(id));
-  return { change: { put, remove }, counts, superseded, nextDueAt, records, committed };
+  return {
+    change: { put, remove },
+    counts,
+    superseded,
+    nextDueAt,
+    records,
+    added: { closures: closures.map((r) => r.closure_id), playbooks: playbooks.map((r) => r.playbook_id) },
+    reportChanged: committed.report !== input.committedReport,
+    committed,
+  };
 }
 
 export function earliest(a: IsoTime | null, b: IsoTime | null): IsoTime | null {

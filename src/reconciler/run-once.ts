@@ -17,19 +17,11 @@
  * Reconciler commits touch only records/ and reports/, and calls are planned only from manifests,
  * so a reconciler commit never causes an execution by itself.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock, Connector, DeliveryOutcome, TreeChange } from '../domain/ports.js';
-import {
-  buildClaim,
-  buildDeliveryRecord,
-  buildExecutionRecord,
-  buildUnknownDeliveryFromClaim,
-  buildUnknownOutcome,
-  type ExecutionOutcome,
-} from '../domain/record-builders.js';
+import { CONDITION_REASONS } from '../domain/conditions.js';
+import type { Clock, Connector, DeliveryOutcome, ReconcilerStore, TreeChange } from '../domain/ports.js';
+import { buildClaim, buildDeliveryRecord, buildExecutionRecord } from '../domain/record-builders.js';
 import type { PlannedCall } from '../domain/retry-plan.js';
-import type { ReportEnvelope } from '../domain/report.js';
 import type {
   ClaimRecord,
   DeliveryRecord,
@@ -40,30 +32,24 @@ import type {
   RecordSet,
 } from '../domain/types.js';
 import { ConnectorError, GitError, messageOf } from '../errors.js';
-import type { CavraGitStore } from '../git/store.js';
 import { runId as computeRunId } from '../domain/ids.js';
+import { planReconcile, takesWork, type ReconcilePlan, type Shard } from '../plan/plan-reconcile.js';
+import {
+  earliest,
+  isEmptyChange,
+  settleLedger,
+  type LedgerSettlement,
+  type PendingOutcomes,
+  type SettleLedgerInput,
+} from '../plan/settle-ledger.js';
+import { readCommittedReports, readPlanFacts, type PlanFacts } from '../read-model/read-plan-facts.js';
+import { readSnapshot, type Snapshot, type SnapshotCache } from '../read-model/read-snapshot.js';
 import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { redactText } from '../redact.js';
 import { runCallPipeline } from './call-pipeline.js';
 import { clearJournal, openJournal, readJournal } from './journal.js';
-import {
-  buildOutcomeChange,
-  emptyPending,
-  earliest,
-  isEmptyChange,
-  REPORT_JSON_PATH,
-  type OutcomeChange,
-  type OutcomeChangeInput,
-  type PendingOutcomes,
-} from '../plan/settle-ledger.js';
-import { planFromSnapshot, type ReconcilePlan } from '../plan/plan-reconcile.js';
-import {
-  readCommittedJson,
-  readSnapshot,
-  type Snapshot,
-  type SnapshotCache,
-} from '../read-model/read-snapshot.js';
-import { STATUS_PATH, type StatusDocument } from '../plan/status.js';
+
+export type { Shard } from '../plan/plan-reconcile.js';
 
 export interface ReconcilerMetrics {
   observeRun(seconds: number, outcome: RunOutcome): void;
@@ -71,13 +57,8 @@ export interface ReconcilerMetrics {
   countPushConflict(): void;
 }
 
-export interface Shard {
-  index: number;
-  count: number;
-}
-
 export interface ReconcilerOptions {
-  store: CavraGitStore;
+  store: ReconcilerStore;
   branch: string;
   /** Records go to this branch instead of `branch` (forges that protect the tracked branch). */
   ledgerBranch: string | null;
@@ -102,10 +83,19 @@ export interface ReconcilerOptions {
   random?: () => number;
 }
 
-export type RunOutcome = 'ok' | 'noop' | 'failed';
+/**
+ * How a run ended: `ok` (it called or recorded something), `noop` (nothing to do), `waiting`
+ * (nothing to do until `nextDueAt`), `stalled` (input needs a human, see the reason), `failed`
+ * (it could not finish: retried with backoff).
+ */
+export type RunOutcome = 'ok' | 'noop' | 'waiting' | 'stalled' | 'failed';
 
 export interface RunResult {
   outcome: RunOutcome;
+  /** PascalCase reason (src/domain/conditions.ts), e.g. `DeliveryFailed`, `NeedsOperatorFix`. */
+  reason: string;
+  /** True once the run committed records without a call (unknown outcomes, closures, reports). */
+  recorded: boolean;
   /** The tracked branch tip that was read. */
   revision: string | null;
   /** Commits this run pushed (or made locally with --no-push). */
@@ -142,13 +132,18 @@ interface RunIdentity {
 /** Run one reconcile. Never throws for push races; throws GitError when the remote is unreachable. */
 export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResult> {
   const started = process.hrtime.bigint();
-  const result = emptyRunResult();
-  const runCounts: RunCounts = new Map();
+  const context: RunContext = {
+    options,
+    result: emptyRunResult(),
+    runCounts: new Map(),
+    connectors: new Map(),
+  };
   try {
-    await flushJournal(options, result, runCounts);
-    await runPlanned(options, result, runCounts);
-    options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, result.outcome);
-    return result;
+    await flushJournal(context);
+    const passes = await retryOnRejection(options, 'claim', (attempt) => runPass(context, attempt));
+    finishResult(context, passes === 'rejected');
+    options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, context.result.outcome);
+    return context.result;
   } catch (error) {
     options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, 'failed');
     throw error;
@@ -159,6 +154,8 @@ export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResu
 export function emptyRunResult(): RunResult {
   return {
     outcome: 'noop',
+    reason: CONDITION_REASONS.Idle,
+    recorded: false,
     revision: null,
     commits: [],
     calls: 0,
@@ -176,7 +173,7 @@ export function emptyRunResult(): RunResult {
 interface LedgerView {
   tips: Tips;
   snapshot: Snapshot;
-  committed?: OutcomeChange['committed'];
+  committed?: LedgerSettlement['committed'];
 }
 
 interface Tips {
@@ -205,18 +202,49 @@ async function readTips(options: ReconcilerOptions, tips: Tips): Promise<Snapsho
   });
 }
 
-/** Outcomes of a run that crashed or lost its network after the calls: push them first. */
-async function flushJournal(
-  options: ReconcilerOptions,
-  result: RunResult,
-  runCounts: RunCounts,
-): Promise<void> {
+/** What the steps of one run share. */
+interface RunContext {
+  options: ReconcilerOptions;
+  result: RunResult;
+  runCounts: RunCounts;
+  /** Connectors built for this run, by provider; a build error is kept as the reason it is not ready. */
+  connectors: Map<string, Connector | ConnectorError>;
+  /** The plan of the latest pass. */
+  plan?: ReconcilePlan;
+}
+
+/**
+ * One pass of the run's fixed steps on the tip as it is now: read → check → plan → claim and
+ * call → commit the ledger. 'rejected' when a push lost a race: the caller re-runs the pass on the
+ * new tip (what landed is not planned again).
+ */
+async function runPass(context: RunContext, _attempt: number): Promise<'done' | 'rejected'> {
+  const view = await readStep(context);
+  checkStep(context, view);
+  const plan = planStep(context, view);
+  const { options, result } = context;
+  result.revision = plan.revision;
+  if (plan.calls.length === 0) {
+    if (plan.retry.deliveries.length + plan.retry.executions.length > 0 && !options.push) {
+      options.logger.warn('connector calls need a pushed claim; skipped with --no-push');
+    }
+    const commit = await commitLedger(context, plan.unknown, { plan, now: view.now, start: view });
+    // One unknown outcome per resolved claim (each writes a delivery and, for retries, an execution).
+    result.unknown += plan.unknown.claimIds.length;
+    if (commit) result.recorded = true;
+    return 'done';
+  }
+  return claimAndCallStep(context, view, plan);
+}
+
+/** Step 1 (before the passes): outcomes of a run that crashed or lost its network after the calls. */
+async function flushJournal(context: RunContext): Promise<void> {
+  const { options, result } = context;
   const pending = await readJournal(options.store.stateDir);
   if (pending) {
     options.logger.info({ claims: pending.claimIds.length }, 'pushing outcomes journaled by an earlier run');
-    const now = options.clock.now();
-    const commit = await commitOutcomes(options, pending, { plan: null, now, result, runCounts });
-    if (commit) result.outcome = 'ok';
+    const commit = await commitLedger(context, pending, { plan: null, now: options.clock.now() });
+    if (commit) result.recorded = true;
   }
   // Also a journal whose outcomes all landed (a run killed while its calls were in flight) goes:
   // this run's journal starts empty, so no old `landed` line hides the outcome of a claim planned
@@ -224,76 +252,118 @@ async function flushJournal(
   await clearJournal(options.store.stateDir);
 }
 
-async function runPlanned(
-  options: ReconcilerOptions,
-  result: RunResult,
-  runCounts: RunCounts,
-): Promise<void> {
-  const maxAttempts = options.maxPushAttempts ?? DEFAULT_MAX_PUSH_ATTEMPTS;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const tips = await fetchTips(options);
-    const snapshot = await readTips(options, tips);
-    const now = options.clock.now();
-    const plan = await planFromSnapshot(options.store, snapshot, now, {
-      leaseMinutes: options.leaseMinutes,
-      ...(options.cache ? { policyCache: options.cache.policies } : {}),
-    });
-    result.revision = tips.revision;
-    const calls = selectCalls(plan, options.shard);
-    const unknown = unknownOutcomes(plan, options, now);
-
-    if (calls.length === 0 || !options.push) {
-      if (calls.length > 0) {
-        options.logger.warn(
-          { calls: calls.length },
-          'connector calls need a pushed claim; skipped with --no-push',
-        );
-      }
-      const commit = await commitOutcomes(options, unknown, {
-        plan,
-        now,
-        result,
-        runCounts,
-        start: { tips, snapshot },
-      });
-      // One unknown outcome per resolved claim (each writes a delivery and, for retries, an execution).
-      result.unknown += unknown.claimIds.length;
-      // An earlier pass that lost a push race may have made every call this one would have.
-      if (result.calls + result.released > 0) summarizeCalls(result);
-      else if (commit && result.outcome === 'noop') {
-        result.outcome = 'ok';
-        result.message = 'recorded what was due (no connector call)';
-      }
-      return;
-    }
-
-    const made = await executeCalls(
-      options,
-      { tips, snapshot },
-      calls,
-      plan,
-      unknown,
-      now,
-      result,
-      runCounts,
-    );
-    if (made === 'rejected') {
-      options.metrics?.countPushConflict();
-      await backoff(options, attempt);
-      continue; // another replica moved the tip: fetch and re-plan what is left
-    }
-    summarizeCalls(result);
-    return;
-  }
-  result.outcome = result.calls > 0 ? 'ok' : 'failed';
-  result.message = `gave up after ${maxAttempts} rejected claim pushes; will retry next run`;
-  options.logger.warn(result.message);
+/** The tips, their snapshot and the facts the planner needs, read at one moment. */
+interface PassView extends LedgerView {
+  facts: PlanFacts;
+  now: Date;
 }
 
-function summarizeCalls(result: RunResult): void {
-  result.outcome = 'ok';
-  const released = result.released > 0 ? `, ${result.released} released uncalled` : '';
-  result.message = `${result.calls} call(s): ${result.delivered} delivered, ${result.failed} failed${released}`;
+/** Step 2: read the tips and every fact the plan needs. */
+async function readStep(context: RunContext): Promise<PassView> {
+  const { options } = context;
+  const tips = await fetchTips(options);
+  const snapshot = await readTips(options, tips);
+  const facts = await readPlanFacts(options.store, snapshot, {
+    ...(options.cache ? { policyCache: options.cache.policies } : {}),
+    checkProvider: (provider) => {
+      const connector = connectorOf(context, provider);
+      return connector instanceof ConnectorError
+        ? { reason: 'ConnectorNotBuilt', message: connector.message }
+        : null;
+    },
+  });
+  return { tips, snapshot, facts, committed: facts.committed, now: options.clock.now() };
+}
+
+/** Step 3: checks of the ledger and history before anything is planned (docs/architecture.md). */
+function checkStep(_context: RunContext, _view: PassView): void {}
+
+/** Step 4: the pure plan. */
+function planStep(context: RunContext, view: PassView): ReconcilePlan {
+  const { options } = context;
+  const plan = planReconcile(view.facts, view.now, {
+    leaseMinutes: options.leaseMinutes,
+    replicaId: options.replicaId,
+    shard: options.shard,
+    push: options.push,
+  });
+  for (const claim of plan.unknown.claimIds) {
+    options.logger.warn({ claim }, 'claim lease expired without outcome; recorded as unknown, not re-sent');
+  }
+  for (const provider of view.facts.notReady) {
+    options.logger.warn(
+      { provider: provider.provider, reason: provider.message },
+      'provider not ready; nothing is called for it',
+    );
+  }
+  context.plan = plan;
+  return plan;
+}
+
+/** Step 5 and 6: claim, call and record the plan's calls (pipelined), then the run's last commit. */
+async function claimAndCallStep(
+  context: RunContext,
+  view: PassView,
+  plan: ReconcilePlan,
+): Promise<'done' | 'rejected'> {
+  return executeCalls(context, view, plan, view.now);
+}
+
+/** Sum the run up into its typed outcome (ok, noop, waiting, stalled, failed) once, at the end. */
+function finishResult(context: RunContext, gaveUp: boolean): void {
+  const { result } = context;
+  if (gaveUp) {
+    result.outcome = result.calls > 0 ? 'ok' : 'failed';
+    result.reason = 'PushRejected';
+    result.message = `gave up after ${context.options.maxPushAttempts ?? DEFAULT_MAX_PUSH_ATTEMPTS} rejected claim pushes; will retry next run`;
+    context.options.logger.warn(result.message);
+    return;
+  }
+  const status = context.plan?.ledger.committed.status ?? null;
+  const stalled = status?.conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
+  if (result.calls + result.released > 0) {
+    result.outcome = 'ok';
+    result.reason =
+      result.failed > 0 ? CONDITION_REASONS.DeliveryFailed : CONDITION_REASONS.ReconciliationSucceeded;
+    const released = result.released > 0 ? `, ${result.released} released uncalled` : '';
+    result.message = `${result.calls} call(s): ${result.delivered} delivered, ${result.failed} failed${released}`;
+  } else if (result.recorded) {
+    result.outcome = 'ok';
+    result.reason = CONDITION_REASONS.ReconciliationSucceeded;
+    result.message = 'recorded what was due (no connector call)';
+  } else if (stalled) {
+    result.outcome = 'stalled';
+    result.reason = stalled.reason;
+    result.message = stalled.message;
+  } else if (result.nextDueAt !== null) {
+    result.outcome = 'waiting';
+    result.reason = CONDITION_REASONS.WaitingForOperators;
+    result.message = `nothing to do until ${result.nextDueAt}`;
+  }
+}
+
+/**
+ * The one push-retry loop: run `attemptOnce` until it is not rejected, with jittered backoff
+ * between rejections; `GitError` after `maxPushAttempts` rejections of a commit that must land.
+ */
+async function retryOnRejection<T>(
+  options: ReconcilerOptions,
+  what: 'claim' | 'records',
+  attemptOnce: (attempt: number) => Promise<T | 'rejected'>,
+): Promise<T | 'rejected'> {
+  const maxAttempts = options.maxPushAttempts ?? DEFAULT_MAX_PUSH_ATTEMPTS;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const outcome = await attemptOnce(attempt);
+    if (outcome !== 'rejected') return outcome;
+    options.metrics?.countPushConflict();
+    await backoff(options, attempt);
+  }
+  if (what === 'records') {
+    throw new GitError(
+      `records could not be pushed to ${options.store.remoteLabel} after ${maxAttempts} rejected attempts; they stay journaled in ${options.store.stateDir} and are pushed by the next run.`,
+    );
+  }
+  return 'rejected';
 }
 
 /**
@@ -337,18 +407,15 @@ function mergePending(a: PendingOutcomes, b: PendingOutcomes): PendingOutcomes {
  * are made and recorded, the rest must be re-planned on the new tip.
  */
 async function executeCalls(
-  options: ReconcilerOptions,
+  context: RunContext,
   start: LedgerView,
-  calls: PlannedCall[],
   plan: ReconcilePlan,
-  unknown: PendingOutcomes,
   now: Date,
-  result: RunResult,
-  runCounts: RunCounts,
 ): Promise<'done' | 'rejected'> {
+  const { options, result, runCounts } = context;
+  const { calls, unknown } = plan;
   const run: RunIdentity = { revision: plan.revision, startedAt: now };
-  const common = { runId: runIdOf(options, run), revision: plan.revision };
-  const connectors = new Map<string, Connector | ConnectorError>();
+  const common = { runId: plan.runId, revision: plan.revision };
   const resent = new Set(plan.retry.expiredClaims.filter((e) => e.resend).map((e) => e.claim.claim_id));
   // Our view of the ledger after our last landed commit, derived rather than read again: our
   // commits changed nothing else (a rejected push means re-reading the real tip).
@@ -366,6 +433,7 @@ async function executeCalls(
     {
       call: async (call) => {
         let outcome: CallOutcome;
+        const connector = connectorOf(context, call.provider);
         if (options.clock.now().getTime() > callBy.get(call.claimId)!) {
           options.logger.warn(
             { claim: call.claimId },
@@ -373,8 +441,17 @@ async function executeCalls(
           );
           result.released++;
           outcome = { claimId: call.claimId, delivery: null, execution: null, files: [] };
+        } else if (connector instanceof ConnectorError) {
+          // The plan only calls providers whose connector was built; this one failed to build since
+          // (the plan is the one place that decides a call is not made): release it, re-plan next run.
+          options.logger.warn(
+            { claim: call.claimId, err: connector.message },
+            'connector not ready; released uncalled',
+          );
+          result.released++;
+          outcome = { claimId: call.claimId, delivery: null, execution: null, files: [] };
         } else {
-          outcome = await executeCall(options, connectors, call, common, now);
+          outcome = await executeCall(context, connector, call, common, now);
           result.calls++;
           if (resent.has(call.claimId)) result.resent++;
           if (outcome.delivery?.delivery_success) result.delivered++;
@@ -408,12 +485,10 @@ async function executeCalls(
   // After a rejection the re-planned pass makes the run's last commit; this one only records
   // outcomes already made (on the real tip, read again).
   if (!rejected || pending.claimIds.length > 0) {
-    await commitOutcomes(options, pending, {
+    await commitLedger(context, pending, {
       plan,
       now: options.clock.now(), // the calls took time: closures and playbooks are due as of now
       runStartedAt: now,
-      result,
-      runCounts,
       prepared: preparedFiles(pipeline.uncommitted),
       ...(rejected ? {} : { start: ledger }),
     });
@@ -510,58 +585,16 @@ function addRunCounts(runCounts: RunCounts, runId: string, counts: Record<Record
   runCounts.set(runId, total);
 }
 
-/** Calls of this run: initial deliveries, approved executions, re-sends of idempotent unknown outcomes. */
-function selectCalls(plan: ReconcilePlan, shard: Shard | null): PlannedCall[] {
-  const resends = plan.retry.expiredClaims.filter((e) => e.resend).map((e) => e.call);
-  const all = [...plan.retry.deliveries, ...plan.retry.executions, ...resends];
-  return all.filter((call) => takesCall(call.claimId, shard));
-}
-
-/** True when the work of `claimId` belongs to this replica's shard (always, without sharding). */
-function takesCall(claimId: string, shard: Shard | null): boolean {
-  if (shard === null) return true;
-  return createHash('sha256').update(claimId).digest().readUInt32BE(0) % shard.count === shard.index;
-}
-
-/** Records for expired claims that must not be re-sent (non-idempotent) and orphaned claims. */
-function unknownOutcomes(plan: ReconcilePlan, options: ReconcilerOptions, now: Date): PendingOutcomes {
-  const pending = emptyPending();
-  const common = {
-    runId: runIdOf(options, { revision: plan.revision, startedAt: now }),
-    recordedAt: now.toISOString(),
-    recordedBy: options.replicaId,
-    revision: plan.revision,
-  };
-  for (const expired of plan.retry.expiredClaims) {
-    if (expired.resend || !takesCall(expired.claim.claim_id, options.shard)) continue;
-    const records = buildUnknownOutcome(expired, common);
-    pending.deliveries.push(records.delivery);
-    if (records.execution) pending.executions.push(records.execution);
-    pending.claimIds.push(expired.claim.claim_id);
-    options.logger.warn(
-      { claim: expired.claim.claim_id },
-      'claim lease expired without outcome; recorded as unknown, not re-sent',
-    );
-  }
-  for (const claim of plan.retry.orphanedClaims) {
-    if (!takesCall(claim.claim_id, options.shard)) continue;
-    pending.deliveries.push(buildUnknownDeliveryFromClaim(claim, common));
-    pending.claimIds.push(claim.claim_id);
-  }
-  return pending;
-}
-
 /** Make one claimed call and build its records (a failure, even a connector bug, is an outcome). */
 async function executeCall(
-  options: ReconcilerOptions,
-  connectors: Map<string, Connector | ConnectorError>,
+  context: RunContext,
+  connector: Connector,
   call: PlannedCall,
   common: { runId: string; revision: string },
   now: Date,
 ): Promise<CallOutcome> {
-  const { outcome, completedAt } = await callConnector(options, connectors, call, now);
-  const deliveryOutcome =
-    'skipped' in outcome ? { success: false, statusCode: null, error: outcome.skipped } : outcome;
+  const { options } = context;
+  const { outcome: deliveryOutcome, completedAt } = await callConnector(context, connector, call, now);
   const delivery = buildDeliveryRecord(call, deliveryOutcome, {
     ...common,
     attemptedAt: now.toISOString(),
@@ -569,7 +602,7 @@ async function executeCall(
   });
   let execution: ExecutionRecord | null = null;
   if (call.kind === 'execution') {
-    execution = buildExecutionRecord(call, outcome, {
+    execution = buildExecutionRecord(call, deliveryOutcome, {
       ...common,
       executedAt: now.toISOString(),
       executedBy: options.replicaId,
@@ -600,18 +633,15 @@ async function executeCall(
 }
 
 /** The connector of a provider, built once per run (a build error is kept as the reason). */
-function connectorOf(
-  options: ReconcilerOptions,
-  connectors: Map<string, Connector | ConnectorError>,
-  provider: Provider,
-): Connector | ConnectorError {
+function connectorOf(context: RunContext, provider: Provider): Connector | ConnectorError {
+  const { options, connectors } = context;
   let connector = connectors.get(provider.name);
   if (connector === undefined) {
     try {
       connector = options.connectorFor(provider);
     } catch (error) {
-      // A misconfiguration (ConnectorError) or a bug: either way the claim must end in a recorded
-      // outcome, or the other calls of the batch would lose theirs with it.
+      // A misconfiguration (ConnectorError) or a bug: either way the provider is not ready, and the
+      // plan calls nothing for it.
       connector =
         error instanceof ConnectorError
           ? error
@@ -623,15 +653,12 @@ function connectorOf(
 }
 
 async function callConnector(
-  options: ReconcilerOptions,
-  connectors: Map<string, Connector | ConnectorError>,
+  context: RunContext,
+  connector: Connector,
   call: PlannedCall,
   now: Date,
-): Promise<{ outcome: ExecutionOutcome; completedAt: IsoTime }> {
-  const connector = connectorOf(options, connectors, call.provider);
-  if (connector instanceof ConnectorError) {
-    return { outcome: { skipped: connector.message }, completedAt: now.toISOString() };
-  }
+): Promise<{ outcome: DeliveryOutcome; completedAt: IsoTime }> {
+  const { options } = context;
   let outcome: DeliveryOutcome;
   try {
     outcome = await connector.deliver({
@@ -659,66 +686,63 @@ async function callConnector(
 }
 
 /**
- * Commit outcomes (and whatever else is due) on the current tip; on a rejected push, rebuild the
- * commit on the new tip. Returns the commit, or null when nothing needed committing.
+ * Step 6: commit outcomes (and whatever else is due) on the current tip; on a rejected push,
+ * rebuild the commit on the new tip. Returns the commit, or null when nothing needed committing.
  */
-async function commitOutcomes(
-  options: ReconcilerOptions,
+async function commitLedger(
+  context: RunContext,
   pending: PendingOutcomes,
-  context: {
+  commitContext: {
     plan: ReconcilePlan | null;
     now: Date;
     /** When the run started (its records' run id); default `now`. */
     runStartedAt?: Date;
-    result: RunResult;
-    runCounts: RunCounts;
     /** Build the first attempt on this view (later attempts read the real tip). */
     start?: LedgerView;
     prepared?: ReadonlyMap<string, string>;
   },
 ): Promise<string | null> {
-  const { plan, now, result, runCounts } = context;
-  const maxAttempts = options.maxPushAttempts ?? DEFAULT_MAX_PUSH_ATTEMPTS;
-  let current = context.start;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+  const { options, result, runCounts } = context;
+  const { plan, now } = commitContext;
+  let current = commitContext.start;
+  const landed = await retryOnRejection(options, 'records', async () => {
     const tips = current?.tips ?? (await fetchTips(options));
     const view = current ?? { tips, snapshot: await readTips(options, tips) };
     const { snapshot } = view;
     current = undefined;
     // A run's records carry the revision it planned on, also when this commit is rebuilt on a newer tip.
-    const run = { revision: plan?.revision ?? snapshot.revision, startedAt: context.runStartedAt ?? now };
-    const outcome = await buildChange(options, view, pending, {
+    const run = {
+      revision: plan?.revision ?? snapshot.revision,
+      startedAt: commitContext.runStartedAt ?? now,
+    };
+    const settled = await buildChange(options, view, pending, {
       plan,
       now,
       run,
       runCounts,
-      ...(context.prepared ? { prepared: context.prepared } : {}),
+      ...(commitContext.prepared ? { prepared: commitContext.prepared } : {}),
     });
-    result.nextDueAt = earliest(result.nextDueAt, outcome.nextDueAt);
-    for (const id of outcome.superseded) {
+    result.nextDueAt = earliest(result.nextDueAt, settled.nextDueAt);
+    for (const id of settled.superseded) {
       options.logger.warn(
         { claim: id },
         'claim no longer held on the remote (lease expired and resolved elsewhere); outcome not recorded twice',
       );
     }
-    if (isEmptyChange(outcome.change)) return null;
-    const message = describeChange(outcome, snapshot.revision);
-    const commit = await options.store.createCommit(tips.ledger, outcome.change, message, { time: now });
+    if (isEmptyChange(settled.change)) return null;
+    const message = describeChange(settled, snapshot.revision);
+    const commit = await options.store.createCommit(tips.ledger, settled.change, message, { time: now });
     const pushed = options.push ? await options.store.push(commit, tips.targetBranch) : null;
-    if (pushed === null || pushed.status === 'pushed') {
-      result.commits.push(commit);
-      addRunCounts(runCounts, runIdOf(options, run), outcome.counts);
-      if (pushed === null) return commit;
-      options.logger.info({ commit, ...outcome.counts }, 'records pushed');
-      return commit;
+    if (pushed !== null && pushed.status === 'rejected') {
+      options.logger.info({ reason: pushed.reason }, 'record push rejected; rebuilding on the new tip');
+      return 'rejected';
     }
-    options.metrics?.countPushConflict();
-    options.logger.info({ reason: pushed.reason }, 'record push rejected; rebuilding on the new tip');
-    await backoff(options, attempt);
-  }
-  throw new GitError(
-    `records could not be pushed to ${options.store.remoteLabel} after ${maxAttempts} rejected attempts; they stay journaled in ${options.store.stateDir} and are pushed by the next run.`,
-  );
+    result.commits.push(commit);
+    addRunCounts(runCounts, runIdOf(options, run), settled.counts);
+    if (pushed !== null) options.logger.info({ commit, ...settled.counts }, 'records pushed');
+    return commit;
+  });
+  return landed === 'rejected' ? null : landed;
 }
 
 async function buildChange(
@@ -730,23 +754,13 @@ async function buildChange(
     now: Date;
     run: RunIdentity;
     runCounts: RunCounts;
-  } & Pick<OutcomeChangeInput, 'newClaims' | 'intermediate' | 'prepared'>,
-): Promise<OutcomeChange> {
+  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared'>,
+): Promise<LedgerSettlement> {
   const { plan, now, run, runCounts, ...extra } = context;
   const { snapshot, tips } = view;
   const { report: committedReport, status: committedStatus } =
-    view.committed ??
-    (tips.ledger
-      ? {
-          report: (await readCommittedJson(
-            options.store,
-            tips.ledger,
-            REPORT_JSON_PATH,
-          )) as ReportEnvelope | null,
-          status: (await readCommittedJson(options.store, tips.ledger, STATUS_PATH)) as StatusDocument | null,
-        }
-      : { report: null, status: null });
-  return buildOutcomeChange({
+    view.committed ?? (await readCommittedReports(options.store, tips.ledger ?? ''));
+  return settleLedger({
     snapshot,
     pending,
     retryInput: plan ? { ...plan.retryInput, records: snapshot.records } : null,
@@ -755,13 +769,14 @@ async function buildChange(
     now,
     replicaId: options.replicaId,
     run: { revision: run.revision, startedAt: run.startedAt.toISOString() },
-    takesWork: (claimId) => options.push && takesCall(claimId, options.shard),
+    takesWork: (claimId) => options.push && takesWork(claimId, options.shard),
     earlierCounts: runCounts.get(runIdOf(options, run)),
+    notReady: plan?.notReady ?? [],
     ...extra,
   });
 }
 
-function describeChange(outcome: OutcomeChange, revision: string): string {
+function describeChange(outcome: LedgerSettlement, revision: string): string {
   const parts = Object.entries(outcome.counts)
     .filter(([, n]) => n > 0)
     .map(([kind, n]) => `${n} ${kind}`);

@@ -10,6 +10,11 @@ import { canonicalJson } from '../domain/canonical-json.js';
 
 export const RECORDS_DIR = 'records/';
 export const CLAIMS_DIR = 'records/claims/';
+/** The report as the API serves it, and the same for humans. */
+export const REPORT_JSON_PATH = 'reports/retry-recovery-report.json';
+export const REPORT_MD_PATH = 'reports/retry-recovery-report.md';
+/** The reconciler's status document (src/domain/conditions.ts). */
+export const STATUS_PATH = 'reports/status.json';
 
 /** The timestamp field that places a record of each kind in its `YYYY-MM` directory. */
 export const PRIMARY_TIME_FIELD: Readonly<Record<RecordKind, string>> = {
