@@ -236,7 +236,9 @@ function toRecoveryRow(
   sloMinutes: number,
   nowMs: number,
 ): RecoveryRow {
-  const ageMinutes = minutesBetween(generatedMs, nowMs);
+  // Never negative: a reader whose `now` is floored to the minute (the API) may see a playbook
+  // generated later in that minute.
+  const ageMinutes = Math.max(0, minutesBetween(generatedMs, nowMs));
   const closure = state.latestClosure;
   const breached = !state.closed && ageMinutes > sloMinutes;
   return {

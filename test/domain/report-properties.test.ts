@@ -135,6 +135,17 @@ describe('retry recovery report properties', () => {
     );
   });
 
+  it('age_minutes is never negative, also for a playbook generated after now (a floored now)', () => {
+    fc.assert(
+      fc.property(recordsArb, sloArb, fc.integer({ min: 1, max: 59_999 }), (records, slo, earlierMs) => {
+        const earlier = { ...options(slo), now: new Date(NOW.getTime() - earlierMs) };
+        for (const row of computeRetryRecoveryReport(records, earlier).report.recovery_rows) {
+          expect(row.age_minutes).toBeGreaterThanOrEqual(0);
+        }
+      }),
+    );
+  });
+
   it('provider_summary sums equal the report totals', () => {
     fc.assert(
       fc.property(recordsArb, sloArb, (records, slo) => {
