@@ -64,7 +64,7 @@ function preparedAnswer(
   });
 }
 
-/** Express app serving every route of SPEC §8 from `options.source`. */
+/** Express app serving every route of docs/reference.md §8 from `options.source`. */
 export function createApp(options: ApiOptions): express.Express {
   const metrics = options.metrics ?? createMetrics();
   const startedAt = options.startedAt ?? options.clock.now();

@@ -1,5 +1,5 @@
 /**
- * The revision-bound routes of SPEC §8: each one parses its query (throwing HttpError 400), then
+ * The revision-bound routes of docs/reference.md §8: each one parses its query (throwing HttpError 400), then
  * computes a JSON value from one RevisionView. The app memoises the serialised result per
  * (view, route, parsed arguments, time bucket), so repeated requests cost a lookup.
  */

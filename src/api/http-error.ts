@@ -1,6 +1,6 @@
 /**
  * The one error type of the HTTP layer: a status code plus the `{error: {code, message}}` body
- * SPEC §8 promises. Route code throws it; the app's error handler turns it into the response.
+ * docs/reference.md §8 promises. Route code throws it; the app's error handler turns it into the response.
  */
 export class HttpError extends Error {
   constructor(

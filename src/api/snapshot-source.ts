@@ -53,7 +53,7 @@ export interface SnapshotSource {
 export interface SnapshotSourceOptions {
   /** The tracked branch's tip commit id (e.g. `reader.resolve('refs/heads/main')`). */
   tip: () => Promise<string>;
-  /** The ledger branch's tip when records live on a separate branch (SPEC §2). */
+  /** The ledger branch's tip when records live on a separate branch (docs/reference.md §2). */
   ledgerTip?: () => Promise<string>;
   /**
    * How long a tip answer is reused, in ms (default 500). Resolving a branch spawns git; under load

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The cavra-gitops CLI: builds the commander program, runs one command, and is the single place
- * that turns errors into one clear sentence and an exit code (SPEC §5): 0 success, 1 findings,
+ * that turns errors into one clear sentence and an exit code (docs/reference.md §5): 0 success, 1 findings,
  * 2 usage or configuration, 3 infrastructure. Stacks only with --debug.
  */
 import { realpathSync } from 'node:fs';

@@ -43,7 +43,7 @@ export interface PlanView {
   /** Enabled providers whose connector cannot be built now (nothing is called for them). */
   providers_not_ready: ProviderCondition[];
   findings: Finding[];
-  /** Everything the reconcile would commit now (SPEC §5): the same plan `reconcile` applies. */
+  /** Everything the reconcile would commit now (docs/reference.md §5): the same plan `reconcile` applies. */
   would_record: WouldRecord;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The common audit-delivery event (SPEC §7) every connector sends or maps from, and the short
+ * The common audit-delivery event (docs/reference.md §7) every connector sends or maps from, and the short
  * human texts chat and SIEM connectors show. Pure functions of the DeliveryRequest, so a re-send
  * with the same request produces the same bytes.
  */

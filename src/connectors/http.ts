@@ -313,7 +313,7 @@ export function providerTimeoutMs(provider: { spec: { timeout_seconds: number } 
 
 /**
  * How errors name a destination: the provider and the env var holding its URL, never the URL or
- * even its host (SPEC §7: no URL in records, reports, logs or errors). The operator knows where
+ * even its host (docs/reference.md §7: no URL in records, reports, logs or errors). The operator knows where
  * the env var points; a reader of the audit trail learns nothing about the endpoint.
  */
 export function describeTarget(provider: Provider): string {

@@ -1,5 +1,5 @@
 /**
- * The approval gate (SPEC §4), pure: whether a key whose retry decision is `retry` may be
+ * The approval gate (docs/reference.md §4), pure: whether a key whose retry decision is `retry` may be
  * executed now, and otherwise the one reason why not.
  *
  * Every rule is checked under BOTH the current policy and the policy in force before the commit

@@ -1,5 +1,5 @@
 /**
- * Recovery closures (SPEC §4, Closure records): each valid `RecoveryClosure` manifest becomes one
+ * Recovery closures (docs/reference.md §4, Closure records): each valid `RecoveryClosure` manifest becomes one
  * hashed closure record, once. Pure: a function of the manifests, the records and `now`.
  *
  * The closure id hashes the manifest's identity (kind and name), its normalised spec and the
@@ -11,7 +11,7 @@ import { ID_PREFIXES } from './ids.js';
 import { compareStrings } from './recovery-state.js';
 import type { ClosureRecord, Finding, RecordSet, RecoveryClosure } from './types.js';
 
-/** SPEC §4 id prefix of closures. */
+/** docs/reference.md §4 id prefix of closures. */
 export const CLOSURE_ID_PREFIX = ID_PREFIXES.closure;
 
 export interface PlanClosuresInput {

@@ -1,5 +1,5 @@
 /**
- * Every default of SPEC §3, in one visible place. Normalisation (src/manifests/normalize.ts) is
+ * Every default of docs/reference.md §3, in one visible place. Normalisation (src/manifests/normalize.ts) is
  * the only code that applies them; the JSON Schemas document the same values with `default`.
  */
 import type { ProviderCategory, ProviderType, ReconcilerPolicySpec } from './types.js';

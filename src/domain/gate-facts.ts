@@ -23,7 +23,7 @@ export interface ApprovalFacts {
    */
   introduced: CommitInfo;
   /**
-   * The base of the change (SPEC §4): the newest proper ancestor of `introduced` that a reconciler
+   * The base of the change (docs/reference.md §4): the newest proper ancestor of `introduced` that a reconciler
    * recorded as a `source_revision`, else `introduced`'s first parent; with the policy there.
    * `recorded` says which of the two it is.
    */

@@ -1,4 +1,4 @@
-/** SHA-256 over RFC 8785 canonical JSON: record hashes and deterministic ids (SPEC §4). */
+/** SHA-256 over RFC 8785 canonical JSON: record hashes and deterministic ids (docs/reference.md §4). */
 import { createHash, hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 

@@ -1,5 +1,5 @@
 /**
- * The history and dashboard views of SPEC §8 (`GET B` and `GET B/dashboard`), pure functions of
+ * The history and dashboard views of docs/reference.md §8 (`GET B` and `GET B/dashboard`), pure functions of
  * the records of one revision. History items are the records themselves, flattened as in CAVRA's
  * metadata history: each carries `metadata_kind`, `metadata_id` and `created_at` beside its fields.
  */
@@ -288,7 +288,7 @@ export interface Dashboard {
   acknowledgement_audit_delivery_health: DeliveryHealth;
 }
 
-/** The dashboard counters of SPEC §8 (`GET B/dashboard`). Time-independent: no SLO here (see the report). */
+/** The dashboard counters of docs/reference.md §8 (`GET B/dashboard`). Time-independent: no SLO here (see the report). */
 export function computeDashboard(records: RecordSet, manifests?: Pick<ManifestSet, 'deliveries'>): Dashboard {
   let success = 0;
   let retries = 0;

@@ -1,5 +1,5 @@
 /**
- * Deterministic ids (SPEC §4): CAVRA's prefix followed by the first 16 hex chars of the SHA-256 of
+ * Deterministic ids (docs/reference.md §4): CAVRA's prefix followed by the first 16 hex chars of the SHA-256 of
  * the RFC 8785 canonical JSON of exactly the object each function documents. Every id is a pure
  * function of its inputs, so every replica and every run computes the same id, and an id can be
  * recomputed by `verify`.

@@ -1,5 +1,5 @@
 /**
- * Automatic connector recovery playbooks (SPEC §4, Playbooks). Pure: a function of the providers,
+ * Automatic connector recovery playbooks (docs/reference.md §4, Playbooks). Pure: a function of the providers,
  * the policy, the records of one revision and `now`.
  *
  * Decisions (see docs/decisions.md):
@@ -27,7 +27,7 @@ import type {
   RecordSet,
 } from './types.js';
 
-/** SPEC §4 id prefix of playbooks. */
+/** docs/reference.md §4 id prefix of playbooks. */
 export const PLAYBOOK_ID_PREFIX = ID_PREFIXES.playbook;
 
 const HOUR_MS = 3_600_000;

@@ -94,7 +94,7 @@ export interface SkippedOutcome {
 export type ExecutionOutcome = Pick<DeliveryOutcome, 'success' | 'statusCode' | 'error'> | SkippedOutcome;
 
 /**
- * The execution record of a retry (SPEC §4): `delivered` / `failed` from the connector outcome,
+ * The execution record of a retry (docs/reference.md §4): `delivered` / `failed` from the connector outcome,
  * `skipped` with its reason when no call was made. Evidence: the approval manifest (path, blob),
  * its introducing commit (id, author, signature) and the source revision; public evidence refs
  * are this attempt's delivery record id (not for skipped: no attempt was made) and the approval

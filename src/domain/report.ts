@@ -1,5 +1,5 @@
 /**
- * The retry recovery report (SPEC §4), as one pure function of (records, SLO minutes,
+ * The retry recovery report (docs/reference.md §4), as one pure function of (records, SLO minutes,
  * generated_by, now, revision). It follows CAVRA's rules field by field — skipped executions count
  * as failed, only the latest closure of a (playbook, provider) row decides open or closed,
  * deferred/escalated/reopened rows stay open and can breach, a breach is strictly `age > slo`,
@@ -322,7 +322,7 @@ function alertLevelOf(breached: number, failed: number, open: number): AlertLeve
 }
 
 /**
- * The retry recovery report and its metadata (SPEC §4). Reads every record; the output depends
+ * The retry recovery report and its metadata (docs/reference.md §4). Reads every record; the output depends
  * only on the set of records and the options, never on their order.
  */
 export function computeRetryRecoveryReport(records: RecordSet, options: ReportOptions): ReportEnvelope {

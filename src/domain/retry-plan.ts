@@ -55,7 +55,7 @@ export interface PlannedCall {
   kind: 'delivery' | 'execution';
   key: DeliveryKey;
   attempt: number;
-  /** executionId for retries; the delivery id for attempt 1 (SPEC §7 webhook-id). */
+  /** executionId for retries; the delivery id for attempt 1 (docs/reference.md §7 webhook-id). */
   idempotencyKey: string;
   /** '' for attempt 1. */
   executionId: string;
@@ -87,7 +87,7 @@ export interface RetryDecision {
   execution_id: string;
 }
 
-/** A claim whose lease expired with no outcome record: an unknown outcome (SPEC §6). */
+/** A claim whose lease expired with no outcome record: an unknown outcome (docs/reference.md §6). */
 export interface ExpiredClaim {
   claim: ClaimRecord;
   call: PlannedCall;

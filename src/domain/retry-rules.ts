@@ -1,5 +1,5 @@
 /**
- * Retry decisions per key (SPEC §4), pure. A key is (delivery_id, audit_id, provider); its
+ * Retry decisions per key (docs/reference.md §4), pure. A key is (delivery_id, audit_id, provider); its
  * attempts are every delivery record of the key, the initial one and the retries alike, so the
  * attempt limit holds across retries.
  */
@@ -37,7 +37,7 @@ export interface RetryState {
   /** `latest_failure_at + delay`, null when nothing is to be retried. */
   next_retry_at: IsoTime | null;
   delay_minutes: number;
-  /** none: no attempt yet or the latest succeeded; wait/retry/suppress as in SPEC §4. */
+  /** none: no attempt yet or the latest succeeded; wait/retry/suppress as in docs/reference.md §4. */
   action: RetryAction;
   /** True when the key's latest attempt succeeded. */
   delivered: boolean;

@@ -1,6 +1,6 @@
 /**
  * File shape → runtime shape. Each `normalizeX` takes a document that already passed its schema
- * and fills every default of SPEC §3 (values from src/domain/defaults.ts). This is the only place
+ * and fills every default of docs/reference.md §3 (values from src/domain/defaults.ts). This is the only place
  * defaults are applied.
  */
 import {

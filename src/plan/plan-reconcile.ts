@@ -40,7 +40,7 @@ export interface PlanOptions {
 
 export const DEFAULT_LEASE_MINUTES = 10;
 
-/** What `plan --format json` lists under `would_record` (SPEC §5). */
+/** What `plan --format json` lists under `would_record` (docs/reference.md §5). */
 export interface WouldRecord {
   calls: {
     claim_id: string;

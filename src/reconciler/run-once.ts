@@ -1,5 +1,5 @@
 /**
- * One reconcile run, exactly once across crashes and replicas (SPEC §6):
+ * One reconcile run, exactly once across crashes and replicas (docs/reference.md §6):
  *
  *   1. flush outcomes a previous, interrupted run journaled but did not push;
  *   2. read the tips, plan;

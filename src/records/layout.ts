@@ -1,5 +1,5 @@
 /**
- * Where records live in the ops repository and how their files look (SPEC §2):
+ * Where records live in the ops repository and how their files look (docs/reference.md §2):
  * `records/<kind>/<YYYY-MM>/<id>.json` (UTC month of the record's primary timestamp),
  * `records/claims/<id>.json`, pretty JSON with 2 spaces, a stable key order and a trailing newline.
  */
