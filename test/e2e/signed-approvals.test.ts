@@ -107,7 +107,9 @@ describe('signed approvals', () => {
       },
     );
 
-    const cli = createCliContext(repo.dir, reconcilerEnv(), createSettableClock('2026-06-28T11:00:00Z'));
+    // The provider's URL is set, so the plan may call it (an unset url_env makes it not ready).
+    const env = reconcilerEnv({ HOOK_URL: 'http://127.0.0.1:9/hook' });
+    const cli = createCliContext(repo.dir, env, createSettableClock('2026-06-28T11:00:00Z'));
     expect(await runPlan({ repo: repo.dir, format: 'json' }, cli.context)).toBe(0);
     const view = JSON.parse(cli.stdout()) as PlanView;
     const reasons = Object.fromEntries(view.decisions.map((d) => [d.key.delivery_id, d.reason]));
