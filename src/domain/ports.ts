@@ -121,6 +121,9 @@ export interface ConnectorContext {
   maxAttempts: number;
   /** Longest single wait honoured for Retry-After, in ms (default 60 s). */
   maxRetryAfterMs: number;
-  /** Repository-local base directory for `file` providers' relative directories. */
-  baseDir: string;
+  /**
+   * The file root (`--file-root`): the absolute directory `file` providers write under. Their
+   * `options.directory` is relative to it and never leaves it, symbolic links included.
+   */
+  fileRoot: string;
 }
