@@ -50,10 +50,7 @@ export class UnknownRevisionError extends GitError {}
  * provider's directory lies outside the file root (`DirectoryOutsideFileRoot`).
  */
 export type ConnectorErrorReason =
-  | 'EnvVarMissing'
-  | 'EnvVarInvalid'
-  | 'ConfigurationInvalid'
-  | 'DirectoryOutsideFileRoot';
+  'EnvVarMissing' | 'EnvVarInvalid' | 'ConfigurationInvalid' | 'DirectoryOutsideFileRoot';
 
 /** A connector could not be built or called for a reason that is not a delivery outcome (exit 3). */
 export class ConnectorError extends CavraError {

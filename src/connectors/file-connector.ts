@@ -95,11 +95,15 @@ export function createFileConnector(provider: Provider, context: ConnectorContex
         }
         const path = join(directory, `${request.idempotencyKey}.json`);
         const existing = await readExisting(path);
-        if (existing === 'symlink') {
-          return failure(`${where} is a symbolic link; it is never written through (remove the link)`, false, 0);
+        if (existing.kind === 'symlink') {
+          return failure(
+            `${where} is a symbolic link; it is never written through (remove the link)`,
+            false,
+            0,
+          );
         }
-        if (existing !== null) {
-          if (sameEvent(existing, event)) return delivered();
+        if (existing.kind === 'file') {
+          if (sameEvent(existing.content, event)) return delivered();
           return failure(
             `${where} already exists with a different event for this idempotency key; it is never overwritten (move it away if it is stale)`,
             false,
@@ -173,13 +177,15 @@ function failure(error: string, retryable: boolean, attempts: number): DeliveryO
   return { success: false, statusCode: null, error, retryable, attempts };
 }
 
-/** The event file's content, null when absent, `'symlink'` when it is a link (never followed). */
-async function readExisting(path: string): Promise<string | null | 'symlink'> {
+/** What is at the event file's path: nothing, a symbolic link (never followed), or a file's content. */
+type ExistingEvent = { kind: 'absent' } | { kind: 'symlink' } | { kind: 'file'; content: string };
+
+async function readExisting(path: string): Promise<ExistingEvent> {
   try {
-    if ((await lstat(path)).isSymbolicLink()) return 'symlink';
-    return await readFile(path, 'utf8');
+    if ((await lstat(path)).isSymbolicLink()) return { kind: 'symlink' };
+    return { kind: 'file', content: await readFile(path, 'utf8') };
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return null;
+    if (errorCode(error) === 'ENOENT') return { kind: 'absent' };
     throw error;
   }
 }

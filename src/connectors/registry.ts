@@ -76,8 +76,7 @@ export function createConnectorContext(options: ConnectorContextOptions): Connec
 
 /** Whether a provider's connector can be built now, and if not why (a PascalCase reason) and how to fix it. */
 export type ProviderReadiness =
-  | { ready: true }
-  | { ready: false; reason: ConnectorErrorReason; message: string };
+  { ready: true } | { ready: false; reason: ConnectorErrorReason; message: string };
 
 /**
  * Stands in for the file root when the caller has none at hand: whether a `file` provider can be

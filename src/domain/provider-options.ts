@@ -20,8 +20,7 @@ import type { Provider, ProviderType } from './types.js';
  * `\` counts as a separator too: `..\..\x` must not slip through on any platform.
  */
 export type FileDirectory =
-  | { ok: true; segments: string[] }
-  | { ok: false; problem: 'missing' | 'absolute' | 'escapes' };
+  { ok: true; segments: string[] } | { ok: false; problem: 'missing' | 'absolute' | 'escapes' };
 
 export function parseFileDirectory(option: unknown): FileDirectory {
   if (typeof option !== 'string' || option.trim() === '') return { ok: false, problem: 'missing' };

@@ -59,9 +59,10 @@ describe('file connector', () => {
     const missingRoot = join(sandbox, 'new-root');
     const here = makeProvider('file', { options: { directory: './a/../.' } });
     const request = makeRequest();
-    const outcome = await createFileConnector(here, makeContext({}, { fileRoot: missingRoot }).context).deliver(
-      request,
-    );
+    const outcome = await createFileConnector(
+      here,
+      makeContext({}, { fileRoot: missingRoot }).context,
+    ).deliver(request);
     expect(outcome.success).toBe(true);
     expect(await readdir(missingRoot)).toEqual([`${request.idempotencyKey}.json`]);
   });
@@ -87,9 +88,9 @@ describe('file connector', () => {
   });
 
   it('refuses a relative file root (it would depend on the process cwd)', () => {
-    expect(() => createFileConnector(provider, makeContext({}, { fileRoot: 'relative/root' }).context)).toThrow(
-      /not an absolute path/,
-    );
+    expect(() =>
+      createFileConnector(provider, makeContext({}, { fileRoot: 'relative/root' }).context),
+    ).toThrow(/not an absolute path/);
   });
 
   it('writes nothing outside the root through a symbolic link inside it', async () => {
@@ -120,7 +121,9 @@ describe('file connector', () => {
     await symlink(join(fileRoot, 'real'), join(fileRoot, 'out'));
     const request = makeRequest();
 
-    const outcome = await createFileConnector(provider, makeContext({}, { fileRoot }).context).deliver(request);
+    const outcome = await createFileConnector(provider, makeContext({}, { fileRoot }).context).deliver(
+      request,
+    );
 
     expect(outcome.success).toBe(true);
     expect(await readdir(join(fileRoot, 'real', 'audit'))).toEqual([`${request.idempotencyKey}.json`]);
@@ -133,7 +136,9 @@ describe('file connector', () => {
     await writeFile(target, 'precious');
     await symlink(target, join(fileRoot, 'out', 'audit', `${request.idempotencyKey}.json`));
 
-    const outcome = await createFileConnector(provider, makeContext({}, { fileRoot }).context).deliver(request);
+    const outcome = await createFileConnector(provider, makeContext({}, { fileRoot }).context).deliver(
+      request,
+    );
 
     expect(outcome).toMatchObject({ success: false, retryable: false });
     expect(outcome.error).toContain('is a symbolic link');
