@@ -229,7 +229,7 @@ async function throughput(retries: number, latencyMs: number): Promise<Record<st
     seedBare(bare, [setup]);
 
     const env = { BENCH_WEBHOOK_URL: receiver.url };
-    const connectorContext = createConnectorContext({ env, baseDir: dir });
+    const connectorContext = createConnectorContext({ env, fileRoot: dir });
     const store = await openGitStore({
       remote: bare,
       stateDir: join(dir, 'state'),

@@ -43,9 +43,24 @@ export class GitError extends CavraError {
 /** The revision names no commit in the repository: the caller's mistake, not a broken clone. */
 export class UnknownRevisionError extends GitError {}
 
+/**
+ * Why a provider's connector cannot be built (PascalCase, for a NotReady provider condition):
+ * an env var the Provider names is unset (`EnvVarMissing`) or holds something unusable
+ * (`EnvVarInvalid`), a field or option is missing or wrong (`ConfigurationInvalid`), or a `file`
+ * provider's directory lies outside the file root (`DirectoryOutsideFileRoot`).
+ */
+export type ConnectorErrorReason =
+  'EnvVarMissing' | 'EnvVarInvalid' | 'ConfigurationInvalid' | 'DirectoryOutsideFileRoot';
+
 /** A connector could not be built or called for a reason that is not a delivery outcome (exit 3). */
 export class ConnectorError extends CavraError {
   readonly exitCode = EXIT.infrastructure;
+  /** Set when the error is a configuration the operator must fix (the connector cannot be built). */
+  readonly reason: ConnectorErrorReason | undefined;
+  constructor(message: string, options?: { cause?: unknown; reason?: ConnectorErrorReason }) {
+    super(message, options);
+    this.reason = options?.reason;
+  }
 }
 
 /** The replica's state dir holds something it cannot use, e.g. a damaged outcome journal (exit 3). */

@@ -19,8 +19,8 @@ export interface DemoLayout {
   /** The operator's working clone (commit and push manifests here). */
   workdir: string;
   stateDir: string;
-  /** Where the `file` provider writes (its `options.directory` is relative to this). */
-  baseDir: string;
+  /** The file root: where the `file` provider writes (its `options.directory` is relative to this). */
+  fileRoot: string;
   /** Demo-only env: the webhook URL (a closed loopback port) and its signing secret. */
   env: Record<string, string>;
 }
@@ -63,7 +63,7 @@ export async function prepareDemo(cwd: string): Promise<{ layout: DemoLayout; cr
     remote: join(root, 'ops-remote.git'),
     workdir: join(root, 'ops'),
     stateDir: join(root, 'state'),
-    baseDir: root,
+    fileRoot: join(root, 'files'),
     env: {
       CAVRA_DEMO_WEBHOOK_URL: `http://127.0.0.1:${await findClosedPort()}/cavra-webhook`,
       CAVRA_DEMO_WEBHOOK_SECRET: 'whsec_ZGVtby1vbmx5LXNpZ25pbmcta2V5LW5vdC1hLXNlY3JldA==',
@@ -115,6 +115,7 @@ export function demoInstructions(layout: DemoLayout, consoleUrl: string, playboo
     `Evidence Console: ${consoleUrl}/console/`,
     `API report:       ${consoleUrl}/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery/retry-recovery-report`,
     `Ops repository:   ${layout.workdir}  (commit manifests there and push; the loop picks them up)`,
+    `File provider:    ${layout.fileRoot}  (the file root: ops-file writes its audit events below it)`,
     '',
     'Try next: close the open recovery by committing a RecoveryClosure:',
     ...closure,

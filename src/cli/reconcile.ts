@@ -1,6 +1,7 @@
 /**
  * `cavra-gitops reconcile [--repo DIR|--remote URL] [--branch main] [--ledger-branch B] [--once]
- *   [--interval 30s] [--no-push] [--replica-id ID] [--shard i/n] [--state-dir DIR] [--claim-lease 10m]`
+ *   [--interval 30s] [--no-push] [--replica-id ID] [--shard i/n] [--state-dir DIR] [--claim-lease 10m]
+ *   [--file-root DIR]`
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -30,6 +31,8 @@ export interface ReconcileCommandOptions {
   shard?: string;
   stateDir?: string;
   claimLease?: string;
+  /** Where `file` providers write (their `options.directory` is relative to it). */
+  fileRoot?: string;
   logLevel?: string;
 }
 
@@ -48,6 +51,26 @@ export function secretEnvValues(env: CliContext['env']): string[] {
     .filter(([name, value]) => SECRET_ENV_NAME.test(name) && value !== undefined && value.length >= 8)
     .map(([, value]) => value as string);
 }
+
+/**
+ * The file root: `--file-root`, else `CAVRA_GITOPS_FILE_ROOT`, else `files/` in the replica's state
+ * dir — a directory the reconciler already owns and can write, wherever it was started from (a
+ * service's cwd may be `/`, an operator's may be the ops checkout, which must not fill up with
+ * audit files). Relative values resolve against the cwd.
+ */
+export function resolveFileRoot(options: {
+  explicit: string | undefined;
+  env: CliContext['env'];
+  stateDir: string;
+  cwd: string;
+}): string {
+  const chosen = options.explicit ?? options.env.CAVRA_GITOPS_FILE_ROOT;
+  if (chosen === undefined || chosen.trim() === '') return join(options.stateDir, FILE_ROOT_DIR);
+  return resolvePath(options.cwd, chosen);
+}
+
+/** The default file root's name inside the state dir. */
+export const FILE_ROOT_DIR = 'files';
 
 export function parseShard(raw: string | undefined): Shard | null {
   if (raw === undefined) return null;
@@ -111,7 +134,13 @@ export async function createReconciler(
     clock: context.clock,
     cwd: context.cwd,
   });
-  const connectorContext = createConnectorContext({ env: context.env, baseDir: context.cwd });
+  const fileRoot = resolveFileRoot({
+    explicit: options.fileRoot,
+    env: context.env,
+    stateDir,
+    cwd: context.cwd,
+  });
+  const connectorContext = createConnectorContext({ env: context.env, fileRoot });
   const loop: LoopOptions = {
     store,
     branch,
@@ -210,6 +239,10 @@ export function registerReconcileCommand(program: Command, context: CliContext):
       'where this replica keeps its clone (default: derived from remote and replica id)',
     )
     .option('--claim-lease <duration>', 'lease of a claim before its outcome counts as unknown', '10m')
+    .option(
+      '--file-root <dir>',
+      'the only directory file providers write under (default: $CAVRA_GITOPS_FILE_ROOT, else files/ in the state dir)',
+    )
     .action(async (options: ReconcileCommandOptions) => {
       process.exitCode = await runReconcile(options, context);
     });

@@ -29,10 +29,11 @@ export async function runStart(options: StartCommandOptions, context: CliContext
         stateDir: options.stateDir ?? demo.layout.stateDir,
         interval: options.interval ?? '10s',
         replicaId: options.replicaId ?? 'demo',
+        fileRoot: options.fileRoot ?? (context.env.CAVRA_GITOPS_FILE_ROOT || demo.layout.fileRoot),
       }
     : options;
   const runContext: CliContext = demo
-    ? { ...context, env: { ...demo.layout.env, ...context.env }, cwd: demo.layout.baseDir }
+    ? { ...context, env: { ...demo.layout.env, ...context.env }, cwd: demo.layout.root }
     : context;
   if (demo) {
     runContext.stderr(
@@ -120,6 +121,10 @@ export function registerStartCommand(program: Command, context: CliContext): voi
     .option('--replica-id <id>', 'this replica’s name (default: the host name)')
     .option('--state-dir <dir>', 'where this replica keeps its clone')
     .option('--claim-lease <duration>', 'lease of a claim before its outcome counts as unknown', '10m')
+    .option(
+      '--file-root <dir>',
+      'the only directory file providers write under (default: $CAVRA_GITOPS_FILE_ROOT, else files/ in the state dir; the demo: .demo/files)',
+    )
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (default 8080; the demo falls back to a free one)')
     .action(async (options: StartCommandOptions) => {

@@ -1,13 +1,19 @@
 /**
- * `cavra-gitops validate [--repo DIR] [--ref REV | --worktree] [--remote PATH] [--format text|json|github] [--watch]`:
+ * `cavra-gitops validate [--repo DIR] [--ref REV | --worktree] [--remote PATH] [--ledger-ref REV]
+ *   [--format text|json|github] [--watch]`:
  * schema + semantic validation of the manifests of a committed revision (default `HEAD`), or of the
- * files on disk with `--worktree`. Exit 0 when valid, 1 when any finding is an error, 2 on usage.
+ * files on disk with `--worktree`. Closure references (playbook, the provider inside it,
+ * verification refs) are checked against the records of the revision (of the committed tip with
+ * `--worktree`; of `--ledger-ref` when records live on a ledger branch), as the reconciler checks
+ * them, so a PR check rejects what a reconcile would skip. Exit 0 when valid, 1 when any finding
+ * is an error, 2 on usage.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { watch } from 'chokidar';
 import type { Command } from 'commander';
-import { EXIT, ExitError, messageOf } from '../errors.js';
+import type { GitReader } from '../domain/ports.js';
+import { EXIT, ExitError, GitError, messageOf } from '../errors.js';
 import {
   VALIDATE_FORMATS,
   countErrors,
@@ -15,9 +21,10 @@ import {
   type ValidateFormat,
 } from '../manifests/format-findings.js';
 import { readManifests, readWorktreeManifests } from '../manifests/read-manifests.js';
-import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
+import type { ManifestLoadResult, RecordIndex } from '../manifests/validate-manifests.js';
+import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
 import type { CliContext } from './context.js';
-import { openRepository, parseFormat } from './repository.js';
+import { openRepository, parseFormat, resolveRevisions } from './repository.js';
 
 export interface ValidateCommandOptions {
   /** Local repository (default: the current directory). */
@@ -28,6 +35,8 @@ export interface ValidateCommandOptions {
   branch?: string;
   /** Revision to validate (default `HEAD`). */
   ref?: string;
+  /** Read records from this revision (records on a ledger branch); default: the revision validated. */
+  ledgerRef?: string;
   /** Validate the files on disk instead of a commit. */
   worktree?: boolean;
   /** Raw `--format` value (default `text`). */
@@ -57,8 +66,42 @@ export async function validateRevision(
 ): Promise<{ revision: string; result: ManifestLoadResult }> {
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
-    const revision = await repository.resolve(options.ref);
-    return { revision, result: await readManifests(repository.reader, revision) };
+    const { revision, ledgerRevision } = await resolveRevisions(repository, options);
+    const records = await readRecordIndex(repository.reader, ledgerRevision ?? revision);
+    return { revision, result: await readManifests(repository.reader, revision, { records }) };
+  } finally {
+    await repository.close();
+  }
+}
+
+/** The closure targets of the records at `commit` (one ls-tree, one blob batch). */
+async function readRecordIndex(reader: GitReader, commit: string, cache?: RecordCache): Promise<RecordIndex> {
+  const { records } = await readRecords(reader, commit, cache ? { cache } : {});
+  return indexRecords(records);
+}
+
+/**
+ * For --worktree and --watch: the records of the committed tip of the repository holding `dir`
+ * (`HEAD`, or `--ledger-ref`), so closures on disk are checked against what is recorded. Without
+ * a commit (a new repository, or a directory outside git) there are no records to check against,
+ * and closure references are left to the reconciler; an explicit `--ledger-ref` must resolve.
+ */
+async function readCommittedRecordIndex(
+  dir: string,
+  options: ValidateCommandOptions,
+  context: CliContext,
+  cache?: RecordCache,
+): Promise<RecordIndex | undefined> {
+  const repository = await openRepository({ repo: dir }, context);
+  try {
+    let commit: string;
+    try {
+      commit = await repository.resolve(options.ledgerRef ?? 'HEAD');
+    } catch (error) {
+      if (options.ledgerRef === undefined && error instanceof GitError) return undefined;
+      throw error;
+    }
+    return await readRecordIndex(repository.reader, commit, cache);
   } finally {
     await repository.close();
   }
@@ -76,10 +119,12 @@ export async function runValidate(options: ValidateCommandOptions, context: CliC
     );
   }
   if (options.watch === true) {
-    return watchWorktree(worktreeDir(options, context), format, options.debounceMs ?? 100, context);
+    return watchWorktree(worktreeDir(options, context), options, format, context);
   }
   if (options.worktree === true) {
-    const result = await readWorktreeManifests(worktreeDir(options, context));
+    const dir = worktreeDir(options, context);
+    const records = await readCommittedRecordIndex(dir, options, context);
+    const result = await readWorktreeManifests(dir, records ? { records } : {});
     context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
     return exitCodeOf(result);
   }
@@ -94,10 +139,13 @@ export async function runValidate(options: ValidateCommandOptions, context: CliC
  */
 async function watchWorktree(
   repoDir: string,
+  options: ValidateCommandOptions,
   format: ValidateFormat,
-  debounceMs: number,
   context: CliContext,
 ): Promise<number> {
+  const debounceMs = options.debounceMs ?? 100;
+  // Records are re-read each time (a commit may land while watching), parsed only when new.
+  const recordCache: RecordCache = new Map();
   const dir = join(repoDir, 'manifests');
   if (!existsSync(dir)) {
     throw new ExitError(
@@ -106,7 +154,8 @@ async function watchWorktree(
   }
   let lastExit: number = EXIT.ok;
   const validateOnce = async (): Promise<void> => {
-    const result = await readWorktreeManifests(repoDir);
+    const records = await readCommittedRecordIndex(repoDir, options, context, recordCache);
+    const result = await readWorktreeManifests(repoDir, records ? { records } : {});
     lastExit = exitCodeOf(result);
     context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
   };
@@ -150,6 +199,10 @@ export function registerValidateCommand(program: Command, context: CliContext): 
     .option('--remote <url>', 'any git URL, a bare repository path included')
     .option('--branch <name>', 'branch to read with --remote', 'main')
     .option('--ref <rev>', 'revision to validate (default: HEAD, or the branch tip with --remote)')
+    .option(
+      '--ledger-ref <rev>',
+      'check closure references against the records of this revision (records on a ledger branch)',
+    )
     .option('--worktree', 'validate the files on disk instead of a commit (editors, pre-commit)')
     .option('--format <format>', `output format: ${VALIDATE_FORMATS.join(', ')}`, 'text')
     .option('--watch', 're-validate the working tree whenever a manifest is saved (implies --worktree)')

@@ -50,17 +50,20 @@ export function readProviderEnv(
     if (!options.required) return undefined;
     throw new ConnectorError(
       `${where} has no spec.${field}; a ${provider.spec.type} provider needs it: set spec.${field} to the name of the env var that holds the value.`,
+      { reason: 'ConfigurationInvalid' },
     );
   }
   const value = env[name];
   if (value === undefined || value.trim() === '') {
     throw new ConnectorError(
       `${where} names env var ${name} in spec.${field}, but ${name} is not set in the reconciler's environment; export it (or remove spec.${field}).`,
+      { reason: 'EnvVarMissing' },
     );
   }
   if (field === 'url_env' && !isHttpUrl(value)) {
     throw new ConnectorError(
       `${where}: env var ${name} (spec.url_env) does not hold an absolute http(s) URL; set it to the endpoint, e.g. https://host/path.`,
+      { reason: 'EnvVarInvalid' },
     );
   }
   return value;
@@ -76,12 +79,14 @@ export function readProviderOptionEnv(provider: Provider, option: string, env: E
   if (typeof name !== 'string') {
     throw new ConnectorError(
       `${describeProvider(provider)}: spec.options.${option} must be the name of an env var (a string).`,
+      { reason: 'ConfigurationInvalid' },
     );
   }
   const value = env[name];
   if (value === undefined || value.trim() === '') {
     throw new ConnectorError(
       `${describeProvider(provider)} names env var ${name} in spec.options.${option}, but ${name} is not set in the reconciler's environment; export it (or remove the option).`,
+      { reason: 'EnvVarMissing' },
     );
   }
   return value;

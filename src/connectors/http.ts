@@ -5,6 +5,7 @@
  * the server.
  */
 import type { ConnectorContext, DeliveryOutcome } from '../domain/ports.js';
+import { readAuthMode, readBasicAuthAccount } from '../domain/provider-options.js';
 import type { Provider } from '../domain/types.js';
 import { redactText, redactUrl } from '../redact.js';
 import { ConnectorError } from '../errors.js';
@@ -322,23 +323,25 @@ export function describeTarget(provider: Provider): string {
 }
 
 /**
- * The `Authorization` header of an API that takes HTTP Basic (the default: `user` and the secret)
- * or a bearer token (`spec.options.auth: bearer`). `missingUser` completes the error when basic
- * auth has no user: "<provider> uses basic auth but has no <missingUser>".
+ * The `Authorization` header of an API that takes HTTP Basic (the default: the account named by
+ * the type's account option and the secret) or a bearer token (`spec.options.auth: bearer`).
+ * `missingUser` completes the error when basic auth has no account: "<provider> uses basic auth
+ * but has no <missingUser>". Which options name the account is defined once, in
+ * domain/provider-options.ts, so validation flags exactly what this refuses.
  */
-export function basicOrBearerAuthorization(
-  provider: Provider,
-  secret: string,
-  user: unknown,
-  missingUser: string,
-): string {
-  const auth = provider.spec.options.auth ?? 'basic';
+export function basicOrBearerAuthorization(provider: Provider, secret: string, missingUser: string): string {
+  const auth = readAuthMode(provider);
   if (auth === 'bearer') return `Bearer ${secret}`;
-  if (auth !== 'basic') {
-    throw new ConnectorError(`${describeProvider(provider)}: spec.options.auth must be basic or bearer.`);
+  if (auth === null) {
+    throw new ConnectorError(`${describeProvider(provider)}: spec.options.auth must be basic or bearer.`, {
+      reason: 'ConfigurationInvalid',
+    });
   }
-  if (typeof user !== 'string' || user === '') {
-    throw new ConnectorError(`${describeProvider(provider)} uses basic auth but has no ${missingUser}`);
+  const user = readBasicAuthAccount(provider);
+  if (user === null) {
+    throw new ConnectorError(`${describeProvider(provider)} uses basic auth but has no ${missingUser}`, {
+      reason: 'ConfigurationInvalid',
+    });
   }
   return `Basic ${Buffer.from(`${user}:${secret}`, 'utf8').toString('base64')}`;
 }

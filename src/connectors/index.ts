@@ -1,6 +1,11 @@
 /** The connectors module's public surface: what the reconciler and the CLI import. */
-export { createConnector, createConnectorContext, sleepUnlessAborted } from './registry.js';
-export type { ConnectorContextOptions } from './registry.js';
+export {
+  checkProviderReady,
+  createConnector,
+  createConnectorContext,
+  sleepUnlessAborted,
+} from './registry.js';
+export type { ConnectorContextOptions, ProviderReadiness } from './registry.js';
 export { readProviderEnv, readProviderOptionEnv, secretsOf, describeProvider } from './env.js';
 export {
   AUDIT_EVENT_TYPE,

@@ -71,7 +71,6 @@ export function jiraAuthorization(provider: Provider, token: string): string {
   return basicOrBearerAuthorization(
     provider,
     token,
-    provider.spec.options.email ?? provider.spec.options.user,
     'spec.options.email; set it to the Atlassian account email that owns the API token (or set options.auth: bearer for a personal access token).',
   );
 }

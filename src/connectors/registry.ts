@@ -2,9 +2,10 @@
  * One place that maps a Provider's `type` to its connector, and builds the ConnectorContext the
  * connectors share (fetch, sleep, attempt bounds) with defaults that production uses.
  */
+import { resolve } from 'node:path';
 import type { Connector, ConnectorContext, Env } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
-import { InternalError } from '../errors.js';
+import { ConnectorError, InternalError, type ConnectorErrorReason } from '../errors.js';
 import { createDatadogConnector } from './datadog-connector.js';
 import { createFileConnector } from './file-connector.js';
 import { createJiraConnector } from './jira-connector.js';
@@ -56,7 +57,7 @@ export function createConnector(provider: Provider, context: ConnectorContext): 
   }
 }
 
-export type ConnectorContextOptions = Partial<ConnectorContext> & { env: Env; baseDir: string };
+export type ConnectorContextOptions = Partial<ConnectorContext> & { env: Env; fileRoot: string };
 
 /**
  * A ConnectorContext with production defaults: global fetch, a real sleep that an AbortSignal
@@ -69,8 +70,51 @@ export function createConnectorContext(options: ConnectorContextOptions): Connec
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
     env: options.env,
-    baseDir: options.baseDir,
+    fileRoot: options.fileRoot,
   };
+}
+
+/** Whether a provider's connector can be built now, and if not why (a PascalCase reason) and how to fix it. */
+export type ProviderReadiness =
+  { ready: true } | { ready: false; reason: ConnectorErrorReason; message: string };
+
+/**
+ * Stands in for the file root when the caller has none at hand: whether a `file` provider can be
+ * built does not depend on where the root is, only on its directory staying below it.
+ */
+const ANY_FILE_ROOT = resolve('/cavra-gitops-file-root');
+
+/**
+ * Whether `provider`'s connector could be built with `env` right now, without any I/O: env vars
+ * named by `url_env`, `token_env`, `signing_secret_env` and `*_env` options set and well-formed,
+ * required options present, a `file` provider's directory inside the file root.
+ *
+ * It runs the very factory `createConnector` runs, with a context whose fetch and sleep refuse to
+ * be used: building a connector only reads its configuration (a test holds every type to that),
+ * so the answer here and the outcome of building the connector for a call cannot disagree.
+ */
+export function checkProviderReady(
+  provider: Provider,
+  env: Env,
+  options: { fileRoot?: string } = {},
+): ProviderReadiness {
+  const context: ConnectorContext = {
+    env,
+    fileRoot: options.fileRoot ?? ANY_FILE_ROOT,
+    fetch: () => Promise.reject(new InternalError('checkProviderReady must not call fetch')),
+    sleep: () => Promise.reject(new InternalError('checkProviderReady must not sleep')),
+    maxAttempts: 1,
+    maxRetryAfterMs: 0,
+  };
+  try {
+    createConnector(provider, context);
+    return { ready: true };
+  } catch (error) {
+    if (error instanceof ConnectorError) {
+      return { ready: false, reason: error.reason ?? 'ConfigurationInvalid', message: error.message };
+    }
+    throw error;
+  }
 }
 
 /** Wait `ms`; rejects with the signal's reason as soon as `signal` aborts. */

@@ -127,7 +127,7 @@ export function createSentinelConnector(provider: Provider, context: ConnectorCo
   } catch (error) {
     throw new ConnectorError(
       `${where}: the env var named by spec.options.authority_url_env does not hold an absolute URL; set it to the Microsoft Entra authority, e.g. ${DEFAULT_ENTRA_AUTHORITY}.`,
-      { cause: error },
+      { cause: error, reason: 'EnvVarInvalid' },
     );
   }
   const url = ingestionUrl(endpoint, dcrImmutableId, streamName);

@@ -60,7 +60,6 @@ export function servicenowAuthorization(provider: Provider, secret: string): str
   return basicOrBearerAuthorization(
     provider,
     secret,
-    provider.spec.options.username,
     'spec.options.username; set it to the integration user (its password comes from the env var named by token_env), or set options.auth: bearer.',
   );
 }

@@ -83,18 +83,21 @@ export function decodeSigningSecret(provider: Provider, secret: string): Buffer 
   if (!trimmed.startsWith(SECRET_PREFIX)) {
     throw new ConnectorError(
       `${describeProvider(provider)}: the signing secret in ${name} does not start with "whsec_"; ${fix}.`,
+      { reason: 'EnvVarInvalid' },
     );
   }
   const encoded = trimmed.slice(SECRET_PREFIX.length);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
     throw new ConnectorError(
       `${describeProvider(provider)}: the signing secret in ${name} is not valid base64 after "whsec_"; ${fix}.`,
+      { reason: 'EnvVarInvalid' },
     );
   }
   const key = Buffer.from(encoded, 'base64');
   if (key.length < MIN_SECRET_BYTES || key.length > MAX_SECRET_BYTES) {
     throw new ConnectorError(
       `${describeProvider(provider)}: the signing secret in ${name} decodes to ${key.length} bytes; ${fix}.`,
+      { reason: 'EnvVarInvalid' },
     );
   }
   return key;

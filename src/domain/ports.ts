@@ -20,14 +20,24 @@ export interface TreeEntry {
   blob: string;
   /** Size in bytes (from `ls-tree --long`), so oversized files are refused before reading. */
   size: number;
+  /** True for a symbolic link (mode 120000; its blob holds the target); listed only when asked for. */
+  symlink?: true;
+}
+
+export interface ListTreeOptions {
+  /** Also list symbolic links (marked `symlink: true`), e.g. to report them; default false. */
+  symlinks?: boolean;
 }
 
 /** Read-only access to committed content, in batch. */
 export interface GitReader {
   /** Resolve a revision (branch, tag, sha, `HEAD~1`) to a full commit id; GitError when unknown. */
   resolve(rev: string): Promise<string>;
-  /** All blobs under the given directory prefixes (e.g. `['manifests/']`) at a commit: one `ls-tree`. */
-  listTree(commit: string, prefixes: string[]): Promise<TreeEntry[]>;
+  /**
+   * All blobs under the given directory prefixes (e.g. `['manifests/']`) at a commit: one `ls-tree`.
+   * Symbolic links are left out unless `options.symlinks` asks for them.
+   */
+  listTree(commit: string, prefixes: string[], options?: ListTreeOptions): Promise<TreeEntry[]>;
   /** Read many blobs through one long-lived `git cat-file --batch`. */
   readBlobs(blobs: string[]): Promise<Map<string, Buffer>>;
   /**
@@ -144,6 +154,9 @@ export interface ConnectorContext {
   maxAttempts: number;
   /** Longest single wait honoured for Retry-After, in ms (default 60 s). */
   maxRetryAfterMs: number;
-  /** Repository-local base directory for `file` providers' relative directories. */
-  baseDir: string;
+  /**
+   * The file root (`--file-root`): the absolute directory `file` providers write under. Their
+   * `options.directory` is relative to it and never leaves it, symbolic links included.
+   */
+  fileRoot: string;
 }

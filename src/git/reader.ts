@@ -2,7 +2,7 @@
  * GitReader over a local repository (bare or not): committed objects only, never the working
  * tree. Every method is a bounded number of git processes regardless of how many files it covers.
  */
-import type { Env, GitReader, TreeEntry } from '../domain/ports.js';
+import type { Env, GitReader, ListTreeOptions, TreeEntry } from '../domain/ports.js';
 import type { CommitInfo } from '../domain/types.js';
 import { GitError, UnknownRevisionError } from '../errors.js';
 import { BatchReader } from './batch-reader.js';
@@ -44,7 +44,7 @@ const TAB = 0x09;
 const NUL = 0x00;
 
 /** Parse `git ls-tree -r -z --long` output into blob entries (submodules and symlinks are kept out). */
-export function parseLsTree(output: Buffer): TreeEntry[] {
+export function parseLsTree(output: Buffer, options: ListTreeOptions = {}): TreeEntry[] {
   const entries: TreeEntry[] = [];
   let start = 0;
   while (start < output.length) {
@@ -55,8 +55,10 @@ export function parseLsTree(output: Buffer): TreeEntry[] {
       // "<mode> SP <type> SP <object> SP+ <size>"
       const meta = output.toString('latin1', start, tab).split(/ +/);
       const [mode, type, blob, size] = meta;
-      if (type === 'blob' && mode !== '120000' && blob !== undefined) {
-        entries.push({ path: output.toString('utf8', tab + 1, end), blob, size: Number(size) });
+      if (type === 'blob' && blob !== undefined) {
+        const path = output.toString('utf8', tab + 1, end);
+        if (mode !== '120000') entries.push({ path, blob, size: Number(size) });
+        else if (options.symlinks === true) entries.push({ path, blob, size: Number(size), symlink: true });
       }
     }
     start = end + 1;
@@ -124,7 +126,11 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
     resolve,
     readBlobs,
 
-    async listTree(commit: string, prefixes: string[]): Promise<TreeEntry[]> {
+    async listTree(
+      commit: string,
+      prefixes: string[],
+      listOptions: ListTreeOptions = {},
+    ): Promise<TreeEntry[]> {
       assertRevision(commit, repoDir);
       const pathspecs = prefixes.filter((prefix) => prefix !== '' && prefix !== '.' && prefix !== './');
       const everything = pathspecs.length < prefixes.length || prefixes.length === 0;
@@ -136,7 +142,7 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
           `Listing ${prefixes.join(', ') || 'the tree'} at ${commit} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
         );
       }
-      const entries = parseLsTree(result.stdout);
+      const entries = parseLsTree(result.stdout, listOptions);
       // ls-tree matches pathspecs as path components; keep exactly what the prefixes promise.
       return everything
         ? entries

@@ -363,7 +363,8 @@ function createStore(parts: StoreParts): CavraGitStore {
         throw error;
       }
     },
-    listTree: (commit, prefixes) => withRepair(() => reader.listTree(commit, prefixes), commit),
+    listTree: (commit, prefixes, listOptions) =>
+      withRepair(() => reader.listTree(commit, prefixes, listOptions), commit),
     readBlobs: (blobs) => withRepair(() => reader.readBlobs(blobs)),
     readIntroducingCommits: (commit, paths, introducing) =>
       reader.readIntroducingCommits(commit, paths, introducing),

@@ -5,10 +5,11 @@
  * by yaml's expansion counter. Messages are written here from yaml's error *codes*, never from
  * yaml's own messages, which quote the source line (and so could quote a secret).
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { Composer, isMap, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document, type Node } from 'yaml';
 import type { Finding } from '../domain/types.js';
 import type { YamlLimits } from './limits.js';
 import { makeFinding, type RuleId } from './rules.js';
+import { detectSecretInComment } from './secrets.js';
 
 export interface Position {
   line: number;
@@ -93,10 +94,11 @@ export function parseYamlFile(path: string, content: Buffer | string, limits: Ya
     );
   }
 
-  const parsed = parseAllDocuments(text, {
-    lineCounter,
+  // What parseAllDocuments does, in its two steps, so the concrete syntax tree (the only place
+  // comments keep their position) is at hand for the secret scan of comments.
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const composer = new Composer({
     uniqueKeys: true,
-    prettyErrors: false,
     version: '1.2',
     schema: 'core',
     customTags: [],
@@ -105,10 +107,11 @@ export function parseYamlFile(path: string, content: Buffer | string, limits: Ya
     strict: true,
     stringKeys: false,
   });
-  const documents = Array.isArray(parsed) ? parsed : [];
-  if (!Array.isArray(parsed)) {
-    // An EmptyStream: the file holds no documents at all.
-    return { path, findings: [], documents: [], lineCounter };
+  const documents: Document.Parsed[] = Array.from(composer.compose(tokens));
+  const commentSecrets = text.includes('#') ? findCommentSecrets(path, tokens, lineCounter) : [];
+  if (documents.length === 0) {
+    // The file holds no documents at all: only comments (or nothing).
+    return { path, findings: commentSecrets.map((hit) => hit.finding), documents: [], lineCounter };
   }
   if (documents.length > limits.maxDocuments) {
     return fileFinding(
@@ -121,10 +124,64 @@ export function parseYamlFile(path: string, content: Buffer | string, limits: Ya
     path,
     findings: [],
     documents: documents.map((document, index) =>
-      toParsedDocument(path, document, index, lineCounter, limits, checkKeys),
+      toParsedDocument(path, document, index, lineCounter, limits, checkKeys, [
+        ...commentSecrets.filter((hit) => documentOf(documents, hit.offset) === index).map((hit) => hit.finding),
+      ]),
     ),
     lineCounter,
   };
+}
+
+interface CommentSecret {
+  offset: number;
+  finding: Finding;
+}
+
+/**
+ * Secrets in comments (SPEC §3: "no secret material anywhere"). Comments are found in the CST,
+ * so a `#` inside a quoted or block scalar is not mistaken for one. Walked iteratively: the
+ * nesting is already bounded by the depth pre-scan, but the walk must not depend on that.
+ */
+function findCommentSecrets(path: string, tokens: readonly CST.Token[], lineCounter: LineCounter): CommentSecret[] {
+  const hits: CommentSecret[] = [];
+  const stack: unknown[] = [...tokens];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (Array.isArray(item)) {
+      for (const child of item) stack.push(child);
+      continue;
+    }
+    if (item === null || typeof item !== 'object') continue;
+    const token = item as { type?: unknown; offset?: unknown; source?: unknown };
+    if (token.type === 'comment' && typeof token.offset === 'number' && typeof token.source === 'string') {
+      const match = detectSecretInComment(token.source.slice(1));
+      if (match !== null) {
+        const at = lineCounter.linePos(token.offset);
+        hits.push({
+          offset: token.offset,
+          finding: makeFinding({
+            file: path,
+            line: at.line,
+            column: at.col,
+            rule: match.rule,
+            message: `This comment holds what looks like ${match.label}; comments are committed like everything else, so remove it (and rotate it), and keep the value in the environment variable a \`*_env\` field names.`,
+          }),
+        });
+      }
+      continue;
+    }
+    for (const value of Object.values(item)) if (value !== null && typeof value === 'object') stack.push(value);
+  }
+  return hits.sort((a, b) => a.offset - b.offset);
+}
+
+/** The document a source offset belongs to: the last one starting at or before it, else the first. */
+function documentOf(documents: readonly Document.Parsed[], offset: number): number {
+  let index = 0;
+  documents.forEach((document, i) => {
+    if (document.range[0] <= offset) index = i;
+  });
+  return index;
 }
 
 function toParsedDocument(
@@ -134,10 +191,11 @@ function toParsedDocument(
   lineCounter: LineCounter,
   limits: YamlLimits,
   checkKeys: boolean,
+  commentFindings: Finding[],
 ): ParsedDocument {
   const start = document.contents?.range[0] ?? document.range[0];
   const at = lineCounter.linePos(start);
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...commentFindings];
   const add = (rule: RuleId, message: string, offset: number): void => {
     const pos = lineCounter.linePos(offset);
     findings.push(makeFinding({ file: path, line: pos.line, column: pos.col, rule, message }));

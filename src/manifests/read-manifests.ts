@@ -1,7 +1,10 @@
 /**
  * Reading manifests: from a committed revision in batch (one tree listing, one batch blob read,
  * one log for the introducing commits), or from the working tree for `validate --worktree`.
- * Oversized files are refused by their size before they are read.
+ * Oversized files are refused by their size before they are read; symbolic links are never
+ * followed and each is a finding (a link could lead out of the repository, or to content that is
+ * not reviewed where it is used, and ignoring it silently would hide a manifest the operator
+ * thinks is in force).
  */
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -51,6 +54,28 @@ function tooLarge(path: string, size: number, limit: number): { finding: Finding
   };
 }
 
+function symlinked(path: string): { finding: Finding; condition: ManifestCondition } {
+  const finding = makeFinding({
+    file: path,
+    line: 1,
+    column: 1,
+    rule: 'file.symlink',
+    message: `${path} is a symbolic link, and links under manifests/ are never followed; replace it with the file (or directory) it points to.`,
+  });
+  return {
+    finding,
+    condition: {
+      file: path,
+      document: 0,
+      kind: '',
+      name: '',
+      ready: false,
+      reason: 'SymbolicLink',
+      message: `Skipped: file.symlink at line 1: ${finding.message}`,
+    },
+  };
+}
+
 function withRefused(
   result: ManifestLoadResult,
   refused: { finding: Finding; condition: ManifestCondition }[],
@@ -73,7 +98,10 @@ export async function readManifests(
   options: ReadManifestsOptions = {},
 ): Promise<ManifestLoadResult> {
   const limits = resolveLimits(options.limits);
-  const entries = (await reader.listTree(commit, [MANIFESTS_DIR])).filter((e) => isManifestPath(e.path));
+  // Without the trailing slash the prefix also matches `manifests` itself, should it be a link.
+  const listed = await reader.listTree(commit, [MANIFESTS_DIR.slice(0, -1)], { symlinks: true });
+  const links = listed.filter((e) => e.symlink === true);
+  const entries = listed.filter((e) => e.symlink !== true && isManifestPath(e.path));
   const refused = entries.filter((e) => e.size > limits.maxFileBytes);
   const accepted = entries.filter((e) => e.size <= limits.maxFileBytes);
   const introduced =
@@ -113,15 +141,16 @@ export async function readManifests(
     for (const key of options.cache.keys()) if (!hits.has(key)) options.cache.delete(key);
     for (const [key, outcome] of hits) options.cache.set(key, outcome);
   }
-  return withRefused(
-    result,
-    refused.map((e) => tooLarge(e.path, e.size, limits.maxFileBytes)),
-  );
+  return withRefused(result, [
+    ...refused.map((e) => tooLarge(e.path, e.size, limits.maxFileBytes)),
+    ...links.map((e) => symlinked(e.path)),
+  ]);
 }
 
 /**
  * The manifests on disk under `<dir>/manifests/` (for editors, pre-commit and `--watch`). Symbolic
- * links are not followed; commit-time defaults fall back to the epoch with a warning.
+ * links are not followed (each is a finding); commit-time defaults fall back to the epoch with a
+ * warning.
  */
 export async function readWorktreeManifests(
   dir: string,
@@ -129,8 +158,9 @@ export async function readWorktreeManifests(
 ): Promise<ManifestLoadResult> {
   const limits = resolveLimits(options.limits);
   const files: ManifestFileInput[] = [];
-  const refused: { finding: Finding; condition: ManifestCondition }[] = [];
-  for (const path of await listWorktreeFiles(dir)) {
+  const listed = await listWorktreeFiles(dir);
+  const refused = listed.symlinks.map(symlinked);
+  for (const path of listed.files) {
     const stats = await lstat(join(dir, path));
     if (stats.size > limits.maxFileBytes) {
       refused.push(tooLarge(path, stats.size, limits.maxFileBytes));
@@ -141,10 +171,20 @@ export async function readWorktreeManifests(
   return withRefused(validateManifests(files, { records: options.records, limits }), refused);
 }
 
-/** Repository-relative paths of the manifest files under `<dir>/manifests/`, walked iteratively. */
-export async function listWorktreeFiles(dir: string): Promise<string[]> {
+/**
+ * Repository-relative paths of the manifest files under `<dir>/manifests/`, walked iteratively,
+ * and of every symbolic link there (not followed, `manifests` itself included).
+ */
+export async function listWorktreeFiles(dir: string): Promise<{ files: string[]; symlinks: string[] }> {
   const paths: string[] = [];
+  const symlinks: string[] = [];
   const pending = ['manifests'];
+  try {
+    if ((await lstat(join(dir, 'manifests'))).isSymbolicLink()) return { files: [], symlinks: ['manifests'] };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], symlinks: [] };
+    throw error;
+  }
   while (pending.length > 0) {
     const relative = pending.pop()!;
     let entries;
@@ -157,10 +197,11 @@ export async function listWorktreeFiles(dir: string): Promise<string[]> {
     for (const entry of entries) {
       const path = `${relative}/${entry.name}`;
       if (entry.isDirectory()) pending.push(path);
+      else if (entry.isSymbolicLink()) symlinks.push(path);
       else if (entry.isFile() && isManifestPath(path)) paths.push(path);
     }
   }
-  return paths.sort();
+  return { files: paths.sort(), symlinks: symlinks.sort() };
 }
 
 const POLICY_MARKER = Buffer.from('ReconcilerPolicy');

@@ -7,6 +7,7 @@ import type { Finding, Severity } from '../domain/types.js';
 
 export const RULES = {
   'file.not-a-manifest': 'The file is not under manifests/ or does not end in .yaml/.yml.',
+  'file.symlink': 'A symbolic link under manifests/ (in git: mode 120000); links are never followed, so what it points to is not read.',
   'yaml.too-large': 'The file is larger than the size limit (default 1 MiB); it is refused before parsing.',
   'yaml.binary': 'The file contains NUL bytes or other binary content.',
   'yaml.invalid-utf8': 'The file is not valid UTF-8 text.',
@@ -59,6 +60,13 @@ export const RULES = {
   'ref.verification': 'A `verification_refs` entry does not name a record (checked when records are available).',
   'policy.name': 'The ReconcilerPolicy is not named `default` (it is a singleton).',
   'provider.url-env-required': 'An HTTP provider type has no `url_env`.',
+  'provider.file-directory-absolute':
+    'A `file` provider\'s `options.directory` is an absolute path; it must be relative to the file root (`--file-root`).',
+  'provider.file-directory-escapes':
+    'A `file` provider\'s `options.directory` climbs out of the file root with `..`.',
+  'provider.basic-auth-account':
+    'A jira provider without `options.email`, or a servicenow provider without `options.username`, uses basic authentication (the default).',
+  'provider.auth': 'A jira or servicenow provider\'s `options.auth` is neither `basic` nor `bearer`.',
   'time.commit-time-unknown': 'A commit-time default could not be computed (working tree); the epoch is used (warning).',
 } as const;
 

@@ -158,6 +158,30 @@ export function scanForSecrets(value: unknown): SecretHit[] {
   return hits;
 }
 
+/**
+ * Keys that name a secret when they appear in a comment (`# api_key: …`, `# password=…`): the
+ * whole key or its last `_`-part, so prose words that merely contain one (`author`) do not count.
+ */
+const COMMENT_SECRET_KEY =
+  /^(?:[a-z0-9]+[_-])*(?:secret|token|password|passwd|pwd|api_?key|apikey|private_?key|credentials?|bearer)$/i;
+const COMMENT_PAIR = /([A-Za-z][A-Za-z0-9_-]*)\s*[:=]\s*["']?([^\s"']+)/g;
+
+/**
+ * The first secret in the text of a YAML comment (without its `#`), or null: the same shapes as
+ * in values, plus a random-looking value after a secret-like key — the commented-out line
+ * `# token: …` that is a credential as surely as the uncommented one.
+ */
+export function detectSecretInComment(text: string): SecretMatch | null {
+  const match = detectSecret(text);
+  if (match !== null) return match;
+  for (const [, key = '', value = ''] of text.matchAll(COMMENT_PAIR)) {
+    if (COMMENT_SECRET_KEY.test(key) && isHighEntropySecret(key, value)) {
+      return { rule: 'secret.high-entropy', label: 'a high-entropy secret' };
+    }
+  }
+  return null;
+}
+
 /** True when `text` may be quoted in a message: short, identifier-like, and not secret-shaped. */
 export function isSafeToEcho(text: string): boolean {
   return SAFE_ECHO.test(text) && detectSecret(text) === null && !(text.length >= 20 && shannonEntropy(text) >= 4);

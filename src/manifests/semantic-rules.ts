@@ -6,6 +6,13 @@
  */
 import { checkClosureReferences, type ClosureTargets } from '../domain/closures.js';
 import { POLICY_NAME, isHttpProviderType } from '../domain/defaults.js';
+import {
+  BASIC_AUTH_ACCOUNT_OPTIONS,
+  isBasicAuthProviderType,
+  parseFileDirectory,
+  readAuthMode,
+  readBasicAuthAccount,
+} from '../domain/provider-options.js';
 import type { AuditDelivery, Manifest, ManifestKind, Provider } from '../domain/types.js';
 import type { RuleId } from './rules.js';
 
@@ -34,6 +41,67 @@ export function checkManifestRules(manifest: Manifest): Violation[] {
       segments: ['spec', 'type'],
       message: `A ${manifest.spec.type} provider needs \`spec.url_env\`: the name of the environment variable that holds its endpoint URL.`,
     });
+  }
+  if (manifest.kind === 'Provider') violations.push(...checkProviderOptions(manifest));
+  return violations;
+}
+
+/**
+ * Options a connector would refuse at run time, reported now (the definitions are shared with the
+ * connectors, domain/provider-options.ts): a `file` directory that is absolute or climbs out of
+ * the file root; jira/servicenow basic auth without its account, or an unknown `auth`.
+ */
+function checkProviderOptions(provider: Provider): Violation[] {
+  const violations: Violation[] = [];
+  const { type, options } = provider.spec;
+  if (type === 'file') {
+    const directory = parseFileDirectory(options.directory);
+    const at = options.directory === undefined ? ['spec', 'type'] : ['spec', 'options', 'directory'];
+    if (!directory.ok) {
+      switch (directory.problem) {
+        case 'missing':
+          // Left to the connector (a NotReady provider at run time): minimal file providers
+          // without options are common in examples and tests, and write nowhere.
+          break;
+        case 'absolute':
+          violations.push({
+            rule: 'provider.file-directory-absolute',
+            segments: at,
+            message:
+              '`spec.options.directory` is an absolute path, but file providers write only under the reconciler\'s file root (--file-root); make it a path relative to that root, e.g. `directory: outbox`.',
+          });
+          break;
+        case 'escapes':
+          violations.push({
+            rule: 'provider.file-directory-escapes',
+            segments: at,
+            message:
+              '`spec.options.directory` climbs out of the reconciler\'s file root (--file-root) with `..`; file providers write only under that root, so remove the `..` segments.',
+          });
+          break;
+      }
+    }
+  }
+  if (isBasicAuthProviderType(type)) {
+    const auth = readAuthMode(provider);
+    const [account] = BASIC_AUTH_ACCOUNT_OPTIONS[type];
+    if (auth === null) {
+      violations.push({
+        rule: 'provider.auth',
+        segments: ['spec', 'options', 'auth'],
+        message: `\`spec.options.auth\` must be \`basic\` (the default: ${account} plus the secret in token_env) or \`bearer\` (a token in token_env).`,
+      });
+    } else if (auth === 'basic' && readBasicAuthAccount(provider) === null) {
+      const what =
+        type === 'jira'
+          ? 'the Atlassian account email that owns the API token'
+          : 'the integration user whose password is in the env var named by token_env';
+      violations.push({
+        rule: 'provider.basic-auth-account',
+        segments: options.auth === undefined ? ['spec', 'type'] : ['spec', 'options', 'auth'],
+        message: `A ${type} provider with basic authentication (the default) needs \`spec.options.${account}\`: ${what}; set it, or set \`spec.options.auth: bearer\` to send the token as a bearer token.`,
+      });
+    }
   }
   return violations;
 }

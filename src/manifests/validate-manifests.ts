@@ -168,7 +168,8 @@ function checkFile(input: ManifestFileInput, limits: YamlLimits): FileOutcome {
     return outcome;
   }
   for (const parsed of file.documents) {
-    if (parsed.empty) continue;
+    // An empty document still counts when it has findings (a secret in its only comment).
+    if (parsed.empty && parsed.findings.length === 0) continue;
     const checked = checkDocument(input, file, parsed);
     outcome.findings.push(...checked.findings);
     if (checked.candidate === undefined) outcome.conditions.push(checked.condition);

@@ -112,7 +112,7 @@ describe('npm start (the demo)', () => {
     expect(
       history.items.some((item) => item.provider === 'ops-webhook' && item.delivery_success === false),
     ).toBe(true);
-    expect(existsSync(join(dir.dir, '.demo', 'outbox'))).toBe(true);
+    expect(existsSync(join(dir.dir, '.demo', 'files', 'outbox'))).toBe(true);
 
     expect(await stop(first.child)).toBe(0);
     running = null;

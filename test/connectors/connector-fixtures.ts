@@ -77,7 +77,7 @@ export function makeContext(env: Env, overrides: Partial<ConnectorContext> = {})
   // Built by hand (not createConnectorContext) so these fixtures do not load every connector.
   const context: ConnectorContext = {
     env,
-    baseDir: '/nonexistent',
+    fileRoot: '/nonexistent',
     fetch: globalThis.fetch.bind(globalThis),
     maxAttempts: 3,
     maxRetryAfterMs: 60_000,

@@ -193,14 +193,16 @@ describe('redaction across all connector types', () => {
       // A regular file where the directory should be: every write fails.
       const blocked = join(dir, 'not-a-directory');
       await writeFile(blocked, 'x');
-      const provider = makeProvider('file', { options: { directory: blocked } }, 'canary-file');
+      const provider = makeProvider('file', { options: { directory: 'not-a-directory' } }, 'canary-file');
       const env = {
         URL: canaryUrl('https://example.test'),
         TOKEN: CANARY.token,
         SECRET: CANARY.signingSecret,
       };
 
-      const outcome = await createConnector(provider, makeContext(env).context).deliver(makeRequest());
+      const outcome = await createConnector(provider, makeContext(env, { fileRoot: dir }).context).deliver(
+        makeRequest(),
+      );
 
       expect(outcome.success).toBe(false);
       expect(outcome.error).toContain('canary-file');

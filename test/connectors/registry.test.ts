@@ -57,10 +57,10 @@ describe('createConnector', () => {
 
 describe('createConnectorContext', () => {
   it('fills production defaults and keeps overrides', () => {
-    const context = createConnectorContext({ env: {}, baseDir: '/repo' });
-    expect(context).toMatchObject({ maxAttempts: 3, maxRetryAfterMs: 60_000, baseDir: '/repo' });
+    const context = createConnectorContext({ env: {}, fileRoot: '/repo' });
+    expect(context).toMatchObject({ maxAttempts: 3, maxRetryAfterMs: 60_000, fileRoot: '/repo' });
     expect(typeof context.fetch).toBe('function');
-    const custom = createConnectorContext({ env: {}, baseDir: '/repo', maxAttempts: 1, maxRetryAfterMs: 5 });
+    const custom = createConnectorContext({ env: {}, fileRoot: '/repo', maxAttempts: 1, maxRetryAfterMs: 5 });
     expect(custom).toMatchObject({ maxAttempts: 1, maxRetryAfterMs: 5 });
   });
 

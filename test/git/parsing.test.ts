@@ -72,6 +72,12 @@ describe('parseLsTree', () => {
       { path: 'manifests/a b.yaml', blob: A, size: 12 },
       { path: 'scripts/run.sh', blob: B, size: 123456 },
     ]);
+    // Asked for, symbolic links are listed and marked (so they can be reported, never followed).
+    expect(parseLsTree(output, { symlinks: true })).toEqual([
+      { path: 'manifests/a b.yaml', blob: A, size: 12 },
+      { path: 'link', blob: B, size: 9, symlink: true },
+      { path: 'scripts/run.sh', blob: B, size: 123456 },
+    ]);
   });
 });
 

@@ -279,8 +279,8 @@ export interface TestReconcilerOptions {
   metrics?: ReconcilerMetrics;
   /** Recorded push back-off waits (never slept). */
   sleeps?: number[];
-  /** Base dir of `file` providers. */
-  baseDir?: string;
+  /** The file root of `file` providers (default: the state dir). */
+  fileRoot?: string;
   /** Connector calls in flight at once (the first claim batch is 8 times this). */
   concurrency?: number;
 }
@@ -303,7 +303,7 @@ export async function openTestReconciler(options: TestReconcilerOptions): Promis
   });
   const connectorContext = createConnectorContext({
     env: options.env,
-    baseDir: options.baseDir ?? options.stateDir,
+    fileRoot: options.fileRoot ?? options.stateDir,
     maxAttempts: options.connectorAttempts ?? 1,
     sleep: async () => {},
   });

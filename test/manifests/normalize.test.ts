@@ -9,7 +9,12 @@ const doc = (kind: string, name: string, spec: string) =>
 
 describe('normalisation fills every default of SPEC §3', () => {
   it.each(PROVIDER_TYPES.map((t) => [t]))('Provider of type %s', (type) => {
-    const spec = type === 'file' ? '  type: file\n' : `  type: ${type}\n  url_env: ENDPOINT_URL\n`;
+    // jira and servicenow default to basic auth, which needs an account: bearer needs none.
+    const bearer = type === 'jira' || type === 'servicenow';
+    const spec =
+      type === 'file'
+        ? '  type: file\n'
+        : `  type: ${type}\n  url_env: ENDPOINT_URL\n${bearer ? '  options:\n    auth: bearer\n' : ''}`;
     const result = validateManifests([fileInput('manifests/p.yaml', doc('Provider', 'p', spec))]);
     expect(result.findings).toEqual([]);
     expect(result.manifests.providers[0]!.spec).toEqual({
@@ -21,7 +26,7 @@ describe('normalisation fills every default of SPEC §3', () => {
       timeout_seconds: 10,
       category: defaultCategory(type),
       idempotent: defaultIdempotent(type),
-      options: {},
+      options: bearer ? { auth: 'bearer' } : {},
     });
   });
 

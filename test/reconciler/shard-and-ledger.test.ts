@@ -101,7 +101,7 @@ describe('shards and the ledger branch', () => {
         replicaId: 'ledger',
         env,
       });
-      const connectorContext = createConnectorContext({ env, baseDir: ops.work, maxAttempts: 1 });
+      const connectorContext = createConnectorContext({ env, fileRoot: ops.work, maxAttempts: 1 });
       const options = {
         store,
         branch: 'main',
