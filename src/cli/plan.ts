@@ -17,6 +17,7 @@ import {
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import { readSnapshot } from '../read-model/read-snapshot.js';
 import { createProviderCheck } from './provider-check.js';
+import { resolveFileRoot } from './reconcile.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
@@ -177,7 +178,17 @@ export async function runPlan(options: PlanCommandOptions, context: CliContext):
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
     const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision });
     const facts = await readPlanFacts(repository.reader, snapshot, {
-      checkProvider: createProviderCheck(createConnectorContext({ env: context.env, baseDir: context.cwd })),
+      checkProvider: createProviderCheck(
+        createConnectorContext({
+          env: context.env,
+          fileRoot: resolveFileRoot({
+            explicit: undefined,
+            env: context.env,
+            stateDir: context.cwd,
+            cwd: context.cwd,
+          }),
+        }),
+      ),
     });
     const plan = planReconcile(facts, context.clock.now(), {
       leaseMinutes: DEFAULT_LEASE_MINUTES,

@@ -21,7 +21,8 @@ import {
   type ValidateFormat,
 } from '../manifests/format-findings.js';
 import { readManifests, readWorktreeManifests } from '../manifests/read-manifests.js';
-import type { ManifestLoadResult, RecordIndex } from '../manifests/validate-manifests.js';
+import type { ClosureTargets } from '../domain/closures.js';
+import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions } from './repository.js';
@@ -67,7 +68,7 @@ export async function validateRevision(
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
-    const records = await readRecordIndex(repository.reader, ledgerRevision ?? revision);
+    const records = await readRecordTargets(repository.reader, ledgerRevision ?? revision);
     return { revision, result: await readManifests(repository.reader, revision, { records }) };
   } finally {
     await repository.close();
@@ -75,7 +76,11 @@ export async function validateRevision(
 }
 
 /** The closure targets of the records at `commit` (one ls-tree, one blob batch). */
-async function readRecordIndex(reader: GitReader, commit: string, cache?: RecordCache): Promise<RecordIndex> {
+async function readRecordTargets(
+  reader: GitReader,
+  commit: string,
+  cache?: RecordCache,
+): Promise<ClosureTargets> {
   const { records } = await readRecords(reader, commit, cache ? { cache } : {});
   return indexRecords(records);
 }
@@ -86,12 +91,12 @@ async function readRecordIndex(reader: GitReader, commit: string, cache?: Record
  * a commit (a new repository, or a directory outside git) there are no records to check against,
  * and closure references are left to the reconciler; an explicit `--ledger-ref` must resolve.
  */
-async function readCommittedRecordIndex(
+async function readCommittedClosureTargets(
   dir: string,
   options: ValidateCommandOptions,
   context: CliContext,
   cache?: RecordCache,
-): Promise<RecordIndex | undefined> {
+): Promise<ClosureTargets | undefined> {
   const repository = await openRepository({ repo: dir }, context);
   try {
     let commit: string;
@@ -101,7 +106,7 @@ async function readCommittedRecordIndex(
       if (options.ledgerRef === undefined && error instanceof GitError) return undefined;
       throw error;
     }
-    return await readRecordIndex(repository.reader, commit, cache);
+    return await readRecordTargets(repository.reader, commit, cache);
   } finally {
     await repository.close();
   }
@@ -123,7 +128,7 @@ export async function runValidate(options: ValidateCommandOptions, context: CliC
   }
   if (options.worktree === true) {
     const dir = worktreeDir(options, context);
-    const records = await readCommittedRecordIndex(dir, options, context);
+    const records = await readCommittedClosureTargets(dir, options, context);
     const result = await readWorktreeManifests(dir, records ? { records } : {});
     context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
     return exitCodeOf(result);
@@ -154,7 +159,7 @@ async function watchWorktree(
   }
   let lastExit: number = EXIT.ok;
   const validateOnce = async (): Promise<void> => {
-    const records = await readCommittedRecordIndex(repoDir, options, context, recordCache);
+    const records = await readCommittedClosureTargets(repoDir, options, context, recordCache);
     const result = await readWorktreeManifests(repoDir, records ? { records } : {});
     lastExit = exitCodeOf(result);
     context.stdout(formatFindings(format, { revision: 'worktree', ...result }));

@@ -36,7 +36,10 @@ describe('locale independence', () => {
     for (const locale of LOCALES) {
       const ops: OpsRepo = await createOpsRepo();
       const state: TempDir = await createStateDir();
-      cleanups.push(() => ops.cleanup(), () => state.cleanup());
+      cleanups.push(
+        () => ops.cleanup(),
+        () => state.cleanup(),
+      );
       await ops.commit(
         {
           'manifests/policy.yaml': policyYaml({ autoPlaybooks: true }),
