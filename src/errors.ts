@@ -19,11 +19,6 @@ abstract class CavraError extends Error {
   }
 }
 
-/** A manifest or configuration the operator must fix (exit 2 when it stops a command). */
-export class ManifestError extends CavraError {
-  readonly exitCode = EXIT.usage;
-}
-
 /** Usage or configuration error: bad flags, missing env var, unknown kind (exit 2). */
 export class ExitError extends CavraError {
   constructor(

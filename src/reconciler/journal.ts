@@ -15,8 +15,6 @@ import { InternalError, StateError } from '../errors.js';
 import { claimOfDelivery, emptyPending, type PendingOutcomes } from '../plan/settle-ledger.js';
 
 const JOURNAL_FILE = 'pending-outcomes.jsonl';
-/** The single-JSON journal of earlier versions: still read, so an upgrade loses nothing. */
-const LEGACY_JOURNAL_FILE = 'pending-outcomes.json';
 
 type JournalLine = { pending: PendingOutcomes } | { landed: string[] };
 
@@ -105,8 +103,6 @@ export async function readJournal(stateDir: string): Promise<PendingOutcomes | n
     if ('landed' in line) for (const id of line.landed) landed.add(id);
     else chunks.push(line.pending);
   });
-  const legacy = await readText(join(stateDir, LEGACY_JOURNAL_FILE));
-  if (legacy !== '') chunks.unshift(JSON.parse(legacy) as PendingOutcomes);
 
   const pending = emptyPending();
   for (const chunk of chunks) {
@@ -119,5 +115,4 @@ export async function readJournal(stateDir: string): Promise<PendingOutcomes | n
 
 export async function clearJournal(stateDir: string): Promise<void> {
   await rm(join(stateDir, JOURNAL_FILE), { force: true });
-  await rm(join(stateDir, LEGACY_JOURNAL_FILE), { force: true });
 }

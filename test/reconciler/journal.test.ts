@@ -2,7 +2,7 @@
  * The outcome journal: appended per call, claims marked landed, read back as what has not landed;
  * a last line cut short by a kill is ignored, anything else unreadable is an error.
  */
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type * as FsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,15 +88,6 @@ describe('journal', () => {
     await write(outcome('drill-2.hook.1', false));
     await expect(readJournal(dir)).rejects.toThrow(StateError);
     await expect(readJournal(dir)).rejects.toThrow(/pending-outcomes\.jsonl is damaged at line 2/);
-  });
-
-  it('still reads the single-JSON journal of earlier versions, and clears it', async () => {
-    await writeFile(join(dir, 'pending-outcomes.json'), JSON.stringify(outcome('gordackretryexec-9', true)));
-    await write(outcome('drill-1.hook.1', false));
-    const pending = await readJournal(dir);
-    expect(pending?.claimIds).toEqual(['gordackretryexec-9', 'drill-1.hook.1']);
-    await clearJournal(dir);
-    expect(await readJournal(dir)).toBeNull();
   });
 
   it('writes nothing after a failed append, so what it wrote stays readable, and close reports the failure', async () => {
