@@ -10,6 +10,7 @@
  * the revision is read from git once per tip, which is not what this measures.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -275,7 +276,11 @@ async function load(
   };
 }
 
-async function startChild(): Promise<{ urls: { api: string; trivial: string }; stop: () => void }> {
+async function startChild(): Promise<{
+  urls: { api: string; trivial: string };
+  peakRssMb: () => number | null;
+  stop: () => void;
+}> {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -284,7 +289,21 @@ async function startChild(): Promise<{ urls: { api: string; trivial: string }; s
     lines.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
-  return { urls: JSON.parse(first) as { api: string; trivial: string }, stop: () => child.stdin.end() };
+  return {
+    urls: JSON.parse(first) as { api: string; trivial: string },
+    peakRssMb: () => peakRssMb(child.pid),
+    stop: () => child.stdin.end(),
+  };
+}
+
+/** The peak resident set of a process (Linux `VmHWM`), in MB; null where /proc has no answer. */
+function peakRssMb(pid: number | undefined): number | null {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Math.round(Number(match[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Run the API suite; `ratio` = report req/s ÷ trivial req/s (target ≥ 0.5). */
@@ -293,7 +312,7 @@ export async function runApiBench(): Promise<{
   ratio: number;
   details: Record<string, unknown>;
 }> {
-  const { urls, stop } = await startChild();
+  const { urls, stop, peakRssMb: servePeakRss } = await startChild();
   try {
     const reportUrl = `${urls.api}${REPORT_PATH}`;
     // Warm up both (JIT, the report computed once per minute and cached, sockets).
@@ -320,6 +339,7 @@ export async function runApiBench(): Promise<{
       ratio: Number(ratio.toFixed(3)),
       details: {
         records: DELIVERIES + EXECUTIONS + PLAYBOOKS + CLOSURES,
+        serve_peak_rss_mb: servePeakRss(),
         composition: {
           deliveries: DELIVERIES,
           executions: EXECUTIONS,
