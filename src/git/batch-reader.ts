@@ -218,7 +218,13 @@ export class BatchReader {
           const content = this.body;
           this.body = null;
           this.awaitingTrailer = true;
-          this.deliver({ type: this.bodyType, content, id: this.bodyId, size: content.length, skipped: false });
+          this.deliver({
+            type: this.bodyType,
+            content,
+            id: this.bodyId,
+            size: content.length,
+            skipped: false,
+          });
         }
         continue;
       }

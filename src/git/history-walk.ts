@@ -174,7 +174,10 @@ export interface WalkHistoryOptions {
 }
 
 /** Run the walk: every commit of `request`, newest first (topological), with its changes. */
-export function walkHistory(request: HistoryWalkRequest, options: WalkHistoryOptions): Promise<WalkedCommit[]> {
+export function walkHistory(
+  request: HistoryWalkRequest,
+  options: WalkHistoryOptions,
+): Promise<WalkedCommit[]> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', buildWalkArgs(request), {
       cwd: options.repoDir,

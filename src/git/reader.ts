@@ -193,7 +193,8 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
       return result;
     },
 
-    verifySignatures: (commits, allowedSigners) => verifySignatures(commits, allowedSigners, { repoDir, env }),
+    verifySignatures: (commits, allowedSigners) =>
+      verifySignatures(commits, allowedSigners, { repoDir, env }),
 
     async readFile(commit: string, path: string): Promise<string | null> {
       const entries = await this.listTree(commit, [path]);

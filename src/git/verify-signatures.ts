@@ -40,7 +40,9 @@ export async function verifySignatures(
   const unique = [...new Set(commits)];
   const invalid = unique.find((commit) => !COMMIT_ID.test(commit));
   if (invalid !== undefined) {
-    throw new GitError(`"${invalid.slice(0, 80)}" is not a commit id; signatures are verified for full ids only.`);
+    throw new GitError(
+      `"${invalid.slice(0, 80)}" is not a commit id; signatures are verified for full ids only.`,
+    );
   }
   if (unique.length === 0) return new Map();
   let signersDir: string | null = null;

@@ -53,7 +53,8 @@ export function stableText(value: unknown): string {
       return `{${keys.map((key) => `${JSON.stringify(key)}:${stableText(record[key])}`).join(',')}}`;
     }
     default:
-      return JSON.stringify(String(value));
+      // Functions and symbols: YAML never produces them; keep the function total anyway.
+      return JSON.stringify(typeof value);
   }
 }
 

@@ -70,7 +70,9 @@ export async function readDocumentProvenance(
     parsed,
   );
 
-  const marks = at.atTip ? null : ancestorMarksOf(at.branch, at.position, () => markAncestors(at.branch.index, at.position));
+  const marks = at.atTip
+    ? null
+    : ancestorMarksOf(at.branch, at.position, () => markAncestors(at.branch.index, at.position));
   const { commits } = at.branch.index;
   const oldestHolder = (identity: string): number | null => {
     let best: number | null = null;
@@ -119,7 +121,8 @@ export async function foldManifestHistory(
       if (cache.documents.has(change.blob)) continue;
       // Parse under the path the revision has it at, when it has it, so validation can reuse it.
       const current = toRead.get(change.blob);
-      if (current === undefined || keep.has(`${change.path}\n${change.blob}`)) toRead.set(change.blob, change.path);
+      if (current === undefined || keep.has(`${change.path}\n${change.blob}`))
+        toRead.set(change.blob, change.path);
     }
   }
   await readManifestDocuments(
@@ -167,10 +170,9 @@ export async function readManifestDocuments(
   const missing = files.filter((file) => !cache.documents.has(file.blob));
   for (let start = 0; start < missing.length; start += READ_CHUNK) {
     const chunk = missing.slice(start, start + READ_CHUNK);
-    const objects = await reader.readObjects(
-      [...new Set(chunk.map((file) => file.blob))],
-      { maxBytes: limits.maxFileBytes },
-    );
+    const objects = await reader.readObjects([...new Set(chunk.map((file) => file.blob))], {
+      maxBytes: limits.maxFileBytes,
+    });
     for (const file of chunk) {
       if (cache.documents.has(file.blob)) continue;
       const content = objects.get(file.blob)?.content ?? null;

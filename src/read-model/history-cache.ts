@@ -31,12 +31,15 @@ export interface ManifestHistory {
 /** Folded ledger facts of a branch (up to `done` commits of its index). */
 export interface LedgerHistory {
   done: number;
-  /** Execution record blobs ever added (also ones deleted later): blob → path. */
-  executions: Map<string, string>;
-  /** Closure record blobs ever added: blob → path. */
-  closures: Map<string, string>;
-  /** `source_revision`s of records added by reconciler commits (those carrying the replica trailer). */
-  recorded: Set<string>;
+  /** Execution record blobs ever added (also ones deleted later) → positions of the commits adding them. */
+  executions: Map<string, number[]>;
+  /** Closure record blobs ever added → positions of the commits adding them. */
+  closures: Map<string, number[]>;
+  /**
+   * `source_revision`s of records added by reconciler commits (those carrying the replica
+   * trailer) → positions of those commits.
+   */
+  recorded: Map<string, number[]>;
 }
 
 /** One walked branch and what was folded from it. */
@@ -98,7 +101,7 @@ function emptyManifestHistory(): ManifestHistory {
 }
 
 function emptyLedgerHistory(): LedgerHistory {
-  return { done: 0, executions: new Map(), closures: new Map(), recorded: new Set() };
+  return { done: 0, executions: new Map(), closures: new Map(), recorded: new Map() };
 }
 
 function createBranchHistory(index: HistoryIndex): BranchHistory {
@@ -149,7 +152,11 @@ export async function readBranchAt(
 }
 
 /** 1 for `position` and its ancestors (cached for a few positions). */
-export function ancestorMarksOf(branch: BranchHistory, position: number, compute: () => Uint8Array): Uint8Array {
+export function ancestorMarksOf(
+  branch: BranchHistory,
+  position: number,
+  compute: () => Uint8Array,
+): Uint8Array {
   const cached = branch.ancestorMarks.get(position);
   if (cached !== undefined && cached.length === branch.index.commits.length) return cached;
   const marks = compute();
@@ -157,7 +164,6 @@ export function ancestorMarksOf(branch: BranchHistory, position: number, compute
   branch.ancestorMarks.set(position, marks);
   return marks;
 }
-
 
 /**
  * The evidence form of a walked commit. Its signature is not verified here (that costs a process

@@ -43,7 +43,11 @@ export function compareCommits(a: IndexedCommit, b: IndexedCommit): number {
  * Append a walk (newest first, as git gives it) of commits not yet in the index, whose parents
  * are in the index or in the walk. Returns the new commits, parents first.
  */
-export function appendWalk(index: HistoryIndex, walked: readonly WalkedCommit[], tip: string): IndexedCommit[] {
+export function appendWalk(
+  index: HistoryIndex,
+  walked: readonly WalkedCommit[],
+  tip: string,
+): IndexedCommit[] {
   const added: IndexedCommit[] = [];
   for (let i = walked.length - 1; i >= 0; i--) {
     const commit = walked[i]!;
@@ -131,7 +135,8 @@ export function computeNewestRecordedAncestors(
     for (const parent of commit.parentPositions) {
       const candidate = recorded[parent] === 1 ? parent : result[parent]!;
       if (candidate === -1) continue;
-      if (best === -1 || compareCommits(index.commits[candidate]!, index.commits[best]!) > 0) best = candidate;
+      if (best === -1 || compareCommits(index.commits[candidate]!, index.commits[best]!) > 0)
+        best = candidate;
     }
     result[commit.position] = best;
   }

@@ -20,9 +20,20 @@ import { MAX_RECORD_BYTES } from '../records/read-records.js';
 import { validateDocument } from '../schemas/index.js';
 import { readManifestDocuments } from './document-provenance.js';
 import { commitInfoAt, type BranchHistory, type HistoryCache } from './history-cache.js';
-import { recordKindOf, summarizeRecord, type ManifestEvidence, type RecordSummary } from './record-summary.js';
+import {
+  recordKindOf,
+  summarizeRecord,
+  type ManifestEvidence,
+  type RecordSummary,
+} from './record-summary.js';
 
 const READ_CHUNK = 2000;
+
+/** A ledger branch as of a commit: `marks` are that commit's ancestors, null at the walked tip. */
+export interface LedgerAt {
+  branch: BranchHistory;
+  marks: Uint8Array | null;
+}
 
 /**
  * Fold the ledger branch's walked commits not folded yet: read each record blob they add (once,
@@ -30,7 +41,11 @@ const READ_CHUNK = 2000;
  * reconciler commits (those with the replica trailer) added. A record an operator commits does
  * not make a revision "recorded": the base of a change must be what a reconciler saw.
  */
-export async function foldLedgerHistory(reader: GitReader, cache: HistoryCache, branch: BranchHistory): Promise<void> {
+export async function foldLedgerHistory(
+  reader: GitReader,
+  cache: HistoryCache,
+  branch: BranchHistory,
+): Promise<void> {
   const { commits } = branch.index;
   const ledger = branch.ledger;
   if (ledger.done >= commits.length) return;
@@ -61,15 +76,37 @@ export async function foldLedgerHistory(reader: GitReader, cache: HistoryCache, 
       if (kind === null) continue;
       const summary: RecordSummary | null = cache.records.get(`${kind}:${change.blob}`) ?? null;
       if (summary === null) continue;
-      if (summary.execution !== null) ledger.executions.set(change.blob, change.path);
-      if (summary.closure !== null) ledger.closures.set(change.blob, change.path);
-      if (commit.replica !== '' && summary.sourceRevision !== '') ledger.recorded.add(summary.sourceRevision);
+      if (summary.execution !== null) addPosition(ledger.executions, change.blob, commit.position);
+      if (summary.closure !== null) addPosition(ledger.closures, change.blob, commit.position);
+      if (commit.replica !== '' && summary.sourceRevision !== '') {
+        addPosition(ledger.recorded, summary.sourceRevision, commit.position);
+      }
     }
   }
   ledger.done = commits.length;
 }
 
-function recordChangeKind(change: { path: string; blob: string; mode: string; status: string }): string | null {
+function addPosition(map: Map<string, number[]>, key: string, position: number): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [position]);
+  else if (list[list.length - 1] !== position) list.push(position);
+}
+
+/** Keys whose entry was added at a marked commit (all keys when `marks` is null: the walked tip). */
+export function keysAt(map: ReadonlyMap<string, readonly number[]>, marks: Uint8Array | null): string[] {
+  const keys: string[] = [];
+  for (const [key, positions] of map) {
+    if (marks === null || positions.some((position) => marks[position] === 1)) keys.push(key);
+  }
+  return keys;
+}
+
+function recordChangeKind(change: {
+  path: string;
+  blob: string;
+  mode: string;
+  status: string;
+}): string | null {
   if (change.blob === '' || (change.mode !== '100644' && change.mode !== '100755')) return null;
   return recordKindOf(change.path);
 }
@@ -81,20 +118,22 @@ function recordChangeKind(change: { path: string; blob: string; mode: string; st
 export async function readConsumption(
   reader: GitReader,
   cache: HistoryCache,
-  ledger: BranchHistory | null,
+  ledger: LedgerAt | null,
   tracked: BranchHistory,
   limits: YamlLimits,
 ): Promise<ConsumptionFacts> {
   const approvals = new Map<string, Set<string>>();
   const closures = new Map<string, Set<string>>();
   if (ledger === null) return { approvals: new Map(), closures: new Map() };
-  const executions = summariesOf(cache, 'executions', ledger.ledger.executions);
-  const closureRecords = summariesOf(cache, 'closures', ledger.ledger.closures);
+  const history = ledger.branch.ledger;
+  const executions = summariesOf(cache, 'executions', keysAt(history.executions, ledger.marks));
+  const closureRecords = summariesOf(cache, 'closures', keysAt(history.closures, ledger.marks));
   const blobs = new Map<string, string>();
   for (const summary of executions) {
     for (const evidence of summary.execution!.evidence) blobs.set(evidence.blob, evidence.manifest);
   }
-  for (const summary of closureRecords) blobs.set(summary.closure!.source.blob, summary.closure!.source.manifest);
+  for (const summary of closureRecords)
+    blobs.set(summary.closure!.source.blob, summary.closure!.source.manifest);
   await readManifestDocuments(
     reader,
     cache,
@@ -112,25 +151,35 @@ export async function readConsumption(
   for (const summary of executions) {
     const execution = summary.execution!;
     for (const evidence of execution.evidence) {
-      const names = matchDocuments(cache, tracked, 'RetryApproval', evidence, execution.approvalDecisionId, (spec) =>
-        spec.delivery === execution.key.delivery_id && spec.provider === execution.key.provider,
+      const names = matchDocuments(
+        cache,
+        tracked,
+        'RetryApproval',
+        evidence,
+        execution.approvalDecisionId,
+        (spec) => spec.delivery === execution.key.delivery_id && spec.provider === execution.key.provider,
       );
       for (const name of names) add(approvals, name, execution.executionId);
     }
   }
   for (const summary of closureRecords) {
     const closure = summary.closure!;
-    const names = matchDocuments(cache, tracked, 'RecoveryClosure', closure.source, closure.closureId, (spec) =>
-      spec.playbook_id === closure.playbookId && spec.provider === closure.provider,
+    const names = matchDocuments(
+      cache,
+      tracked,
+      'RecoveryClosure',
+      closure.source,
+      closure.closureId,
+      (spec) => spec.playbook_id === closure.playbookId && spec.provider === closure.provider,
     );
     for (const name of names) add(closures, name, closure.closureId);
   }
   return { approvals: sortedLists(approvals), closures: sortedLists(closures) };
 }
 
-function summariesOf(cache: HistoryCache, kind: string, blobs: ReadonlyMap<string, string>): RecordSummary[] {
+function summariesOf(cache: HistoryCache, kind: string, blobs: readonly string[]): RecordSummary[] {
   const result: RecordSummary[] = [];
-  for (const blob of blobs.keys()) {
+  for (const blob of blobs) {
     const summary = cache.records.get(`${kind}:${blob}`);
     if (summary) result.push(summary);
   }
@@ -170,7 +219,9 @@ function matchDocuments(
 
 function specOf(document: DocumentSummary): Record<string, unknown> {
   const spec = document.value?.spec;
-  return spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? (spec as Record<string, unknown>) : {};
+  return spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+    ? (spec as Record<string, unknown>)
+    : {};
 }
 
 function unique(names: string[]): string[] {

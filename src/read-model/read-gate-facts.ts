@@ -15,7 +15,7 @@
  */
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { ApprovalFacts, GateFacts, PolicyAt } from '../domain/gate-facts.js';
-import type { GitReader } from '../domain/ports.js';
+import type { GitReader, StoredObject } from '../domain/ports.js';
 import type { ManifestSet, ReconcilerPolicySpec, SignatureInfo } from '../domain/types.js';
 import { GitError } from '../errors.js';
 import { resolveLimits, type YamlLimits } from '../manifests/limits.js';
@@ -23,6 +23,7 @@ import { validateManifests, type ManifestFileInput } from '../manifests/validate
 import { sha256Hex } from '../records/hash.js';
 import { foldManifestHistory } from './document-provenance.js';
 import {
+  ancestorMarksOf,
   createHistoryCache,
   readBranchAt,
   useLimits,
@@ -30,8 +31,8 @@ import {
   type BranchHistory,
   type HistoryCache,
 } from './history-cache.js';
-import { computeNewestRecordedAncestors } from './history-index.js';
-import { foldLedgerHistory, readConsumption } from './ledger-facts.js';
+import { computeNewestRecordedAncestors, markAncestors } from './history-index.js';
+import { foldLedgerHistory, keysAt, readConsumption, type LedgerAt } from './ledger-facts.js';
 
 /** Allowed-signers files larger than this are treated as absent (they trust nobody). */
 export const MAX_ALLOWED_SIGNERS_BYTES = 1024 * 1024;
@@ -55,8 +56,7 @@ export async function readGateFacts(reader: GitReader, options: ReadGateFactsOpt
   useLimits(cache, limits);
   const tracked = await readBranchAt(reader, cache, 'tracked', options.revision);
   await foldManifestHistory(reader, cache, tracked.branch, limits);
-  const ledger = await readLedgerBranch(reader, cache, options, tracked);
-  if (ledger !== null) await foldLedgerHistory(reader, cache, ledger);
+  const ledger = await readLedgerAt(reader, cache, options, tracked);
 
   const current: PolicyAt = {
     commit: options.revision,
@@ -84,7 +84,9 @@ export async function readGateFacts(reader: GitReader, options: ReadGateFactsOpt
     bases.set(approval.name, { ...base, introduced: position });
   }
 
-  const baseCommits = [...new Set([...bases.values()].flatMap((base) => (base.commit === null ? [] : [base.commit])))];
+  const baseCommits = [
+    ...new Set([...bases.values()].flatMap((base) => (base.commit === null ? [] : [base.commit]))),
+  ];
   const policies = await readPoliciesAt(reader, cache, tracked.branch, baseCommits, limits);
   const policyAt = (commit: string | null): ReconcilerPolicySpec =>
     commit === null ? structuredClone(DEFAULT_POLICY_SPEC) : policies.get(commit)!;
@@ -131,39 +133,52 @@ export async function readGateFacts(reader: GitReader, options: ReadGateFactsOpt
   return { current, approvals, consumed };
 }
 
-/** The branch whose history is the ledger's, or null when there is no ledger yet. */
-async function readLedgerBranch(
+/** The ledger's walked history as of `ledgerRevision`, or null when there is no ledger yet. */
+async function readLedgerAt(
   reader: GitReader,
   cache: HistoryCache,
   options: ReadGateFactsOptions,
   tracked: BranchAt,
-): Promise<BranchHistory | null> {
+): Promise<LedgerAt | null> {
   const ledgerRevision = options.ledgerRevision;
   if (ledgerRevision === null || ledgerRevision === '') return null;
-  const slot = ledgerRevision === options.revision ? 'tracked' : 'ledger';
-  const at = slot === 'tracked' ? tracked : await readBranchAt(reader, cache, 'ledger', ledgerRevision);
-  if (at.atTip) return at.branch;
-  // An older ledger commit than the one walked: its history is a part of the walk that cannot be
-  // cut out cheaply, so walk it on its own (blob caches are shared; the cached walk stays).
-  const throwaway: HistoryCache = { ...cache, tracked: null, ledger: null };
-  return (await readBranchAt(reader, throwaway, slot, ledgerRevision)).branch;
+  const at =
+    ledgerRevision === options.revision
+      ? tracked
+      : await readBranchAt(reader, cache, 'ledger', ledgerRevision);
+  await foldLedgerHistory(reader, cache, at.branch);
+  // An older ledger commit than the walked tip (the API's `?at=`): only records added by its
+  // ancestors count.
+  const marks = at.atTip
+    ? null
+    : ancestorMarksOf(at.branch, at.position, () => markAncestors(at.branch.index, at.position));
+  return { branch: at.branch, marks };
 }
 
-/** Newest recorded proper ancestor of every tracked commit (cached while nothing changed). */
-function newestRecordedOf(tracked: BranchHistory, ledger: BranchHistory | null): Int32Array {
-  const recorded = ledger?.ledger.recorded ?? new Set<string>();
+/** Newest recorded ancestor of every tracked commit (cached at the walked tips). */
+function newestRecordedOf(tracked: BranchHistory, ledger: LedgerAt | null): Int32Array {
+  if (ledger === null) return computeNewestRecordedAncestors(tracked.index, () => false);
+  const history = ledger.branch.ledger;
   const cached = tracked.newestRecorded;
+  const cacheable = ledger.marks === null;
   if (
+    cacheable &&
     cached !== null &&
     cached.commits === tracked.index.commits.length &&
-    cached.ledger === ledger?.ledger &&
-    cached.recorded === recorded.size
+    cached.ledger === history &&
+    cached.recorded === history.recorded.size
   ) {
     return cached.values;
   }
+  const recorded = new Set(keysAt(history.recorded, ledger.marks));
   const values = computeNewestRecordedAncestors(tracked.index, (commit) => recorded.has(commit));
-  if (ledger !== null) {
-    tracked.newestRecorded = { commits: tracked.index.commits.length, ledger: ledger.ledger, recorded: recorded.size, values };
+  if (cacheable) {
+    tracked.newestRecorded = {
+      commits: tracked.index.commits.length,
+      ledger: history,
+      recorded: history.recorded.size,
+      values,
+    };
   }
   return values;
 }
@@ -184,7 +199,10 @@ async function readPoliciesAt(
   const uncached = commits.filter((commit) => !cache.policies.has(commit));
   const paths = [...branch.manifests.policyPaths].sort();
   const names = uncached.flatMap((commit) => paths.map((path) => `${commit}:${path}`));
-  const objects = names.length === 0 ? new Map() : await reader.readObjects(names, { maxBytes: limits.maxFileBytes });
+  const objects =
+    names.length === 0
+      ? new Map<string, StoredObject | null>()
+      : await reader.readObjects(names, { maxBytes: limits.maxFileBytes });
   for (const commit of uncached) {
     const files: ManifestFileInput[] = [];
     for (const path of paths) {
@@ -223,9 +241,11 @@ async function readAllowedSigners(
   }
   if (names.size > 0) {
     const objects = await reader.readObjects([...names.keys()], { maxBytes: MAX_ALLOWED_SIGNERS_BYTES });
-    for (const [name, key] of names) cache.signers.set(key, objects.get(name)?.content?.toString('utf8') ?? '');
+    for (const [name, key] of names)
+      cache.signers.set(key, objects.get(name)?.content?.toString('utf8') ?? '');
   }
-  for (const { commit, path } of files) result.set(`${commit}\n${path}`, cache.signers.get(`${commit}\n${path}`)!);
+  for (const { commit, path } of files)
+    result.set(`${commit}\n${path}`, cache.signers.get(`${commit}\n${path}`)!);
   return result;
 }
 
@@ -241,8 +261,12 @@ async function verifyGrouped(
     if (missing.length === 0) continue;
     const verified = await reader.verifySignatures(missing, content);
     for (const commit of missing) {
-      cache.signatures.set(keyOf(content, commit), verified.get(commit) ?? { status: 'error', principal: '' });
+      cache.signatures.set(
+        keyOf(content, commit),
+        verified.get(commit) ?? { status: 'error', principal: '' },
+      );
     }
   }
-  return (content, commit) => cache.signatures.get(keyOf(content, commit)) ?? { status: 'error', principal: '' };
+  return (content, commit) =>
+    cache.signatures.get(keyOf(content, commit)) ?? { status: 'error', principal: '' };
 }

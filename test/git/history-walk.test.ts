@@ -35,7 +35,10 @@ beforeAll(async () => {
     date: at(2),
     author: 'Olga <olga@example.test>',
   });
-  const dated = { GIT_AUTHOR_DATE: `@${Date.parse(at(3)) / 1000} +0000`, GIT_COMMITTER_DATE: `@${Date.parse(at(3)) / 1000} +0000` };
+  const dated = {
+    GIT_AUTHOR_DATE: `@${Date.parse(at(3)) / 1000} +0000`,
+    GIT_COMMITTER_DATE: `@${Date.parse(at(3)) / 1000} +0000`,
+  };
   await git(repo.dir, ['merge', '-q', '--no-ff', '--no-edit', 'side'], dated);
   ids.merge = await git(repo.dir, ['rev-parse', 'HEAD']);
   await git(repo.dir, ['checkout', '-q', '-b', 'side2', ids.other]);
@@ -50,7 +53,9 @@ beforeAll(async () => {
     `records\n\n${REPLICA_TRAILER}: replica-7\n`,
     { date: at(6) },
   );
-  ids.deleted = await commitFiles(repo.dir, { 'records/runs/2026-03/r.json': null }, 'delete', { date: at(7) });
+  ids.deleted = await commitFiles(repo.dir, { 'records/runs/2026-03/r.json': null }, 'delete', {
+    date: at(7),
+  });
   reader = createGitReader(repo.dir);
 });
 
@@ -67,7 +72,8 @@ describe('walkHistory', () => {
     expect(commits.map((c) => c.commit).sort()).toEqual(Object.values(ids).sort());
     const position = new Map(commits.map((c, i) => [c.commit, i]));
     for (const commit of commits) {
-      for (const parent of commit.parents) expect(position.get(parent)!).toBeGreaterThan(position.get(commit.commit)!);
+      for (const parent of commit.parents)
+        expect(position.get(parent)!).toBeGreaterThan(position.get(commit.commit)!);
     }
     const byId = new Map(commits.map((c) => [c.commit, c]));
     expect(byId.get(ids.merge!)!.parents).toEqual([ids.other, ids.side1]);
@@ -85,15 +91,30 @@ describe('walkHistory', () => {
     const commits = await reader.walkHistory({ tip: ids.deleted!, prefixes: ['manifests/', 'records/'] });
     const byId = new Map(commits.map((c) => [c.commit, c]));
     expect(byId.get(ids.root!)!.changes).toEqual([
-      { path: 'manifests/a.yaml', status: 'added', blob: await blobOf(ids.root!, 'manifests/a.yaml'), mode: '100644' },
+      {
+        path: 'manifests/a.yaml',
+        status: 'added',
+        blob: await blobOf(ids.root!, 'manifests/a.yaml'),
+        mode: '100644',
+      },
     ]);
     expect(byId.get(ids.side2!)!.changes).toEqual([
-      { path: 'manifests/a.yaml', status: 'modified', blob: await blobOf(ids.side2!, 'manifests/a.yaml'), mode: '100644' },
+      {
+        path: 'manifests/a.yaml',
+        status: 'modified',
+        blob: await blobOf(ids.side2!, 'manifests/a.yaml'),
+        mode: '100644',
+      },
     ]);
     // The clean merge took b.yaml unchanged from side1: nothing listed.
     expect(byId.get(ids.merge!)!.changes).toEqual([]);
     expect(byId.get(ids.evil!)!.changes).toEqual([
-      { path: 'manifests/a.yaml', status: 'modified', blob: await blobOf(ids.evil!, 'manifests/a.yaml'), mode: '100644' },
+      {
+        path: 'manifests/a.yaml',
+        status: 'modified',
+        blob: await blobOf(ids.evil!, 'manifests/a.yaml'),
+        mode: '100644',
+      },
     ]);
     expect(byId.get(ids.deleted!)!.changes).toEqual([
       { path: 'records/runs/2026-03/r.json', status: 'deleted', blob: '', mode: '000000' },
@@ -106,16 +127,22 @@ describe('walkHistory', () => {
       exclude: [ids.merge!],
       prefixes: ['manifests/'],
     });
-    expect(commits.map((c) => c.commit).sort()).toEqual([ids.side2, ids.evil, ids.records, ids.deleted].sort());
+    expect(commits.map((c) => c.commit).sort()).toEqual(
+      [ids.side2, ids.evil, ids.records, ids.deleted].sort(),
+    );
     // records/ is not walked here: the records commit is listed, with no change.
     expect(commits.find((c) => c.commit === ids.records)!.changes).toEqual([]);
   });
 
   it('parses the same output identically however it is cut into chunks', () => {
-    const output = execFileSync('git', buildWalkArgs({ tip: ids.deleted!, prefixes: ['manifests/', 'records/'] }), {
-      cwd: repo.dir,
-      env: fixtureGitEnv(),
-    });
+    const output = execFileSync(
+      'git',
+      buildWalkArgs({ tip: ids.deleted!, prefixes: ['manifests/', 'records/'] }),
+      {
+        cwd: repo.dir,
+        env: fixtureGitEnv(),
+      },
+    );
     const parse = (chunkSize: number): WalkedCommit[] => {
       const commits: WalkedCommit[] = [];
       const parser = new HistoryLogParser((commit) => commits.push(commit));
@@ -130,7 +157,9 @@ describe('walkHistory', () => {
   });
 
   it('refuses a tip that git would read as an option', async () => {
-    await expect(reader.walkHistory({ tip: '--all', prefixes: ['manifests/'] })).rejects.toThrow(/not a valid revision/);
+    await expect(reader.walkHistory({ tip: '--all', prefixes: ['manifests/'] })).rejects.toThrow(
+      /not a valid revision/,
+    );
   });
 
   it('uses the trailer reconciler commits carry', () => {
@@ -177,7 +206,9 @@ describe('verifySignatures', () => {
       const mallory = await createSshSigningKey(keys.dir, 'mallory@example.test', 'mallory');
       const unsigned = await commitFiles(signed.dir, { 'a.txt': 'a' }, 'unsigned');
       const byAlice = await commitFiles(signed.dir, { 'b.txt': 'b' }, 'alice', { signWith: alice.keyPath });
-      const byMallory = await commitFiles(signed.dir, { 'c.txt': 'c' }, 'mallory', { signWith: mallory.keyPath });
+      const byMallory = await commitFiles(signed.dir, { 'c.txt': 'c' }, 'mallory', {
+        signWith: mallory.keyPath,
+      });
       const local = createGitReader(signed.dir);
       try {
         const trusted = await local.verifySignatures(
