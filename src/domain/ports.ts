@@ -2,7 +2,7 @@
  * The small interfaces the core depends on. Implementations live in git/, connectors/ and cli/;
  * tests may substitute real-but-local ones (temp repositories, local HTTP servers).
  */
-import type { AuditPackage, CommitInfo, IsoTime, Provider } from './types.js';
+import type { AuditPackage, CommitInfo, IsoTime, Provider, SignatureInfo } from './types.js';
 
 /** Source of `now`. Honour `CAVRA_GITOPS_NOW` by constructing it from the env (see cli/context). */
 export interface Clock {
@@ -29,6 +29,53 @@ export interface ListTreeOptions {
   symlinks?: boolean;
 }
 
+/** One path a walked commit changed (against every parent, for a merge), with its new blob. */
+export interface WalkedChange {
+  /** Repository-relative path with forward slashes. */
+  path: string;
+  /** `added` (no parent had the path), `modified`, or `deleted` (the commit's tree lacks it). */
+  status: 'added' | 'modified' | 'deleted';
+  /** The blob at the path in the commit's tree; '' when deleted. */
+  blob: string;
+  /** Git file mode in the commit's tree (`100644`, `100755`, `120000` symlink, `160000` submodule; `000000` when deleted). */
+  mode: string;
+}
+
+/** A commit as a history walk reports it. */
+export interface WalkedCommit {
+  commit: string;
+  /** Parent ids in order (first parent first); empty for a root (or a shallow boundary). */
+  parents: string[];
+  /** Committer time, epoch seconds. */
+  time: number;
+  /** `Name <email>` of the author. */
+  author: string;
+  /** Value of the commit message's `Cavra-Gitops-Replica` trailer ('' when absent). */
+  replica: string;
+  /**
+   * Paths under the walked prefixes whose blob differs from every parent's (a merge lists only
+   * paths that differ from all parents, so a path it took unchanged from one parent is absent).
+   */
+  changes: WalkedChange[];
+}
+
+export interface HistoryWalkRequest {
+  /** The commit to walk from. */
+  tip: string;
+  /** Leave out commits reachable from these (incremental walks: the previously walked tip). */
+  exclude?: string[];
+  /** Directory prefixes (`manifests/`, `records/`) whose changes are listed; other paths are not. */
+  prefixes: string[];
+}
+
+/** An object read by name; `content` is null when it is larger than the size asked for. */
+export interface StoredObject {
+  /** The object id (for `<commit>:<path>` names, the blob's id). */
+  id: string;
+  size: number;
+  content: Buffer | null;
+}
+
 /** Read-only access to committed content, in batch. */
 export interface GitReader {
   /** Resolve a revision (branch, tag, sha, `HEAD~1`) to a full commit id; GitError when unknown. */
@@ -53,6 +100,25 @@ export interface GitReader {
   ): Promise<Map<string, CommitInfo>>;
   /** The first parent of a commit, or null for a root commit. */
   readParent(commit: string): Promise<string | null>;
+  /**
+   * Every commit reachable from `tip` (minus those reachable from `exclude`), newest first in a
+   * topological order (children before parents), each with the changes under `prefixes`. One
+   * `git log` process whatever the length of the history; commits that change nothing under
+   * `prefixes` are listed too, so parents always name walked commits.
+   */
+  walkHistory(request: HistoryWalkRequest): Promise<WalkedCommit[]>;
+  /** Whether `ancestor` is `descendant` or one of its ancestors. */
+  isAncestor(ancestor: string, descendant: string): Promise<boolean>;
+  /**
+   * Blobs by name through the long-lived `cat-file --batch`: blob ids or `<commit>:<path>`. Null
+   * for a name that is missing or not a blob; content over `maxBytes` is skipped, not read.
+   */
+  readObjects(names: string[], options?: { maxBytes?: number }): Promise<Map<string, StoredObject | null>>;
+  /**
+   * Signature status of each commit as verified against `allowedSigners` (the content of an ssh
+   * allowed-signers file; '' trusts nobody). One `git log --no-walk` for all commits.
+   */
+  verifySignatures(commits: string[], allowedSigners: string): Promise<Map<string, SignatureInfo>>;
 }
 
 /** A change to commit on top of a base: files to add or replace, files to remove. */

@@ -12,6 +12,16 @@ import { GitError } from '../errors.js';
 export interface BatchObject {
   type: string;
   content: Buffer;
+  /** The object id git answered with (for a `<commit>:<path>` name, the id of the object there). */
+  id: string;
+  size: number;
+  /** True when the object was larger than the request's `maxBytes`: `content` is then empty. */
+  skipped: boolean;
+}
+
+export interface BatchReadOptions {
+  /** Objects larger than this are not read: their bytes are discarded as they stream past. */
+  maxBytes?: number;
 }
 
 interface BatchRequest {
@@ -21,6 +31,7 @@ interface BatchRequest {
   remaining: number;
   /** How many processes this request was sent to (it is re-sent once if the process dies). */
   sends: number;
+  maxBytes: number;
   resolve: (results: Map<string, BatchObject | null>) => void;
   reject: (error: Error) => void;
 }
@@ -30,8 +41,12 @@ interface PendingAnswer {
   request: BatchRequest;
 }
 
-/** Object names we accept: hex ids (sha1/sha256). Anything else could inject batch syntax. */
-const OBJECT_ID = /^[0-9a-f]{4,64}$/i;
+/**
+ * Object names we accept: hex ids (sha1/sha256), optionally followed by `:<path>` (the object at
+ * that path of a commit's tree). Anything else could inject batch syntax or name a ref: a path
+ * may hold any byte but the line feed that ends a request (and NUL, which git cannot store).
+ */
+const OBJECT_NAME = /^[0-9a-f]{4,64}(?::[^\n\0]*)?$/i;
 
 const NEWLINE = 0x0a;
 
@@ -56,7 +71,10 @@ export class BatchReader {
   private headerCarry: Buffer | null = null;
   private body: Buffer | null = null;
   private bodyType = '';
+  private bodyId = '';
   private bodyFilled = 0;
+  /** Bytes of an over-size object still to discard. */
+  private skipRemaining = 0;
   private awaitingTrailer = false;
 
   constructor(private readonly options: BatchReaderOptions) {}
@@ -65,15 +83,17 @@ export class BatchReader {
    * Read the given objects. Resolves with a map from id to object (null when missing), after
    * writing all ids at once and reading all answers; duplicate ids are asked once.
    */
-  read(ids: readonly string[]): Promise<Map<string, BatchObject | null>> {
+  read(ids: readonly string[], options: BatchReadOptions = {}): Promise<Map<string, BatchObject | null>> {
     if (this.closed) {
       return Promise.reject(new GitError(`The object reader of ${this.options.repoDir} is closed.`));
     }
     const unique = [...new Set(ids)];
-    const invalid = unique.find((id) => !OBJECT_ID.test(id));
+    const invalid = unique.find((id) => !OBJECT_NAME.test(id));
     if (invalid !== undefined) {
       return Promise.reject(
-        new GitError(`"${invalid.slice(0, 80)}" is not an object id; pass blob ids as listed by listTree.`),
+        new GitError(
+          `"${invalid.slice(0, 80)}" is not an object id or <commit>:<path>; pass blob ids as listed by listTree.`,
+        ),
       );
     }
     if (unique.length === 0) return Promise.resolve(new Map<string, BatchObject | null>());
@@ -83,6 +103,7 @@ export class BatchReader {
         results: new Map(),
         remaining: 0,
         sends: 0,
+        maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY,
         resolve,
         reject,
       };
@@ -171,7 +192,9 @@ export class BatchReader {
     this.headerCarry = null;
     this.body = null;
     this.bodyType = '';
+    this.bodyId = '';
     this.bodyFilled = 0;
+    this.skipRemaining = 0;
     this.awaitingTrailer = false;
   }
 
@@ -179,6 +202,13 @@ export class BatchReader {
   private consume(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
+      if (this.skipRemaining > 0) {
+        const take = Math.min(this.skipRemaining, chunk.length - offset);
+        this.skipRemaining -= take;
+        offset += take;
+        if (this.skipRemaining === 0) this.awaitingTrailer = true;
+        continue;
+      }
       if (this.body) {
         const take = Math.min(this.body.length - this.bodyFilled, chunk.length - offset);
         chunk.copy(this.body, this.bodyFilled, offset, offset + take);
@@ -188,7 +218,13 @@ export class BatchReader {
           const content = this.body;
           this.body = null;
           this.awaitingTrailer = true;
-          this.deliver({ type: this.bodyType, content });
+          this.deliver({
+            type: this.bodyType,
+            content,
+            id: this.bodyId,
+            size: content.length,
+            skipped: false,
+          });
         }
         continue;
       }
@@ -217,17 +253,25 @@ export class BatchReader {
       this.deliver(null);
       return;
     }
-    const [, type, sizeText] = header.split(' ');
+    const [id = '', type, sizeText] = header.split(' ');
     const size = Number(sizeText);
     if (type === undefined || !Number.isSafeInteger(size) || size < 0) {
       this.onProtocolError(header);
       return;
     }
     this.bodyType = type;
+    this.bodyId = id;
     this.bodyFilled = 0;
+    const limit = this.answers[this.answerHead]?.request.maxBytes ?? Number.POSITIVE_INFINITY;
+    if (size > limit) {
+      // Too large to want: answer now, then let its bytes stream past without keeping them.
+      this.skipRemaining = size;
+      this.deliver({ type, content: Buffer.alloc(0), id, size, skipped: true });
+      return;
+    }
     if (size === 0) {
       this.awaitingTrailer = true;
-      this.deliver({ type, content: Buffer.alloc(0) });
+      this.deliver({ type, content: Buffer.alloc(0), id, size, skipped: false });
       return;
     }
     this.body = Buffer.allocUnsafe(size);

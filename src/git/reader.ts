@@ -2,12 +2,14 @@
  * GitReader over a local repository (bare or not): committed objects only, never the working
  * tree. Every method is a bounded number of git processes regardless of how many files it covers.
  */
-import type { Env, GitReader, ListTreeOptions, TreeEntry } from '../domain/ports.js';
+import type { Env, GitReader, ListTreeOptions, StoredObject, TreeEntry } from '../domain/ports.js';
 import type { CommitInfo } from '../domain/types.js';
 import { GitError, UnknownRevisionError } from '../errors.js';
 import { BatchReader } from './batch-reader.js';
+import { walkHistory } from './history-walk.js';
 import { readIntroducingCommits } from './introducing-commits.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
+import { verifySignatures } from './verify-signatures.js';
 
 /** Options of {@link createGitReader}. */
 export interface GitReaderOptions {
@@ -165,6 +167,40 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
       const ids = result.stdout.toString('utf8').trim().split(' ');
       return ids[1] ?? null;
     },
+
+    async walkHistory(request) {
+      assertRevision(request.tip, repoDir);
+      for (const commit of request.exclude ?? []) assertRevision(commit, repoDir);
+      return walkHistory(request, { repoDir, env });
+    },
+
+    async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+      assertRevision(ancestor, repoDir);
+      assertRevision(descendant, repoDir);
+      const result = await git(['merge-base', '--is-ancestor', ancestor, descendant]);
+      // 0: an ancestor, 1: not one; anything else is git failing (unknown commit, broken repo).
+      if (result.exitCode === 0 || result.exitCode === 1) return result.exitCode === 0;
+      throw new GitError(
+        `Checking whether ${ancestor} is an ancestor of ${descendant} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
+      );
+    },
+
+    async readObjects(names: string[], readOptions = {}): Promise<Map<string, StoredObject | null>> {
+      const objects = await batch.read(names, readOptions);
+      const result = new Map<string, StoredObject | null>();
+      for (const [name, object] of objects) {
+        result.set(
+          name,
+          object === null || object.type !== 'blob'
+            ? null
+            : { id: object.id, size: object.size, content: object.skipped ? null : object.content },
+        );
+      }
+      return result;
+    },
+
+    verifySignatures: (commits, allowedSigners) =>
+      verifySignatures(commits, allowedSigners, { repoDir, env }),
 
     async readFile(commit: string, path: string): Promise<string | null> {
       const entries = await this.listTree(commit, [path]);

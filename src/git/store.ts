@@ -369,6 +369,10 @@ function createStore(parts: StoreParts): CavraGitStore {
     readIntroducingCommits: (commit, paths, introducing) =>
       reader.readIntroducingCommits(commit, paths, introducing),
     readParent: (commit) => reader.readParent(commit),
+    walkHistory: (request) => withRepair(() => reader.walkHistory(request), request.tip),
+    isAncestor: (ancestor, descendant) => reader.isAncestor(ancestor, descendant),
+    readObjects: (names, readOptions) => withRepair(() => reader.readObjects(names, readOptions)),
+    verifySignatures: (commits, allowedSigners) => reader.verifySignatures(commits, allowedSigners),
     readFile: (commit, path) => reader.readFile(commit, path),
     readRemoteTip,
     peekRemoteTips: (branches) =>

@@ -10,7 +10,9 @@ import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { GitReader } from '../domain/ports.js';
-import type { CommitInfo, Finding, ManifestCondition, ReconcilerPolicySpec } from '../domain/types.js';
+import type { Finding, ManifestCondition, ReconcilerPolicySpec } from '../domain/types.js';
+import { createHistoryCache, type HistoryCache } from '../read-model/history-cache.js';
+import { readDocumentProvenance } from '../read-model/document-provenance.js';
 import { resolveLimits, type YamlLimits } from './limits.js';
 import { makeFinding, compareFindings } from './rules.js';
 import {
@@ -26,8 +28,14 @@ import type { ClosureTargets } from '../domain/closures.js';
 export interface ReadManifestsOptions {
   records?: ClosureTargets;
   limits?: Partial<YamlLimits>;
-  /** Results of earlier reads; files whose blob and introducing commit are unchanged are not read again. */
+  /** Results of earlier reads; files whose blob and introducing commits are unchanged are not read again. */
   cache?: ManifestCache;
+  /**
+   * The history walk's cache (provenance by content needs the revision's history): pass the same
+   * one to every read of a process, and to `readGateFacts`, so history is walked once and then
+   * only from the last walked tip. Without it the whole history is walked for this read.
+   */
+  history?: HistoryCache;
 }
 
 export const MANIFESTS_DIR = 'manifests/';
@@ -89,8 +97,10 @@ function withRefused(
 }
 
 /**
- * The manifests of a committed revision: one `listTree`, one `readBlobs`, one
- * `readIntroducingCommits` (for the commit-time defaults), whatever the number of files.
+ * The manifests of a committed revision: one `listTree`, one history walk (provenance by content,
+ * for the commit-time defaults and the evidence of each document) with one `cat-file` stream of
+ * the blobs it lists, whatever the number of files or commits. Each blob is parsed once: the
+ * revision's files parsed by the walk are validated from that parse.
  */
 export async function readManifests(
   reader: GitReader,
@@ -104,17 +114,19 @@ export async function readManifests(
   const entries = listed.filter((e) => e.symlink !== true && isManifestPath(e.path));
   const refused = entries.filter((e) => e.size > limits.maxFileBytes);
   const accepted = entries.filter((e) => e.size <= limits.maxFileBytes);
-  const introduced =
+  const provenance =
     accepted.length === 0
-      ? new Map<string, CommitInfo>()
-      : await reader.readIntroducingCommits(
-          commit,
-          accepted.map((e) => e.path),
-        );
+      ? null
+      : await readDocumentProvenance(reader, commit, accepted, {
+          cache: options.history ?? createHistoryCache(),
+          limits,
+        });
   const inputs = accepted.map((entry) => ({
     path: entry.path,
     blob: entry.blob,
-    introduced: introduced.get(entry.path) ?? null,
+    introduced: null,
+    introducedByDocument: provenance?.introducedOf(entry.blob) ?? [],
+    parsed: provenance?.parsed.get(`${entry.path}\n${entry.blob}`),
   }));
   // Take this read's cache hits now: a concurrent read may prune the shared cache while we wait
   // for blobs, and a hit must not turn into an unread (empty) file.
@@ -123,9 +135,12 @@ export async function readManifests(
     const key = manifestCacheKey(input);
     const hit = key === null ? undefined : options.cache?.get(key);
     if (key !== null && hit !== undefined) hits.set(key, hit);
-    return hit === undefined;
+    return hit === undefined && input.parsed === undefined;
   });
-  const blobs = await reader.readBlobs([...new Set(uncached.map((input) => input.blob))]);
+  const blobs =
+    uncached.length === 0
+      ? new Map<string, Buffer>()
+      : await reader.readBlobs([...new Set(uncached.map((input) => input.blob))]);
   // Cached files need no content: validateManifests takes their earlier result by key.
   const files: ManifestFileInput[] = inputs.map((input) => ({
     ...input,

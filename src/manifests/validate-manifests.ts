@@ -37,8 +37,18 @@ export interface ManifestFileInput {
   content: Buffer;
   /** Git blob id ('' for the working tree). */
   blob: string;
-  /** The commit that introduced the file's content; null for the working tree. */
+  /**
+   * The commit that introduced the file's content; null for the working tree. Used for documents
+   * that `introducedByDocument` has no commit for.
+   */
   introduced: CommitInfo | null;
+  /**
+   * The commit that introduced each document, by document index (provenance by content, SPEC §4):
+   * what a committed revision's reader passes, so each document has its own commit-time defaults.
+   */
+  introducedByDocument?: readonly (CommitInfo | null)[];
+  /** The file already parsed with the same limits (the history walk parsed it): not parsed again. */
+  parsed?: ParsedYamlFile;
 }
 
 export interface ManifestLoadResult {
@@ -68,8 +78,12 @@ interface FileOutcome {
 export type ManifestCache = Map<string, FileOutcome>;
 
 /** Cache key of a file read from git; null for working-tree files (no blob id to trust). */
-export function manifestCacheKey(input: Pick<ManifestFileInput, 'path' | 'blob' | 'introduced'>): string | null {
-  return input.blob === '' ? null : `${input.path}\n${input.blob}\n${input.introduced?.commit ?? ''}`;
+export function manifestCacheKey(
+  input: Pick<ManifestFileInput, 'path' | 'blob' | 'introduced' | 'introducedByDocument'>,
+): string | null {
+  if (input.blob === '') return null;
+  const perDocument = (input.introducedByDocument ?? []).map((info) => info?.commit ?? '').join(',');
+  return `${input.path}\n${input.blob}\n${input.introduced?.commit ?? ''}\n${perDocument}`;
 }
 
 const MANIFEST_PATH = /^manifests\/(?:[^/]+\/)*[^/]+\.ya?ml$/;
@@ -159,7 +173,7 @@ export function validateManifests(
 /** Parse one file and check each document on its own (no cross-document rule). */
 function checkFile(input: ManifestFileInput, limits: YamlLimits): FileOutcome {
   const outcome: FileOutcome = { findings: [], conditions: [], candidates: [] };
-  const file = parseYamlFile(input.path, input.content, limits);
+  const file = input.parsed ?? parseYamlFile(input.path, input.content, limits);
   if (file.findings.length > 0) {
     outcome.findings.push(...file.findings);
     outcome.conditions.push(
@@ -265,13 +279,14 @@ function checkDocument(
   }
   if (errors.length > 0) return { findings: errors, condition: notReady(condition, errors) };
 
+  const introduced = input.introducedByDocument?.[parsed.index] ?? input.introduced;
   const source: ManifestSource = {
     path: input.path,
     document: parsed.index,
     line: parsed.line,
     column: parsed.column,
     blob: input.blob,
-    introduced: input.introduced,
+    introduced,
   };
   const manifest = normalizeManifest(kind, value, source);
   const ruleErrors = checkManifestRules(manifest).map(finding);
@@ -280,7 +295,7 @@ function checkDocument(
   const warnings: Finding[] = [];
   const timeField = COMMIT_TIME_FIELD[kind];
   const spec = value.spec as Record<string, unknown>;
-  if (timeField !== undefined && input.introduced === null && spec[timeField] === undefined) {
+  if (timeField !== undefined && introduced === null && spec[timeField] === undefined) {
     warnings.push({
       ...finding({
         rule: 'time.commit-time-unknown',

@@ -8,6 +8,7 @@ import { emptyRecordSet, type Finding, type ReconcilerPolicySpec, type RecordSet
 import type { ManifestCache, ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { readManifests } from '../manifests/read-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
+import { createHistoryCache, type HistoryCache } from '../read-model/history-cache.js';
 
 export interface Snapshot {
   /** Commit the manifests were read from. */
@@ -26,10 +27,12 @@ export interface SnapshotCache {
   records: RecordCache;
   /** The policy before each approval's commit: a commit never changes, so neither does this. */
   policies: Map<string, ReconcilerPolicySpec>;
+  /** The history walk (provenance by content): later reads walk only the commits since the last tip. */
+  history: HistoryCache;
 }
 
 export function createSnapshotCache(): SnapshotCache {
-  return { manifests: new Map(), records: new Map(), policies: new Map() };
+  return { manifests: new Map(), records: new Map(), policies: new Map(), history: createHistoryCache() };
 }
 
 export interface ReadSnapshotOptions {
@@ -54,7 +57,7 @@ export async function readSnapshot(
       : await readRecords(reader, ledgerRevision, options.cache ? { cache: options.cache.records } : {});
   const manifests = await readManifests(reader, revision, {
     records: indexRecords(records),
-    ...(options.cache ? { cache: options.cache.manifests } : {}),
+    ...(options.cache ? { cache: options.cache.manifests, history: options.cache.history } : {}),
   });
   return { revision, ledgerRevision: ledgerRevision ?? '', manifests, records, recordFindings: findings };
 }

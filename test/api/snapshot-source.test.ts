@@ -38,6 +38,10 @@ function countingReader(inner: GitReader, options: { failNext?: { value: boolean
     readBlobs: (blobs) => inner.readBlobs(blobs),
     readIntroducingCommits: (commit, paths, opts) => inner.readIntroducingCommits(commit, paths, opts),
     readParent: (commit) => inner.readParent(commit),
+    walkHistory: (request) => inner.walkHistory(request),
+    isAncestor: (ancestor, descendant) => inner.isAncestor(ancestor, descendant),
+    readObjects: (names, opts) => inner.readObjects(names, opts),
+    verifySignatures: (commits, signers) => inner.verifySignatures(commits, signers),
   };
   return { reader: counting, listings };
 }

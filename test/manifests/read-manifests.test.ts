@@ -19,7 +19,16 @@ function bundled(): Record<string, string> {
 
 /** The real reader, counting calls so the batch contract (one of each per read) is checked. */
 function countingReader(inner: GitReader) {
-  const calls = { listTree: 0, readBlobs: 0, readIntroducingCommits: 0, blobsRead: [] as string[] };
+  const calls = {
+    listTree: 0,
+    readBlobs: 0,
+    readIntroducingCommits: 0,
+    walkHistory: 0,
+    readObjects: 0,
+    blobsRead: [] as string[],
+    /** Objects whose content a read returned (an object skipped for its size is not in here). */
+    contentsRead: [] as string[],
+  };
   const reader: GitReader = {
     resolve: (rev) => inner.resolve(rev),
     readParent: (commit) => inner.readParent(commit),
@@ -36,6 +45,18 @@ function countingReader(inner: GitReader) {
       calls.readIntroducingCommits++;
       return inner.readIntroducingCommits(commit, paths, options);
     },
+    walkHistory: (request) => {
+      calls.walkHistory++;
+      return inner.walkHistory(request);
+    },
+    isAncestor: (ancestor, descendant) => inner.isAncestor(ancestor, descendant),
+    readObjects: async (names, options) => {
+      calls.readObjects++;
+      const objects = await inner.readObjects(names, options);
+      for (const object of objects.values()) if (object?.content) calls.contentsRead.push(object.id);
+      return objects;
+    },
+    verifySignatures: (commits, signers) => inner.verifySignatures(commits, signers),
   };
   return { reader, calls };
 }
@@ -53,7 +74,7 @@ afterEach(async () => {
 });
 
 describe('readManifests', () => {
-  it('reads a revision in one listing, one blob batch and one log; commit-time defaults come from the introducing commit', async () => {
+  it('reads a revision in one listing, one history walk and one blob stream; commit-time defaults come from the introducing commit', async () => {
     await commitFiles(repo.dir, bundled(), 'bundled', { date: '2026-06-28T09:00:00Z' });
     const ack = readFileSync(join(REPO_ROOT, 'manifests', 'retry-acknowledgement.yaml'), 'utf8');
     const second = await commitFiles(
@@ -64,7 +85,9 @@ describe('readManifests', () => {
     );
     const { reader, calls } = countingReader(git);
     const result = await readManifests(reader, second);
-    expect(calls).toMatchObject({ listTree: 1, readBlobs: 1, readIntroducingCommits: 1 });
+    // Each blob the walk lists is read once and parsed once: the revision's files are validated
+    // from the walk's parse, so no second blob read is needed.
+    expect(calls).toMatchObject({ listTree: 1, walkHistory: 1, readObjects: 1, readBlobs: 0, readIntroducingCommits: 0 });
     expect(result.findings).toEqual([]);
     expect(result.manifests.acknowledgements[0]!.spec.acknowledged_at).toBe('2026-06-29T11:30:00Z');
     expect(result.manifests.acknowledgements[0]!.source).toMatchObject({
@@ -86,6 +109,7 @@ describe('readManifests', () => {
     const hugeBlob = entries.find((e) => e.path === 'manifests/huge.yaml')!.blob;
     const result = await readManifests(reader, commit);
     expect(calls.blobsRead).not.toContain(hugeBlob);
+    expect(calls.contentsRead).not.toContain(hugeBlob);
     expect(result.findings.map((f) => [f.file, f.rule])).toEqual([['manifests/huge.yaml', 'yaml.too-large']]);
     expect(result.conditions.find((c) => c.file === 'manifests/huge.yaml')).toMatchObject({ ready: false, reason: 'TooLarge' });
     expect(result.manifests.providers).toHaveLength(2);

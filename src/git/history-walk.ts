@@ -1,0 +1,210 @@
+/**
+ * One walk of history: a single `git log --raw -c` over a few directory prefixes, streamed and
+ * parsed from Buffers. Each commit comes with its parents, committer time, author, replica
+ * trailer and the blobs it put under the prefixes, so every history fact the gate needs
+ * (provenance by content, recorded revisions, consumption) is derived from this one process,
+ * whose cost is linear in the history (git's own cost for `log --raw` with a few pathspecs).
+ *
+ * Why these options:
+ * - `--full-history --sparse`: list every commit, even those that change nothing under the
+ *   prefixes, with its real parents, so ancestry (the base of a change) can be computed from
+ *   the walk alone; without them git simplifies history and rewrites parents.
+ * - `-c`: a merge lists the paths whose blob differs from every parent. A document that a merge
+ *   took unchanged from one parent is in that parent's tree, which is older, so the oldest commit
+ *   holding a document is always one that lists it.
+ * - `--topo-order`: children before parents, so reversing the output gives parents first.
+ * - `--root`, `log.follow=false`, `log.showSignature=false`: the operator's config never changes
+ *   what is listed (`log.showRoot`, `log.follow` with a single pathspec, signature lines).
+ */
+import { spawn } from 'node:child_process';
+import type { HistoryWalkRequest, WalkedChange, WalkedCommit } from '../domain/ports.js';
+import { GitError } from '../errors.js';
+import { describeGitFailure } from './run-git.js';
+
+/** The trailer reconciler commits carry (same as store.ts `REPLICA_TRAILER`; a test checks). */
+export const REPLICA_TRAILER_KEY = 'Cavra-Gitops-Replica';
+const COMMIT_SENTINEL = 0x01;
+const NUL = 0x00;
+const HEADER_FIELDS = 5;
+/** Commit id, parents, committer time, author, replica trailer value. */
+const WALK_FORMAT = `%x01%H%x00%P%x00%ct%x00%an <%ae>%x00%(trailers:key=${REPLICA_TRAILER_KEY},valueonly,separator=%x2C)%x00`;
+const EMPTY_MODE = '000000';
+
+/**
+ * Incremental parser of `git log -z --raw -c --format=<WALK_FORMAT>` output. Tokens are the
+ * NUL-separated pieces: five header fields after a \x01 sentinel, then pairs of raw lines
+ * (`:mode mode sha sha status`, one colon per parent for a merge) and paths.
+ */
+export class HistoryLogParser {
+  private carry: Buffer | null = null;
+  private fields: string[] = [];
+  private inHeader = false;
+  private current: WalkedCommit | null = null;
+  /** The raw line waiting for its path. */
+  private pendingRaw: string | null = null;
+
+  constructor(private readonly onCommit: (commit: WalkedCommit) => void) {}
+
+  feed(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const end = chunk.indexOf(NUL, start);
+      if (end === -1) {
+        const rest = chunk.subarray(start);
+        if (rest.length > 0) this.carry = this.carry ? Buffer.concat([this.carry, rest]) : Buffer.from(rest);
+        return;
+      }
+      const part = chunk.subarray(start, end);
+      const token = this.carry ? Buffer.concat([this.carry, part]) : part;
+      this.carry = null;
+      start = end + 1;
+      this.onToken(token);
+    }
+  }
+
+  /** Flush the last commit; call once when the output has ended. */
+  end(): void {
+    if (this.carry !== null && this.carry.length > 0) {
+      const token = this.carry;
+      this.carry = null;
+      this.onToken(token);
+    }
+    this.finishCommit();
+  }
+
+  private onToken(token: Buffer): void {
+    if (this.pendingRaw !== null) {
+      // Always a path: paths may start with any byte, so this is checked before the sentinel.
+      this.addChange(this.pendingRaw, token.toString('utf8'));
+      this.pendingRaw = null;
+      return;
+    }
+    if (token.length > 0 && token[0] === COMMIT_SENTINEL) {
+      this.finishCommit();
+      this.inHeader = true;
+      this.fields = [token.toString('utf8', 1)];
+      return;
+    }
+    if (this.inHeader) {
+      this.fields.push(token.toString('utf8'));
+      if (this.fields.length === HEADER_FIELDS) this.finishHeader();
+      return;
+    }
+    // git ends the header with a newline before the first raw line of a non-merge commit.
+    let text = token.toString('latin1');
+    if (text.startsWith('\n')) text = text.slice(1);
+    if (text.startsWith(':') && this.current) this.pendingRaw = text;
+  }
+
+  private finishHeader(): void {
+    const [commit = '', parents = '', time = '0', author = '', replica = ''] = this.fields;
+    this.inHeader = false;
+    this.current = {
+      commit,
+      parents: parents === '' ? [] : parents.split(' '),
+      time: Number(time),
+      author,
+      replica: replica.trim(),
+      changes: [],
+    };
+  }
+
+  private finishCommit(): void {
+    if (this.current) this.onCommit(this.current);
+    this.current = null;
+  }
+
+  /** `:100644 100644 <old> <new> M` or, for a merge of n parents, n colons, n+1 modes, n+1 ids. */
+  private addChange(raw: string, path: string): void {
+    let parents = 0;
+    while (raw.charCodeAt(parents) === 0x3a /* : */) parents++;
+    const parts = raw.slice(parents).split(' ');
+    if (parts.length < 2 * (parents + 1) + 1) return;
+    const modes = parts.slice(0, parents + 1);
+    const ids = parts.slice(parents + 1, 2 * (parents + 1));
+    const mode = modes[parents] ?? EMPTY_MODE;
+    const deleted = mode === EMPTY_MODE;
+    const added = !deleted && modes.slice(0, parents).every((m) => m === EMPTY_MODE);
+    const change: WalkedChange = {
+      path,
+      status: deleted ? 'deleted' : added ? 'added' : 'modified',
+      blob: deleted ? '' : (ids[parents] ?? ''),
+      mode,
+    };
+    this.current?.changes.push(change);
+  }
+}
+
+/** The `git log` arguments of a walk (exported for tests and the benchmark). */
+export function buildWalkArgs(request: HistoryWalkRequest): string[] {
+  const prefixes = request.prefixes.map((prefix) => prefix.replace(/\/+$/, '')).filter((p) => p !== '');
+  return [
+    '--literal-pathspecs',
+    '-c',
+    'log.showSignature=false',
+    '-c',
+    'log.follow=false',
+    '-c',
+    'core.quotePath=false',
+    'log',
+    `--format=${WALK_FORMAT}`,
+    '--raw',
+    '-z',
+    '-c',
+    '--root',
+    '--no-renames',
+    '--no-abbrev',
+    '--full-history',
+    '--sparse',
+    '--topo-order',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--no-mailmap',
+    request.tip,
+    ...(request.exclude ?? []).map((commit) => `^${commit}`),
+    '--',
+    ...prefixes,
+  ];
+}
+
+export interface WalkHistoryOptions {
+  repoDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Run the walk: every commit of `request`, newest first (topological), with its changes. */
+export function walkHistory(
+  request: HistoryWalkRequest,
+  options: WalkHistoryOptions,
+): Promise<WalkedCommit[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', buildWalkArgs(request), {
+      cwd: options.repoDir,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const commits: WalkedCommit[] = [];
+    const stderr: Buffer[] = [];
+    const parser = new HistoryLogParser((commit) => commits.push(commit));
+    child.stdout.on('data', (chunk: Buffer) => parser.feed(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) =>
+      reject(
+        new GitError(`Could not start git log in ${options.repoDir}: ${error.message}`, { cause: error }),
+      ),
+    );
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(
+          new GitError(
+            `Walking the history of ${request.tip} in ${options.repoDir} failed: ${describeGitFailure(Buffer.concat(stderr).toString('utf8'))}`,
+          ),
+        );
+        return;
+      }
+      parser.end();
+      resolve(commits);
+    });
+  });
+}

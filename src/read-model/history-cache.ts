@@ -1,0 +1,186 @@
+/**
+ * What the history walk has learnt, kept between runs of one process (the loop, the API): the
+ * walked branches and everything parsed from their blobs, keyed by blob id or commit id, which
+ * never change meaning. A later read walks only the commits since the last tip it walked, and
+ * parses only blobs it has not seen.
+ *
+ * One cache serves one repository. Pass the same cache to `readManifests` and `readGateFacts`
+ * of a run so the history is walked once.
+ */
+import type { GitReader } from '../domain/ports.js';
+import type { CommitInfo, ReconcilerPolicySpec, SignatureInfo } from '../domain/types.js';
+import type { DocumentSummary } from '../manifests/document-identity.js';
+import type { YamlLimits } from '../manifests/limits.js';
+import { advanceHistoryIndex, type HistoryIndex, type IndexedCommit } from './history-index.js';
+import type { RecordSummary } from './record-summary.js';
+
+/** Prefixes of the tracked branch's walk: manifests, and records (when they live on the same branch). */
+export const TRACKED_PREFIXES = ['manifests/', 'records/'] as const;
+/** Prefixes of a separate ledger branch's walk. */
+export const LEDGER_PREFIXES = ['records/'] as const;
+
+/** Folded manifest facts of a branch (up to `done` commits of its index). */
+export interface ManifestHistory {
+  done: number;
+  /** Document identity → positions of the commits that list a blob holding it. */
+  holders: Map<string, number[]>;
+  /** Every path that held a ReconcilerPolicy document in some commit. */
+  policyPaths: Set<string>;
+}
+
+/** Folded ledger facts of a branch (up to `done` commits of its index). */
+export interface LedgerHistory {
+  done: number;
+  /** Execution record blobs ever added (also ones deleted later) → positions of the commits adding them. */
+  executions: Map<string, number[]>;
+  /** Closure record blobs ever added → positions of the commits adding them. */
+  closures: Map<string, number[]>;
+  /**
+   * `source_revision`s of records added by reconciler commits (those carrying the replica
+   * trailer) → positions of those commits.
+   */
+  recorded: Map<string, number[]>;
+}
+
+/** One walked branch and what was folded from it. */
+export interface BranchHistory {
+  index: HistoryIndex;
+  manifests: ManifestHistory;
+  ledger: LedgerHistory;
+  /** CommitInfo by position, built once (shared, never mutate). */
+  commitInfos: Map<number, CommitInfo>;
+  /** Ancestor marks of non-tip commits asked for (API `?at=`, verify), a few kept. */
+  ancestorMarks: Map<number, Uint8Array>;
+  /** Newest recorded ancestors, valid for `commits` commits and `recorded` revisions of a ledger. */
+  newestRecorded: { commits: number; ledger: LedgerHistory; recorded: number; values: Int32Array } | null;
+}
+
+export interface HistoryCache {
+  tracked: BranchHistory | null;
+  /** A separate ledger branch (null when records live on the tracked branch or nowhere). */
+  ledger: BranchHistory | null;
+  /** Documents of each manifest blob ever parsed (null: too large or not YAML). */
+  documents: Map<string, DocumentSummary[] | null>;
+  /** What each record blob says, by `<kind>:<blob>` (null: not a usable record). */
+  records: Map<string, RecordSummary | null>;
+  /** The policy in force at a commit (a commit's tree never changes). */
+  policies: Map<string, ReconcilerPolicySpec>;
+  /** Allowed-signers content at `<commit>\n<path>` ('' when absent). */
+  signers: Map<string, string>;
+  /** Verified signatures by `<hash of allowed-signers content>\n<commit>`. */
+  signatures: Map<string, SignatureInfo>;
+  /** The YAML limits the documents were parsed with (another set starts the documents over). */
+  limitsKey: string;
+}
+
+export function createHistoryCache(): HistoryCache {
+  return {
+    tracked: null,
+    ledger: null,
+    documents: new Map(),
+    records: new Map(),
+    policies: new Map(),
+    signers: new Map(),
+    signatures: new Map(),
+    limitsKey: '',
+  };
+}
+
+/** Forget parsed documents parsed with other limits (identities depend on what parses). */
+export function useLimits(cache: HistoryCache, limits: YamlLimits): void {
+  const key = JSON.stringify(limits);
+  if (cache.limitsKey === key) return;
+  cache.limitsKey = key;
+  cache.documents.clear();
+  cache.policies.clear();
+  if (cache.tracked) cache.tracked.manifests = emptyManifestHistory();
+}
+
+function emptyManifestHistory(): ManifestHistory {
+  return { done: 0, holders: new Map(), policyPaths: new Set() };
+}
+
+function emptyLedgerHistory(): LedgerHistory {
+  return { done: 0, executions: new Map(), closures: new Map(), recorded: new Map() };
+}
+
+function createBranchHistory(index: HistoryIndex): BranchHistory {
+  return {
+    index,
+    manifests: emptyManifestHistory(),
+    ledger: emptyLedgerHistory(),
+    commitInfos: new Map(),
+    ancestorMarks: new Map(),
+    newestRecorded: null,
+  };
+}
+
+/** A branch's history as of `commit`: the branch, and the position of `commit` in its index. */
+export interface BranchAt {
+  branch: BranchHistory;
+  position: number;
+  /** True when `commit` is the walked tip (else only its ancestors count). */
+  atTip: boolean;
+}
+
+/**
+ * The walked history of `slot` as of `commit`. A commit the cached walk already holds (its tip
+ * or an ancestor) costs no git call; a descendant of the cached tip is walked incrementally;
+ * anything else is walked afresh and replaces the cached branch.
+ */
+export async function readBranchAt(
+  reader: GitReader,
+  cache: HistoryCache,
+  slot: 'tracked' | 'ledger',
+  commit: string,
+): Promise<BranchAt> {
+  const prefixes = slot === 'tracked' ? TRACKED_PREFIXES : LEDGER_PREFIXES;
+  let branch = cache[slot];
+  const known = branch?.index.byId.get(commit);
+  if (branch && known !== undefined) return { branch, position: known, atTip: branch.index.tip === commit };
+  const advanced = await advanceHistoryIndex(reader, branch?.index ?? null, commit, prefixes);
+  if (advanced.rebuilt || branch === null) {
+    branch = createBranchHistory(advanced.index);
+    cache[slot] = branch;
+  }
+  const position = branch.index.byId.get(commit);
+  if (position === undefined) {
+    // The walk always lists its tip; a missing tip means git answered with something else.
+    throw new Error(`the history walk of ${commit} did not list ${commit} itself`);
+  }
+  return { branch, position, atTip: true };
+}
+
+/** 1 for `position` and its ancestors (cached for a few positions). */
+export function ancestorMarksOf(
+  branch: BranchHistory,
+  position: number,
+  compute: () => Uint8Array,
+): Uint8Array {
+  const cached = branch.ancestorMarks.get(position);
+  if (cached !== undefined && cached.length === branch.index.commits.length) return cached;
+  const marks = compute();
+  if (branch.ancestorMarks.size >= 4) branch.ancestorMarks.clear();
+  branch.ancestorMarks.set(position, marks);
+  return marks;
+}
+
+/**
+ * The evidence form of a walked commit. Its signature is not verified here (that costs a process
+ * per signed commit): `readGateFacts` verifies the approvals' commits against the allowed-signers
+ * files; elsewhere the signature reads `none`.
+ */
+export function commitInfoAt(branch: BranchHistory, position: number): CommitInfo {
+  let info = branch.commitInfos.get(position);
+  if (info === undefined) {
+    const commit: IndexedCommit = branch.index.commits[position]!;
+    info = {
+      commit: commit.commit,
+      time: new Date(commit.time * 1000).toISOString().replace('.000Z', 'Z'),
+      author: commit.author,
+      signature: { status: 'none', principal: '' },
+    };
+    branch.commitInfos.set(position, info);
+  }
+  return info;
+}

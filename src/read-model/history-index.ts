@@ -1,0 +1,144 @@
+/**
+ * The walked history of one branch, in memory: every commit reachable from the tip, parents
+ * first, with its generation, so "oldest" and "newest" have one meaning on every replica.
+ *
+ * Order. `git log --topo-order` gives *a* topological order, but which one depends on how the
+ * walk was cut (a fresh clone walks everything, the loop walks `old..new`), and the introducing
+ * commit feeds decision and execution ids, which must be the same everywhere. So commits are
+ * compared by (generation, committer time, id), where generation = 1 + the largest generation
+ * of the parents (1 for a root): a pure function of the commit and its ancestors, and a
+ * topological order (a parent always comes before its child).
+ */
+import type { GitReader, WalkedCommit } from '../domain/ports.js';
+import { compareStrings } from '../domain/recovery-state.js';
+
+export interface IndexedCommit extends WalkedCommit {
+  /** Position in `HistoryIndex.commits` (parents before children). */
+  position: number;
+  /** Positions of the parents that were walked (all of them, except beyond a shallow boundary). */
+  parentPositions: number[];
+  generation: number;
+}
+
+export interface HistoryIndex {
+  /** The prefixes whose changes the walk lists. */
+  readonly prefixes: readonly string[];
+  /** The commit the index was walked from ('' while empty). */
+  tip: string;
+  /** Every commit reachable from `tip`, parents before children. */
+  readonly commits: IndexedCommit[];
+  readonly byId: Map<string, number>;
+}
+
+export function createHistoryIndex(prefixes: readonly string[]): HistoryIndex {
+  return { prefixes: [...prefixes], tip: '', commits: [], byId: new Map() };
+}
+
+/** Canonical order: generation, then committer time, then id (see the file comment). */
+export function compareCommits(a: IndexedCommit, b: IndexedCommit): number {
+  return a.generation - b.generation || a.time - b.time || compareStrings(a.commit, b.commit);
+}
+
+/**
+ * Append a walk (newest first, as git gives it) of commits not yet in the index, whose parents
+ * are in the index or in the walk. Returns the new commits, parents first.
+ */
+export function appendWalk(
+  index: HistoryIndex,
+  walked: readonly WalkedCommit[],
+  tip: string,
+): IndexedCommit[] {
+  const added: IndexedCommit[] = [];
+  for (let i = walked.length - 1; i >= 0; i--) {
+    const commit = walked[i]!;
+    if (index.byId.has(commit.commit)) continue;
+    const parentPositions: number[] = [];
+    let generation = 1;
+    for (const parent of commit.parents) {
+      const position = index.byId.get(parent);
+      if (position === undefined) continue;
+      parentPositions.push(position);
+      generation = Math.max(generation, index.commits[position]!.generation + 1);
+    }
+    const indexed: IndexedCommit = { ...commit, position: index.commits.length, parentPositions, generation };
+    index.byId.set(commit.commit, indexed.position);
+    index.commits.push(indexed);
+    added.push(indexed);
+  }
+  index.tip = tip;
+  return added;
+}
+
+export interface AdvanceResult {
+  index: HistoryIndex;
+  /** Commits new to `index` (parents first); everything when the index was (re)built. */
+  added: IndexedCommit[];
+  /** True when `index` is a new object (the previous one, if any, no longer applies). */
+  rebuilt: boolean;
+}
+
+/**
+ * Bring an index to `tip` in one `git log`: only `old..tip` when the old tip is an ancestor of the
+ * new one (the loop's usual case), else a full walk into a new index (first read, or history that
+ * was rewritten under us).
+ */
+export async function advanceHistoryIndex(
+  reader: GitReader,
+  index: HistoryIndex | null,
+  tip: string,
+  prefixes: readonly string[],
+): Promise<AdvanceResult> {
+  if (index !== null && index.tip === tip) return { index, added: [], rebuilt: false };
+  if (index !== null && index.tip !== '' && (await reader.isAncestor(index.tip, tip))) {
+    const walked = await reader.walkHistory({ tip, exclude: [index.tip], prefixes: [...index.prefixes] });
+    return { index, added: appendWalk(index, walked, tip), rebuilt: false };
+  }
+  const fresh = createHistoryIndex(prefixes);
+  const walked = await reader.walkHistory({ tip, prefixes: [...prefixes] });
+  return { index: fresh, added: appendWalk(fresh, walked, tip), rebuilt: true };
+}
+
+/** Marks (1) of `position` and all its ancestors within the index. */
+export function markAncestors(index: HistoryIndex, position: number): Uint8Array {
+  const marks = new Uint8Array(index.commits.length);
+  const pending = [position];
+  marks[position] = 1;
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    for (const parent of index.commits[current]!.parentPositions) {
+      if (marks[parent] === 0) {
+        marks[parent] = 1;
+        pending.push(parent);
+      }
+    }
+  }
+  return marks;
+}
+
+/**
+ * For every commit, the position of its newest (canonical order) proper ancestor that is
+ * recorded, or -1: one pass, parents first. The newest recorded proper ancestor of a commit is,
+ * over its parents, the newest of "the parent if recorded, else the parent's own answer" (a
+ * recorded parent is newer than anything recorded below it).
+ */
+export function computeNewestRecordedAncestors(
+  index: HistoryIndex,
+  isRecorded: (commit: string) => boolean,
+): Int32Array {
+  const result = new Int32Array(index.commits.length).fill(-1);
+  const recorded = new Uint8Array(index.commits.length);
+  for (const commit of index.commits) {
+    if (isRecorded(commit.commit)) recorded[commit.position] = 1;
+  }
+  for (const commit of index.commits) {
+    let best = -1;
+    for (const parent of commit.parentPositions) {
+      const candidate = recorded[parent] === 1 ? parent : result[parent]!;
+      if (candidate === -1) continue;
+      if (best === -1 || compareCommits(index.commits[candidate]!, index.commits[best]!) > 0)
+        best = candidate;
+    }
+    result[commit.position] = best;
+  }
+  return result;
+}

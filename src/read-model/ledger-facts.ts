@@ -1,0 +1,252 @@
+/**
+ * The ledger's whole history, from the walk: every record ever added under `records/` (also ones
+ * deleted later), the revisions reconcilers recorded, and what has been consumed (SPEC §4: one
+ * approval one execution for good; a closure recorded at most once).
+ *
+ * Records name the manifest blob they came from but not the document's name, so the name is
+ * found in that blob: the document whose recomputed id (decision id, closure id) equals the
+ * record's, or else every document of that kind in the blob for the same key.
+ */
+import type { GitReader } from '../domain/ports.js';
+import { closureIdOf } from '../domain/closures.js';
+import { compareStrings } from '../domain/recovery-state.js';
+import type { Manifest, ManifestKind, RecoveryClosure, RetryApproval } from '../domain/types.js';
+import type { ConsumptionFacts } from '../domain/gate-facts.js';
+import type { DocumentSummary } from '../manifests/document-identity.js';
+import type { YamlLimits } from '../manifests/limits.js';
+import { normalizeManifest } from '../manifests/normalize.js';
+import { approvalDecisionId } from '../domain/ids.js';
+import { MAX_RECORD_BYTES } from '../records/read-records.js';
+import { validateDocument } from '../schemas/index.js';
+import { readManifestDocuments } from './document-provenance.js';
+import { commitInfoAt, type BranchHistory, type HistoryCache } from './history-cache.js';
+import {
+  recordKindOf,
+  summarizeRecord,
+  type ManifestEvidence,
+  type RecordSummary,
+} from './record-summary.js';
+
+const READ_CHUNK = 2000;
+
+/** A ledger branch as of a commit: `marks` are that commit's ancestors, null at the walked tip. */
+export interface LedgerAt {
+  branch: BranchHistory;
+  marks: Uint8Array | null;
+}
+
+/**
+ * Fold the ledger branch's walked commits not folded yet: read each record blob they add (once,
+ * cached), remember execution and closure records, and the `source_revision`s of records that
+ * reconciler commits (those with the replica trailer) added. A record an operator commits does
+ * not make a revision "recorded": the base of a change must be what a reconciler saw.
+ */
+export async function foldLedgerHistory(
+  reader: GitReader,
+  cache: HistoryCache,
+  branch: BranchHistory,
+): Promise<void> {
+  const { commits } = branch.index;
+  const ledger = branch.ledger;
+  if (ledger.done >= commits.length) return;
+  const pending = commits.slice(ledger.done);
+  const toRead = new Map<string, { kind: string; blob: string }>();
+  for (const commit of pending) {
+    for (const change of commit.changes) {
+      const kind = recordChangeKind(change);
+      if (kind === null) continue;
+      const key = `${kind}:${change.blob}`;
+      if (!cache.records.has(key)) toRead.set(key, { kind, blob: change.blob });
+    }
+  }
+  const wanted = [...toRead];
+  for (let start = 0; start < wanted.length; start += READ_CHUNK) {
+    const chunk = wanted.slice(start, start + READ_CHUNK);
+    const objects = await reader.readObjects([...new Set(chunk.map(([, item]) => item.blob))], {
+      maxBytes: MAX_RECORD_BYTES,
+    });
+    for (const [key, item] of chunk) {
+      const content = objects.get(item.blob)?.content ?? null;
+      cache.records.set(key, content === null ? null : summarizeRecord(item.kind, content));
+    }
+  }
+  for (const commit of pending) {
+    for (const change of commit.changes) {
+      const kind = recordChangeKind(change);
+      if (kind === null) continue;
+      const summary: RecordSummary | null = cache.records.get(`${kind}:${change.blob}`) ?? null;
+      if (summary === null) continue;
+      if (summary.execution !== null) addPosition(ledger.executions, change.blob, commit.position);
+      if (summary.closure !== null) addPosition(ledger.closures, change.blob, commit.position);
+      if (commit.replica !== '' && summary.sourceRevision !== '') {
+        addPosition(ledger.recorded, summary.sourceRevision, commit.position);
+      }
+    }
+  }
+  ledger.done = commits.length;
+}
+
+function addPosition(map: Map<string, number[]>, key: string, position: number): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [position]);
+  else if (list[list.length - 1] !== position) list.push(position);
+}
+
+/** Keys whose entry was added at a marked commit (all keys when `marks` is null: the walked tip). */
+export function keysAt(map: ReadonlyMap<string, readonly number[]>, marks: Uint8Array | null): string[] {
+  const keys: string[] = [];
+  for (const [key, positions] of map) {
+    if (marks === null || positions.some((position) => marks[position] === 1)) keys.push(key);
+  }
+  return keys;
+}
+
+function recordChangeKind(change: {
+  path: string;
+  blob: string;
+  mode: string;
+  status: string;
+}): string | null {
+  if (change.blob === '' || (change.mode !== '100644' && change.mode !== '100755')) return null;
+  return recordKindOf(change.path);
+}
+
+/**
+ * What the ledger has consumed: RetryApproval name → execution ids, RecoveryClosure name →
+ * closure ids. Reads (once, cached) the manifest blobs the records name.
+ */
+export async function readConsumption(
+  reader: GitReader,
+  cache: HistoryCache,
+  ledger: LedgerAt | null,
+  tracked: BranchHistory,
+  limits: YamlLimits,
+): Promise<ConsumptionFacts> {
+  const approvals = new Map<string, Set<string>>();
+  const closures = new Map<string, Set<string>>();
+  if (ledger === null) return { approvals: new Map(), closures: new Map() };
+  const history = ledger.branch.ledger;
+  const executions = summariesOf(cache, 'executions', keysAt(history.executions, ledger.marks));
+  const closureRecords = summariesOf(cache, 'closures', keysAt(history.closures, ledger.marks));
+  const blobs = new Map<string, string>();
+  for (const summary of executions) {
+    for (const evidence of summary.execution!.evidence) blobs.set(evidence.blob, evidence.manifest);
+  }
+  for (const summary of closureRecords)
+    blobs.set(summary.closure!.source.blob, summary.closure!.source.manifest);
+  await readManifestDocuments(
+    reader,
+    cache,
+    [...blobs].map(([blob, path]) => ({ blob, path: path === '' ? 'manifests/unknown.yaml' : path })),
+    limits,
+  );
+  const add = (map: Map<string, Set<string>>, name: string, id: string): void => {
+    let set = map.get(name);
+    if (set === undefined) {
+      set = new Set();
+      map.set(name, set);
+    }
+    set.add(id);
+  };
+  for (const summary of executions) {
+    const execution = summary.execution!;
+    for (const evidence of execution.evidence) {
+      const names = matchDocuments(
+        cache,
+        tracked,
+        'RetryApproval',
+        evidence,
+        execution.approvalDecisionId,
+        (spec) => spec.delivery === execution.key.delivery_id && spec.provider === execution.key.provider,
+      );
+      for (const name of names) add(approvals, name, execution.executionId);
+    }
+  }
+  for (const summary of closureRecords) {
+    const closure = summary.closure!;
+    const names = matchDocuments(
+      cache,
+      tracked,
+      'RecoveryClosure',
+      closure.source,
+      closure.closureId,
+      (spec) => spec.playbook_id === closure.playbookId && spec.provider === closure.provider,
+    );
+    for (const name of names) add(closures, name, closure.closureId);
+  }
+  return { approvals: sortedLists(approvals), closures: sortedLists(closures) };
+}
+
+function summariesOf(cache: HistoryCache, kind: string, blobs: readonly string[]): RecordSummary[] {
+  const result: RecordSummary[] = [];
+  for (const blob of blobs) {
+    const summary = cache.records.get(`${kind}:${blob}`);
+    if (summary) result.push(summary);
+  }
+  return result;
+}
+
+function sortedLists(map: Map<string, Set<string>>): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  for (const name of [...map.keys()].sort(compareStrings)) {
+    result.set(name, [...map.get(name)!].sort(compareStrings));
+  }
+  return result;
+}
+
+/**
+ * Names of the documents of `kind` in the evidence blob that a record stands for. Candidates are
+ * those for the record's key (`sameKey` on the written spec); with more than one, the one whose id
+ * recomputed as it was at the evidence commit equals the record's (`expectedId`) decides; when
+ * none recomputes (an id scheme of an older version), every candidate counts as consumed.
+ */
+function matchDocuments(
+  cache: HistoryCache,
+  tracked: BranchHistory,
+  kind: Extract<ManifestKind, 'RetryApproval' | 'RecoveryClosure'>,
+  evidence: ManifestEvidence,
+  expectedId: string,
+  sameKey: (spec: Record<string, unknown>) => boolean,
+): string[] {
+  const documents = (cache.documents.get(evidence.blob) ?? []).filter((document) => document.kind === kind);
+  const candidates = documents.filter((document) => sameKey(specOf(document)));
+  if (candidates.length === 1) return [candidates[0]!.name];
+  const pool = candidates.length > 0 ? candidates : documents;
+  const matching = pool.filter((document) => recomputeId(tracked, kind, document, evidence) === expectedId);
+  if (matching.length > 0) return unique(matching.map((document) => document.name));
+  return unique(candidates.map((document) => document.name));
+}
+
+function specOf(document: DocumentSummary): Record<string, unknown> {
+  const spec = document.value?.spec;
+  return spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+    ? (spec as Record<string, unknown>)
+    : {};
+}
+
+function unique(names: string[]): string[] {
+  return [...new Set(names)].sort(compareStrings);
+}
+
+/** The id the document had when the evidence commit introduced it; null when it cannot be recomputed. */
+function recomputeId(
+  tracked: BranchHistory,
+  kind: 'RetryApproval' | 'RecoveryClosure',
+  document: DocumentSummary,
+  evidence: ManifestEvidence,
+): string | null {
+  const position = tracked.index.byId.get(evidence.commit);
+  if (position === undefined || document.value === null) return null;
+  if (validateDocument(kind, document.value).length > 0) return null;
+  const manifest: Manifest = normalizeManifest(kind, document.value, {
+    path: evidence.manifest,
+    document: document.index,
+    line: 1,
+    column: 1,
+    blob: evidence.blob,
+    introduced: commitInfoAt(tracked, position),
+  });
+  return kind === 'RetryApproval'
+    ? approvalDecisionId(manifest as RetryApproval)
+    : closureIdOf(manifest as RecoveryClosure);
+}

@@ -1,0 +1,272 @@
+/**
+ * readGateFacts: the history facts of the approval gate (src/domain/gate-facts.ts) for one
+ * revision, from the one walk of history `readManifests` already made (same cache):
+ * - provenance: each approval's introducing commit by content (readManifests put it in
+ *   `source.introduced`);
+ * - the base of each approval (SPEC §4): the newest proper ancestor of its introducing commit that
+ *   a reconciler recorded as a `source_revision`, else its first parent — computed for every
+ *   commit in one pass over the walk;
+ * - the policy at each distinct base and the allowed-signers file at each base and at the tip,
+ *   read as `<commit>:<path>` objects through the long-lived `cat-file --batch` (only the paths
+ *   that ever held a ReconcilerPolicy, known from the walk);
+ * - signatures: one `git log --no-walk` per distinct allowed-signers content;
+ * - consumption over the ledger's whole history.
+ * No git call per file, per commit or per approval.
+ */
+import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
+import type { ApprovalFacts, GateFacts, PolicyAt } from '../domain/gate-facts.js';
+import type { GitReader, StoredObject } from '../domain/ports.js';
+import type { ManifestSet, ReconcilerPolicySpec, SignatureInfo } from '../domain/types.js';
+import { GitError } from '../errors.js';
+import { resolveLimits, type YamlLimits } from '../manifests/limits.js';
+import { validateManifests, type ManifestFileInput } from '../manifests/validate-manifests.js';
+import { sha256Hex } from '../domain/hash.js';
+import { foldManifestHistory } from './document-provenance.js';
+import {
+  ancestorMarksOf,
+  createHistoryCache,
+  readBranchAt,
+  useLimits,
+  type BranchAt,
+  type BranchHistory,
+  type HistoryCache,
+} from './history-cache.js';
+import { computeNewestRecordedAncestors, markAncestors } from './history-index.js';
+import { foldLedgerHistory, keysAt, readConsumption, type LedgerAt } from './ledger-facts.js';
+
+/** Allowed-signers files larger than this are treated as absent (they trust nobody). */
+export const MAX_ALLOWED_SIGNERS_BYTES = 1024 * 1024;
+
+export interface ReadGateFactsOptions {
+  /** The tracked branch's commit the manifests were read at. */
+  revision: string;
+  /** The ledger's commit: `revision` when records live on the tracked branch; null or '' when there is no ledger yet. */
+  ledgerRevision: string | null;
+  /** The valid manifests of `revision`, as `readManifests` read them (with the same `cache`). */
+  manifests: ManifestSet;
+  /** The walk's cache; pass the one `readManifests` used so history is walked once. */
+  cache?: HistoryCache;
+  limits?: Partial<YamlLimits>;
+}
+
+/** Read every history fact the gate needs at `revision` (see the file comment for the cost). */
+export async function readGateFacts(reader: GitReader, options: ReadGateFactsOptions): Promise<GateFacts> {
+  const cache = options.cache ?? createHistoryCache();
+  const limits = resolveLimits(options.limits);
+  useLimits(cache, limits);
+  const tracked = await readBranchAt(reader, cache, 'tracked', options.revision);
+  await foldManifestHistory(reader, cache, tracked.branch, limits);
+  const ledger = await readLedgerAt(reader, cache, options, tracked);
+
+  const current: PolicyAt = {
+    commit: options.revision,
+    policy: options.manifests.policy?.spec ?? structuredClone(DEFAULT_POLICY_SPEC),
+  };
+  const newest = newestRecordedOf(tracked.branch, ledger);
+  const { commits, byId } = tracked.branch.index;
+
+  // Base of each approval, by name.
+  const bases = new Map<string, { commit: string | null; recorded: boolean; introduced: number }>();
+  for (const approval of options.manifests.approvals) {
+    const introduced = approval.source.introduced;
+    const position = introduced === null ? undefined : byId.get(introduced.commit);
+    if (position === undefined) continue; // no provenance (cannot happen for a committed revision)
+    const recordedBase = newest[position]!;
+    const base =
+      recordedBase >= 0
+        ? { commit: commits[recordedBase]!.commit, recorded: true }
+        : { commit: commits[position]!.parents[0] ?? null, recorded: false };
+    if (base.commit !== null && !byId.has(base.commit)) {
+      throw new GitError(
+        `The base ${base.commit} of approval ${approval.name} is not in the walked history of ${options.revision}; the clone is incomplete (shallow?), fetch the full history.`,
+      );
+    }
+    bases.set(approval.name, { ...base, introduced: position });
+  }
+
+  const baseCommits = [
+    ...new Set([...bases.values()].flatMap((base) => (base.commit === null ? [] : [base.commit]))),
+  ];
+  const policies = await readPoliciesAt(reader, cache, tracked.branch, baseCommits, limits);
+  const policyAt = (commit: string | null): ReconcilerPolicySpec =>
+    commit === null ? structuredClone(DEFAULT_POLICY_SPEC) : policies.get(commit)!;
+
+  // Allowed-signers content at the tip and at each base, then one verification per content.
+  const signerFiles: { commit: string; path: string }[] = [
+    { commit: options.revision, path: current.policy.allowed_signers_file },
+    ...baseCommits.map((commit) => ({ commit, path: policyAt(commit).allowed_signers_file })),
+  ];
+  const signers = await readAllowedSigners(reader, cache, signerFiles);
+  const tipSigners = signers.get(`${options.revision}\n${current.policy.allowed_signers_file}`) ?? '';
+  const baseSigners = (commit: string | null): string =>
+    commit === null ? '' : (signers.get(`${commit}\n${policyAt(commit).allowed_signers_file}`) ?? '');
+  const wanted = new Map<string, Set<string>>();
+  const want = (content: string, commit: string): void => {
+    let set = wanted.get(content);
+    if (set === undefined) {
+      set = new Set();
+      wanted.set(content, set);
+    }
+    set.add(commit);
+  };
+  for (const base of bases.values()) {
+    const commit = commits[base.introduced]!.commit;
+    want(tipSigners, commit);
+    want(baseSigners(base.commit), commit);
+  }
+  const signatureOf = await verifyGrouped(reader, cache, wanted);
+
+  const approvals = new Map<string, ApprovalFacts>();
+  for (const approval of options.manifests.approvals) {
+    const base = bases.get(approval.name);
+    const introduced = approval.source.introduced;
+    if (base === undefined || introduced === null) continue;
+    const signatureAtTip = signatureOf(tipSigners, introduced.commit);
+    approvals.set(approval.name, {
+      introduced: { ...introduced, signature: signatureAtTip },
+      base: { commit: base.commit, policy: policyAt(base.commit), recorded: base.recorded },
+      signatureAtBase: signatureOf(baseSigners(base.commit), introduced.commit),
+      signatureAtTip,
+    });
+  }
+  const consumed = await readConsumption(reader, cache, ledger, tracked.branch, limits);
+  return { current, approvals, consumed };
+}
+
+/** The ledger's walked history as of `ledgerRevision`, or null when there is no ledger yet. */
+async function readLedgerAt(
+  reader: GitReader,
+  cache: HistoryCache,
+  options: ReadGateFactsOptions,
+  tracked: BranchAt,
+): Promise<LedgerAt | null> {
+  const ledgerRevision = options.ledgerRevision;
+  if (ledgerRevision === null || ledgerRevision === '') return null;
+  const at =
+    ledgerRevision === options.revision
+      ? tracked
+      : await readBranchAt(reader, cache, 'ledger', ledgerRevision);
+  await foldLedgerHistory(reader, cache, at.branch);
+  // An older ledger commit than the walked tip (the API's `?at=`): only records added by its
+  // ancestors count.
+  const marks = at.atTip
+    ? null
+    : ancestorMarksOf(at.branch, at.position, () => markAncestors(at.branch.index, at.position));
+  return { branch: at.branch, marks };
+}
+
+/** Newest recorded ancestor of every tracked commit (cached at the walked tips). */
+function newestRecordedOf(tracked: BranchHistory, ledger: LedgerAt | null): Int32Array {
+  if (ledger === null) return computeNewestRecordedAncestors(tracked.index, () => false);
+  const history = ledger.branch.ledger;
+  const cached = tracked.newestRecorded;
+  const cacheable = ledger.marks === null;
+  if (
+    cacheable &&
+    cached !== null &&
+    cached.commits === tracked.index.commits.length &&
+    cached.ledger === history &&
+    cached.recorded === history.recorded.size
+  ) {
+    return cached.values;
+  }
+  const recorded = new Set(keysAt(history.recorded, ledger.marks));
+  const values = computeNewestRecordedAncestors(tracked.index, (commit) => recorded.has(commit));
+  if (cacheable) {
+    tracked.newestRecorded = {
+      commits: tracked.index.commits.length,
+      ledger: history,
+      recorded: history.recorded.size,
+      values,
+    };
+  }
+  return values;
+}
+
+/**
+ * The ReconcilerPolicy in force at each commit: the policy documents of the files at the paths
+ * that ever held one (validated on their own: schema, rules, normalise), defaults when there is
+ * none or no valid one. One `cat-file` request for all commits and paths.
+ */
+async function readPoliciesAt(
+  reader: GitReader,
+  cache: HistoryCache,
+  branch: BranchHistory,
+  commits: readonly string[],
+  limits: YamlLimits,
+): Promise<Map<string, ReconcilerPolicySpec>> {
+  const result = new Map<string, ReconcilerPolicySpec>();
+  const uncached = commits.filter((commit) => !cache.policies.has(commit));
+  const paths = [...branch.manifests.policyPaths].sort();
+  const names = uncached.flatMap((commit) => paths.map((path) => `${commit}:${path}`));
+  const objects =
+    names.length === 0
+      ? new Map<string, StoredObject | null>()
+      : await reader.readObjects(names, { maxBytes: limits.maxFileBytes });
+  for (const commit of uncached) {
+    const files: ManifestFileInput[] = [];
+    for (const path of paths) {
+      const object = objects.get(`${commit}:${path}`);
+      if (object?.content) files.push({ path, blob: object.id, content: object.content, introduced: null });
+    }
+    const policy = validateManifests(files, { limits }).manifests.policy;
+    cache.policies.set(commit, policy === null ? structuredClone(DEFAULT_POLICY_SPEC) : policy.spec);
+  }
+  for (const commit of commits) result.set(commit, cache.policies.get(commit)!);
+  return result;
+}
+
+/** A repository-relative path usable in a `<commit>:<path>` name, or null. */
+function objectPath(path: string): string | null {
+  let clean = path;
+  while (clean.startsWith('./')) clean = clean.slice(2);
+  if (clean === '' || clean.startsWith('/') || /[\n\0]/.test(clean)) return null;
+  return clean;
+}
+
+/** Allowed-signers content by `<commit>\n<path>` ('' when absent, not a file, or too large). */
+async function readAllowedSigners(
+  reader: GitReader,
+  cache: HistoryCache,
+  files: readonly { commit: string; path: string }[],
+): Promise<Map<string, string>> {
+  const result = new Map<string, string>();
+  const names = new Map<string, string>();
+  for (const { commit, path } of files) {
+    const key = `${commit}\n${path}`;
+    if (cache.signers.has(key)) continue;
+    const clean = objectPath(path);
+    if (clean === null) cache.signers.set(key, '');
+    else names.set(`${commit}:${clean}`, key);
+  }
+  if (names.size > 0) {
+    const objects = await reader.readObjects([...names.keys()], { maxBytes: MAX_ALLOWED_SIGNERS_BYTES });
+    for (const [name, key] of names)
+      cache.signers.set(key, objects.get(name)?.content?.toString('utf8') ?? '');
+  }
+  for (const { commit, path } of files)
+    result.set(`${commit}\n${path}`, cache.signers.get(`${commit}\n${path}`)!);
+  return result;
+}
+
+/** Verify each group of commits against its allowed-signers content: one git call per content. */
+async function verifyGrouped(
+  reader: GitReader,
+  cache: HistoryCache,
+  wanted: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<(content: string, commit: string) => SignatureInfo> {
+  const keyOf = (content: string, commit: string): string => `${sha256Hex(content)}\n${commit}`;
+  for (const [content, commits] of wanted) {
+    const missing = [...commits].filter((commit) => !cache.signatures.has(keyOf(content, commit)));
+    if (missing.length === 0) continue;
+    const verified = await reader.verifySignatures(missing, content);
+    for (const commit of missing) {
+      cache.signatures.set(
+        keyOf(content, commit),
+        verified.get(commit) ?? { status: 'error', principal: '' },
+      );
+    }
+  }
+  return (content, commit) =>
+    cache.signatures.get(keyOf(content, commit)) ?? { status: 'error', principal: '' };
+}
