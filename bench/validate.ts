@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { createGitReader } from '../src/git/index.js';
 import { formatText } from '../src/manifests/format-findings.js';
-import { readManifests } from '../src/manifests/read-manifests.js';
+import { readManifests } from '../src/read-model/read-manifests.js';
 
 export interface BenchResult {
   name: string;

@@ -20,7 +20,7 @@ import {
   formatFindings,
   type ValidateFormat,
 } from '../manifests/format-findings.js';
-import { readManifests, readWorktreeManifests } from '../manifests/read-manifests.js';
+import { readManifests, readWorktreeManifests } from '../read-model/read-manifests.js';
 import type { ClosureTargets } from '../domain/closures.js';
 import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { GitReader } from '../domain/ports.js';
 import type { ExecutionRecord, Finding } from '../domain/types.js';
 import { EXIT, GitError } from '../errors.js';
-import { readManifests } from '../manifests/read-manifests.js';
+import { readManifests } from '../read-model/read-manifests.js';
 import { approvalDecisionId } from '../domain/ids.js';
 import { readSnapshot } from '../read-model/read-snapshot.js';
 import { verifyRecords } from '../records/verify-records.js';

@@ -9,7 +9,7 @@ import type { GitReader } from '../domain/ports.js';
 import type { ReportEnvelope } from '../domain/report.js';
 import type { Provider, ReconcilerPolicySpec, RetryApproval } from '../domain/types.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
-import { readPolicyAt } from '../manifests/read-manifests.js';
+import { readPolicyAt } from './read-manifests.js';
 import { REPORT_JSON_PATH, STATUS_PATH } from '../records/layout.js';
 import { readCommittedFile, readCommittedJson, type Snapshot } from './read-snapshot.js';
 

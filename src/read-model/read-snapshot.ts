@@ -6,9 +6,9 @@
 import type { GitReader } from '../domain/ports.js';
 import { emptyRecordSet, type Finding, type ReconcilerPolicySpec, type RecordSet } from '../domain/types.js';
 import type { ManifestCache, ManifestLoadResult } from '../manifests/validate-manifests.js';
-import { readManifests } from '../manifests/read-manifests.js';
+import { readManifests } from './read-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
-import { createHistoryCache, type HistoryCache } from '../read-model/history-cache.js';
+import { createHistoryCache, type HistoryCache } from './history-cache.js';
 
 export interface Snapshot {
   /** Commit the manifests were read from. */

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runInit } from '../../src/cli/init.js';
 import { runSchema } from '../../src/cli/schema.js';
 import { ExitError } from '../../src/errors.js';
-import { readWorktreeManifests } from '../../src/manifests/read-manifests.js';
+import { readWorktreeManifests } from '../../src/read-model/read-manifests.js';
 import { createTempDir, type TempDir } from '../helpers/git-fixtures.js';
 import { createTestContext } from './helpers-context.js';
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_SPEC } from '../../src/domain/defaults.js';
 import type { GitReader } from '../../src/domain/ports.js';
 import { createGitReader, type LocalGitReader } from '../../src/git/index.js';
-import { readManifests, readPolicyAt, readWorktreeManifests } from '../../src/manifests/read-manifests.js';
+import { readManifests, readPolicyAt, readWorktreeManifests } from '../../src/read-model/read-manifests.js';
 import { commitFiles, createTempRepo, type TempDir } from '../helpers/git-fixtures.js';
 import { REPO_ROOT } from './helpers.js';
 

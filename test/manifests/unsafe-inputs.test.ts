@@ -9,7 +9,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitReader, type LocalGitReader } from '../../src/git/index.js';
-import { readManifests, readWorktreeManifests } from '../../src/manifests/read-manifests.js';
+import { readManifests, readWorktreeManifests } from '../../src/read-model/read-manifests.js';
 import { validateManifests } from '../../src/manifests/validate-manifests.js';
 import { commitFiles, createTempRepo, git, type TempDir } from '../helpers/git-fixtures.js';
 import { REPO_ROOT, bundledManifests, fileInput } from './helpers.js';

@@ -12,7 +12,7 @@ import { closureIdOf } from '../../src/domain/closures.js';
 import type { GateFacts } from '../../src/domain/gate-facts.js';
 import type { GitReader } from '../../src/domain/ports.js';
 import { createGitReader, REPLICA_TRAILER } from '../../src/git/index.js';
-import { readManifests } from '../../src/manifests/read-manifests.js';
+import { readManifests } from '../../src/read-model/read-manifests.js';
 import type { ManifestLoadResult } from '../../src/manifests/validate-manifests.js';
 import { createHistoryCache, type HistoryCache } from '../../src/read-model/history-cache.js';
 import { readGateFacts } from '../../src/read-model/read-gate-facts.js';

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { GitReader } from '../domain/ports.js';
 import type { Finding, ManifestCondition, ReconcilerPolicySpec } from '../domain/types.js';
-import { createHistoryCache, type HistoryCache } from '../read-model/history-cache.js';
-import { readDocumentProvenance } from '../read-model/document-provenance.js';
-import { resolveLimits, type YamlLimits } from './limits.js';
-import { makeFinding, compareFindings } from './rules.js';
+import { createHistoryCache, type HistoryCache } from './history-cache.js';
+import { readDocumentProvenance } from './document-provenance.js';
+import { resolveLimits, type YamlLimits } from '../manifests/limits.js';
+import { makeFinding, compareFindings } from '../manifests/rules.js';
 import {
   isManifestPath,
   manifestCacheKey,
@@ -22,7 +22,7 @@ import {
   type ManifestCache,
   type ManifestFileInput,
   type ManifestLoadResult,
-} from './validate-manifests.js';
+} from '../manifests/validate-manifests.js';
 import type { ClosureTargets } from '../domain/closures.js';
 
 export interface ReadManifestsOptions {
@@ -40,7 +40,11 @@ export interface ReadManifestsOptions {
 
 export const MANIFESTS_DIR = 'manifests/';
 
-function tooLarge(path: string, size: number, limit: number): { finding: Finding; condition: ManifestCondition } {
+function tooLarge(
+  path: string,
+  size: number,
+  limit: number,
+): { finding: Finding; condition: ManifestCondition } {
   const finding = makeFinding({
     file: path,
     line: 1,
