@@ -8,11 +8,11 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { EXIT, isCavraError, messageOf } from '../errors.js';
-import { redactText } from '../redact.js';
+import { expandSecret, redactText } from '../redact.js';
 import { createProcessContext, type CliContext } from './context.js';
 import { registerInitCommand } from './init.js';
 import { registerPlanCommand } from './plan.js';
-import { registerReconcileCommand } from './reconcile.js';
+import { registerReconcileCommand, secretEnvValues } from './reconcile.js';
 import { registerReportCommand } from './report.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerServeCommand } from './serve.js';
@@ -55,8 +55,11 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const message = messageOf(error);
-    context.stderr(`cavra-gitops: ${redactText(message)}\n`);
-    if (debug && error instanceof Error && error.stack) context.stderr(`${redactText(error.stack)}\n`);
+    // Env values that are secret by their name, piece by piece: an error may quote one of them.
+    const secrets = secretEnvValues(context.env).flatMap(expandSecret);
+    context.stderr(`cavra-gitops: ${redactText(message, secrets)}\n`);
+    if (debug && error instanceof Error && error.stack)
+      context.stderr(`${redactText(error.stack, secrets)}\n`);
     return isCavraError(error) ? error.exitCode : EXIT.infrastructure;
   }
 }

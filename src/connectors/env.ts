@@ -7,6 +7,7 @@
 import type { Env } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
+import { expandSecret } from '../redact.js';
 
 export type ProviderEnvField = 'url_env' | 'token_env' | 'signing_secret_env';
 
@@ -94,9 +95,10 @@ export function readProviderOptionEnv(provider: Provider, option: string, env: E
 
 /**
  * Every secret value this provider uses, for redaction: the contents of the env vars it names
- * (fields and `*_env` options) plus the parts of URL values that carry credentials on their own
- * (userinfo, query values, the path — Slack/Teams webhook paths are the credential) and the
- * base64 body of a `whsec_` secret. Unset variables are skipped.
+ * (fields and `*_env` options), each with the parts that are secret on their own (`expandSecret`:
+ * userinfo, query values, the path and its token-like segments — Slack/Teams webhook paths are
+ * the credential — and the body of a `whsec_` secret). Unset variables are skipped. Encoded and
+ * re-cased echoes of these are caught by `redactText` itself.
  */
 export function secretsOf(provider: Provider, env: Env): string[] {
   const names: string[] = [];
@@ -111,48 +113,15 @@ export function secretsOf(provider: Provider, env: Env): string[] {
   for (const name of names) {
     const value = env[name];
     if (!value) continue;
-    for (const piece of secretPieces(value)) secrets.add(piece);
+    for (const piece of expandSecret(value)) secrets.add(piece);
   }
   // Longest first, so a whole URL is replaced before one of its parts would split it.
-  return [...secrets].filter((piece) => piece.length >= 4).sort((a, b) => b.length - a.length);
+  return [...secrets].sort((a, b) => b.length - a.length);
 }
 
 /** `provider "name" (type)`, the way every connector error names its provider. */
 export function describeProvider(provider: Provider): string {
   return `provider "${provider.name}" (${provider.spec.type})`;
-}
-
-function secretPieces(value: string): string[] {
-  const pieces = [value, value.trim()];
-  if (value.startsWith('whsec_')) pieces.push(value.slice('whsec_'.length));
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return pieces;
-  }
-  // A bare origin (`https://api.datadoghq.eu`) is public and errors name it on purpose.
-  const bareOrigin = !url.username && !url.password && !url.search && !url.hash && url.pathname === '/';
-  if (bareOrigin) return [];
-  pieces.push(url.href);
-  if (url.username) pieces.push(url.username, safeDecode(url.username));
-  if (url.password) pieces.push(url.password, safeDecode(url.password));
-  if (url.username || url.password) {
-    // How the credentials travel once moved into an Authorization header.
-    pieces.push(Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`).toString('base64'));
-  }
-  for (const param of url.searchParams.values()) pieces.push(param, encodeURIComponent(param));
-  if (url.search) pieces.push(url.search.slice(1));
-  if (url.pathname.length > 1) pieces.push(url.pathname, safeDecode(url.pathname));
-  return pieces;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 function isHttpUrl(value: string): boolean {

@@ -7,7 +7,7 @@
 import type { ConnectorContext, DeliveryOutcome } from '../domain/ports.js';
 import { readAuthMode, readBasicAuthAccount } from '../domain/provider-options.js';
 import type { Provider } from '../domain/types.js';
-import { redactText, redactUrl } from '../redact.js';
+import { URL_IN_TEXT, redactText, redactUrl } from '../redact.js';
 import { ConnectorError } from '../errors.js';
 import { describeProvider } from './env.js';
 
@@ -145,7 +145,9 @@ export async function sendHttp(
         // Following a redirect would re-send credentials to a URL nobody configured.
         redirect: 'manual',
       });
-      const body = await readBody(response);
+      // Scrubbed before anything quotes it: an excerpt cut at its length limit must not keep
+      // half of a secret that the whole body would have shown to be one.
+      const body = scrub(await readBody(response), attemptSecrets);
       const verdict = classify(response.status, body);
       const reason = verdict.success ? '' : scrub(`${verdict.reason} from ${target}`, attemptSecrets);
       last = {
@@ -269,8 +271,9 @@ export function excerptOf(body: string): string {
     body
       // eslint-disable-next-line no-control-regex -- removing control characters is the point
       .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-      // A provider echoing an endpoint would put a URL into records: drop every URL whole.
-      .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]*/gi, '[url]')
+      // A provider echoing an endpoint would put a URL into records: drop every URL whole, also
+      // when it is escaped (`https:\/\/`, `https%3A%2F%2F`).
+      .replace(URL_IN_TEXT, '[url]')
       .trim()
       .slice(0, MAX_BODY_EXCERPT)
   );

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { redactText } from '../redact.js';
+import { expandSecret, redactText } from '../redact.js';
 
 export type { Logger } from 'pino';
 
@@ -18,10 +18,9 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  // A JSON line holds a secret as JSON escapes it: a `"` or `\` in it is written `\"` or `\\`.
-  const secrets = [
-    ...new Set((options.secrets ?? []).flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)])),
-  ];
+  // URL values are also scrubbed piece by piece (path, query values, userinfo); redactText
+  // matches each piece however the line writes it (JSON escapes, percent-encoding, any case).
+  const secrets = [...new Set((options.secrets ?? []).flatMap(expandSecret))];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       const line = redactText(chunk.toString('utf8'), secrets);
