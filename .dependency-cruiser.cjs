@@ -1,7 +1,8 @@
 /**
  * The layering of src/, checked by `npm run lint` (docs/architecture.md draws it). Imports point
  * inward: domain ← {schemas, manifests, records, reports, git, connectors} ← read-model ← plan ←
- * reconciler ← api ← cli. `errors.ts`, `redact.ts` and `observability/` are leaves every layer may use.
+ * {reconciler, audit} ← api ← cli (audit: `verify`, beside the reconciler). `errors.ts`,
+ * `redact.ts` and `observability/` are leaves every layer may use.
  */
 const layer = (name) => `^src/${name}/`;
 
@@ -32,8 +33,20 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
-  manifests: ['records', 'reports', 'git', 'connectors', 'read-model', 'plan', 'reconciler', 'api', 'cli'],
+  manifests: [
+    'records',
+    'reports',
+    'git',
+    'connectors',
+    'read-model',
+    'plan',
+    'reconciler',
+    'api',
+    'cli',
+    'audit',
+  ],
   records: [
     'manifests',
     'schemas',
@@ -45,6 +58,7 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
   reports: [
     'manifests',
@@ -57,6 +71,7 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
   git: [
     'manifests',
@@ -69,6 +84,7 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
   connectors: [
     'manifests',
@@ -81,11 +97,14 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
-  'read-model': ['git', 'connectors', 'plan', 'reconciler', 'api', 'cli'],
-  plan: ['git', 'connectors', 'reconciler', 'api', 'cli'],
-  reconciler: ['git', 'connectors', 'api', 'cli'],
-  api: ['git', 'connectors', 'reconciler', 'cli'],
+  'read-model': ['git', 'connectors', 'plan', 'reconciler', 'api', 'cli', 'audit'],
+  plan: ['git', 'connectors', 'reconciler', 'api', 'cli', 'audit'],
+  reconciler: ['git', 'connectors', 'api', 'cli', 'audit'],
+  // The audit (`verify`) reads through the GitReader port and recomputes with the pure plan.
+  audit: ['git', 'connectors', 'reconciler', 'api', 'cli'],
+  api: ['git', 'connectors', 'reconciler', 'cli', 'audit'],
 };
 
 module.exports = {

@@ -9,6 +9,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import type { Metrics } from '../api/metrics.js';
 import { createConnector, createConnectorContext } from '../connectors/index.js';
+import { CONDITION_REASONS } from '../domain/conditions.js';
 import { EXIT, ExitError } from '../errors.js';
 import { defaultReplicaId, isLocalRemote, openGitStore, resolveStateDir } from '../git/index.js';
 import type { CavraGitStore } from '../git/store.js';
@@ -34,6 +35,10 @@ export interface ReconcileCommandOptions {
   /** Where `file` providers write (their `options.directory` is relative to it). */
   fileRoot?: string;
   logLevel?: string;
+  /** Commits whose changes to the ledger the operator accepts (repeatable). */
+  acceptLedgerChange?: string[];
+  /** Tips whose rewritten history the operator accepts (repeatable). */
+  acceptHistory?: string[];
 }
 
 export interface Reconciler {
@@ -71,6 +76,11 @@ export function resolveFileRoot(options: {
 
 /** The default file root's name inside the state dir. */
 export const FILE_ROOT_DIR = 'files';
+
+/** Commander's collector for a repeatable option. */
+export function collectValues(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 export function parseShard(raw: string | undefined): Shard | null {
   if (raw === undefined) return null;
@@ -157,6 +167,10 @@ export async function createReconciler(
     signal: context.signal,
     once: options.once === true,
     watchGitDirs: isLocalRemote(remote) ? [gitDirOf(remote)] : [],
+    accept: {
+      ledgerChanges: options.acceptLedgerChange ?? [],
+      history: options.acceptHistory ?? [],
+    },
   };
   return { loop, store, logger, close: () => store.close() };
 }
@@ -215,7 +229,13 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
       ...reconciler.loop,
       onRun: (result) => logRunResult(reconciler.logger, result),
     });
-    return last?.outcome === 'failed' ? EXIT.infrastructure : EXIT.ok;
+    if (last?.outcome === 'failed') return EXIT.infrastructure;
+    // A ledger or history that cannot be trusted is a failed verification (docs/reference.md §5, §6a).
+    const distrusted: readonly string[] = [
+      CONDITION_REASONS.LedgerTampered,
+      CONDITION_REASONS.HistoryRewritten,
+    ];
+    return last?.outcome === 'stalled' && distrusted.includes(last.reason) ? EXIT.findings : EXIT.ok;
   } finally {
     await reconciler.close();
   }
@@ -242,6 +262,18 @@ export function registerReconcileCommand(program: Command, context: CliContext):
     .option(
       '--file-root <dir>',
       'the only directory file providers write under (default: $CAVRA_GITOPS_FILE_ROOT, else files/ in the state dir)',
+    )
+    .option(
+      '--accept-ledger-change <commit>',
+      'accept the changes this commit made to records/ or reports/ (after a LedgerTampered stall); repeatable',
+      collectValues,
+      [],
+    )
+    .option(
+      '--accept-history <tip>',
+      'accept a rewritten history whose tip is this commit (after a HistoryRewritten stall); repeatable',
+      collectValues,
+      [],
     )
     .action(async (options: ReconcileCommandOptions) => {
       process.exitCode = await runReconcile(options, context);
