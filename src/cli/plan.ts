@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { PlannedCall, RetryDecision } from '../domain/retry-plan.js';
 import type { Finding } from '../domain/types.js';
 import { EXIT } from '../errors.js';
-import { createConnectorContext } from '../connectors/registry.js';
+import { checkProviderReady } from '../connectors/registry.js';
 import type { ProviderCondition } from '../domain/conditions.js';
 import {
   DEFAULT_LEASE_MINUTES,
@@ -16,8 +16,6 @@ import {
 } from '../plan/plan-reconcile.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import { readSnapshot } from '../read-model/read-snapshot.js';
-import { createProviderCheck } from './provider-check.js';
-import { resolveFileRoot } from './reconcile.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
@@ -178,17 +176,10 @@ export async function runPlan(options: PlanCommandOptions, context: CliContext):
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
     const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision });
     const facts = await readPlanFacts(repository.reader, snapshot, {
-      checkProvider: createProviderCheck(
-        createConnectorContext({
-          env: context.env,
-          fileRoot: resolveFileRoot({
-            explicit: undefined,
-            env: context.env,
-            stateDir: context.cwd,
-            cwd: context.cwd,
-          }),
-        }),
-      ),
+      checkProvider: (provider) => {
+        const readiness = checkProviderReady(provider, context.env);
+        return readiness.ready ? null : { reason: readiness.reason, message: readiness.message };
+      },
     });
     const plan = planReconcile(facts, context.clock.now(), {
       leaseMinutes: DEFAULT_LEASE_MINUTES,

@@ -268,7 +268,7 @@ async function readStep(context: RunContext): Promise<PassView> {
     checkProvider: (provider) => {
       const connector = connectorOf(context, provider);
       return connector instanceof ConnectorError
-        ? { reason: 'ConnectorNotBuilt', message: connector.message }
+        ? { reason: connector.reason ?? 'ConfigurationInvalid', message: connector.message }
         : null;
     },
   });
