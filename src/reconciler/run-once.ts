@@ -78,6 +78,8 @@ export interface ReconcilerOptions {
   concurrency?: number;
   /** Pushes tried per commit before giving up for this run (each rejection re-reads the tip). */
   maxPushAttempts?: number;
+  /** Told after each call of a pass how many of its calls are done (the CLI draws a progress bar on a TTY). */
+  onProgress?: (done: number, total: number) => void;
   /** Waits between rejected pushes; injected so tests never sleep. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -427,6 +429,7 @@ async function executeCalls(
   const halfLeaseMs = (options.leaseMinutes * 60_000) / 2;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const journal = await openJournal(options.store.stateDir);
+  let finished = 0;
   const pipeline = await runCallPipeline<PlannedCall, CallOutcome>(
     calls,
     { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
@@ -457,6 +460,7 @@ async function executeCalls(
           if (outcome.delivery?.delivery_success) result.delivered++;
           else result.failed++;
         }
+        options.onProgress?.(++finished, calls.length);
         // Journaled as the call returns (the worker does not wait for the line to be written).
         journal.outcomes(toPending([outcome]));
         return outcome;
