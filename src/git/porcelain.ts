@@ -62,7 +62,10 @@ export async function cloneRepository(
   dir: string,
   options: PorcelainCommandOptions = {},
 ): Promise<void> {
-  const outcome = await settlePorcelain(optionsFor(dirname(dir), options), (git) => git.clone(remote, dir));
+  const outcome = await settlePorcelain(optionsFor(dirname(dir), options), (git) =>
+    // Quiet: the error then starts with git's reason, not "Cloning into ...".
+    git.clone(remote, dir, ['--quiet']),
+  );
   expectPorcelain(outcome, `Cloning ${redactRemote(remote)} into ${dir}`, remote);
 }
 
