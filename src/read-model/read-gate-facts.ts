@@ -27,6 +27,7 @@ import {
   createHistoryCache,
   readBranchAt,
   useLimits,
+  withHistoryCache,
   type BranchAt,
   type BranchHistory,
   type HistoryCache,
@@ -52,6 +53,14 @@ export interface ReadGateFactsOptions {
 /** Read every history fact the gate needs at `revision` (see the file comment for the cost). */
 export async function readGateFacts(reader: GitReader, options: ReadGateFactsOptions): Promise<GateFacts> {
   const cache = options.cache ?? createHistoryCache();
+  return withHistoryCache(cache, () => readGateFactsAlone(reader, options, cache));
+}
+
+async function readGateFactsAlone(
+  reader: GitReader,
+  options: ReadGateFactsOptions,
+  cache: HistoryCache,
+): Promise<GateFacts> {
   const limits = resolveLimits(options.limits);
   useLimits(cache, limits);
   const tracked = await readBranchAt(reader, cache, 'tracked', options.revision);
