@@ -11,7 +11,11 @@
  *   that ever held a ReconcilerPolicy, known from the walk);
  * - signatures: one `git log --no-walk` per distinct allowed-signers content;
  * - consumption over the ledger's whole history.
- * No git call per file, per commit or per approval.
+ * No git call per file, per commit or per approval. `ApprovalFacts.introduced.signature` is the
+ * signature as verified at the tip (readManifests leaves it unverified).
+ *
+ * The gate facts cover the approvals of `manifests`; an approval without provenance (not possible
+ * for a committed revision) has no entry, and the gate must treat a missing entry as blocking.
  */
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { ApprovalFacts, GateFacts, PolicyAt } from '../domain/gate-facts.js';
