@@ -8,7 +8,8 @@ import type { ExecutionRecord, Finding } from '../domain/types.js';
 import { EXIT, GitError } from '../errors.js';
 import { readManifests } from '../read-model/read-manifests.js';
 import { approvalDecisionId } from '../domain/ids.js';
-import { readSnapshot } from '../read-model/read-snapshot.js';
+import { createSnapshotCache, readSnapshot } from '../read-model/read-snapshot.js';
+import type { HistoryCache } from '../read-model/history-cache.js';
 import { verifyRecords } from '../records/verify-records.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
@@ -27,13 +28,17 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
   const repository = await openRepository(options, context, options.branch ?? 'main');
   try {
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
-    const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision });
+    // One history walk for the revision; the historic reads below are of its ancestors and are
+    // answered from the same walk.
+    const cache = createSnapshotCache();
+    const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision, cache });
     const findings: Finding[] = [
       ...snapshot.recordFindings,
       ...verifyRecords(snapshot.records, snapshot.manifests.manifests, {
         knownApprovalDecisionIds: await readHistoricApprovalDecisions(
           repository.reader,
           snapshot.records.executions,
+          cache.history,
         ),
       }),
     ];
@@ -68,6 +73,7 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
 async function readHistoricApprovalDecisions(
   reader: GitReader,
   executions: ExecutionRecord[],
+  history: HistoryCache,
 ): Promise<Set<string>> {
   const decisions = new Set<string>();
   const commits = new Set(
@@ -75,7 +81,7 @@ async function readHistoricApprovalDecisions(
   );
   for (const commit of commits) {
     try {
-      const { manifests } = await readManifests(reader, commit);
+      const { manifests } = await readManifests(reader, commit, { history });
       for (const approval of manifests.approvals) decisions.add(approvalDecisionId(approval));
     } catch (error) {
       if (!(error instanceof GitError)) throw error;

@@ -108,8 +108,10 @@ export interface ManifestSource {
   /** Git blob id of the file ('' when read from the working tree). */
   blob: string;
   /**
-   * The commit that introduced the file's current content (the latest commit that changed the
-   * path, at the revision read). Null when read from the working tree.
+   * The commit that introduced this document (provenance by content, SPEC §4: the oldest commit
+   * whose tree holds a document of this kind and name with the same written spec). Its
+   * `signature` is not verified here (`none`); GateFacts carries verified signatures. Null when
+   * read from the working tree.
    */
   introduced: CommitInfo | null;
 }
