@@ -5,16 +5,20 @@
  */
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { GitReader } from '../domain/ports.js';
-import { planClosures } from '../domain/closures.js';
+import { closureIdOf, planClosures } from '../domain/closures.js';
+import type { ApprovalFacts, GateFacts } from '../domain/gate-facts.js';
 import { planRetryWork, type RetryWorkInput, type RetryWorkPlan } from '../domain/retry-plan.js';
 import type {
   ClosureRecord,
   Finding,
   IsoTime,
   ReconcilerPolicySpec,
+  RecordSet,
+  RecoveryClosure,
   RetryApproval,
 } from '../domain/types.js';
 import { readPolicyAt } from '../manifests/read-manifests.js';
+import { approvalDecisionId } from '../records/ids.js';
 import { readCommittedFile, type Snapshot } from './read-snapshot.js';
 
 export interface ReconcilePlan {
@@ -54,12 +58,18 @@ export async function planFromSnapshot(
   const approvals = needsSignatures
     ? await verifyApprovalSignatures(reader, snapshot.revision, manifests.approvals, policy)
     : manifests.approvals;
+  const gateFacts = await buildTemporaryGateFacts(reader, approvals, priorPolicies, {
+    revision: snapshot.revision,
+    policy,
+    records: snapshot.records,
+    closures: manifests.closures,
+  });
 
   const retryInput: RetryWorkInput = {
     revision: snapshot.revision,
     manifests: { ...manifests, approvals },
     policy,
-    priorPolicies,
+    gateFacts,
     records: snapshot.records,
     now,
     leaseMinutes: options.leaseMinutes ?? DEFAULT_LEASE_MINUTES,
@@ -68,6 +78,7 @@ export async function planFromSnapshot(
   const closurePlan = planClosures({
     closures: manifests.closures,
     records: snapshot.records,
+    consumed: gateFacts.consumed.closures,
     now,
     revision: snapshot.revision,
   });
@@ -140,5 +151,72 @@ function withoutVerifiedSignature(approval: RetryApproval): RetryApproval {
       ...approval.source,
       introduced: { ...introduced, signature: { status: 'none', principal: '' } },
     },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TEMPORARY adapter — remove when the read step produces GateFacts from git (provenance by
+// content, recorded base, signatures at base and tip, consumption over the ledger's history).
+// It builds GateFacts from what this module read before GateFacts existed: the policy at the
+// introducing commit's first parent as the base (recorded: false), the introducing commit's
+// signature (verified against the tip's allowed-signers file) as both signatureAtBase and
+// signatureAtTip, and as consumed the approvals and closures whose current decision/closure id
+// an execution/closure record at the tip carries.
+// ---------------------------------------------------------------------------------------------
+
+/** First parents of approval commits (immutable git facts), kept for the loop's lifetime. */
+const temporaryParentCache = new Map<string, string | null>();
+const TEMPORARY_PARENT_CACHE_LIMIT = 10_000;
+
+async function buildTemporaryGateFacts(
+  reader: GitReader,
+  approvals: readonly RetryApproval[],
+  priorPolicies: ReadonlyMap<string, ReconcilerPolicySpec>,
+  tip: {
+    revision: string;
+    policy: ReconcilerPolicySpec;
+    records: RecordSet;
+    closures: readonly RecoveryClosure[];
+  },
+): Promise<GateFacts> {
+  const facts = new Map<string, ApprovalFacts>();
+  for (const approval of approvals) {
+    const introduced = approval.source.introduced;
+    if (introduced === null) continue;
+    let parent = temporaryParentCache.get(introduced.commit);
+    if (parent === undefined) {
+      parent = await reader.readParent(introduced.commit);
+      if (temporaryParentCache.size >= TEMPORARY_PARENT_CACHE_LIMIT) temporaryParentCache.clear();
+      temporaryParentCache.set(introduced.commit, parent);
+    }
+    facts.set(approval.name, {
+      introduced,
+      base: {
+        commit: parent,
+        policy: priorPolicies.get(introduced.commit) ?? DEFAULT_POLICY_SPEC,
+        recorded: false,
+      },
+      signatureAtBase: introduced.signature,
+      signatureAtTip: introduced.signature,
+    });
+  }
+  const consumedApprovals = new Map<string, string[]>();
+  for (const approval of approvals) {
+    const decision = approvalDecisionId(approval);
+    const ids = tip.records.executions
+      .filter((execution) => execution.approval_decision_id === decision)
+      .map((execution) => execution.execution_id);
+    if (ids.length > 0) consumedApprovals.set(approval.name, ids);
+  }
+  const consumedClosures = new Map<string, string[]>();
+  const recordedClosures = new Set(tip.records.closures.map((closure) => closure.closure_id));
+  for (const closure of tip.closures) {
+    const id = closureIdOf(closure);
+    if (recordedClosures.has(id)) consumedClosures.set(closure.name, [id]);
+  }
+  return {
+    current: { commit: tip.revision, policy: tip.policy },
+    approvals: facts,
+    consumed: { approvals: consumedApprovals, closures: consumedClosures },
   };
 }

@@ -97,6 +97,7 @@ describe('planClosures', () => {
         notes: 'Receiver certificate renewed.',
         verification_refs: [EXECUTION.execution_id],
         source: {
+          name: 'close-ops-webhook',
           manifest: 'manifests/closures/close-ops-webhook.yaml',
           blob: 'b'.repeat(40),
           commit: 'c'.repeat(40),
