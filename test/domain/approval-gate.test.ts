@@ -3,11 +3,11 @@ import { evaluateGate, type GateInput } from '../../src/domain/approval-gate.js'
 import { isTrustedSignature } from '../../src/domain/approval-rules.js';
 import { buildApprovalViews } from '../../src/domain/approval-views.js';
 import { buildClaim, buildDeliveryRecord, buildExecutionRecord } from '../../src/domain/record-builders.js';
-import { planRetryWork, type RetryWorkInput } from '../../src/domain/retry-plan.js';
 import { computeRetryState } from '../../src/domain/retry-rules.js';
 import type { ReconcilerPolicySpec } from '../../src/domain/types.js';
 import { emptyRecordSet } from '../../src/domain/types.js';
 import {
+  BASE_COMMIT,
   KEY,
   REVISION,
   acknowledgement,
@@ -19,22 +19,15 @@ import {
   manifestSet,
   policy,
   provider,
-  type FactsOptions,
+  planScenario,
+  type Scenario,
 } from './retry-fixtures.js';
 
 const T0 = '2026-06-28T09:30:00.000Z';
 const minutesAfter = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000);
 const APPROVAL_COMMIT = '3'.repeat(40);
 
-/** A planner input whose gate facts are built (by hand, see factsFor) when it is planned. */
-interface Scenario extends Omit<RetryWorkInput, 'gateFacts'> {
-  facts: FactsOptions;
-}
-
-function plan(scenario: Scenario) {
-  const { facts, ...rest } = scenario;
-  return planRetryWork({ ...rest, gateFacts: factsFor(scenario.manifests, facts) });
-}
+const plan = planScenario;
 
 /** Base policy of the baseline approval `approve-1`. */
 const basePolicy = (spec: ReconcilerPolicySpec) => new Map([['approve-1', spec]]);
@@ -351,5 +344,172 @@ describe('evaluateGate directly', () => {
     expect(isTrustedSignature({ status: 'good', principal: 'alice' }, 'alice')).toBe(true);
     expect(isTrustedSignature({ status: 'untrusted', principal: 'alice' }, 'alice')).toBe(false);
     expect(isTrustedSignature({ status: 'good', principal: 'alice' }, 'Alice')).toBe(false);
+  });
+});
+
+describe('issue 11: the base of a change, signatures at base and tip, consumption', () => {
+  const WIDENING = '6'.repeat(40);
+  const signed = (principal: string, status: 'good' | 'untrusted' | 'bad' = 'good') =>
+    approval({ introduced: commitInfo(APPROVAL_COMMIT, { signature: { status, principal } }) });
+
+  it.each<[string, (i: Scenario) => void, string, 'base' | 'current' | null, string[]]>([
+    [
+      'a two-commit PR (widen approvers, then approve): the base is before the PR',
+      (i) => {
+        i.policy = policy({ approvers: ['bob', 'alice'] });
+        i.facts.basePolicies = basePolicy(policy({ approvers: ['bob'] }));
+      },
+      'approver_not_allowed',
+      'base',
+      [`the base policy (at ${BASE_COMMIT})`, 'manifests/approvals/approve-1.yaml', APPROVAL_COMMIT],
+    ],
+    [
+      'the widening merged and reconciled first, the approval in a later push: its base has the widening',
+      (i) => {
+        i.policy = policy({ approvers: ['bob', 'alice'] });
+        i.facts.basePolicies = basePolicy(policy({ approvers: ['bob', 'alice'] }));
+        i.facts.baseCommits = new Map([['approve-1', WIDENING]]);
+      },
+      'executed',
+      null,
+      ['approve-1'],
+    ],
+    [
+      'current policy narrower than the base',
+      (i) => void (i.policy = policy({ approvers: ['bob'] })),
+      'approver_not_allowed',
+      'current',
+      [`the current policy (at ${REVISION})`],
+    ],
+    [
+      'signer line for decided_by added in the push: untrusted at the base, good at the tip',
+      (i) => {
+        i.policy = policy({ require_signed_approvals: true });
+        i.manifests.approvals = [signed('alice')];
+        i.facts.signatures = new Map([
+          [
+            'approve-1',
+            {
+              signatureAtBase: { status: 'untrusted', principal: '' },
+              signatureAtTip: { status: 'good', principal: 'alice' },
+            },
+          ],
+        ]);
+      },
+      'signer_not_trusted',
+      'current',
+      [`the allowed-signers file at the base (commit ${BASE_COMMIT})`, 'not a good signature by alice'],
+    ],
+    [
+      'allowed_signers_file re-pointed at the tip only: good at the base is not enough',
+      (i) => {
+        i.policy = policy({ require_signed_approvals: true });
+        i.manifests.approvals = [signed('alice')];
+        i.facts.signatures = new Map([
+          [
+            'approve-1',
+            {
+              signatureAtBase: { status: 'good', principal: 'alice' },
+              signatureAtTip: { status: 'untrusted', principal: '' },
+            },
+          ],
+        ]);
+      },
+      'signer_not_trusted',
+      'current',
+      ['the allowed-signers file at the tip'],
+    ],
+    [
+      'signed by the wrong principal',
+      (i) => {
+        i.policy = policy({ require_signed_approvals: true });
+        i.manifests.approvals = [signed('mallory')];
+      },
+      'signer_not_trusted',
+      'current',
+      ['a good signature by mallory', 'not a good signature by alice'],
+    ],
+    [
+      'unsigned',
+      (i) => void (i.policy = policy({ require_signed_approvals: true })),
+      'signature_required',
+      'current',
+      [`its commit commit ${APPROVAL_COMMIT} is not signed`],
+    ],
+    [
+      'consumed according to the ledger history (its record deleted at the tip)',
+      (i) =>
+        void (i.facts.consumedApprovals = new Map([['approve-1', ['gordackretryexec-00000000000000aa']]])),
+      'approval_consumed',
+      null,
+      ['gordackretryexec-00000000000000aa', 'new name'],
+    ],
+  ])('%s → %s', (_name, change, reason, role, words) => {
+    const input = baseline();
+    change(input);
+    const { plan, decision } = decisionFor(input);
+    expect(decision?.reason).toBe(reason);
+    expect(decision?.policy).toBe(role);
+    if (role === 'base') expect(decision?.policy_commit).toBe(BASE_COMMIT);
+    if (role === 'current') expect(decision?.policy_commit).toBe(REVISION);
+    for (const word of words) expect(decision?.message).toContain(word);
+    expect(plan.executions).toHaveLength(reason === 'executed' ? 1 : 0);
+  });
+
+  it('the execution evidence names the approval, its introducing commit, its base and the signature at the base', () => {
+    const input = baseline();
+    input.manifests.approvals = [signed('alice')];
+    const call = plan(input).executions[0];
+    expect(call?.approvalEvidence).toEqual([
+      {
+        name: 'approve-1',
+        manifest: 'manifests/approvals/approve-1.yaml',
+        blob: 'b'.repeat(40),
+        commit: APPROVAL_COMMIT,
+        author: 'Alice <alice@example.test>',
+        signature: { status: 'good', principal: 'alice' },
+        base: BASE_COMMIT,
+      },
+    ]);
+  });
+
+  it.each<[string, (i: Scenario) => void]>([
+    [
+      'edited (new spec, new commit)',
+      (i) => void (i.manifests.approvals = [approval({ notes: 'again', commit: '7'.repeat(40) })]),
+    ],
+    [
+      'moved to another folder',
+      (i) => {
+        const moved = approval();
+        i.manifests.approvals = [
+          { ...moved, source: { ...moved.source, path: 'manifests/elsewhere/a.yaml' } },
+        ];
+      },
+    ],
+    [
+      'removed and re-added in a later commit',
+      (i) => void (i.manifests.approvals = [approval({ commit: '8'.repeat(40) })]),
+    ],
+  ])('an executed approval %s stays consumed (by name, from the record at the tip)', (_name, change) => {
+    const input = afterExecution();
+    change(input);
+    const { plan, decision } = decisionFor(input);
+    expect(decision?.reason).toBe('approval_consumed');
+    expect(decision?.message).toContain(input.records.executions[0]?.execution_id ?? 'missing');
+    expect(plan.executions).toEqual([]);
+  });
+
+  it('every decision has a message naming a manifest and a commit', () => {
+    const scenarios: Scenario[] = GATE_CASES.map(([, change]) => {
+      const input = baseline();
+      return change(input) ?? input;
+    });
+    for (const input of scenarios) {
+      for (const decision of plan(input).decisions) {
+        expect(decision.message, decision.reason).toMatch(/manifests\/[^ ]+\.yaml/);
+        expect(decision.message, decision.reason).toMatch(/commit [0-9a-f]{40}|not committed/);
+      }
+    }
   });
 });

@@ -14,6 +14,7 @@ import type {
   RetryAcknowledgement,
   RetryApproval,
 } from '../../src/domain/types.js';
+import { planRetryWork, type RetryWorkInput, type RetryWorkPlan } from '../../src/domain/retry-plan.js';
 import { withHash } from '../../src/records/hash.js';
 import { deliveryRecordId } from '../../src/records/ids.js';
 
@@ -244,4 +245,19 @@ export function factsFor(
       closures: options.consumedClosures ?? new Map(),
     },
   };
+}
+
+/** A planner input whose gate facts are built by hand (factsFor) when it is planned. */
+export interface Scenario extends Omit<RetryWorkInput, 'gateFacts'> {
+  facts: FactsOptions;
+}
+
+export function planScenario(scenario: Scenario): RetryWorkPlan {
+  const { facts, ...rest } = scenario;
+  return planRetryWork({ ...rest, gateFacts: factsFor(scenario.manifests, facts) });
+}
+
+/** The decision of the fixtures' key (KEY) in a plan. */
+export function decisionOf(plan: RetryWorkPlan) {
+  return plan.decisions.find((d) => d.key.delivery_id === KEY.delivery_id && d.key.provider === KEY.provider);
 }
