@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_SPEC } from '../../src/domain/defaults.js';
+import type { CommitInfo } from '../../src/domain/types.js';
 import { validateManifests } from '../../src/manifests/validate-manifests.js';
 import { INTRODUCED, fileInput } from './helpers.js';
 
@@ -47,7 +48,7 @@ spec:
 ${extra}`;
 }
 
-function validate(policy: string | null, approval: string | null, introduced = INTRODUCED) {
+function validate(policy: string | null, approval: string | null, introduced: CommitInfo | null = INTRODUCED) {
   const files = [fileInput('manifests/base.yaml', PROVIDER, introduced)];
   if (policy !== null) files.push(fileInput('manifests/policy.yaml', policy, introduced));
   if (approval !== null) files.push(fileInput('manifests/approvals/break-glass.yaml', approval, introduced));
