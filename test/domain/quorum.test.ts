@@ -215,6 +215,23 @@ describe('quorum: the execution', () => {
     expect(verifyRecords(input.records, input.manifests).map((f) => f.rule)).toEqual([]);
   });
 
+  it('determinism: any order of approvals and records gives byte-identical plans and records', () => {
+    const approvals = [ALICE, BOB, CAROL, by('approve-x', 'alice', '2026-06-28T09:08:00Z')];
+    const reference = planScenario(scenario(approvals));
+    const options = { ...EXECUTED, executedAt: NOW.toISOString(), executedBy: 'replica-a' };
+    const outcome = { success: false, statusCode: 503, error: 'HTTP 503' };
+    const bytes = (plan: typeof reference) =>
+      plan.executions.map((call) => serializeRecord(buildExecutionRecord(call, outcome, options))).join('');
+    fc.assert(
+      fc.property(fc.shuffledSubarray(approvals, { minLength: approvals.length }), (shuffled) => {
+        const plan = planScenario(scenario(shuffled));
+        expect(JSON.stringify(plan)).toBe(JSON.stringify(reference));
+        expect(bytes(plan)).toBe(bytes(reference));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('the decision id is a function of the counted set, not of the order approvals are read in', () => {
     const forward = planScenario(scenario([ALICE, BOB, CAROL]));
     const backward = planScenario(scenario([CAROL, BOB, ALICE]));
