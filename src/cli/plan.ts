@@ -122,7 +122,7 @@ export function renderPlanText(view: PlanView): string {
     'Retry decisions',
     view.decisions.map(
       (d) =>
-        `${keyOf(d)}: ${d.action}${d.execute ? ' (execute now)' : ''} — ${d.reason}${d.approval ? ` [approval ${d.approval.name}: ${d.approval.state}]` : ''}`,
+        `${keyOf(d)}: ${d.action}${d.execute ? ' (execute now)' : ''} — ${d.reason}${d.approval ? ` [approval ${d.approval.name}: ${d.approval.state}]` : ''}${d.message ? `\n      ${d.message}` : ''}`,
     ),
   );
   section(
@@ -142,15 +142,15 @@ export function renderPlanMarkdown(view: PlanView): string {
   lines.push(hasPendingActions(view) ? `On merge: ${counts}.` : 'No changes.', '');
   if (view.decisions.length > 0) {
     lines.push(
-      '| delivery | provider | attempts | action | executes | reason | approval |',
-      '|---|---|---|---|---|---|---|',
+      '| delivery | provider | attempts | action | executes | reason | approval | why |',
+      '|---|---|---|---|---|---|---|---|',
     );
     for (const d of view.decisions) {
       const approval = d.approval
         ? `${d.approval.name} (${d.approval.state}, ${d.approval.decided_by})`
         : '—';
       lines.push(
-        `| ${cell(d.key.delivery_id)} | ${cell(d.key.provider)} | ${d.attempts} | ${d.action} | ${d.execute ? 'yes' : 'no'} | \`${d.reason}\` | ${cell(approval)} |`,
+        `| ${cell(d.key.delivery_id)} | ${cell(d.key.provider)} | ${d.attempts} | ${d.action} | ${d.execute ? 'yes' : 'no'} | \`${d.reason}\` | ${cell(approval)} | ${cell(d.message)} |`,
       );
     }
     lines.push('');

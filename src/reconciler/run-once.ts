@@ -266,7 +266,6 @@ async function readStep(context: RunContext): Promise<PassView> {
   const tips = await fetchTips(options);
   const snapshot = await readTips(options, tips);
   const facts = await readPlanFacts(options.store, snapshot, {
-    ...(options.cache ? { policyCache: options.cache.policies } : {}),
     checkProvider: (provider) => {
       const connector = connectorOf(context, provider);
       return connector instanceof ConnectorError
@@ -546,6 +545,7 @@ async function commitBatch(
       runCounts,
       newClaims: claims,
       intermediate: true,
+      planned: plan.ledger.added,
       prepared: preparedFiles(made),
     });
     change = built.change;
@@ -758,7 +758,7 @@ async function buildChange(
     now: Date;
     run: RunIdentity;
     runCounts: RunCounts;
-  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared'>,
+  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared' | 'planned'>,
 ): Promise<LedgerSettlement> {
   const { plan, now, run, runCounts, ...extra } = context;
   const { snapshot, tips } = view;
@@ -776,6 +776,7 @@ async function buildChange(
     takesWork: (claimId) => options.push && takesWork(claimId, options.shard),
     earlierCounts: runCounts.get(runIdOf(options, run)),
     notReady: plan?.notReady ?? [],
+    ...(plan ? { planned: plan.ledger.added } : {}),
     ...extra,
   });
 }
