@@ -118,7 +118,7 @@ module.exports = {
     })),
     {
       name: 'no-folder-cycles',
-      comment: 'folders of src/ import each other in one direction only',
+      comment: 'modules of src/ import each other in one direction only',
       severity: 'error',
       from: { path: '^src/' },
       to: { circular: true },

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [suite ...]`: runs the benchmark suites (validate, reconcile, report, api), each
+ * `npm run bench [suite ...]`: runs the benchmark suites (validate, reconcile, report, api, history), each
  * timed against a baseline measured in the same run, and prints one JSON line per suite.
  */
 import { runApiBench } from './api.js';
+import { runHistoryBench } from './history.js';
 import { runReconcileBench } from './reconcile.js';
 import { runReportBench } from './report.js';
 import { runValidateBench } from './validate.js';
@@ -18,6 +19,7 @@ const SUITES: Record<string, () => Promise<SuiteResult>> = {
   reconcile: runReconcileBench,
   report: runReportBench,
   api: runApiBench,
+  history: runHistoryBench,
 };
 
 async function main(): Promise<void> {

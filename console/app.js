@@ -110,6 +110,13 @@ function renderReport(report, revision) {
   setTile('closed', report.recovery_closed_count);
   setTile('open', report.recovery_open_count);
   setTile('breached', report.recovery_slo_breached_count);
+  // Break-glass executions, and (in brackets) those no closure cites yet.
+  setTile(
+    'emergency',
+    report.emergency_execution_count === undefined
+      ? undefined
+      : `${report.emergency_execution_count} (${text(report.emergency_unclosed_count)})`,
+  );
 
   fillTable(
     'slo-table',

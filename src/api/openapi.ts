@@ -87,6 +87,8 @@ const schemas: Record<string, Schema> = {
     acknowledgement_audit_delivery_retry_execution_count: int,
     acknowledgement_audit_delivery_retry_execution_success_count: int,
     acknowledgement_audit_delivery_retry_execution_failed_count: int,
+    acknowledgement_audit_delivery_retry_emergency_execution_count: int,
+    acknowledgement_audit_delivery_retry_emergency_unclosed_count: int,
     acknowledgement_audit_delivery_recovery_playbook_count: int,
     acknowledgement_audit_delivery_recovery_row_count: int,
     acknowledgement_audit_delivery_recovery_closure_count: int,
@@ -157,6 +159,8 @@ const schemas: Record<string, Schema> = {
     execution_failed_count: int,
     execution_success_rate: { type: ['number', 'null'], minimum: 0, maximum: 1 },
     execution_status_counts: counts,
+    emergency_execution_count: int,
+    emergency_unclosed_count: int,
     recovery_playbook_provider_count: int,
     recovery_closed_count: int,
     recovery_open_count: int,
@@ -178,7 +182,18 @@ const schemas: Record<string, Schema> = {
     revision: str,
   }),
   ReportEnvelope: closed({ report: ref('RetryRecoveryReport'), metadata: ref('ReportMetadata') }),
-  RetryDecision: open({ action: str, reason: str, execute: bool }),
+  RetryDecision: {
+    ...open({ action: str, reason: str, execute: bool }),
+    // The planner's decision also says why in words, and which policy (base or current) decided.
+    properties: {
+      action: str,
+      reason: str,
+      execute: bool,
+      message: str,
+      policy: { enum: ['base', 'current', null] },
+      policy_commit: { type: ['string', 'null'] },
+    },
+  },
   RetryPlan: closed({
     schema_version: { const: 1 },
     revision: str,

@@ -4,11 +4,12 @@
  * that works and a `webhook` provider pointed at a closed loopback port (so a delivery fails, the
  * approved retry fails again, and a recovery playbook opens). Running it again reuses the folder.
  */
-import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Env } from '../domain/ports.js';
+import { cloneRepository, commitAll, initBareRepository, pushBranch, switchToBranch } from '../git/index.js';
 
 export const BUNDLED_MANIFESTS_DIR = fileURLToPath(new URL('../../manifests/', import.meta.url));
 
@@ -25,22 +26,7 @@ export interface DemoLayout {
   env: Record<string, string>;
 }
 
-const DEMO_AUTHOR = [
-  '-c',
-  'user.name=Demo Operator',
-  '-c',
-  'user.email=operator@example.com',
-  '-c',
-  'commit.gpgsign=false',
-];
-
-function git(cwd: string, args: string[]): string {
-  return execFileSync('git', [...DEMO_AUTHOR, ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+const DEMO_AUTHOR = { name: 'Demo Operator', email: 'operator@example.com' };
 
 /** A port nothing listens on (bound then released), so webhook calls are refused at once. */
 export async function findClosedPort(): Promise<number> {
@@ -55,8 +41,11 @@ export async function findClosedPort(): Promise<number> {
   });
 }
 
-/** Create `.demo/` under `cwd` on first use; reuse it afterwards. */
-export async function prepareDemo(cwd: string): Promise<{ layout: DemoLayout; created: boolean }> {
+/** Create `.demo/` under `cwd` on first use; reuse it afterwards. `env` is git's environment. */
+export async function prepareDemo(
+  cwd: string,
+  env: Env = process.env,
+): Promise<{ layout: DemoLayout; created: boolean }> {
   const root = join(cwd, '.demo');
   const layout: DemoLayout = {
     root,
@@ -73,21 +62,20 @@ export async function prepareDemo(cwd: string): Promise<{ layout: DemoLayout; cr
     return { layout, created: false };
   }
   mkdirSync(root, { recursive: true });
-  execFileSync('git', ['init', '--bare', '-q', '-b', 'main', layout.remote]);
-  execFileSync('git', ['clone', '-q', layout.remote, layout.workdir], { stdio: 'ignore' });
-  git(layout.workdir, ['checkout', '-q', '-B', 'main']);
+  await initBareRepository(layout.remote, 'main', { env });
+  await cloneRepository(layout.remote, layout.workdir, { env });
+  await switchToBranch(layout.workdir, 'main', { env });
   mkdirSync(join(layout.workdir, 'manifests'), { recursive: true });
   for (const name of readdirSync(BUNDLED_MANIFESTS_DIR)) {
     cpSync(join(BUNDLED_MANIFESTS_DIR, name), join(layout.workdir, 'manifests', name), { recursive: true });
   }
-  git(layout.workdir, ['add', '-A']);
-  git(layout.workdir, [
-    'commit',
-    '-q',
-    '-m',
+  await commitAll(
+    layout.workdir,
     'Demo ops repository: providers, policy, an audit delivery, an ack and an approval',
-  ]);
-  git(layout.workdir, ['push', '-q', 'origin', 'main']);
+    DEMO_AUTHOR,
+    { env },
+  );
+  await pushBranch(layout.workdir, 'origin', 'main', { env });
   return { layout, created: true };
 }
 

@@ -39,6 +39,18 @@ back here. Git history is the audit trail.
 3. Open a pull request. CI runs \`validate\` (annotations on the diff) and \`plan\` (what the
    reconciler would do once merged). Merging to \`main\` is the approval.
 
+## Approvals
+
+- One \`RetryApproval\` authorises one execution, for good: editing, moving or re-adding it does not
+  re-arm it. For another retry, add an approval with a new name.
+- An approval must be allowed by the policy as it stood before your change (its base) and by the
+  policy after it: a pull request cannot widen \`approvers\` or drop a rule for its own approval.
+- The policy may ask for a quorum (\`approvals_required\`), separate duties (\`separate_duties\`) and
+  freeze windows (\`freeze_windows\`). A break-glass approval (\`emergency: true\`, with an
+  \`expires_at\` within \`max_emergency_minutes\` of its commit) passes freeze windows and the quorum
+  only; cite its execution in a \`RecoveryClosure\`'s \`verification_refs\` once it is reviewed.
+- \`cavra-gitops plan\` says for every retry why it does or does not run.
+
 Never put secrets in manifests: providers name environment variables (\`url_env\`, \`token_env\`,
 \`signing_secret_env\`) that hold the endpoint URL and credentials on the reconciler host.
 \`validate\` refuses tokens, keys, webhook URLs and URLs with credentials anywhere in a manifest.

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { PlannedCall, RetryDecision } from '../domain/retry-plan.js';
 import type { Finding } from '../domain/types.js';
 import { EXIT } from '../errors.js';
-import { createConnectorContext } from '../connectors/registry.js';
+import { checkProviderReady } from '../connectors/registry.js';
 import type { ProviderCondition } from '../domain/conditions.js';
 import {
   DEFAULT_LEASE_MINUTES,
@@ -16,8 +16,6 @@ import {
 } from '../plan/plan-reconcile.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import { readSnapshot } from '../read-model/read-snapshot.js';
-import { createProviderCheck } from './provider-check.js';
-import { resolveFileRoot } from './reconcile.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
@@ -124,7 +122,7 @@ export function renderPlanText(view: PlanView): string {
     'Retry decisions',
     view.decisions.map(
       (d) =>
-        `${keyOf(d)}: ${d.action}${d.execute ? ' (execute now)' : ''} — ${d.reason}${d.approval ? ` [approval ${d.approval.name}: ${d.approval.state}]` : ''}`,
+        `${keyOf(d)}: ${d.action}${d.execute ? ' (execute now)' : ''} — ${d.reason}${d.approval ? ` [approval ${d.approval.name}: ${d.approval.state}]` : ''}${d.message ? `\n      ${d.message}` : ''}`,
     ),
   );
   section(
@@ -144,15 +142,15 @@ export function renderPlanMarkdown(view: PlanView): string {
   lines.push(hasPendingActions(view) ? `On merge: ${counts}.` : 'No changes.', '');
   if (view.decisions.length > 0) {
     lines.push(
-      '| delivery | provider | attempts | action | executes | reason | approval |',
-      '|---|---|---|---|---|---|---|',
+      '| delivery | provider | attempts | action | executes | reason | approval | why |',
+      '|---|---|---|---|---|---|---|---|',
     );
     for (const d of view.decisions) {
       const approval = d.approval
         ? `${d.approval.name} (${d.approval.state}, ${d.approval.decided_by})`
         : '—';
       lines.push(
-        `| ${cell(d.key.delivery_id)} | ${cell(d.key.provider)} | ${d.attempts} | ${d.action} | ${d.execute ? 'yes' : 'no'} | \`${d.reason}\` | ${cell(approval)} |`,
+        `| ${cell(d.key.delivery_id)} | ${cell(d.key.provider)} | ${d.attempts} | ${d.action} | ${d.execute ? 'yes' : 'no'} | \`${d.reason}\` | ${cell(approval)} | ${cell(d.message)} |`,
       );
     }
     lines.push('');
@@ -178,17 +176,10 @@ export async function runPlan(options: PlanCommandOptions, context: CliContext):
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
     const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision });
     const facts = await readPlanFacts(repository.reader, snapshot, {
-      checkProvider: createProviderCheck(
-        createConnectorContext({
-          env: context.env,
-          fileRoot: resolveFileRoot({
-            explicit: undefined,
-            env: context.env,
-            stateDir: context.cwd,
-            cwd: context.cwd,
-          }),
-        }),
-      ),
+      checkProvider: (provider) => {
+        const readiness = checkProviderReady(provider, context.env);
+        return readiness.ready ? null : { reason: readiness.reason, message: readiness.message };
+      },
     });
     const plan = planReconcile(facts, context.clock.now(), {
       leaseMinutes: DEFAULT_LEASE_MINUTES,

@@ -3,7 +3,6 @@
  *   [--interval 30s] [--no-push] [--replica-id ID] [--shard i/n] [--state-dir DIR] [--claim-lease 10m]
  *   [--file-root DIR]`
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
@@ -11,7 +10,13 @@ import type { Metrics } from '../api/metrics.js';
 import { createConnector, createConnectorContext } from '../connectors/index.js';
 import { CONDITION_REASONS } from '../domain/conditions.js';
 import { EXIT, ExitError } from '../errors.js';
-import { defaultReplicaId, isLocalRemote, openGitStore, resolveStateDir } from '../git/index.js';
+import {
+  defaultReplicaId,
+  isLocalRemote,
+  openGitStore,
+  readCheckedOutBranch,
+  resolveStateDir,
+} from '../git/index.js';
 import type { CavraGitStore } from '../git/store.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { runLoop, type LoopOptions } from '../reconciler/loop.js';
@@ -114,7 +119,7 @@ export async function createReconciler(
   const remote = options.remote ?? resolvePath(context.cwd, options.repo ?? '.');
   const branch = options.branch ?? 'main';
   const ledgerBranch = options.ledgerBranch ?? null;
-  if (options.remote === undefined) refuseCheckedOutTarget(remote, ledgerBranch ?? branch);
+  if (options.remote === undefined) await refuseCheckedOutTarget(remote, ledgerBranch ?? branch, context);
   const replicaId = options.replicaId ?? defaultReplicaId();
   const stateDir = resolveStateDir({
     remote,
@@ -185,15 +190,8 @@ function gitDirOf(path: string): string {
  * Pushing records to the branch a non-bare repository has checked out would be refused by git
  * (or, with updateInstead, rewrite the operator's working tree): say what to do instead.
  */
-function refuseCheckedOutTarget(repo: string, target: string): void {
-  if (!existsSync(join(repo, '.git'))) return;
-  let head = '';
-  try {
-    head = execFileSync('git', ['symbolic-ref', '-q', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-  } catch {
-    return;
-  }
-  if (head === `refs/heads/${target}`) {
+async function refuseCheckedOutTarget(repo: string, target: string, context: CliContext): Promise<void> {
+  if ((await readCheckedOutBranch(repo, { env: context.env })) === target) {
     throw new ExitError(
       `${repo} has ${target} checked out, so records cannot be pushed there without touching your working tree; ` +
         `reconcile against the bare remote (--remote URL) or write records to another branch (--ledger-branch cavra-ledger).`,

@@ -21,7 +21,9 @@ export interface StartCommandOptions extends ReconcileCommandOptions {
 
 export async function runStart(options: StartCommandOptions, context: CliContext): Promise<number> {
   const demo =
-    options.repo === undefined && options.remote === undefined ? await prepareDemo(context.cwd) : null;
+    options.repo === undefined && options.remote === undefined
+      ? await prepareDemo(context.cwd, context.env)
+      : null;
   const effective: StartCommandOptions = demo
     ? {
         ...options,

@@ -1,10 +1,12 @@
 /**
  * Recovery closures (docs/reference.md §4, Closure records): each valid `RecoveryClosure` manifest becomes one
- * hashed closure record, once. Pure: a function of the manifests, the records and `now`.
+ * hashed closure record, once. Pure: a function of the manifests, the records, what the ledger's
+ * history has recorded, and `now`.
  *
  * The closure id hashes the manifest's identity (kind and name), its normalised spec and the
- * commit that introduced it, so the same manifest is recorded once however many runs see it,
- * while an edited manifest (new content or new commit) is a new closure event.
+ * commit that introduced it, so the same manifest is recorded once however many runs see it. A
+ * closure (kind + name) is recorded at most once, for good: a later change to a recorded closure
+ * is a `closure.already-recorded` finding, never a second record (a new closure needs a new name).
  */
 import { makeId, withHash } from './hash.js';
 import { ID_PREFIXES } from './ids.js';
@@ -17,6 +19,12 @@ export const CLOSURE_ID_PREFIX = ID_PREFIXES.closure;
 export interface PlanClosuresInput {
   closures: readonly RecoveryClosure[];
   records: RecordSet;
+  /**
+   * RecoveryClosure name → ids of the closure records the ledger's history holds for any version
+   * of it (GateFacts.consumed.closures); a deleted record still counts. Optional: without it only
+   * the records at the tip are consulted.
+   */
+  consumed?: ReadonlyMap<string, readonly string[]>;
   now: Date;
   /** Manifest revision the run read (recorded as `source_revision`). */
   revision: string;
@@ -25,7 +33,11 @@ export interface PlanClosuresInput {
 export interface PlanClosuresResult {
   /** New closure records, ordered by closure id. */
   closures: ClosureRecord[];
-  /** Reference findings (`ref.playbook`, `ref.playbook-provider`, `ref.verification`); no record for those. */
+  /**
+   * Findings, no record for those: references (`ref.playbook`, `ref.playbook-provider`,
+   * `ref.verification`, retried on a later run) and `closure.already-recorded` (a recorded closure
+   * was changed afterwards).
+   */
   findings: Finding[];
 }
 
@@ -122,6 +134,7 @@ export function checkClosureReferences(
  */
 export function planClosures(input: PlanClosuresInput): PlanClosuresResult {
   const recorded = new Set(input.records.closures.map((closure) => closure.closure_id));
+  const recordsById = new Map(input.records.closures.map((closure) => [closure.closure_id, closure]));
   const targets = collectClosureTargets(input.records);
   const recordedAt = input.now.toISOString();
 
@@ -131,6 +144,27 @@ export function planClosures(input: PlanClosuresInput): PlanClosuresResult {
   for (const manifest of manifests) {
     const closureId = closureIdOf(manifest);
     if (recorded.has(closureId)) continue;
+    const historyIds = input.consumed?.get(manifest.name) ?? [];
+    if (historyIds.includes(closureId)) continue;
+    const earlier = [
+      ...historyIds.flatMap((id) => recordsById.get(id) ?? []),
+      ...input.records.closures.filter((record) => record.source?.name === manifest.name),
+    ];
+    if (historyIds.length > 0 || earlier.length > 0) {
+      // The same content seen under another commit (e.g. its file was moved) is the same closure.
+      if (earlier.some((record) => sameClosureContent(record, manifest))) continue;
+      const ids = [...new Set([...historyIds, ...earlier.map((record) => record.closure_id)])].sort(
+        compareStrings,
+      );
+      findings.push(
+        finding(manifest, {
+          rule: 'closure.already-recorded',
+          segments: ['spec'],
+          message: `RecoveryClosure ${manifest.name} was already recorded (${ids.join(', ')}) and has changed since; a closure is recorded once: revert the change, or add a RecoveryClosure with a new name for a new closure event.`,
+        }),
+      );
+      continue;
+    }
     const problems = checkClosureReferences(manifest.spec, targets);
     if (problems.length > 0) {
       findings.push(...problems.map((problem) => finding(manifest, problem)));
@@ -142,7 +176,26 @@ export function planClosures(input: PlanClosuresInput): PlanClosuresResult {
   return { closures, findings };
 }
 
-function finding(manifest: RecoveryClosure, violation: ClosureReferenceViolation): Finding {
+/** Whether a closure record says what the manifest says now (its recorded fields, not the commit). */
+function sameClosureContent(record: ClosureRecord, manifest: RecoveryClosure): boolean {
+  const { spec } = manifest;
+  return (
+    record.playbook_id === spec.playbook_id &&
+    record.provider === spec.provider &&
+    record.closure_state === spec.state &&
+    record.closed_by === spec.closed_by &&
+    record.closed_at === spec.closed_at &&
+    record.external_ref === spec.external_ref &&
+    record.notes === spec.notes &&
+    record.verification_refs.length === spec.verification_refs.length &&
+    record.verification_refs.every((ref, index) => ref === spec.verification_refs[index])
+  );
+}
+
+function finding(
+  manifest: RecoveryClosure,
+  violation: { rule: string; segments: (string | number)[]; message: string },
+): Finding {
   return {
     file: manifest.source.path,
     line: manifest.source.line,
@@ -175,6 +228,7 @@ function buildClosureRecord(
     notes: spec.notes,
     verification_refs: [...spec.verification_refs],
     source: {
+      name: manifest.name,
       manifest: source.path,
       blob: source.blob,
       commit: source.introduced?.commit ?? '',

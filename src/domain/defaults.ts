@@ -18,6 +18,12 @@ export const DEFAULT_POLICY_SPEC: ReconcilerPolicySpec = Object.freeze({
     recovery_slo_minutes: 240,
     auto_playbooks: true,
   }),
+  approvals_required: 1,
+  separate_duties: false,
+  freeze_windows: Object.freeze([]) as unknown as ReconcilerPolicySpec['freeze_windows'],
+  max_emergency_minutes: 60,
+  reconciler_signers: Object.freeze([]) as unknown as string[],
+  require_signed_records: false,
 });
 
 /** The only name a ReconcilerPolicy may have (it is a singleton). */
@@ -30,6 +36,7 @@ export const DEFAULT_ACK_STATE = 'accepted';
 export const DEFAULT_APPROVAL_STATE = 'approved';
 export const DEFAULT_CLOSURE_STATE = 'resolved';
 export const DEFAULT_ALLOW_IMMEDIATE_RETRY = false;
+export const DEFAULT_EMERGENCY = false;
 
 /**
  * Stand-in for "commit time" defaults (`acknowledged_at`, `decided_at`, `closed_at`) when the

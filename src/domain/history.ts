@@ -4,6 +4,7 @@
  * metadata history: each carries `metadata_kind`, `metadata_id` and `created_at` beside its fields.
  */
 import { compareStrings, listRecoveryRows, timeOf } from './recovery-state.js';
+import { countEmergencyExecutions } from './report.js';
 import type {
   ClosureRecord,
   DeliveryRecord,
@@ -278,13 +279,20 @@ export interface Dashboard {
   acknowledgement_audit_delivery_retry_execution_success_count: number;
   /** failed + skipped executions, as in the report. */
   acknowledgement_audit_delivery_retry_execution_failed_count: number;
+  /** Executions under a break-glass approval (`emergency: true`). */
+  acknowledgement_audit_delivery_retry_emergency_execution_count: number;
+  /** Emergency executions no closure cites in its `verification_refs`. */
+  acknowledgement_audit_delivery_retry_emergency_unclosed_count: number;
   acknowledgement_audit_delivery_recovery_playbook_count: number;
   /** Recovery rows (playbook × provider). */
   acknowledgement_audit_delivery_recovery_row_count: number;
   acknowledgement_audit_delivery_recovery_closure_count: number;
   acknowledgement_audit_delivery_recovery_closed_count: number;
   acknowledgement_audit_delivery_recovery_open_count: number;
-  /** critical: a key's latest attempt failed; warning: a recovery row is open; else healthy. */
+  /**
+   * critical: a key's latest attempt failed, or an emergency execution has no closure citing it;
+   * warning: a recovery row is open; else healthy.
+   */
   acknowledgement_audit_delivery_health: DeliveryHealth;
 }
 
@@ -318,6 +326,7 @@ export function computeDashboard(records: RecordSet, manifests?: Pick<ManifestSe
   const closed = rows.filter((row) => row.closed).length;
   const open = rows.length - closed;
   const count = records.deliveries.length;
+  const emergencies = countEmergencyExecutions(records);
   return {
     acknowledgement_audit_delivery_plan_count: manifests ? manifests.deliveries.length : deliveryIds.size,
     acknowledgement_audit_delivery_count: count,
@@ -332,12 +341,15 @@ export function computeDashboard(records: RecordSet, manifests?: Pick<ManifestSe
     acknowledgement_audit_delivery_retry_execution_count: records.executions.length,
     acknowledgement_audit_delivery_retry_execution_success_count: executionSuccess,
     acknowledgement_audit_delivery_retry_execution_failed_count: executionFailed,
+    acknowledgement_audit_delivery_retry_emergency_execution_count: emergencies.total,
+    acknowledgement_audit_delivery_retry_emergency_unclosed_count: emergencies.unclosed,
     acknowledgement_audit_delivery_recovery_playbook_count: records.playbooks.length,
     acknowledgement_audit_delivery_recovery_row_count: rows.length,
     acknowledgement_audit_delivery_recovery_closure_count: records.closures.length,
     acknowledgement_audit_delivery_recovery_closed_count: closed,
     acknowledgement_audit_delivery_recovery_open_count: open,
-    acknowledgement_audit_delivery_health: outstanding > 0 ? 'critical' : open > 0 ? 'warning' : 'healthy',
+    acknowledgement_audit_delivery_health:
+      outstanding > 0 || emergencies.unclosed > 0 ? 'critical' : open > 0 ? 'warning' : 'healthy',
   };
 }
 

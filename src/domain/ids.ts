@@ -22,16 +22,19 @@ export const ID_PREFIXES = {
 
 /**
  * Id of one approval decision. Hashes `{kind: 'RetryApproval', name, spec, commit}` where `spec`
- * is the normalised spec (defaults filled, `decided_at` included) and `commit` is the id of the
+ * is the normalised spec (defaults filled, `decided_at` included; `emergency` only when true) and `commit` is the id of the
  * commit that introduced the manifest's current content ('' when unknown, i.e. a working tree).
  * Any edit of the approval (even re-committing the same text) is therefore a new decision, which
  * is what lets one approval authorise exactly one execution.
  */
 export function approvalDecisionId(approval: RetryApproval): string {
+  // `emergency` was added to the spec later: it is hashed only when true, so the decision ids
+  // (and execution ids) of approvals written before it are unchanged.
+  const { emergency, ...withoutEmergency } = approval.spec;
   return makeId(ID_PREFIXES.approvalDecision, {
     kind: approval.kind,
     name: approval.name,
-    spec: approval.spec,
+    spec: emergency ? approval.spec : withoutEmergency,
     commit: approval.source.introduced?.commit ?? '',
   });
 }

@@ -27,9 +27,13 @@ export interface ClaimOptions {
   revision: string;
 }
 
-/** The claim committed before a connector call; its lease ends `leaseMinutes` after `now`. */
+/**
+ * The claim committed before a connector call; its lease ends `leaseMinutes` after `now`. An
+ * execution that counts several approvals names them (`approval_names`), so the call can be
+ * rebuilt exactly if the lease expires.
+ */
 export function buildClaim(call: PlannedCall, options: ClaimOptions): ClaimRecord {
-  return {
+  const claim: ClaimRecord = {
     claim_id: call.claimId,
     claim_kind: call.kind,
     delivery_id: call.key.delivery_id,
@@ -41,6 +45,8 @@ export function buildClaim(call: PlannedCall, options: ClaimOptions): ClaimRecor
     lease_expires_at: new Date(options.now.getTime() + options.leaseMinutes * MINUTE_MS).toISOString(),
     source_revision: options.revision,
   };
+  if (call.approvals.length > 1) claim.approval_names = call.approvals.map((approval) => approval.name);
+  return claim;
 }
 
 export interface DeliveryRecordOptions {
@@ -95,10 +101,11 @@ export type ExecutionOutcome = Pick<DeliveryOutcome, 'success' | 'statusCode' | 
 
 /**
  * The execution record of a retry (docs/reference.md §4): `delivered` / `failed` from the connector outcome,
- * `skipped` with its reason when no call was made. Evidence: the approval manifest (path, blob),
- * its introducing commit (id, author, signature) and the source revision; public evidence refs
- * are this attempt's delivery record id (not for skipped: no attempt was made) and the approval
- * manifest path.
+ * `skipped` with its reason when no call was made. Evidence: each counted approval (name,
+ * manifest path and blob, introducing commit, author, signature, base commit) — the primary in
+ * `approval`, all of them in `approvals` when more than one was counted — `emergency`, and the
+ * source revision; public evidence refs are this attempt's delivery record id (not for skipped:
+ * no attempt was made) and the approval manifest paths.
  */
 export function buildExecutionRecord(
   call: PlannedCall,
@@ -132,50 +139,65 @@ function executionRecord(
   result: { skipped: string; success: boolean; statusCode: number | null; error: string },
   options: ExecutionRecordOptions,
 ): ExecutionRecord {
-  const approvalManifest = call.approval?.source.path ?? '';
   const refs = status === 'skipped' ? [] : [deliveryRecordId(call.key, call.attempt)];
-  if (approvalManifest !== '') refs.push(approvalManifest);
-  return withHash<ExecutionRecord, 'execution_hash'>(
-    {
-      execution_id: call.executionId,
-      execution_status: status,
-      executed_at: options.executedAt,
-      executed_by: options.executedBy,
-      run_id: options.runId,
-      retry_plan_id: call.retryPlanId,
-      approval_decision_id: call.approvalDecisionId,
-      approval_plan_id: call.approvalPlanId,
-      delivery_id: call.key.delivery_id,
-      audit_id: call.key.audit_id,
-      provider: call.key.provider,
-      attempt: call.attempt,
-      skipped: result.skipped,
-      delivery_success: result.success,
-      status_code: result.statusCode,
-      error: result.error,
-      selected_providers: [...call.selectedProviders],
-      public_evidence_refs: refs,
-      approval: approvalEvidence(call),
-      source_revision: options.revision,
-    },
-    'execution_hash',
-  );
+  const evidence = countedEvidence(call);
+  for (const entry of evidence)
+    if (entry.manifest !== '' && !refs.includes(entry.manifest)) refs.push(entry.manifest);
+  const record: Omit<ExecutionRecord, 'execution_hash'> = {
+    execution_id: call.executionId,
+    execution_status: status,
+    executed_at: options.executedAt,
+    executed_by: options.executedBy,
+    run_id: options.runId,
+    retry_plan_id: call.retryPlanId,
+    approval_decision_id: call.approvalDecisionId,
+    approval_plan_id: call.approvalPlanId,
+    delivery_id: call.key.delivery_id,
+    audit_id: call.key.audit_id,
+    provider: call.key.provider,
+    attempt: call.attempt,
+    skipped: result.skipped,
+    delivery_success: result.success,
+    status_code: result.statusCode,
+    error: result.error,
+    selected_providers: [...call.selectedProviders],
+    public_evidence_refs: refs,
+    approval: evidence[0] as ApprovalEvidence,
+    emergency: call.emergency,
+    source_revision: options.revision,
+  };
+  if (evidence.length > 1)
+    record.approvals = evidence.map((entry) => ({ ...entry, signature: { ...entry.signature } }));
+  return withHash<ExecutionRecord, 'execution_hash'>(record, 'execution_hash');
 }
 
-/** Where the approval came from: manifest path and blob, introducing commit, author, signature. */
+/** The primary approval's evidence (see {@link countedEvidence}). */
 export function approvalEvidence(call: PlannedCall): ApprovalEvidence {
+  return countedEvidence(call)[0] as ApprovalEvidence;
+}
+
+/**
+ * The evidence of every counted approval, the primary first: as planned (facts from history), or
+ * for a call without planned evidence, from the approval manifest itself. Never empty.
+ */
+export function countedEvidence(call: PlannedCall): ApprovalEvidence[] {
+  if (call.approvalEvidence.length > 0) return call.approvalEvidence.map((entry) => ({ ...entry }));
   const source = call.approval?.source;
   const introduced = source?.introduced ?? null;
-  return {
-    manifest: source?.path ?? '',
-    blob: source?.blob ?? '',
-    commit: introduced?.commit ?? '',
-    author: introduced?.author ?? '',
-    signature: {
-      status: introduced?.signature.status ?? 'none',
-      principal: introduced?.signature.principal ?? '',
+  return [
+    {
+      name: call.approval?.name ?? '',
+      manifest: source?.path ?? '',
+      blob: source?.blob ?? '',
+      commit: introduced?.commit ?? '',
+      author: introduced?.author ?? '',
+      signature: {
+        status: introduced?.signature.status ?? 'none',
+        principal: introduced?.signature.principal ?? '',
+      },
+      base: '',
     },
-  };
+  ];
 }
 
 export interface UnknownOutcomeOptions {

@@ -116,6 +116,10 @@ export interface RetryRecoveryReport {
   execution_failed_count: number;
   execution_success_rate: number | null;
   execution_status_counts: Record<string, number>;
+  /** Executions under a break-glass approval (`emergency: true`). */
+  emergency_execution_count: number;
+  /** Emergency executions that no closure record cites in its `verification_refs` (alert: critical). */
+  emergency_unclosed_count: number;
   recovery_playbook_provider_count: number;
   recovery_closed_count: number;
   recovery_open_count: number;
@@ -315,8 +319,32 @@ function computeClosureTrends(closures: readonly ClosureRecord[]): ClosureTrend[
     });
 }
 
-function alertLevelOf(breached: number, failed: number, open: number): AlertLevel {
-  if (breached > 0 || failed > 0) return 'critical';
+/**
+ * Emergency executions, and how many of them no closure cites (by execution id in its
+ * `verification_refs`): a break-glass execution stays critical until someone closes it.
+ */
+export function countEmergencyExecutions(records: Pick<RecordSet, 'executions' | 'closures'>): {
+  total: number;
+  unclosed: number;
+} {
+  const cited = new Set(records.closures.flatMap((closure) => closure.verification_refs));
+  let total = 0;
+  let unclosed = 0;
+  for (const execution of records.executions) {
+    if (execution.emergency !== true) continue;
+    total += 1;
+    if (!cited.has(execution.execution_id)) unclosed += 1;
+  }
+  return { total, unclosed };
+}
+
+function alertLevelOf(
+  breached: number,
+  failed: number,
+  open: number,
+  unclosedEmergencies: number,
+): AlertLevel {
+  if (breached > 0 || failed > 0 || unclosedEmergencies > 0) return 'critical';
   if (open > 0) return 'warning';
   return 'healthy';
 }
@@ -417,14 +445,17 @@ export function computeRetryRecoveryReport(records: RecordSet, options: ReportOp
   });
 
   const executionCount = records.executions.length;
+  const emergencies = countEmergencyExecutions(records);
   const content = {
     recovery_slo_minutes: sloMinutes,
-    alert_level: alertLevelOf(breached, failed, open),
+    alert_level: alertLevelOf(breached, failed, open, emergencies.unclosed),
     execution_count: executionCount,
     execution_success_count: delivered,
     execution_failed_count: failed,
     execution_success_rate: executionCount === 0 ? null : round4(delivered / executionCount),
     execution_status_counts: sortedCounts(statusCounts),
+    emergency_execution_count: emergencies.total,
+    emergency_unclosed_count: emergencies.unclosed,
     recovery_playbook_provider_count: rows.length,
     recovery_closed_count: closed,
     recovery_open_count: open,

@@ -1,10 +1,18 @@
 /**
  * What the reconciler should call now, and why not for every other key: initial deliveries,
  * approved retries (through the approval gate), and claims whose lease expired without an
- * outcome. Pure: a function of (manifests, policies, records, now); sorted outputs, no clock.
+ * outcome. Pure: a function of (manifests, policy, gate facts, records, now); sorted outputs, no
+ * clock. Every decision carries a message naming the manifest, its commit and the deciding policy.
  */
-import { checkAuthorisation, evaluateGate, type GateReason } from './approval-gate.js';
-import { DEFAULT_POLICY_SPEC } from './defaults.js';
+import {
+  checkAuthorisation,
+  compareViews,
+  evaluateGate,
+  type GateReason,
+  type PolicyRole,
+} from './approval-gate.js';
+import { buildApprovalViews, countedDecisionId, evidenceOf, type ApprovalView } from './approval-views.js';
+import type { GateFacts } from './gate-facts.js';
 import {
   compareKeys,
   computeRetryState,
@@ -13,11 +21,11 @@ import {
   groupBy,
   keyString,
   selectAcknowledgement,
-  selectApproval,
   type RetryAction,
 } from './retry-rules.js';
 import { compareStrings } from './recovery-state.js';
 import type {
+  ApprovalEvidence,
   AuditDelivery,
   ClaimRecord,
   DeliveryKey,
@@ -29,7 +37,7 @@ import type {
   RecordSet,
   RetryApproval,
 } from './types.js';
-import { approvalDecisionId, approvalPlanId, deliveryRecordId, executionId, retryPlanId } from './ids.js';
+import { approvalPlanId, deliveryRecordId, executionId, retryPlanId } from './ids.js';
 
 export interface RetryWorkInput {
   /** Commit the manifests were read from. */
@@ -38,8 +46,12 @@ export interface RetryWorkInput {
   manifests: ManifestSet;
   /** Current policy, defaults filled. */
   policy: ReconcilerPolicySpec;
-  /** Approval's introducing commit id → the policy in force at its parent (missing = defaults). */
-  priorPolicies: ReadonlyMap<string, ReconcilerPolicySpec>;
+  /**
+   * What history says about the approvals (introducing commit, base and its policy, signatures at
+   * base and tip) and what the ledger's whole history consumed. `gateFacts.current.commit` names
+   * the current policy's commit in messages; the current policy itself is `policy`.
+   */
+  gateFacts: GateFacts;
   records: RecordSet;
   now: Date;
   /** Claim lease in minutes (default 10). */
@@ -63,9 +75,15 @@ export interface PlannedCall {
   delivery: AuditDelivery;
   /** The delivery's selected providers (`all` resolved to the enabled ones), sorted. */
   selectedProviders: string[];
-  /** Set for executions. */
+  /** Executions: the primary (first counted) approval; null for attempt 1. */
   approval: RetryApproval | null;
-  /** '' for attempt 1. */
+  /** Executions: every counted approval, the primary first, oldest decision first; [] for attempt 1. */
+  approvals: RetryApproval[];
+  /** The evidence of each of `approvals`, in the same order. */
+  approvalEvidence: ApprovalEvidence[];
+  /** True when a break-glass approval is counted. */
+  emergency: boolean;
+  /** countedDecisionId of the counted approvals; '' for attempt 1. */
   approvalDecisionId: string;
   retryPlanId: string;
   approvalPlanId: string;
@@ -81,7 +99,18 @@ export interface RetryDecision {
   execute: boolean;
   /** `executed` when executed now, else why not (see GATE_REASONS). */
   reason: GateReason;
+  /** The reason in words: names the manifest, its commit and, where a policy decided, which and its commit. */
+  message: string;
+  /** The policy whose rule decided the reason (base: the one at the approval's base), or null. */
+  policy: PolicyRole | null;
+  /** The commit of that policy ('' for defaults with no commit), or null. */
+  policy_commit: string | null;
+  /** The approval that speaks for the key (the first counted when executed). */
   approval: { name: string; state: string; decided_by: string; approval_decision_id: string } | null;
+  /** Names of the approvals an execution (now, or the one in flight) counts; else []. */
+  counted_approvals: string[];
+  /** True when the execution counts a break-glass approval. */
+  emergency: boolean;
   acknowledgement: { name: string; state: string } | null;
   /** The execution id when executed now (or the in-flight claim's id), else ''. */
   execution_id: string;
@@ -107,7 +136,7 @@ export interface RetryWorkPlan {
    * (buildUnknownDeliveryFromClaim) and removes them.
    */
   orphanedClaims: ClaimRecord[];
-  /** When time alone will change this plan (a waiting key falls due, a lease expires), or null. */
+  /** When time alone will change this plan (a waiting key falls due, a lease expires, a freeze closes), or null. */
   nextDueAt: IsoTime | null;
 }
 
@@ -122,13 +151,16 @@ interface KeyContext {
 /** Plan the retry work of one run. */
 export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
   const { manifests, policy, records, now } = input;
+  const current = { commit: input.gateFacts.current.commit, policy };
   const providers = new Map(manifests.providers.map((provider) => [provider.name, provider]));
   const contexts = collectKeys(manifests, records.deliveries, providers);
   const notReady = input.notReady ?? new Set<string>();
   const attemptsByKey = groupAttempts(records.deliveries);
   const claims = classifyClaims(records, now);
-  const consumedDecisions = new Set(records.executions.map((execution) => execution.approval_decision_id));
-  const approvalsByPair = groupBy(manifests.approvals, (a) => pairString(a.spec.delivery, a.spec.provider));
+  const views = buildApprovalViews(manifests.approvals, input.gateFacts, records);
+  const viewsByPair = groupBy([...views.values()], (v) =>
+    pairString(v.approval.spec.delivery, v.approval.spec.provider),
+  );
   const acksByPair = groupBy(manifests.acknowledgements, (a) => pairString(a.spec.delivery, a.spec.provider));
 
   const deliveries: PlannedCall[] = [];
@@ -139,27 +171,23 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
   for (const context of contexts) {
     const { key } = context;
     const id = keyString(key);
-    const approval = selectApproval(approvalsByPair.get(pairString(key.delivery_id, key.provider)) ?? []);
+    const approvals = viewsByPair.get(pairString(key.delivery_id, key.provider)) ?? [];
     const acknowledgement = selectAcknowledgement(
       acksByPair.get(pairString(key.delivery_id, key.provider)) ?? [],
     );
-    const decisionId = approval ? approvalDecisionId(approval) : '';
-    const priorPolicy = approval ? priorPolicyOf(approval, input.priorPolicies) : policy;
     const attempts = attemptsByKey.get(id) ?? [];
+    const gateInput = { approvals, acknowledgement, current, subject: describeKey(context), now };
+    const authorisation = checkAuthorisation(gateInput);
+    // The retry policy (attempt limit, delay) comes from the approval that speaks for the key.
+    const speaking = authorisation.primary ?? newestLive(approvals);
     const state = computeRetryState(
       key,
       attempts,
-      effectiveRetryPolicy(policy.retry_defaults, approval?.spec.retry_policy ?? null),
+      effectiveRetryPolicy(policy.retry_defaults, speaking?.approval.spec.retry_policy ?? null),
       now,
     );
-    const gateInput = {
-      approval,
-      consumed: decisionId !== '' && consumedDecisions.has(decisionId),
-      acknowledgement,
-      policy,
-      priorPolicy,
-      now,
-    };
+    const gate = evaluateGate({ state, ...gateInput });
+    const primary = gate.primary ?? speaking;
     const decision: RetryDecision = {
       key,
       attempts: state.attempts,
@@ -168,15 +196,20 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
       next_retry_at: state.next_retry_at,
       action: state.action,
       execute: false,
-      reason: 'pending_delivery',
-      approval: approval
+      reason: gate.reason,
+      message: gate.message,
+      policy: gate.policy,
+      policy_commit: gate.policy_commit,
+      approval: primary
         ? {
-            name: approval.name,
-            state: approval.spec.state,
-            decided_by: approval.spec.decided_by,
-            approval_decision_id: decisionId,
+            name: primary.approval.name,
+            state: primary.approval.spec.state,
+            decided_by: primary.approval.spec.decided_by,
+            approval_decision_id: primary.decisionId,
           }
         : null,
+      counted_approvals: [],
+      emergency: false,
       acknowledgement: acknowledgement
         ? { name: acknowledgement.name, state: acknowledgement.spec.state }
         : null,
@@ -189,40 +222,52 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
 
     if (attempts.length === 0) {
       // Attempt 1: no approval needed, only a deliverable provider and no claim on it.
-      if (unavailable) decision.reason = unavailable;
-      else if (claim) {
-        decision.reason = claim.live ? 'claim_in_flight' : 'claim_expired';
-        decision.execution_id = claim.claim.claim_id;
-      } else deliveries.push(initialCall(context));
+      if (unavailable) setReason(decision, unavailable);
+      else if (claim) setClaimReason(decision, claim, context);
+      else {
+        deliveries.push(initialCall(context));
+        setReason(decision, {
+          reason: 'pending_delivery',
+          message: `${describeKey(context)}: attempt 1 is delivered in this run.`,
+        });
+      }
       continue;
     }
 
-    const gate = evaluateGate({ state, ...gateInput });
-    if (state.action === 'wait' && checkAuthorisation(gateInput).pass && state.next_retry_at !== null) {
+    if (state.action === 'wait' && state.next_retry_at !== null && authorisation.pass) {
       dueTimes.push(Date.parse(state.next_retry_at));
     }
-    if (!gate.pass) decision.reason = gate.reason;
-    else if (unavailable) decision.reason = unavailable;
-    else if (claim) {
-      decision.reason = claim.live ? 'claim_in_flight' : 'claim_expired';
-      decision.execution_id = claim.claim.claim_id;
-    } else if (approval) {
-      const call = retryCall(context, approval, decisionId, state.next_attempt);
-      candidates.push({ call, decision, decidedAt: Date.parse(approval.spec.decided_at) });
+    if (gate.reason === 'change_freeze' && gate.freezeClosesAt !== null)
+      dueTimes.push(Date.parse(gate.freezeClosesAt));
+    if (!gate.pass) continue;
+    if (unavailable) setReason(decision, unavailable);
+    else if (claim) setClaimReason(decision, claim, context);
+    else {
+      const call = retryCall(context, gate.counted, state.next_attempt);
+      decision.counted_approvals = call.approvals.map((approval) => approval.name);
+      decision.emergency = call.emergency;
+      const decidedAt = Math.max(...gate.counted.map((view) => Date.parse(view.approval.spec.decided_at)));
+      candidates.push({ call, decision, decidedAt });
     }
   }
 
-  // The run limit: oldest decision first, then by key, so the order is the same on every replica.
+  // The run limit: oldest decision first (a quorum is decided by its last approval), then by key.
   candidates.sort((a, b) => a.decidedAt - b.decidedAt || compareKeys(a.call.key, b.call.key));
   const executions: PlannedCall[] = [];
   for (const candidate of candidates) {
     if (executions.length < policy.max_retry_deliveries_per_run) {
       executions.push(candidate.call);
       candidate.decision.execute = true;
-      candidate.decision.reason = 'executed';
       candidate.decision.execution_id = candidate.call.executionId;
     } else {
-      candidate.decision.reason = 'run_limit_reached';
+      setReason(candidate.decision, {
+        reason: 'run_limit_reached',
+        message: `${describeKey(contextOf(candidate.call))}: this run already executes max_retry_deliveries_per_run (${policy.max_retry_deliveries_per_run}) retries of the current policy (${current.commit ?? 'defaults, no commit'}); it is executed by a later run.`,
+        policy: 'current',
+        policy_commit: current.commit ?? '',
+      });
+      candidate.decision.counted_approvals = [];
+      candidate.decision.emergency = false;
     }
   }
 
@@ -232,9 +277,10 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     manifests,
     providers,
     attemptsByKey,
+    views,
   );
   for (const claim of claims.live) dueTimes.push(Date.parse(claim.lease_expires_at));
-  const validDue = dueTimes.filter((time) => Number.isFinite(time));
+  const validDue = dueTimes.filter((time) => Number.isFinite(time) && time > now.getTime());
 
   deliveries.sort((a, b) => compareKeys(a.key, b.key));
   decisions.sort((a, b) => compareKeys(a.key, b.key));
@@ -245,6 +291,55 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     expiredClaims: expired.expiredClaims,
     orphanedClaims: expired.orphanedClaims,
     nextDueAt: validDue.length === 0 ? null : new Date(Math.min(...validDue)).toISOString(),
+  };
+}
+
+interface ReasonUpdate {
+  reason: GateReason;
+  message: string;
+  policy?: PolicyRole | null;
+  policy_commit?: string | null;
+}
+
+function setReason(decision: RetryDecision, update: ReasonUpdate): void {
+  decision.reason = update.reason;
+  decision.message = update.message;
+  decision.policy = update.policy ?? null;
+  decision.policy_commit = update.policy_commit ?? null;
+}
+
+function setClaimReason(decision: RetryDecision, claim: ClaimState, context: KeyContext): void {
+  const { claim: record, live } = claim;
+  setReason(decision, {
+    reason: live ? 'claim_in_flight' : 'claim_expired',
+    message: live
+      ? `${describeKey(context)}: attempt ${record.attempt} is in flight under claim ${record.claim_id}, held by ${record.holder} until ${record.lease_expires_at}.`
+      : `${describeKey(context)}: the lease of claim ${record.claim_id} (attempt ${record.attempt}, held by ${record.holder}) expired at ${record.lease_expires_at} without an outcome; it is an unknown outcome.`,
+  });
+  decision.execution_id = record.claim_id;
+  decision.counted_approvals = record.approval_names ? [...record.approval_names] : [];
+}
+
+/** The newest approval not yet consumed, for the retry policy of a key no approval passes for. */
+function newestLive(approvals: readonly ApprovalView[]): ApprovalView | null {
+  const live = approvals.filter((view) => view.consumedBy.length === 0).sort(compareViews);
+  return live.at(-1) ?? null;
+}
+
+/** `AuditDelivery <name> (<path>, commit <id>) → provider <name>`, the way messages name a key. */
+function describeKey(context: KeyContext): string {
+  const { key, delivery } = context;
+  if (delivery === null) return `delivery ${key.delivery_id} → provider ${key.provider}`;
+  const commit = delivery.source.introduced?.commit ?? '';
+  return `AuditDelivery ${delivery.name} (${delivery.source.path}, ${commit === '' ? 'not committed' : `commit ${commit}`}) → provider ${key.provider}`;
+}
+
+function contextOf(call: PlannedCall): KeyContext {
+  return {
+    key: call.key,
+    delivery: call.delivery,
+    provider: call.provider,
+    selectedProviders: call.selectedProviders,
   };
 }
 
@@ -294,24 +389,38 @@ function collectKeys(
   return [...contexts.values()].sort((a, b) => compareKeys(a.key, b.key));
 }
 
-function unavailableReason(context: KeyContext, notReady: ReadonlySet<string>): GateReason | null {
-  if (context.delivery === null) return 'delivery_removed';
-  if (context.provider === null) return 'provider_missing';
-  if (!context.provider.spec.enabled) return 'provider_disabled';
-  if (notReady.has(context.provider.name)) return 'provider_not_ready';
+function unavailableReason(context: KeyContext, notReady: ReadonlySet<string>): ReasonUpdate | null {
+  const { key, delivery, provider } = context;
+  if (delivery === null) {
+    return {
+      reason: 'delivery_removed',
+      message: `${describeKey(context)}: no valid AuditDelivery is named ${key.delivery_id} at this revision any more; its recorded attempts are kept, nothing is sent.`,
+    };
+  }
+  if (provider === null) {
+    return {
+      reason: 'provider_missing',
+      message: `${describeKey(context)}: no valid Provider is named ${key.provider}; add it or fix the delivery's providers.`,
+    };
+  }
+  if (!provider.spec.enabled) {
+    const commit = provider.source.introduced?.commit ?? '';
+    return {
+      reason: 'provider_disabled',
+      message: `${describeKey(context)}: Provider ${provider.name} (${provider.source.path}, ${commit === '' ? 'not committed' : `commit ${commit}`}) is disabled (enabled: false).`,
+    };
+  }
+  if (notReady.has(provider.name)) {
+    return {
+      reason: 'provider_not_ready',
+      message: `${describeKey(context)}: Provider ${provider.name}'s connector cannot be built now (see the status' providers); nothing is claimed or called until it is fixed.`,
+    };
+  }
   return null;
 }
 
 function pairString(deliveryId: string, provider: string): string {
   return `${deliveryId}\n${provider}`;
-}
-
-function priorPolicyOf(
-  approval: RetryApproval,
-  priorPolicies: ReadonlyMap<string, ReconcilerPolicySpec>,
-): ReconcilerPolicySpec {
-  const commit = approval.source.introduced?.commit;
-  return (commit === undefined ? undefined : priorPolicies.get(commit)) ?? DEFAULT_POLICY_SPEC;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,19 +440,20 @@ function initialCall(context: KeyContext): PlannedCall {
     delivery: context.delivery as AuditDelivery,
     selectedProviders: context.selectedProviders,
     approval: null,
+    approvals: [],
+    approvalEvidence: [],
+    emergency: false,
     approvalDecisionId: '',
     retryPlanId: '',
     approvalPlanId: '',
   };
 }
 
-function retryCall(
-  context: KeyContext,
-  approval: RetryApproval,
-  decisionId: string,
-  attempt: number,
-): PlannedCall {
+/** The execution of a retry under the counted approvals (oldest decision first). */
+function retryCall(context: KeyContext, counted: readonly ApprovalView[], attempt: number): PlannedCall {
   const { key } = context;
+  const ordered = [...counted].sort(compareViews);
+  const decisionId = countedDecisionId(ordered.map((view) => view.decisionId));
   const id = executionId(decisionId, key, attempt);
   return {
     claimId: id,
@@ -355,7 +465,10 @@ function retryCall(
     provider: context.provider as Provider,
     delivery: context.delivery as AuditDelivery,
     selectedProviders: context.selectedProviders,
-    approval,
+    approval: ordered[0]?.approval ?? null,
+    approvals: ordered.map((view) => view.approval),
+    approvalEvidence: ordered.map(evidenceOf),
+    emergency: ordered.some((view) => view.approval.spec.emergency),
     approvalDecisionId: decisionId,
     retryPlanId: retryPlanId(key, attempt),
     approvalPlanId: approvalPlanId(key),
@@ -400,6 +513,7 @@ function rebuildExpiredClaims(
   manifests: ManifestSet,
   providers: ReadonlyMap<string, Provider>,
   attemptsByKey: ReadonlyMap<string, DeliveryRecord[]>,
+  views: ReadonlyMap<string, ApprovalView>,
 ): { expiredClaims: ExpiredClaim[]; orphanedClaims: ClaimRecord[] } {
   const expiredClaims: ExpiredClaim[] = [];
   const orphanedClaims: ClaimRecord[] = [];
@@ -423,14 +537,7 @@ function rebuildExpiredClaims(
     if (claim.claim_kind === 'delivery') {
       call = claim.attempt === 1 && claim.claim_id === deliveryRecordId(key, 1) ? initialCall(context) : null;
     } else {
-      for (const approval of manifests.approvals) {
-        if (approval.spec.delivery !== key.delivery_id || approval.spec.provider !== key.provider) continue;
-        const decisionId = approvalDecisionId(approval);
-        if (executionId(decisionId, key, claim.attempt) === claim.claim_id) {
-          call = retryCall(context, approval, decisionId, claim.attempt);
-          break;
-        }
-      }
+      call = rebuildExecutionCall(claim, context, views);
     }
     // A delivery record for this attempt means another run already recorded it: not resent.
     const attemptTaken = (attemptsByKey.get(keyString(key)) ?? []).some(
@@ -440,4 +547,33 @@ function rebuildExpiredClaims(
     else expiredClaims.push({ claim, call, resend: provider.spec.enabled && provider.spec.idempotent });
   }
   return { expiredClaims, orphanedClaims };
+}
+
+/**
+ * The execution a claim was made for, from the approvals of this revision: those the claim names
+ * (several counted approvals), else the one single approval whose execution id is the claim's.
+ * The approvals must still be the same versions (same decision ids), or no call is rebuilt.
+ */
+function rebuildExecutionCall(
+  claim: ClaimRecord,
+  context: KeyContext,
+  views: ReadonlyMap<string, ApprovalView>,
+): PlannedCall | null {
+  const { key } = context;
+  const matches = (counted: ApprovalView[]): boolean =>
+    executionId(countedDecisionId(counted.map((view) => view.decisionId)), key, claim.attempt) ===
+    claim.claim_id;
+  if (claim.approval_names !== undefined && claim.approval_names.length > 0) {
+    const counted = claim.approval_names.flatMap((name) => views.get(name) ?? []);
+    if (counted.length === claim.approval_names.length && matches(counted)) {
+      return retryCall(context, counted, claim.attempt);
+    }
+    return null;
+  }
+  for (const view of views.values()) {
+    const { spec } = view.approval;
+    if (spec.delivery !== key.delivery_id || spec.provider !== key.provider) continue;
+    if (matches([view])) return retryCall(context, [view], claim.attempt);
+  }
+  return null;
 }

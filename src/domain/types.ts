@@ -108,8 +108,10 @@ export interface ManifestSource {
   /** Git blob id of the file ('' when read from the working tree). */
   blob: string;
   /**
-   * The commit that introduced the file's current content (the latest commit that changed the
-   * path, at the revision read). Null when read from the working tree.
+   * The commit that introduced this document (provenance by content, SPEC §4: the oldest commit
+   * whose tree holds a document of this kind and name with the same written spec). Its
+   * `signature` is not verified here (`none`); GateFacts carries verified signatures. Null when
+   * read from the working tree.
    */
   introduced: CommitInfo | null;
 }
@@ -155,6 +157,25 @@ export interface RecoveryPolicy {
   auto_playbooks: boolean;
 }
 
+/** A freeze window between two fixed UTC times: open while `from <= now < to`. */
+export interface AbsoluteFreezeWindow {
+  from: IsoTime;
+  to: IsoTime;
+  reason: string;
+}
+
+/**
+ * A recurring freeze window: it opens at every time the 5-field cron expression matches (UTC) and
+ * stays open for `duration_minutes`.
+ */
+export interface RecurringFreezeWindow {
+  cron: string;
+  duration_minutes: number;
+  reason: string;
+}
+
+export type FreezeWindow = AbsoluteFreezeWindow | RecurringFreezeWindow;
+
 export interface ReconcilerPolicySpec {
   retry_defaults: RetryDefaults;
   require_retry_ack: boolean;
@@ -164,6 +185,18 @@ export interface ReconcilerPolicySpec {
   allowed_signers_file: string;
   max_retry_deliveries_per_run: number;
   recovery: RecoveryPolicy;
+  /** Quorum: distinct `decided_by` a retry needs (break-glass approvals aside). */
+  approvals_required: number;
+  /** The approver may be neither the acknowledger nor the author of the acknowledgement's commit. */
+  separate_duties: boolean;
+  /** No retry is executed while one is open (break-glass approvals aside). */
+  freeze_windows: FreezeWindow[];
+  /** An emergency approval must expire at most this many minutes after its commit. */
+  max_emergency_minutes: number;
+  /** Principals of the allowed-signers file whose signatures mark a reconciler commit (SPEC §6a). */
+  reconciler_signers: string[];
+  /** With it, an unsigned or foreign record commit is tampering (SPEC §6a). */
+  require_signed_records: boolean;
 }
 
 export interface AuditRoute {
@@ -223,6 +256,11 @@ export interface RetryApprovalSpec {
   external_ref: string;
   notes: string;
   retry_policy: ApprovalRetryPolicy;
+  /**
+   * Break-glass (SPEC §4): passes freeze windows and the quorum, nothing else; must expire within
+   * the policy's `max_emergency_minutes` of its commit.
+   */
+  emergency: boolean;
 }
 
 export interface RecoveryClosureSpec {
@@ -307,13 +345,18 @@ export interface DeliveryRecord extends DeliveryKey {
 }
 
 export interface ApprovalEvidence {
+  /** `metadata.name` of the RetryApproval (absent in records written before quorums). */
+  name?: string;
   /** Repository path of the approval manifest and its blob id. */
   manifest: string;
   blob: string;
   /** The commit that introduced the approval and its author. */
   commit: string;
   author: string;
+  /** The introducing commit's signature, as the allowed-signers file at the base sees it. */
   signature: SignatureInfo;
+  /** The base of the change that brought the approval ('' when unknown; absent in older records). */
+  base?: string;
 }
 
 export interface ExecutionRecord extends DeliveryKey {
@@ -334,7 +377,12 @@ export interface ExecutionRecord extends DeliveryKey {
   error: string;
   selected_providers: string[];
   public_evidence_refs: string[];
+  /** The primary (first counted) approval. */
   approval: ApprovalEvidence;
+  /** Every counted approval, the primary first; written only when more than one was counted. */
+  approvals?: ApprovalEvidence[];
+  /** True when a break-glass approval was counted (absent in records written before break-glass). */
+  emergency?: boolean;
   source_revision: string;
 }
 
@@ -361,6 +409,8 @@ export interface PlaybookRecord {
 }
 
 export interface ClosureSourceEvidence {
+  /** `metadata.name` of the RecoveryClosure (absent in records written before it was recorded). */
+  name?: string;
   manifest: string;
   blob: string;
   commit: string;
@@ -417,6 +467,11 @@ export interface ClaimRecord {
   claimed_at: IsoTime;
   lease_expires_at: IsoTime;
   source_revision: string;
+  /**
+   * Execution claims: the names of the approvals the execution counts, so the call can be rebuilt
+   * exactly when the lease expires (absent in delivery claims and in older claims).
+   */
+  approval_names?: string[];
 }
 
 /** Every record at one revision (no cap on how many). */

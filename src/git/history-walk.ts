@@ -1,7 +1,7 @@
 /**
  * One walk of history: a single `git log --raw -c` over a few directory prefixes, streamed and
  * parsed from Buffers. Each commit comes with its parents, committer time, author, replica
- * trailer and the blobs it put under the prefixes, so every history fact the gate needs
+ * trailer (read from the message body) and the blobs it put under the prefixes, so every history fact the gate needs
  * (provenance by content, recorded revisions, consumption) is derived from this one process,
  * whose cost is linear in the history (git's own cost for `log --raw` with a few pathspecs).
  *
@@ -25,9 +25,29 @@ import { describeGitFailure } from './run-git.js';
 export const REPLICA_TRAILER_KEY = 'Cavra-Gitops-Replica';
 const COMMIT_SENTINEL = 0x01;
 const NUL = 0x00;
-const HEADER_FIELDS = 5;
-/** Commit id, parents, committer time, author, replica trailer value. */
-const WALK_FORMAT = `%x01%H%x00%P%x00%ct%x00%an <%ae>%x00%(trailers:key=${REPLICA_TRAILER_KEY},valueonly,separator=%x2C)%x00`;
+/** Fields before the message body. */
+const HEADER_FIELDS = 4;
+/**
+ * Commit id, parents, committer time, author, then the message body closed by a \x02 token. The
+ * body is read for the replica trailer: `%(trailers:key=...)` would be git's own parse of it, but
+ * costs more than the rest of the walk together; a body holding a NUL (git warns against it) only
+ * extends the body until the \x02 token.
+ */
+const WALK_FORMAT = '%x01%H%x00%P%x00%ct%x00%an <%ae>%x00%b%x00%x02%x00';
+const BODY_END = '\x02';
+const TRAILER_LINE = new RegExp(`^${REPLICA_TRAILER_KEY}:[ \t]*(.*?)[ \t]*$`, 'i');
+
+/** The value of the replica trailer in a commit message body ('' when absent). */
+export function readReplicaTrailer(body: string): string {
+  const paragraphs = body.replace(/\s+$/, '').split(/\n[ \t]*\n/);
+  const last = paragraphs[paragraphs.length - 1] ?? '';
+  const values: string[] = [];
+  for (const line of last.split('\n')) {
+    const match = TRAILER_LINE.exec(line);
+    if (match) values.push(match[1] ?? '');
+  }
+  return values.join(',');
+}
 const EMPTY_MODE = '000000';
 
 /**
@@ -39,6 +59,7 @@ export class HistoryLogParser {
   private carry: Buffer | null = null;
   private fields: string[] = [];
   private inHeader = false;
+  private body: string[] | null = null;
   private current: WalkedCommit | null = null;
   /** The raw line waiting for its path. */
   private pendingRaw: string | null = null;
@@ -87,7 +108,16 @@ export class HistoryLogParser {
     }
     if (this.inHeader) {
       this.fields.push(token.toString('utf8'));
-      if (this.fields.length === HEADER_FIELDS) this.finishHeader();
+      if (this.fields.length === HEADER_FIELDS) {
+        this.inHeader = false;
+        this.body = [];
+      }
+      return;
+    }
+    if (this.body !== null) {
+      const text = token.toString('utf8');
+      if (text === BODY_END) this.finishHeader(this.body.join('\0'));
+      else this.body.push(text);
       return;
     }
     // git ends the header with a newline before the first raw line of a non-merge commit.
@@ -96,15 +126,15 @@ export class HistoryLogParser {
     if (text.startsWith(':') && this.current) this.pendingRaw = text;
   }
 
-  private finishHeader(): void {
-    const [commit = '', parents = '', time = '0', author = '', replica = ''] = this.fields;
-    this.inHeader = false;
+  private finishHeader(body: string): void {
+    const [commit = '', parents = '', time = '0', author = ''] = this.fields;
+    this.body = null;
     this.current = {
       commit,
       parents: parents === '' ? [] : parents.split(' '),
       time: Number(time),
       author,
-      replica: replica.trim(),
+      replica: readReplicaTrailer(body),
       changes: [],
     };
   }

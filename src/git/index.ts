@@ -7,6 +7,16 @@ export {
   type IntroducingCommitsOptions,
   type LocalGitReader,
 } from './reader.js';
+export {
+  cloneRepository,
+  commitAll,
+  initBareRepository,
+  pushBranch,
+  readCheckedOutBranch,
+  switchToBranch,
+  type CommitAuthor,
+  type PorcelainCommandOptions,
+} from './porcelain.js';
 export { redactGitText, redactRemote } from './redact-remote.js';
 export {
   defaultReplicaId,

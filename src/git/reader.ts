@@ -10,6 +10,8 @@ import { walkHistory } from './history-walk.js';
 import { readIntroducingCommits } from './introducing-commits.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
 import { verifySignatures } from './verify-signatures.js';
+import { runPorcelain } from './run-porcelain.js';
+import { verifyRevision } from './verify-revision.js';
 
 /** Options of {@link createGitReader}. */
 export interface GitReaderOptions {
@@ -89,21 +91,22 @@ export function assertRevision(rev: string, repoDir: string): void {
 export function createGitReader(repoDir: string, options: GitReaderOptions = {}): LocalGitReader {
   const env = createGitEnv(options.env ?? process.env, options.gitDir ? { GIT_DIR: repoDir } : {});
   const batch = new BatchReader({ repoDir, env });
-  const git = (args: string[]) => runGit(args, { cwd: repoDir, env });
+  const porcelain = { cwd: repoDir, env };
 
   const resolve = async (rev: string): Promise<string> => {
     assertRevision(rev, repoDir);
-    const result = await git(['rev-parse', '--verify', '-q', '--end-of-options', `${rev}^{commit}`]);
-    const id = result.stdout.toString('utf8').trim();
-    if (result.exitCode !== 0 || id === '') {
-      const detail = result.stderr.trim() ? ` (${describeGitFailure(result.stderr)})` : '';
-      // `rev-parse --verify -q` exits 1 in silence when the name resolves to no commit; anything
-      // else (exit 128, a message) is the repository failing.
-      const unknown = result.exitCode === 1 && detail === '';
+    const found = await verifyRevision(`${rev}^{commit}`, porcelain);
+    if (found.status !== 'found' || found.id === '') {
+      const stderr = found.status === 'failed' ? found.stderr : '';
+      const detail = stderr.trim() ? ` (${describeGitFailure(stderr)})` : '';
+      // Only a name that resolves to no commit is unknown; anything else (a message from git, an
+      // empty answer) is the repository failing.
+      const unknown = found.status === 'missing';
       throw new (unknown ? UnknownRevisionError : GitError)(
         `Revision "${rev}" is not a commit in ${repoDir}${detail}; check the branch name or fetch it first.`,
       );
     }
+    const id = found.id;
     return id;
   };
 
@@ -138,7 +141,9 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
       const everything = pathspecs.length < prefixes.length || prefixes.length === 0;
       const args = ['--literal-pathspecs', 'ls-tree', '-r', '-z', '--long', '--full-tree', commit];
       if (!everything) args.push('--', ...pathspecs.map((prefix) => prefix.replace(/\/+$/, '')));
-      const result = await git(args);
+      // Bytes (NUL-separated, paths in any encoding) from a raw child: simple-git decodes output to
+      // a string first, and holds an empty listing 50 ms (docs/decisions.md).
+      const result = await runGit(args, porcelain);
       if (result.exitCode !== 0) {
         throw new GitError(
           `Listing ${prefixes.join(', ') || 'the tree'} at ${commit} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
@@ -158,13 +163,16 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
 
     async readParent(commit: string): Promise<string | null> {
       assertRevision(commit, repoDir);
-      const result = await git(['rev-list', '--parents', '-n', '1', '--end-of-options', commit]);
-      if (result.exitCode !== 0) {
+      const result = await runPorcelain(
+        ['rev-list', '--parents', '-n', '1', '--end-of-options', commit],
+        porcelain,
+      );
+      if (!result.ok) {
         throw new GitError(
           `Reading the parent of ${commit} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
         );
       }
-      const ids = result.stdout.toString('utf8').trim().split(' ');
+      const ids = result.value.trim().split(' ');
       return ids[1] ?? null;
     },
 
@@ -177,9 +185,10 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
     async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
       assertRevision(ancestor, repoDir);
       assertRevision(descendant, repoDir);
-      const result = await git(['merge-base', '--is-ancestor', ancestor, descendant]);
+      const result = await runPorcelain(['merge-base', '--is-ancestor', ancestor, descendant], porcelain);
       // 0: an ancestor, 1: not one; anything else is git failing (unknown commit, broken repo).
-      if (result.exitCode === 0 || result.exitCode === 1) return result.exitCode === 0;
+      if (result.ok) return true;
+      if (result.exitCode === 1) return false;
       throw new GitError(
         `Checking whether ${ancestor} is an ancestor of ${descendant} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
       );

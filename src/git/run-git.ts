@@ -1,6 +1,7 @@
 /**
- * Spawning git: one place that builds the child environment and collects output as Buffers
- * (chunks joined once, never string-concatenated), so every caller gets the same safety.
+ * The environment every git child gets, and the raw child process for the commands simple-git
+ * cannot run well (run-porcelain.ts runs the rest): a stream written to stdin (`fast-import`) and
+ * output parsed as bytes (`ls-tree -z`). Output is collected as Buffers, chunks joined once.
  */
 import { spawn } from 'node:child_process';
 import type { Env } from '../domain/ports.js';
@@ -42,8 +43,6 @@ export interface RunGitOptions {
   env: NodeJS.ProcessEnv;
   /** Written to stdin, then stdin is closed. */
   input?: Buffer | string;
-  /** The remote whose secrets must be scrubbed from error text. */
-  remote?: string;
 }
 
 export interface RunGitResult {
@@ -83,17 +82,6 @@ export function runGit(args: string[], options: RunGitOptions): Promise<RunGitRe
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
-}
-
-/**
- * Run git and return stdout; a non-zero exit becomes a GitError whose message starts with
- * `what` (e.g. "Reading the tree of abc in /repo") and carries git's redacted stderr.
- */
-export async function runGitOrThrow(args: string[], options: RunGitOptions, what: string): Promise<Buffer> {
-  const result = await runGit(args, options);
-  if (result.exitCode !== 0)
-    throw new GitError(`${what} failed: ${describeGitFailure(result.stderr, options.remote)}`);
-  return result.stdout;
 }
 
 /** git's stderr reduced to its meaningful lines, redacted, for an error message. */

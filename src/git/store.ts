@@ -11,7 +11,9 @@ import { GitError } from '../errors.js';
 import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fast-import.js';
 import { createGitReader, type LocalGitReader } from './reader.js';
 import { redactRemote } from './redact-remote.js';
-import { createGitEnv, describeGitFailure, runGit, type RunGitResult } from './run-git.js';
+import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
+import { runPorcelain, settlePorcelain, type PorcelainOutcome } from './run-porcelain.js';
+import { verifyRevision } from './verify-revision.js';
 import { isLocalRemote } from './state-dir.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
 
@@ -80,6 +82,18 @@ const SCRATCH_REF = 'refs/cavra-gitops/last-commit';
 /** Packs in the clone above which `maintain()` repacks. */
 const MAX_PACKS = 32;
 const CLONE_DIR = 'repo.git';
+/**
+ * The clone's settings. No gc in the middle of a run (it would stall a commit); `maintain()` rolls
+ * packs up between runs instead. Small commits and fetches stay packs: exploding them into loose
+ * objects costs a file per object, milliseconds each on a slow disk.
+ */
+const CLONE_SETTINGS: readonly (readonly [string, string])[] = [
+  ['gc.auto', '0'],
+  ['fastimport.unpackLimit', '1'],
+  ['fetch.unpackLimit', '1'],
+  ['core.logAllRefUpdates', 'false'],
+  ['fetch.writeFetchHead', 'false'],
+];
 const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])$/;
 const MISSING_REMOTE_REF = /couldn't find remote ref/i;
 const CORRUPTION =
@@ -136,8 +150,10 @@ async function prepareClone(
       await rm(join(stateDir, name), { recursive: true, force: true });
   }
   if (await exists(repoDir)) {
-    const check = await runGit(['rev-parse', '--is-bare-repository'], { cwd: stateDir, env });
-    if (check.exitCode === 0 && check.stdout.toString('utf8').trim() === 'true') {
+    const check = await settlePorcelain({ cwd: stateDir, env }, (git) =>
+      git.revparse(['--is-bare-repository']),
+    );
+    if (check.ok && check.value === 'true') {
       await removeStaleGitLocks(repoDir);
       await configureClone(repoDir, remote, env);
       return;
@@ -147,7 +163,10 @@ async function prepareClone(
   await initClone(stateDir, repoDir, remote, env);
 }
 
-/** `git init --bare` in a temp dir renamed into place, so a half-made clone is never mistaken for one. */
+/**
+ * `git init --bare` in a temp dir renamed into place, so a half-made clone is never mistaken for
+ * one. Not `-q`: simple-git waits 50 ms more for a command that prints nothing (docs/decisions.md).
+ */
 async function initClone(
   stateDir: string,
   repoDir: string,
@@ -156,8 +175,8 @@ async function initClone(
 ): Promise<void> {
   const temp = join(stateDir, `${CLONE_DIR}.tmp-${randomBytes(4).toString('hex')}`);
   const initEnv = { ...env, GIT_DIR: temp };
-  const init = await runGit(['init', '--bare', '-q', temp], { cwd: stateDir, env: initEnv });
-  if (init.exitCode !== 0) {
+  const init = await settlePorcelain({ cwd: stateDir, env: initEnv }, (git) => git.init(true, [temp]));
+  if (!init.ok) {
     throw new GitError(
       `Creating the clone in ${stateDir} failed: ${describeGitFailure(init.stderr)}; check that the state dir is writable.`,
     );
@@ -166,30 +185,32 @@ async function initClone(
   await rename(temp, repoDir);
 }
 
+/**
+ * Set the clone's remote and settings. They are read first (one `git config --list`) and only
+ * what differs is written: a reopened clone costs one command, not one per setting.
+ */
 async function configureClone(repoDir: string, remote: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const settings: [string, string][] = [
-    ['remote.origin.url', remote],
-    // No gc in the middle of a run (it would stall a commit); `maintain()` rolls packs up between
-    // runs instead. Small commits and fetches stay packs: exploding them into loose objects costs a
-    // file per object, milliseconds each on a slow disk.
-    ['gc.auto', '0'],
-    ['fastimport.unpackLimit', '1'],
-    ['fetch.unpackLimit', '1'],
-    ['core.logAllRefUpdates', 'false'],
-    ['fetch.writeFetchHead', 'false'],
-  ];
+  const options = { cwd: repoDir, env: { ...env, GIT_DIR: repoDir } };
+  const failure = (outcome: PorcelainOutcome<unknown>): GitError =>
+    new GitError(
+      `Configuring the clone ${repoDir} failed: ${outcome.ok ? '' : describeGitFailure(outcome.stderr, remote)}`,
+    );
+  const listed = await settlePorcelain(options, (git) => git.listConfig('local'));
+  if (!listed.ok) throw failure(listed);
+  const settings: (readonly [string, string])[] = [['remote.origin.url', remote], ...CLONE_SETTINGS];
   for (const [key, value] of settings) {
-    const result = await runGit(['config', key, value], {
-      cwd: repoDir,
-      env: { ...env, GIT_DIR: repoDir },
-      remote,
-    });
-    if (result.exitCode !== 0) {
-      throw new GitError(
-        `Configuring the clone ${repoDir} failed: ${describeGitFailure(result.stderr, remote)}`,
-      );
-    }
+    if (listed.value.all[listedConfigKey(key)] === value) continue;
+    const result = await settlePorcelain(options, (git) => git.addConfig(key, value, false, 'local'));
+    if (!result.ok) throw failure(result);
   }
+}
+
+/** A key as `git config --list` prints it: section and name lower-cased, a subsection as written. */
+function listedConfigKey(key: string): string {
+  const parts = key.split('.');
+  const name = parts.pop() ?? '';
+  const section = parts.shift() ?? '';
+  return [section.toLowerCase(), ...parts, name.toLowerCase()].join('.');
 }
 
 /**
@@ -240,8 +261,8 @@ function createStore(parts: StoreParts): CavraGitStore {
     writeQueue = run.catch(() => undefined);
     return run;
   };
-  const git = (args: string[], input?: Buffer): Promise<RunGitResult> =>
-    runGit(args, { cwd: stateDir, env, remote, ...(input ? { input } : {}) });
+  const porcelain = { cwd: stateDir, env };
+  const git = (args: string[]): Promise<PorcelainOutcome<string>> => runPorcelain(args, porcelain);
   const identity: CommitIdentity = {
     name: options.authorName ?? 'cavra-gitops',
     email: options.authorEmail ?? options.replicaId,
@@ -252,16 +273,18 @@ function createStore(parts: StoreParts): CavraGitStore {
 
   const readRemoteTip = async (branch: string): Promise<string | null> => {
     assertBranch(branch);
-    const result = await git(['rev-parse', '--verify', '-q', `refs/remotes/origin/${branch}^{commit}`]);
-    return result.exitCode === 0 ? result.stdout.toString('utf8').trim() : null;
+    const found = await verifyRevision(`refs/remotes/origin/${branch}^{commit}`, porcelain);
+    return found.status === 'found' ? found.id : null;
   };
 
   const peekRemoteTips = async (branches: string[]): Promise<Map<string, string | null>> => {
     for (const branch of branches) assertBranch(branch);
-    const result = await git(['ls-remote', '--heads', 'origin', ...branches.map((b) => `refs/heads/${b}`)]);
-    if (result.exitCode !== 0) throw fetchFailure(branches.join(', '), result);
+    const result = await settlePorcelain(porcelain, (simple) =>
+      simple.listRemote(['--heads', 'origin', ...branches.map((b) => `refs/heads/${b}`)]),
+    );
+    if (!result.ok) throw fetchFailure(branches.join(', '), result);
     const tips = new Map<string, string | null>(branches.map((b) => [b, null]));
-    for (const line of result.stdout.toString('utf8').split('\n')) {
+    for (const line of result.value.split('\n')) {
       const [sha, ref] = line.split('\t');
       if (sha && ref?.startsWith('refs/heads/')) {
         const branch = ref.slice('refs/heads/'.length);
@@ -271,26 +294,31 @@ function createStore(parts: StoreParts): CavraGitStore {
     return tips;
   };
 
-  const fetchRefspecs = async (branches: string[]): Promise<RunGitResult> =>
-    git([
-      'fetch',
-      '--no-tags',
-      '--no-recurse-submodules',
-      '--quiet',
-      'origin',
-      ...branches.map((branch) => `+refs/heads/${branch}:refs/remotes/origin/${branch}`),
-    ]);
+  /**
+   * `--verbose`, not `--quiet`: an up-to-date fetch then still prints its ref lines, and simple-git
+   * waits 50 ms more for a command that prints nothing. Failures print the same either way.
+   */
+  const fetchRefspecs = (branches: string[]): Promise<PorcelainOutcome<unknown>> =>
+    settlePorcelain(porcelain, (simple) =>
+      simple.fetch([
+        '--no-tags',
+        '--no-recurse-submodules',
+        '--verbose',
+        'origin',
+        ...branches.map((branch) => `+refs/heads/${branch}:refs/remotes/origin/${branch}`),
+      ]),
+    );
 
-  const fetchFailure = (branch: string, result: RunGitResult): GitError =>
+  const fetchFailure = (branch: string, result: PorcelainOutcome<unknown>): GitError =>
     new GitError(
-      `Fetching ${branch} from ${remoteLabel} failed: ${describeGitFailure(result.stderr, remote)}; check the remote URL, network and credentials.`,
+      `Fetching ${branch} from ${remoteLabel} failed: ${result.ok ? '' : describeGitFailure(result.stderr, remote)}; check the remote URL, network and credentials.`,
     );
 
   /** Fetch branches one by one, forgetting those the remote does not have. */
   const fetchEach = async (branches: string[]): Promise<void> => {
     for (const branch of branches) {
       const result = await fetchRefspecs([branch]);
-      if (result.exitCode === 0) continue;
+      if (result.ok) continue;
       if (!MISSING_REMOTE_REF.test(result.stderr)) throw fetchFailure(branch, result);
       await git(['update-ref', '-d', `refs/remotes/origin/${branch}`]);
     }
@@ -303,11 +331,11 @@ function createStore(parts: StoreParts): CavraGitStore {
     reader = createGitReader(repoDir, { env: options.env ?? process.env, gitDir: true });
   };
 
-  const fetchOnce = async (branches: string[]): Promise<RunGitResult> => {
+  const fetchOnce = async (branches: string[]): Promise<PorcelainOutcome<unknown>> => {
     const result = await fetchRefspecs(branches);
-    if (result.exitCode !== 0 && MISSING_REMOTE_REF.test(result.stderr)) {
+    if (!result.ok && MISSING_REMOTE_REF.test(result.stderr)) {
       await fetchEach(branches);
-      return { exitCode: 0, stdout: Buffer.alloc(0), stderr: '' };
+      return { ok: true, value: null };
     }
     return result;
   };
@@ -325,18 +353,17 @@ function createStore(parts: StoreParts): CavraGitStore {
     } catch (error) {
       if (closed || !(error instanceof GitError) || verifiedSinceFetch) throw error;
       // An unknown commit is the caller's mistake, not damage: no fsck for it.
-      if (commit !== undefined && (await git(['cat-file', '-e', `${commit}^{commit}`])).exitCode !== 0)
-        throw error;
+      if (commit !== undefined && !(await git(['cat-file', '-e', `${commit}^{commit}`])).ok) throw error;
       const repaired = await serialized(async () => {
         const fsck = await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress']);
-        if (fsck.exitCode === 0) {
+        if (fsck.ok) {
           // Nothing changes until the next fetch: do not pay for fsck again on every bad request.
           verifiedSinceFetch = true;
           return false;
         }
         await rebuildClone();
         const result = await fetchOnce([...fetchedBranches]);
-        if (result.exitCode !== 0) throw fetchFailure([...fetchedBranches].join(', '), result);
+        if (!result.ok) throw fetchFailure([...fetchedBranches].join(', '), result);
         return true;
       });
       if (!repaired) throw error;
@@ -389,12 +416,12 @@ function createStore(parts: StoreParts): CavraGitStore {
         for (const name of branches) fetchedBranches.add(name);
         verifiedSinceFetch = false;
         let result = await fetchOnce(branches);
-        if (result.exitCode !== 0 && CORRUPTION.test(result.stderr)) {
+        if (!result.ok && CORRUPTION.test(result.stderr)) {
           // The clone is damaged (e.g. a killed process mid-write): start it over and fetch again.
           await rebuildClone();
           result = await fetchOnce(branches);
         }
-        if (result.exitCode !== 0) throw fetchFailure(branch, result);
+        if (!result.ok) throw fetchFailure(branch, result);
         return readRemoteTip(branch);
       }),
 
@@ -410,7 +437,12 @@ function createStore(parts: StoreParts): CavraGitStore {
           identity,
           time,
         });
-        const result = await git(['fast-import', '--quiet', '--force', '--done'], stream);
+        // A stream on stdin: a raw child process, not simple-git (docs/decisions.md).
+        const result = await runGit(['fast-import', '--quiet', '--force', '--done'], {
+          cwd: stateDir,
+          env,
+          input: stream,
+        });
         const id = result.stdout.toString('utf8').trim();
         if (result.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(id)) {
           throw new GitError(
@@ -425,15 +457,21 @@ function createStore(parts: StoreParts): CavraGitStore {
         assertOpen();
         assertBranch(branch);
         const target = `refs/heads/${branch}`;
-        const result = await git(['push', '--porcelain', '--no-verify', 'origin', `${commit}:${target}`]);
-        const rejected = parsePushRejection(result.stdout.toString('utf8'), target);
+        // `raw`, not simple-git's push(): that one adds --verbose, whose "Pushing to" line would
+        // then open the failure text. With a fetch refspec for the branch in force, a push that
+        // lands also moves refs/remotes/origin/<branch> to the commit (git's own tracking-ref
+        // update), so no silent `update-ref` follows, which simple-git would hold for 50 ms.
+        const result = await runPorcelain(
+          ['push', '--porcelain', '--no-verify', 'origin', `${commit}:${target}`],
+          { ...porcelain, config: [`remote.origin.fetch=+${target}:refs/remotes/origin/${branch}`] },
+        );
+        const rejected = parsePushRejection(result.ok ? result.value : result.stdout, target);
         if (rejected !== null) return { status: 'rejected', reason: rejected };
-        if (result.exitCode !== 0) {
+        if (!result.ok) {
           throw new GitError(
             `Pushing ${commit.slice(0, 12)} to ${branch} on ${remoteLabel} failed: ${describeGitFailure(result.stderr, remote)}; check the remote URL, network and credentials.`,
           );
         }
-        await git(['update-ref', `refs/remotes/origin/${branch}`, commit]);
         return { status: 'pushed', commit };
       }),
 
@@ -445,19 +483,21 @@ function createStore(parts: StoreParts): CavraGitStore {
         );
         if (packs.length <= MAX_PACKS) return;
         const result = await git(['repack', '-d', '-q', '--geometric=2']);
-        if (result.exitCode !== 0) {
+        if (!result.ok) {
           throw new GitError(`Repacking ${repoDir} failed: ${describeGitFailure(result.stderr)}`);
         }
       }),
 
     isEmptyCommit: async (commit) => {
-      const result = await git(['rev-parse', '--verify', `${commit}^{tree}`]);
+      const treeOf = (rev: string): Promise<PorcelainOutcome<string>> =>
+        settlePorcelain(porcelain, (simple) => simple.revparse(['--verify', `${rev}^{tree}`]));
+      const result = await treeOf(commit);
       const parent = await reader.readParent(commit);
-      if (result.exitCode !== 0) throw new GitError(`${commit} is not a commit in ${repoDir}.`);
-      const tree = result.stdout.toString('utf8').trim();
+      if (!result.ok) throw new GitError(`${commit} is not a commit in ${repoDir}.`);
+      const tree = result.value;
       if (parent === null) return tree === EMPTY_TREE_SHA1;
-      const parentTree = await git(['rev-parse', '--verify', `${parent}^{tree}`]);
-      return parentTree.stdout.toString('utf8').trim() === tree;
+      const parentTree = await treeOf(parent);
+      return parentTree.ok && parentTree.value === tree;
     },
 
     close: async () => {

@@ -9,6 +9,7 @@ import {
   DEFAULT_APPROVAL_STATE,
   DEFAULT_CADENCE,
   DEFAULT_CLOSURE_STATE,
+  DEFAULT_EMERGENCY,
   DEFAULT_POLICY_SPEC,
   DEFAULT_PROVIDER_ENABLED,
   DEFAULT_PROVIDER_TIMEOUT_SECONDS,
@@ -23,6 +24,7 @@ import {
   type AuditDelivery,
   type AuditPackage,
   type ClosureState,
+  type FreezeWindow,
   type IsoTime,
   type Manifest,
   type ManifestBase,
@@ -70,6 +72,12 @@ export interface WrittenPolicySpec {
   allowed_signers_file?: string;
   max_retry_deliveries_per_run?: number;
   recovery?: Partial<ReconcilerPolicySpec['recovery']>;
+  approvals_required?: number;
+  separate_duties?: boolean;
+  freeze_windows?: FreezeWindow[];
+  max_emergency_minutes?: number;
+  reconciler_signers?: string[];
+  require_signed_records?: boolean;
 }
 
 export interface WrittenAuditDeliverySpec {
@@ -106,6 +114,7 @@ export interface WrittenApprovalSpec {
     backoff_multiplier?: number;
     allow_immediate_retry?: boolean;
   };
+  emergency?: boolean;
 }
 
 export interface WrittenClosureSpec {
@@ -187,7 +196,20 @@ export function normalizePolicySpec(spec: WrittenPolicySpec | undefined): Reconc
       recovery_slo_minutes: s.recovery?.recovery_slo_minutes ?? d.recovery.recovery_slo_minutes,
       auto_playbooks: s.recovery?.auto_playbooks ?? d.recovery.auto_playbooks,
     },
+    approvals_required: s.approvals_required ?? d.approvals_required,
+    separate_duties: s.separate_duties ?? d.separate_duties,
+    freeze_windows: (s.freeze_windows ?? d.freeze_windows).map(normalizeFreezeWindow),
+    max_emergency_minutes: s.max_emergency_minutes ?? d.max_emergency_minutes,
+    reconciler_signers: [...(s.reconciler_signers ?? d.reconciler_signers)],
+    require_signed_records: s.require_signed_records ?? d.require_signed_records,
   };
+}
+
+/** A copy of a schema-valid window, with only the fields of its shape (absolute or recurring). */
+function normalizeFreezeWindow(window: FreezeWindow): FreezeWindow {
+  return 'cron' in window
+    ? { cron: window.cron, duration_minutes: window.duration_minutes, reason: window.reason }
+    : { from: window.from, to: window.to, reason: window.reason };
 }
 
 export function normalizePolicy(written: Written<WrittenPolicySpec | undefined>, source: ManifestSource): ReconcilerPolicy {
@@ -261,6 +283,7 @@ export function normalizeRetryApproval(written: Written<WrittenApprovalSpec>, so
         backoff_multiplier: policy.backoff_multiplier ?? null,
         allow_immediate_retry: policy.allow_immediate_retry ?? DEFAULT_ALLOW_IMMEDIATE_RETRY,
       },
+      emergency: spec.emergency ?? DEFAULT_EMERGENCY,
     },
   };
 }

@@ -59,6 +59,10 @@ export const RULES = {
   'ref.playbook-provider': 'The provider is not part of the referenced playbook (checked when records are available).',
   'ref.verification': 'A `verification_refs` entry does not name a record (checked when records are available).',
   'policy.name': 'The ReconcilerPolicy is not named `default` (it is a singleton).',
+  'policy.freeze-cron': 'A recurring freeze window has a cron expression that does not parse (5 fields, UTC).',
+  'policy.freeze-window': 'A fixed freeze window does not end after it starts (`to` <= `from`).',
+  'approval.emergency-expiry': 'A break-glass approval (`emergency: true`) has no `expires_at`, or one later than `max_emergency_minutes` after its commit.',
+  'closure.already-recorded': 'A RecoveryClosure that was already recorded has changed since (a closure is recorded once; use a new name).',
   'provider.url-env-required': 'An HTTP provider type has no `url_env`.',
   'provider.file-directory-absolute':
     'A `file` provider\'s `options.directory` is an absolute path; it must be relative to the file root (`--file-root`).',

@@ -4,8 +4,10 @@
  * records of the revision are available — playbooks and verification refs of closures).
  * Pure: manifests in, rule violations out.
  */
+import { emergencyDeadline } from '../domain/approval-rules.js';
 import { checkClosureReferences, type ClosureTargets } from '../domain/closures.js';
-import { POLICY_NAME, isHttpProviderType } from '../domain/defaults.js';
+import { DEFAULT_POLICY_SPEC, POLICY_NAME, isHttpProviderType } from '../domain/defaults.js';
+import { isRecurringWindow, parseCron } from '../domain/freeze-windows.js';
 import {
   BASIC_AUTH_ACCOUNT_OPTIONS,
   isBasicAuthProviderType,
@@ -13,7 +15,14 @@ import {
   readAuthMode,
   readBasicAuthAccount,
 } from '../domain/provider-options.js';
-import type { AuditDelivery, Manifest, ManifestKind, Provider } from '../domain/types.js';
+import type {
+  AuditDelivery,
+  Manifest,
+  ManifestKind,
+  Provider,
+  ReconcilerPolicySpec,
+  RetryApproval,
+} from '../domain/types.js';
 import type { RuleId } from './rules.js';
 
 /** Lets reference rules see records (closures): each playbook's providers and every record id. */
@@ -42,6 +51,7 @@ export function checkManifestRules(manifest: Manifest): Violation[] {
       message: `A ${manifest.spec.type} provider needs \`spec.url_env\`: the name of the environment variable that holds its endpoint URL.`,
     });
   }
+  if (manifest.kind === 'ReconcilerPolicy') violations.push(...checkFreezeWindows(manifest.spec));
   if (manifest.kind === 'Provider') violations.push(...checkProviderOptions(manifest));
   return violations;
 }
@@ -106,6 +116,61 @@ function checkProviderOptions(provider: Provider): Violation[] {
   return violations;
 }
 
+/** Each recurring window's cron parses; each fixed window ends after it starts. */
+function checkFreezeWindows(spec: ReconcilerPolicySpec): Violation[] {
+  const violations: Violation[] = [];
+  spec.freeze_windows.forEach((window, index) => {
+    if (isRecurringWindow(window)) {
+      const parsed = parseCron(window.cron);
+      if (!parsed.ok) {
+        violations.push({
+          rule: 'policy.freeze-cron',
+          segments: ['spec', 'freeze_windows', index, 'cron'],
+          message: `This cron expression cannot be parsed (${parsed.message}); write 5 fields, minute hour day-of-month month day-of-week, in UTC, e.g. "0 18 * * 5".`,
+        });
+      }
+    } else if (!(Date.parse(window.from) < Date.parse(window.to))) {
+      violations.push({
+        rule: 'policy.freeze-window',
+        segments: ['spec', 'freeze_windows', index, 'to'],
+        message: `The window ends (${window.to}) no later than it starts (${window.from}); \`to\` must be after \`from\`.`,
+      });
+    }
+  });
+  return violations;
+}
+
+/**
+ * A break-glass approval (`emergency: true`) must carry `expires_at`, at most the policy's
+ * `max_emergency_minutes` after the time of its commit. In the working tree the commit is not
+ * known yet, so only the presence of `expires_at` is checked there.
+ */
+export function checkEmergencyApproval(approval: RetryApproval, policy: ReconcilerPolicySpec): Violation[] {
+  const { spec } = approval;
+  if (!spec.emergency) return [];
+  const limit = policy.max_emergency_minutes;
+  if (spec.expires_at === null) {
+    return [
+      {
+        rule: 'approval.emergency-expiry',
+        segments: ['spec', 'emergency'],
+        message: `A break-glass approval (emergency: true) must carry \`expires_at\`, at most ${limit} minutes (the policy's max_emergency_minutes) after its commit; add it.`,
+      },
+    ];
+  }
+  const deadline = emergencyDeadline(approval.source.introduced?.time ?? null, [limit]);
+  if (deadline !== null && Date.parse(spec.expires_at) > deadline.deadlineMs) {
+    return [
+      {
+        rule: 'approval.emergency-expiry',
+        segments: ['spec', 'expires_at'],
+        message: `A break-glass approval may be valid for at most ${limit} minutes (max_emergency_minutes) after its commit at ${approval.source.introduced?.time ?? ''}, i.e. until ${new Date(deadline.deadlineMs).toISOString()}; set an earlier \`expires_at\`.`,
+      },
+    ];
+  }
+  return [];
+}
+
 /**
  * Names that occur more than once per kind. Every copy is reported: which one is meant is
  * ambiguous, so none of them is used.
@@ -146,7 +211,12 @@ export function deliverySelects(delivery: AuditDelivery, provider: Provider): bo
 /** Reference rules of one manifest, against the valid manifests of the kinds it refers to. */
 export function checkReferences(
   manifest: Manifest,
-  valid: { providers: Map<string, Provider>; deliveries: Map<string, AuditDelivery> },
+  valid: {
+    providers: Map<string, Provider>;
+    deliveries: Map<string, AuditDelivery>;
+    /** The valid ReconcilerPolicy of the revision (defaults when absent). */
+    policy?: ReconcilerPolicySpec | null;
+  },
   records?: ClosureTargets,
 ): Violation[] {
   const violations: Violation[] = [];
@@ -182,6 +252,9 @@ export function checkReferences(
           segments: ['spec', 'provider'],
           message: `The AuditDelivery "${delivery.name}" does not deliver to provider "${provider.name}"${delivery.spec.providers === 'all' ? ' (it is disabled)' : ''}; name a provider the delivery selects.`,
         });
+      }
+      if (manifest.kind === 'RetryApproval') {
+        violations.push(...checkEmergencyApproval(manifest, valid.policy ?? DEFAULT_POLICY_SPEC));
       }
       break;
     }

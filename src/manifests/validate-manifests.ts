@@ -13,6 +13,7 @@ import type {
   ManifestSet,
   ManifestSource,
   Provider,
+  ReconcilerPolicySpec,
 } from '../domain/types.js';
 import { isManifestKind, validateDocument } from '../schemas/index.js';
 import { schemaErrorsToFindings } from './schema-findings.js';
@@ -112,6 +113,7 @@ const REASON_BY_RULE: [prefix: string, reason: string][] = [
   ['ref.duplicate-name', 'DuplicateName'],
   ['ref.', 'UnresolvedReference'],
   ['policy.', 'InvalidPolicy'],
+  ['approval.', 'InvalidApproval'],
   ['provider.', 'InvalidProvider'],
 ];
 
@@ -321,13 +323,17 @@ function applyCrossDocumentRules(
   const violations = new Map<number, Violation[]>(findDuplicateNames(candidates.map((c) => c.manifest)));
   const providers = new Map<string, Provider>();
   const deliveries = new Map<string, AuditDelivery>();
+  let policy: ReconcilerPolicySpec | null = null;
   const valid = new Set<number>();
 
   for (const kind of REFERENCE_ORDER) {
     candidates.forEach((candidate, index) => {
       const manifest = candidate.manifest;
       if (manifest.kind !== kind) return;
-      const own = [...(violations.get(index) ?? []), ...checkReferences(manifest, { providers, deliveries }, records)];
+      const own = [
+        ...(violations.get(index) ?? []),
+        ...checkReferences(manifest, { providers, deliveries, policy }, records),
+      ];
       if (own.length > 0) {
         violations.set(index, own);
         return;
@@ -335,6 +341,7 @@ function applyCrossDocumentRules(
       valid.add(index);
       if (manifest.kind === 'Provider') providers.set(manifest.name, manifest);
       if (manifest.kind === 'AuditDelivery') deliveries.set(manifest.name, manifest);
+      if (manifest.kind === 'ReconcilerPolicy') policy = manifest.spec;
     });
   }
 

@@ -87,9 +87,9 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
   const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
   const retryInput: RetryWorkInput = {
     revision: snapshot.revision,
-    manifests: { ...manifests, approvals: facts.approvals },
+    manifests,
     policy,
-    priorPolicies: facts.priorPolicies,
+    gateFacts: facts.gate,
     records: snapshot.records,
     now,
     leaseMinutes: options.leaseMinutes,
@@ -99,6 +99,7 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
   const closurePlan = planClosures({
     closures: manifests.closures,
     records: snapshot.records,
+    consumed: facts.gate.consumed.closures,
     now,
     revision: snapshot.revision,
   });
@@ -151,8 +152,8 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
         provider: call.key.provider,
         attempt: call.attempt,
       })),
-      playbooks: ledger.added.playbooks,
-      closures: ledger.added.closures,
+      playbooks: ledger.added.playbooks.map((r) => r.playbook_id),
+      closures: ledger.added.closures.map((r) => r.closure_id),
       // Every commit that adds records carries the report: calls always add records.
       report_changes: calls.length > 0 || ledger.reportChanged,
     },

@@ -20,6 +20,8 @@ import { buildRunRecord, hasAcceptances, type RunAcceptances } from '../domain/r
 import { planRetryWork, type RetryWorkInput } from '../domain/retry-plan.js';
 import type {
   ClaimRecord,
+  ClosureRecord,
+  PlaybookRecord,
   DeliveryRecord,
   ExecutionRecord,
   IsoTime,
@@ -96,6 +98,8 @@ export interface SettleLedgerInput {
   prepared?: ReadonlyMap<string, string>;
   /** Providers whose connector cannot be built now (the status names them). */
   notReady?: readonly ProviderCondition[];
+  /** Closures and playbooks the run's plan decided: recorded as planned (once), before anything else is computed. */
+  planned?: { closures: readonly ClosureRecord[]; playbooks: readonly PlaybookRecord[] };
   /**
    * What an operator accepted in this run (`--accept-ledger-change`, `--accept-history`): the run's
    * last commit writes a run record naming it, even when it records nothing else.
@@ -113,8 +117,8 @@ export interface LedgerSettlement {
   nextDueAt: IsoTime | null;
   /** Every record (and claim) as the change leaves them. */
   records: RecordSet;
-  /** Ids of the closures and playbooks this change records. */
-  added: { closures: string[]; playbooks: string[] };
+  /** The closures and playbooks this change records. */
+  added: { closures: ClosureRecord[]; playbooks: PlaybookRecord[] };
   /** True when the change writes the report. */
   reportChanged: boolean;
   /** The report and status as the change leaves them (committed or unchanged). */
@@ -161,23 +165,44 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
     executions: [...snapshot.records.executions, ...executions],
     claims: snapshot.records.claims.filter((claim) => !released.has(claim.claim_id)),
   };
-  const closures = planClosures({
-    closures: manifests.closures,
-    records: withOutcomes,
-    now,
-    revision,
-  }).closures;
+  // What the plan decided is recorded as decided (not recomputed with this run's outcomes), so
+  // `plan` and `reconcile` agree; only what the outcomes make due besides is computed here.
+  const recordedClosures = new Set(snapshot.records.closures.map((r) => r.closure_id));
+  const recordedPlaybooks = new Set(snapshot.records.playbooks.map((r) => r.playbook_id));
+  const plannedClosures = (input.planned?.closures ?? []).filter((r) => !recordedClosures.has(r.closure_id));
+  const plannedPlaybooks = (input.planned?.playbooks ?? []).filter(
+    (r) => !recordedPlaybooks.has(r.playbook_id),
+  );
+  const consumed = input.retryInput?.gateFacts.consumed.closures;
+  const withPlannedClosures = { ...withOutcomes, closures: [...withOutcomes.closures, ...plannedClosures] };
+  const closures = [
+    ...plannedClosures,
+    ...planClosures({
+      closures: manifests.closures,
+      records: withPlannedClosures,
+      ...(consumed ? { consumed } : {}),
+      now,
+      revision,
+    }).closures,
+  ];
   const withClosures: RecordSet = { ...withOutcomes, closures: [...withOutcomes.closures, ...closures] };
-  const playbooks = policy.recovery.auto_playbooks
-    ? planPlaybooks({
-        providers: manifests.providers,
-        policy,
-        records: withClosures,
-        now,
-        revision,
-        generatedBy: RECONCILER_GENERATOR,
-      })
-    : [];
+  const withPlannedPlaybooks = {
+    ...withClosures,
+    playbooks: [...withClosures.playbooks, ...plannedPlaybooks],
+  };
+  const playbooks = [
+    ...plannedPlaybooks,
+    ...(policy.recovery.auto_playbooks
+      ? planPlaybooks({
+          providers: manifests.providers,
+          policy,
+          records: withPlannedPlaybooks,
+          now,
+          revision,
+          generatedBy: RECONCILER_GENERATOR,
+        })
+      : []),
+  ];
   const newClaims = input.newClaims ?? [];
   const records: RecordSet = {
     ...withClosures,
@@ -246,7 +271,13 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
   let nextDueAt: IsoTime | null = null;
   if (input.retryInput) {
     const retry = planRetryWork({ ...input.retryInput, records, now });
-    const closureFindings = planClosures({ closures: manifests.closures, records, now, revision }).findings;
+    const closureFindings = planClosures({
+      closures: manifests.closures,
+      records,
+      ...(consumed ? { consumed } : {}),
+      now,
+      revision,
+    }).findings;
     const status = computeStatus({ snapshot, retry, closureFindings, notReady: input.notReady ?? [], now });
     if (addsRecords || meaningfulStatus(status) !== meaningfulStatus(input.committedStatus)) {
       put.push({ path: STATUS_PATH, content: serializeStatus(status) });
@@ -272,7 +303,7 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
     superseded,
     nextDueAt,
     records,
-    added: { closures: closures.map((r) => r.closure_id), playbooks: playbooks.map((r) => r.playbook_id) },
+    added: { closures, playbooks },
     reportChanged: committed.report !== input.committedReport,
     committed,
   };

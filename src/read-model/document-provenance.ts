@@ -20,6 +20,7 @@ import {
   commitInfoAt,
   readBranchAt,
   useLimits,
+  withHistoryCache,
   type BranchHistory,
   type HistoryCache,
 } from './history-cache.js';
@@ -50,6 +51,15 @@ export interface ReadProvenanceOptions {
  * when the cache holds `commit` already), one `cat-file` stream of the blobs not parsed before.
  */
 export async function readDocumentProvenance(
+  reader: GitReader,
+  commit: string,
+  entries: readonly Pick<TreeEntry, 'path' | 'blob'>[],
+  options: ReadProvenanceOptions,
+): Promise<DocumentProvenance> {
+  return withHistoryCache(options.cache, () => readProvenanceAlone(reader, commit, entries, options));
+}
+
+async function readProvenanceAlone(
   reader: GitReader,
   commit: string,
   entries: readonly Pick<TreeEntry, 'path' | 'blob'>[],

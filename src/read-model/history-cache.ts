@@ -71,6 +71,8 @@ export interface HistoryCache {
   signatures: Map<string, SignatureInfo>;
   /** The YAML limits the documents were parsed with (another set starts the documents over). */
   limitsKey: string;
+  /** Reads through one cache run one at a time (see {@link withHistoryCache}). */
+  queue: Promise<unknown>;
 }
 
 export function createHistoryCache(): HistoryCache {
@@ -83,7 +85,19 @@ export function createHistoryCache(): HistoryCache {
     signers: new Map(),
     signatures: new Map(),
     limitsKey: '',
+    queue: Promise.resolve(),
   };
+}
+
+/**
+ * Run `read` alone on `cache`: walks and folds advance shared state across awaits (an index's
+ * tip, how many commits are folded), so two reads through one cache (the API answering while the
+ * loop reads) take turns rather than interleave.
+ */
+export function withHistoryCache<T>(cache: HistoryCache, read: () => Promise<T>): Promise<T> {
+  const result = cache.queue.then(read, read);
+  cache.queue = result.catch(() => undefined);
+  return result;
 }
 
 /** Forget parsed documents parsed with other limits (identities depend on what parses). */

@@ -101,6 +101,14 @@ export function keysAt(map: ReadonlyMap<string, readonly number[]>, marks: Uint8
   return keys;
 }
 
+/**
+ * Record kinds the gate reads: executions and closures (consumption), runs and claims (the
+ * revisions a reconciler read: every run that records anything adds its run record, and claims
+ * before it). Delivery and playbook records add nothing here, so their blobs are not read; a
+ * revision missed that way could only make a base older, i.e. stricter.
+ */
+const GATE_RECORD_KINDS: ReadonlySet<string> = new Set(['executions', 'closures', 'runs', 'claims']);
+
 function recordChangeKind(change: {
   path: string;
   blob: string;
@@ -108,7 +116,8 @@ function recordChangeKind(change: {
   status: string;
 }): string | null {
   if (change.blob === '' || (change.mode !== '100644' && change.mode !== '100755')) return null;
-  return recordKindOf(change.path);
+  const kind = recordKindOf(change.path);
+  return kind !== null && GATE_RECORD_KINDS.has(kind) ? kind : null;
 }
 
 /**

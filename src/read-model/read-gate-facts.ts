@@ -11,7 +11,11 @@
  *   that ever held a ReconcilerPolicy, known from the walk);
  * - signatures: one `git log --no-walk` per distinct allowed-signers content;
  * - consumption over the ledger's whole history.
- * No git call per file, per commit or per approval.
+ * No git call per file, per commit or per approval. `ApprovalFacts.introduced.signature` is the
+ * signature as verified at the tip (readManifests leaves it unverified).
+ *
+ * The gate facts cover the approvals of `manifests`; an approval without provenance (not possible
+ * for a committed revision) has no entry, and the gate must treat a missing entry as blocking.
  */
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { ApprovalFacts, GateFacts, PolicyAt } from '../domain/gate-facts.js';
@@ -27,6 +31,7 @@ import {
   createHistoryCache,
   readBranchAt,
   useLimits,
+  withHistoryCache,
   type BranchAt,
   type BranchHistory,
   type HistoryCache,
@@ -52,6 +57,14 @@ export interface ReadGateFactsOptions {
 /** Read every history fact the gate needs at `revision` (see the file comment for the cost). */
 export async function readGateFacts(reader: GitReader, options: ReadGateFactsOptions): Promise<GateFacts> {
   const cache = options.cache ?? createHistoryCache();
+  return withHistoryCache(cache, () => readGateFactsAlone(reader, options, cache));
+}
+
+async function readGateFactsAlone(
+  reader: GitReader,
+  options: ReadGateFactsOptions,
+  cache: HistoryCache,
+): Promise<GateFacts> {
   const limits = resolveLimits(options.limits);
   useLimits(cache, limits);
   const tracked = await readBranchAt(reader, cache, 'tracked', options.revision);

@@ -4,7 +4,7 @@
  * commit, or from the ledger branch's commit when records live on a separate branch.
  */
 import type { GitReader } from '../domain/ports.js';
-import { emptyRecordSet, type Finding, type ReconcilerPolicySpec, type RecordSet } from '../domain/types.js';
+import { emptyRecordSet, type Finding, type RecordSet } from '../domain/types.js';
 import type { ManifestCache, ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { readManifests } from './read-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
@@ -19,20 +19,20 @@ export interface Snapshot {
   records: RecordSet;
   /** Unreadable or tampered record files (a record is never silently dropped). */
   recordFindings: Finding[];
+  /** The history walk the manifests were read with, so the gate facts reuse it (history is walked once). */
+  history?: HistoryCache;
 }
 
 /** Parsed files kept between runs of one process, keyed by blob: only changed files are parsed. */
 export interface SnapshotCache {
   manifests: ManifestCache;
   records: RecordCache;
-  /** The policy before each approval's commit: a commit never changes, so neither does this. */
-  policies: Map<string, ReconcilerPolicySpec>;
   /** The history walk (provenance by content): later reads walk only the commits since the last tip. */
   history: HistoryCache;
 }
 
 export function createSnapshotCache(): SnapshotCache {
-  return { manifests: new Map(), records: new Map(), policies: new Map(), history: createHistoryCache() };
+  return { manifests: new Map(), records: new Map(), history: createHistoryCache() };
 }
 
 export interface ReadSnapshotOptions {
@@ -55,11 +55,20 @@ export async function readSnapshot(
     ledgerRevision === null
       ? { records: emptyRecordSet(), findings: [] }
       : await readRecords(reader, ledgerRevision, options.cache ? { cache: options.cache.records } : {});
+  const history = options.cache?.history ?? createHistoryCache();
   const manifests = await readManifests(reader, revision, {
     records: indexRecords(records),
-    ...(options.cache ? { cache: options.cache.manifests, history: options.cache.history } : {}),
+    history,
+    ...(options.cache ? { cache: options.cache.manifests } : {}),
   });
-  return { revision, ledgerRevision: ledgerRevision ?? '', manifests, records, recordFindings: findings };
+  return {
+    revision,
+    ledgerRevision: ledgerRevision ?? '',
+    manifests,
+    records,
+    recordFindings: findings,
+    history,
+  };
 }
 
 /**

@@ -90,6 +90,8 @@ export interface ReconcilerOptions {
   concurrency?: number;
   /** Pushes tried per commit before giving up for this run (each rejection re-reads the tip). */
   maxPushAttempts?: number;
+  /** Told after each call of a pass how many of its calls are done (the CLI draws a progress bar on a TTY). */
+  onProgress?: (done: number, total: number) => void;
   /** Waits between rejected pushes; injected so tests never sleep. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -288,11 +290,10 @@ async function readStep(context: RunContext): Promise<PassView> {
   const tips = await fetchTips(options);
   const snapshot = await readTips(options, tips);
   const facts = await readPlanFacts(options.store, snapshot, {
-    ...(options.cache ? { policyCache: options.cache.policies } : {}),
     checkProvider: (provider) => {
       const connector = connectorOf(context, provider);
       return connector instanceof ConnectorError
-        ? { reason: 'ConnectorNotBuilt', message: connector.message }
+        ? { reason: connector.reason ?? 'ConfigurationInvalid', message: connector.message }
         : null;
     },
   });
@@ -495,6 +496,7 @@ async function executeCalls(
   const halfLeaseMs = (options.leaseMinutes * 60_000) / 2;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const journal = await openJournal(options.store.stateDir);
+  let finished = 0;
   const pipeline = await runCallPipeline<PlannedCall, CallOutcome>(
     calls,
     { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
@@ -525,6 +527,7 @@ async function executeCalls(
           if (outcome.delivery?.delivery_success) result.delivered++;
           else result.failed++;
         }
+        options.onProgress?.(++finished, calls.length);
         // Journaled as the call returns (the worker does not wait for the line to be written).
         journal.outcomes(toPending([outcome]));
         return outcome;
@@ -610,6 +613,7 @@ async function commitBatch(
       runCounts,
       newClaims: claims,
       intermediate: true,
+      planned: plan.ledger.added,
       prepared: preparedFiles(made),
     });
     change = built.change;
@@ -825,7 +829,7 @@ async function buildChange(
     now: Date;
     run: RunIdentity;
     runCounts: RunCounts;
-  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared' | 'accepted'>,
+  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared' | 'planned' | 'accepted'>,
 ): Promise<LedgerSettlement> {
   const { plan, now, run, runCounts, ...extra } = context;
   const { snapshot, tips } = view;
@@ -843,6 +847,7 @@ async function buildChange(
     takesWork: (claimId) => options.push && takesWork(claimId, options.shard),
     earlierCounts: runCounts.get(runIdOf(options, run)),
     notReady: plan?.notReady ?? [],
+    ...(plan ? { planned: plan.ledger.added } : {}),
     ...extra,
   });
 }

@@ -127,6 +127,8 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'selected_providers',
       'public_evidence_refs',
       'approval',
+      'approvals',
+      'emergency',
       'source_revision',
     ],
   },
@@ -208,6 +210,7 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'claimed_at',
       'lease_expires_at',
       'source_revision',
+      'approval_names',
     ],
   },
 ];
@@ -216,9 +219,10 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
 // A Map, not an object literal: a member named `valueOf` or `constructor` must not find Object.prototype.
 const NESTED_ORDER: ReadonlyMap<string, readonly string[]> = new Map(
   Object.entries({
-    approval: ['manifest', 'blob', 'commit', 'author', 'signature'],
+    approval: ['name', 'manifest', 'blob', 'commit', 'author', 'signature', 'base'],
+    approvals: ['name', 'manifest', 'blob', 'commit', 'author', 'signature', 'base'],
     signature: ['status', 'principal'],
-    source: ['manifest', 'blob', 'commit', 'author'],
+    source: ['name', 'manifest', 'blob', 'commit', 'author'],
     provider_playbooks: [
       'provider',
       'category',

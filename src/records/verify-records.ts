@@ -3,6 +3,7 @@
  * function of the record's own fields, the approval each execution names, and the consistency of
  * attempt numbers and executions. A clean ledger gives no findings.
  */
+import { countedDecisionId } from '../domain/approval-views.js';
 import { compareStrings } from '../domain/recovery-state.js';
 import { compareKeys, keyString } from '../domain/retry-rules.js';
 import type {
@@ -133,10 +134,13 @@ function verifyExecutions(
 ): void {
   const decisions = new Set(manifests.approvals.map(approvalDecisionId));
   for (const id of options.knownApprovalDecisionIds ?? []) decisions.add(id);
+  const byName = new Map(
+    manifests.approvals.map((approval) => [approval.name, approvalDecisionId(approval)]),
+  );
   const byDecision = new Map<string, ExecutionRecord[]>();
   const byId = new Map<string, ExecutionRecord[]>();
   for (const record of records.executions) {
-    if (!decisions.has(record.approval_decision_id)) {
+    if (!decisions.has(record.approval_decision_id) && !isCountedSetOf(record, byName)) {
       findings.push(
         at(
           'executions',
@@ -174,6 +178,18 @@ function verifyExecutions(
       );
     }
   }
+}
+
+/**
+ * An execution that counted several approvals (quorum) names them in `approvals`; its decision id
+ * is the hash of their decision ids, recomputed here from the approvals of this revision.
+ */
+function isCountedSetOf(record: ExecutionRecord, byName: ReadonlyMap<string, string>): boolean {
+  const entries = Array.isArray(record.approvals) ? record.approvals : [];
+  if (entries.length < 2) return false;
+  const ids = entries.map((entry) => (typeof entry?.name === 'string' ? byName.get(entry.name) : undefined));
+  if (ids.some((id) => id === undefined)) return false;
+  return countedDecisionId(ids as string[]) === record.approval_decision_id;
 }
 
 function verifyAttempts(records: RecordSet, findings: Finding[]): void {

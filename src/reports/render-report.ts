@@ -38,6 +38,8 @@ function summaryTable(report: RetryRecoveryReport): Table {
       ['Failed (failed + skipped)', report.execution_failed_count],
       ['Success rate', formatRate(report.execution_success_rate)],
       ['Execution statuses', formatCounts(report.execution_status_counts)],
+      ['Emergency executions (break-glass)', report.emergency_execution_count],
+      ['Emergency executions no closure cites', report.emergency_unclosed_count],
       ['Recovery rows', report.recovery_playbook_provider_count],
       ['Closed', report.recovery_closed_count],
       ['Open', report.recovery_open_count],

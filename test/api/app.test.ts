@@ -241,7 +241,11 @@ describe('errors', () => {
         'archive',
         'ops-webhook',
       ]);
-      for (const decision of body.decisions) expect(decision.reason).toMatch(/^[a-z_]+$/);
+      for (const decision of body.decisions) {
+        expect(decision.reason).toMatch(/^[a-z_]+$/);
+        // Each reason says why in words (manifest, commit, policy): the planner's message.
+        expect((decision as { message?: unknown }).message).toMatch(/manifests\/.+commit [0-9a-f]{40}/);
+      }
     } finally {
       await real.close();
     }

@@ -162,6 +162,20 @@ describe('plan: gate cases on a real repository', () => {
     expect(ready?.approval).toMatchObject({ name: 'approve-ready', state: 'approved', decided_by: BOB });
   });
 
+  it('each reason says why in words, naming the manifest, the commit and the policy that decided', async () => {
+    jsonPlan ??= plan(['--format', 'json']);
+    const view = JSON.parse((await jsonPlan).stdout) as PlanJson;
+    const loosened = view.decisions.find((d) => d.key.delivery_id === 'd-loosened');
+    expect(loosened).toMatchObject({ reason: 'approver_not_allowed', policy: 'base' });
+    expect(loosened?.policy_commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(loosened?.message).toContain('manifests/approvals/loosened.yaml');
+    expect(loosened?.message).toContain(`the base policy (at ${loosened?.policy_commit})`);
+    const notAllowed = view.decisions.find((d) => d.key.delivery_id === 'd-notallowed');
+    expect(notAllowed).toMatchObject({ reason: 'approver_not_allowed', policy: 'current' });
+    expect(notAllowed?.message).toContain('carol@example.com');
+    for (const decision of view.decisions) expect(decision.message).toMatch(/commit [0-9a-f]{40}/);
+  });
+
   it('--detailed-exitcode: 2 with actions pending, 0 without', async () => {
     expect((await plan(['--format', 'json', '--detailed-exitcode'])).code).toBe(2);
     // At the reconciler's own commit (failed attempts, no approvals yet) nothing is pending.
@@ -173,7 +187,9 @@ describe('plan: gate cases on a real repository', () => {
   it('renders a markdown table for pull request comments', async () => {
     const { code, stdout } = await plan(['--format', 'markdown']);
     expect(code).toBe(0);
-    expect(stdout).toContain('| delivery | provider | attempts | action | executes | reason | approval |');
+    expect(stdout).toContain(
+      '| delivery | provider | attempts | action | executes | reason | approval | why |',
+    );
     expect(stdout).toMatch(
       /\| d-denied \| ops-webhook \| 1 \| retry \| no \| `approval_denied` \| approve-denied \(denied, bob@example.com\) \|/,
     );
@@ -189,6 +205,7 @@ describe('plan: gate cases on a real repository', () => {
     expect(stdout).toContain('Execute approved retries:');
     for (const reason of ['wait_for_retry_ack', 'approval_expired', 'max_attempts_reached'])
       expect(stdout).toContain(reason);
+    expect(stdout).toContain('RetryApproval approve-denied (manifests/approvals/denied.yaml, commit ');
     expect(await ops.tip()).toBe(tip);
     expect(receiver.requests.length).toBe(requests);
   });

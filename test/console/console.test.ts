@@ -131,6 +131,7 @@ describe('Evidence Console', () => {
       closed: '1',
       open: '2',
       breached: '1',
+      emergency: '0 (0)',
     });
     expect(await tableRows('#slo-table')).toEqual([
       ['archive', '0', '0', '1', '0', '—'],
@@ -166,6 +167,7 @@ describe('Evidence Console', () => {
       closed: '2',
       open: '1',
       breached: '0',
+      emergency: '0 (0)',
     });
     expect((await tableRows('#slo-table'))[1]).toEqual([
       'ops-webhook',

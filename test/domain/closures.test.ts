@@ -97,6 +97,7 @@ describe('planClosures', () => {
         notes: 'Receiver certificate renewed.',
         verification_refs: [EXECUTION.execution_id],
         source: {
+          name: 'close-ops-webhook',
           manifest: 'manifests/closures/close-ops-webhook.yaml',
           blob: 'b'.repeat(40),
           commit: 'c'.repeat(40),
@@ -188,5 +189,101 @@ describe('planClosures', () => {
     expect(closures).toHaveLength(2);
     const ids = closures.map((c) => c.closure_id);
     expect(ids).toEqual([...ids].sort());
+  });
+});
+
+describe('planClosures: a closure (kind + name) is recorded at most once', () => {
+  const recordedOnce = () => run([closure('close-a')]).closures;
+
+  it.each<
+    [
+      string,
+      () => { manifest: RecoveryClosure; records: RecordSet; consumed?: Map<string, string[]> },
+      string[],
+    ]
+  >([
+    [
+      'edited after it was recorded (tip record) → finding, no second record',
+      () => ({
+        manifest: closure('close-a', { notes: 'changed later' }, 'd'.repeat(40)),
+        records: { ...RECORDS, closures: recordedOnce() },
+      }),
+      ['closure.already-recorded'],
+    ],
+    [
+      'edited, and its record is known only from the ledger history (deleted at the tip) → finding',
+      () => ({
+        manifest: closure('close-a', { state: 'mitigated' }, 'd'.repeat(40)),
+        records: RECORDS,
+        consumed: new Map([['close-a', [closureIdOf(closure('close-a'))]]]),
+      }),
+      ['closure.already-recorded'],
+    ],
+    [
+      'the same version whose record was deleted from the tip → nothing (history remembers it)',
+      () => ({
+        manifest: closure('close-a'),
+        records: RECORDS,
+        consumed: new Map([['close-a', [closureIdOf(closure('close-a'))]]]),
+      }),
+      [],
+    ],
+    [
+      'same content under another commit (file moved, another document appended) → nothing',
+      () => ({
+        manifest: closure('close-a', {}, 'd'.repeat(40)),
+        records: { ...RECORDS, closures: recordedOnce() },
+      }),
+      [],
+    ],
+  ])('%s', (_name, build, rules) => {
+    const { manifest, records, consumed } = build();
+    const result = planClosures({
+      closures: [manifest],
+      records,
+      now: NOW,
+      revision: 'a'.repeat(40),
+      ...(consumed ? { consumed } : {}),
+    });
+    expect(result.closures).toEqual([]);
+    expect(result.findings.map((f) => f.rule)).toEqual(rules);
+    if (rules.length > 0) {
+      expect(result.findings[0]).toMatchObject({
+        file: 'manifests/closures/close-a.yaml',
+        line: 3,
+        kind: 'RecoveryClosure',
+        name: 'close-a',
+      });
+      expect(result.findings[0]?.message).toContain('new name');
+    }
+  });
+
+  it('two closures appended to one file in two commits: two closure records, each once', () => {
+    const first = closure('close-a');
+    const afterFirst = run([first]).closures;
+    // The second commit appends close-b; close-a is unchanged (with provenance by file, its commit moved).
+    const second = run(
+      [
+        closure('close-a', {}, 'd'.repeat(40)),
+        closure('close-b', { provider: 'splunk-main' }, 'd'.repeat(40)),
+      ],
+      {
+        ...RECORDS,
+        closures: afterFirst,
+      },
+    ).closures;
+    expect(afterFirst.map((c) => c.source.name)).toEqual(['close-a']);
+    expect(second.map((c) => c.source.name)).toEqual(['close-b']);
+    const third = run(
+      [
+        closure('close-a', {}, 'd'.repeat(40)),
+        closure('close-b', { provider: 'splunk-main' }, 'd'.repeat(40)),
+      ],
+      {
+        ...RECORDS,
+        closures: [...afterFirst, ...second],
+      },
+    );
+    expect(third).toEqual({ closures: [], findings: [] });
   });
 });

@@ -184,6 +184,8 @@ describe('computeDashboard', () => {
       acknowledgement_audit_delivery_retry_execution_count: 2,
       acknowledgement_audit_delivery_retry_execution_success_count: 1,
       acknowledgement_audit_delivery_retry_execution_failed_count: 1,
+      acknowledgement_audit_delivery_retry_emergency_execution_count: 0,
+      acknowledgement_audit_delivery_retry_emergency_unclosed_count: 0,
       acknowledgement_audit_delivery_recovery_playbook_count: 1,
       acknowledgement_audit_delivery_recovery_row_count: 2,
       acknowledgement_audit_delivery_recovery_closure_count: 1,

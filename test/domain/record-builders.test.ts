@@ -15,7 +15,7 @@ import { emptyRecordSet } from '../../src/domain/types.js';
 import { hasValidHash } from '../../src/domain/hash.js';
 import { runId } from '../../src/domain/ids.js';
 import { serializeRecord } from '../../src/records/layout.js';
-import { REVISION, approval, attempt, commitInfo, manifestSet, policy } from './retry-fixtures.js';
+import { REVISION, approval, attempt, commitInfo, factsFor, manifestSet, policy } from './retry-fixtures.js';
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'records', 'golden');
 const NOW = new Date('2026-06-28T10:00:00.000Z');
@@ -38,11 +38,12 @@ function plannedCalls(): { delivery: PlannedCall; execution: PlannedCall } {
   const signed = approval({
     introduced: commitInfo('3'.repeat(40), { signature: { status: 'good', principal: 'alice' } }),
   });
+  const manifests = manifestSet({ approvals: [signed], deliveries: [...manifestSet().deliveries] });
   const input: RetryWorkInput = {
     revision: REVISION,
-    manifests: manifestSet({ approvals: [signed], deliveries: [...manifestSet().deliveries] }),
+    manifests,
     policy: policy(),
-    priorPolicies: new Map(),
+    gateFacts: factsFor(manifests),
     records,
     now: NOW,
     leaseMinutes: 10,

@@ -3,6 +3,7 @@
  * states only what it is about.
  */
 import { DEFAULT_POLICY_SPEC } from '../../src/domain/defaults.js';
+import type { ApprovalFacts, GateFacts } from '../../src/domain/gate-facts.js';
 import type {
   AuditDelivery,
   CommitInfo,
@@ -13,6 +14,7 @@ import type {
   RetryAcknowledgement,
   RetryApproval,
 } from '../../src/domain/types.js';
+import { planRetryWork, type RetryWorkInput, type RetryWorkPlan } from '../../src/domain/retry-plan.js';
 import { withHash } from '../../src/domain/hash.js';
 import { deliveryRecordId } from '../../src/domain/ids.js';
 
@@ -111,6 +113,7 @@ export function approval(options: ApprovalOptions = {}): RetryApproval {
         backoff_multiplier: null,
         allow_immediate_retry: false,
       },
+      emergency: false,
       ...spec,
     },
     source: source(
@@ -185,4 +188,76 @@ export function manifestSet(overrides: Partial<ManifestSet> = {}): ManifestSet {
     closures: [],
     ...overrides,
   };
+}
+
+/** The commit the hand-built facts name as every approval's base, unless told otherwise. */
+export const BASE_COMMIT = 'e'.repeat(40);
+
+export interface FactsOptions {
+  /** Base policy by approval name (missing: `policy()`, i.e. defaults). */
+  basePolicies?: ReadonlyMap<string, ReconcilerPolicySpec>;
+  /** Base commit by approval name (missing: BASE_COMMIT). */
+  baseCommits?: ReadonlyMap<string, string | null>;
+  /** Signatures by approval name; missing: the introducing commit's signature, at base and tip alike. */
+  signatures?: ReadonlyMap<string, Pick<ApprovalFacts, 'signatureAtBase' | 'signatureAtTip'>>;
+  /** Approval name → consuming execution ids. */
+  consumedApprovals?: ReadonlyMap<string, readonly string[]>;
+  consumedClosures?: ReadonlyMap<string, readonly string[]>;
+  /** The commit the current policy is read at. */
+  currentCommit?: string | null;
+}
+
+/**
+ * GateFacts built by hand, as the read step would give them: for each approval with an
+ * introducing commit, that commit, the base (BASE_COMMIT and `policy()` unless told otherwise)
+ * and its signature seen alike at base and tip.
+ */
+export function factsFor(
+  manifests: Pick<ManifestSet, 'approvals' | 'policy'>,
+  options: FactsOptions = {},
+): GateFacts {
+  const approvals = new Map<string, ApprovalFacts>();
+  for (const manifest of manifests.approvals) {
+    const introduced = manifest.source.introduced;
+    if (introduced === null) continue;
+    const signatures = options.signatures?.get(manifest.name);
+    approvals.set(manifest.name, {
+      introduced,
+      base: {
+        commit: options.baseCommits?.has(manifest.name)
+          ? (options.baseCommits.get(manifest.name) ?? null)
+          : BASE_COMMIT,
+        policy: options.basePolicies?.get(manifest.name) ?? policy(),
+        recorded: true,
+      },
+      signatureAtBase: signatures?.signatureAtBase ?? introduced.signature,
+      signatureAtTip: signatures?.signatureAtTip ?? introduced.signature,
+    });
+  }
+  return {
+    current: {
+      commit: options.currentCommit === undefined ? REVISION : options.currentCommit,
+      policy: manifests.policy?.spec ?? policy(),
+    },
+    approvals,
+    consumed: {
+      approvals: options.consumedApprovals ?? new Map(),
+      closures: options.consumedClosures ?? new Map(),
+    },
+  };
+}
+
+/** A planner input whose gate facts are built by hand (factsFor) when it is planned. */
+export interface Scenario extends Omit<RetryWorkInput, 'gateFacts'> {
+  facts: FactsOptions;
+}
+
+export function planScenario(scenario: Scenario): RetryWorkPlan {
+  const { facts, ...rest } = scenario;
+  return planRetryWork({ ...rest, gateFacts: factsFor(scenario.manifests, facts) });
+}
+
+/** The decision of the fixtures' key (KEY) in a plan. */
+export function decisionOf(plan: RetryWorkPlan) {
+  return plan.decisions.find((d) => d.key.delivery_id === KEY.delivery_id && d.key.provider === KEY.provider);
 }

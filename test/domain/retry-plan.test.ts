@@ -10,6 +10,7 @@ import {
   approval,
   attempt,
   delivery,
+  factsFor,
   manifestSet,
   policy,
   provider,
@@ -19,11 +20,12 @@ const NOW = new Date('2026-06-28T10:00:00.000Z');
 const minutes = (n: number) => new Date(NOW.getTime() + n * 60_000);
 
 function input(overrides: Partial<RetryWorkInput> = {}): RetryWorkInput {
+  const manifests = overrides.manifests ?? manifestSet();
   return {
     revision: REVISION,
-    manifests: manifestSet(),
+    manifests,
     policy: policy(),
-    priorPolicies: new Map(),
+    gateFacts: factsFor(manifests),
     records: emptyRecordSet(),
     now: NOW,
     leaseMinutes: 10,

@@ -1,7 +1,8 @@
 /**
  * `require_signed_approvals` end to end with real ssh signatures: an approval executes only when
  * the commit that introduced it is signed by a key the repository's allowed-signers file maps to
- * the approval's `decided_by`. Unsigned, signed by an unknown key, or signed by someone else: no.
+ * the approval's `decided_by`. Unsigned (`signature_required`), signed by an unknown key, or signed
+ * by someone else (`signer_not_trusted`): no.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
@@ -113,12 +114,18 @@ describe('signed approvals', () => {
     expect(await runPlan({ repo: repo.dir, format: 'json' }, cli.context)).toBe(0);
     const view = JSON.parse(cli.stdout()) as PlanView;
     const reasons = Object.fromEntries(view.decisions.map((d) => [d.key.delivery_id, d.reason]));
+    // Unsigned is `signature_required`; signed, but not by a key mapped to decided_by, is
+    // `signer_not_trusted` (issue 11: a wrong principal is not the same as no signature).
     expect(reasons).toEqual({
       'signed-by-bob': 'executed',
       unsigned: 'signature_required',
-      'unknown-key': 'signature_required',
-      'wrong-signer': 'signature_required',
+      'unknown-key': 'signer_not_trusted',
+      'wrong-signer': 'signer_not_trusted',
     });
+    const wrong = view.decisions.find((d) => d.key.delivery_id === 'wrong-signer');
+    expect(wrong?.message).toContain('manifests/approvals/wrong-signer.yaml');
+    expect(wrong?.message).toContain('bob@example.com');
+    expect(wrong?.policy).toBe('current');
     expect(view.executions.map((call) => call.delivery_id)).toEqual(['signed-by-bob']);
   });
 });

@@ -2,7 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WalkedCommit } from '../../src/domain/ports.js';
 import { createGitReader, REPLICA_TRAILER, type LocalGitReader } from '../../src/git/index.js';
-import { buildWalkArgs, HistoryLogParser, REPLICA_TRAILER_KEY } from '../../src/git/history-walk.js';
+import {
+  buildWalkArgs,
+  HistoryLogParser,
+  readReplicaTrailer,
+  REPLICA_TRAILER_KEY,
+} from '../../src/git/history-walk.js';
 import {
   commitFiles,
   createSshSigningKey,
@@ -164,6 +169,17 @@ describe('walkHistory', () => {
 
   it('uses the trailer reconciler commits carry', () => {
     expect(REPLICA_TRAILER_KEY).toBe(REPLICA_TRAILER);
+  });
+
+  it.each([
+    ['', ''],
+    ['Cavra-Gitops-Replica: r1\n', 'r1'],
+    ['Some text.\n\nSigned-off-by: A <a@x>\ncavra-gitops-replica:  r2 \n', 'r2'],
+    // Only the last paragraph is the trailer block.
+    ['Cavra-Gitops-Replica: r3\n\nSee above.\n', ''],
+    ['Mentions Cavra-Gitops-Replica: r4 in prose\n', ''],
+  ])('reads the replica trailer of %j', (body, value) => {
+    expect(readReplicaTrailer(body)).toBe(value);
   });
 });
 

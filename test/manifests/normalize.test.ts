@@ -91,6 +91,7 @@ describe('normalisation fills every default of SPEC §3', () => {
       external_ref: '',
       notes: '',
       retry_policy: { max_retry_attempts: null, retry_delay_minutes: null, backoff_multiplier: null, allow_immediate_retry: false },
+      emergency: false,
     });
     expect(result.manifests.closures[0]!.spec).toMatchObject({ state: 'resolved', closed_at: '2026-06-28T10:00:00Z', verification_refs: [] });
   });

@@ -746,6 +746,24 @@ describe('the history cache', () => {
       const older = await readAt(dir, { cache, reader, tip: first.tip });
       expect(walks).toHaveLength(before.walks);
       expect(older.facts).toEqual((await readAt(dir, { tip: first.tip })).facts);
+
+      // Reads of two revisions through one cache at once (the API while the loop reads) take
+      // turns and answer as fresh reads do.
+      await commitFiles(
+        dir,
+        { 'manifests/a5.yaml': approval('approve-5', 'd5', 'alice@example.com') },
+        'a5',
+        {
+          date: '2026-06-28T09:30:00Z',
+        },
+      );
+      const newest = await git(dir, ['rev-parse', 'HEAD']);
+      const [atNewest, atFirst] = await Promise.all([
+        readAt(dir, { cache, reader, tip: newest }),
+        readAt(dir, { cache, reader, tip: first.tip }),
+      ]);
+      expect(atNewest.facts).toEqual((await readAt(dir, { tip: newest })).facts);
+      expect(atFirst.facts).toEqual(older.facts);
     } finally {
       await inner.close();
     }

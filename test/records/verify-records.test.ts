@@ -4,7 +4,7 @@ import { planRetryWork, type PlannedCall } from '../../src/domain/retry-plan.js'
 import { emptyRecordSet, type ExecutionRecord, type RecordSet } from '../../src/domain/types.js';
 import { withHash } from '../../src/domain/hash.js';
 import { verifyRecords } from '../../src/records/verify-records.js';
-import { REVISION, approval, attempt, manifestSet, policy } from '../domain/retry-fixtures.js';
+import { REVISION, approval, attempt, factsFor, manifestSet, policy } from '../domain/retry-fixtures.js';
 
 const NOW = new Date('2026-06-28T10:00:00.000Z');
 const options = { runId: 'gordackworker-0000000000000001', revision: REVISION };
@@ -18,7 +18,7 @@ function ledger(): { records: RecordSet; call: PlannedCall } {
     revision: REVISION,
     manifests: manifestSet(),
     policy: policy(),
-    priorPolicies: new Map(),
+    gateFacts: factsFor(manifestSet()),
     records,
     now: NOW,
     leaseMinutes: 10,

@@ -1,0 +1,130 @@
+/**
+ * What the store's clone keeps true now that its porcelain runs through simple-git: the settings
+ * are written once and repaired when they drift, a push moves the remote-tracking ref by itself
+ * (no `update-ref` after it), and branch names resolve without a detour.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UnknownRevisionError } from '../../src/errors.js';
+import { openGitStore, type CavraGitStore } from '../../src/git/store.js';
+import {
+  commitFiles,
+  createBareRemote,
+  createTempDir,
+  createTempRepo,
+  git,
+  pushBranch,
+  readBranch,
+  type TempDir,
+} from '../helpers/git-fixtures.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups.length = 0;
+});
+
+async function track(dir: Promise<TempDir>): Promise<TempDir> {
+  const temp = await dir;
+  cleanups.push(temp.cleanup);
+  return temp;
+}
+
+async function seededRemote(): Promise<{ remote: string; seed: string }> {
+  const work = await track(createTempRepo());
+  const remote = await track(createBareRemote());
+  const seed = await commitFiles(work.dir, { 'manifests/policy.yaml': 'kind: ReconcilerPolicy\n' }, 'seed');
+  await pushBranch(work.dir, remote.dir);
+  return { remote: remote.dir, seed };
+}
+
+async function open(remote: string, stateDir: string, replicaId = 'r'): Promise<CavraGitStore> {
+  const store = await openGitStore({ remote, stateDir, branch: 'main', replicaId });
+  cleanups.push(() => store.close());
+  return store;
+}
+
+const SETTINGS = {
+  'gc.auto': '0',
+  'fastimport.unpackLimit': '1',
+  'fetch.unpackLimit': '1',
+  'core.logAllRefUpdates': 'false',
+  'fetch.writeFetchHead': 'false',
+};
+
+describe('the clone settings', () => {
+  it('are written on creation, left alone on reopen, and repaired when they drift', async () => {
+    const { remote } = await seededRemote();
+    const stateDir = (await track(createTempDir())).dir;
+    const first = await openGitStore({ remote, stateDir, branch: 'main', replicaId: 'r' });
+    const repoDir = first.repoDir;
+    await first.close();
+    for (const [key, value] of Object.entries({ 'remote.origin.url': remote, ...SETTINGS }))
+      expect(await git(repoDir, ['config', '--local', key])).toBe(value);
+
+    const config = join(repoDir, 'config');
+    const before = { text: await readFile(config, 'utf8'), mtime: (await stat(config)).mtimeMs };
+    await (await openGitStore({ remote, stateDir, branch: 'main', replicaId: 'r' })).close();
+    expect({ text: await readFile(config, 'utf8'), mtime: (await stat(config)).mtimeMs }).toEqual(before);
+
+    // An operator's edit, and a remote that moved (e.g. a rotated credential in the URL).
+    await git(repoDir, ['config', 'gc.auto', '1']);
+    const moved = `file://${remote}`;
+    await (await openGitStore({ remote: moved, stateDir, branch: 'main', replicaId: 'r' })).close();
+    expect(await git(repoDir, ['config', '--local', 'gc.auto'])).toBe('0');
+    expect(await git(repoDir, ['config', '--local', 'remote.origin.url'])).toBe(moved);
+  });
+});
+
+describe('push', () => {
+  it('moves the remote-tracking ref to what it pushed, a new branch too, and sets no fetch refspec', async () => {
+    const { remote, seed } = await seededRemote();
+    const store = await open(remote, (await track(createTempDir())).dir);
+    await store.fetch('main');
+    const change = { put: [{ path: 'records/a.json', content: '{}\n' }], remove: [] };
+    const commit = await store.createCommit(seed, change, 'records');
+    expect(await store.push(commit, 'main')).toEqual({ status: 'pushed', commit });
+    expect(await store.readRemoteTip('main')).toBe(commit);
+    expect(await store.push(commit, 'cavra-ledger')).toEqual({ status: 'pushed', commit });
+    expect(await store.readRemoteTip('cavra-ledger')).toBe(commit);
+    expect(await readBranch(remote, 'cavra-ledger')).toBe(commit);
+    await expect(git(store.repoDir, ['config', '--get-all', 'remote.origin.fetch'])).rejects.toThrow();
+  });
+
+  it('moves a stale remote-tracking ref when the remote already has the commit', async () => {
+    const { remote, seed } = await seededRemote();
+    const store = await open(remote, (await track(createTempDir())).dir);
+    await store.fetch('main');
+    const commit = await store.createCommit(seed, { put: [{ path: 'a', content: 'a' }], remove: [] }, 'a');
+    await store.push(commit, 'main');
+    await git(store.repoDir, ['update-ref', 'refs/remotes/origin/main', seed]);
+    expect(await store.push(commit, 'main')).toEqual({ status: 'pushed', commit });
+    expect(await store.readRemoteTip('main')).toBe(commit);
+  });
+
+  it('leaves the remote-tracking ref alone when the push is rejected', async () => {
+    const { remote, seed } = await seededRemote();
+    const store = await open(remote, (await track(createTempDir())).dir);
+    await store.fetch('main');
+    const ours = await store.createCommit(seed, { put: [{ path: 'a', content: 'a' }], remove: [] }, 'a');
+    const other = await open(remote, (await track(createTempDir())).dir, 'other');
+    await other.fetch('main');
+    const theirs = await other.createCommit(seed, { put: [{ path: 'b', content: 'b' }], remove: [] }, 'b');
+    expect((await other.push(theirs, 'main')).status).toBe('pushed');
+    expect((await store.push(ours, 'main')).status).toBe('rejected');
+    expect(await store.readRemoteTip('main')).toBe(seed);
+  });
+});
+
+describe('resolve', () => {
+  it('resolves a fetched branch, a commit id, and says unknown for neither', async () => {
+    const { remote, seed } = await seededRemote();
+    const store = await open(remote, (await track(createTempDir())).dir);
+    await store.fetch('main');
+    expect(await store.resolve('main')).toBe(seed);
+    expect(await store.resolve(seed)).toBe(seed);
+    expect(await store.readRemoteTip('nope')).toBeNull();
+    await expect(store.resolve('nope')).rejects.toBeInstanceOf(UnknownRevisionError);
+  });
+});
