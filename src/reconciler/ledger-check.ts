@@ -108,11 +108,11 @@ export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<L
   const ledgerRewritten = rewrites.some((rewrite) => rewrite.branch === 'ledger' || !request.separateLedger);
   const acceptedHistory: string[] = [];
   if (rewrites.length > 0) {
-    // Run records a reconciler added since the last checked ledger tip may accept the rewrite.
+    // Run records that reconcilers added since the last checked ledger tip (in commits the old
+    // history does not have, so an acceptance of an earlier rewrite never covers this one) may
+    // accept the rewrite.
     const recordedAcceptances =
-      tips.ledger === null
-        ? []
-        : await readRunAcceptances(reader, tips.ledger, ledgerRewritten ? null : (state?.ledgerTip ?? null));
+      tips.ledger === null ? [] : await readRunAcceptances(reader, tips.ledger, state?.ledgerTip ?? null);
     const candidates = [...cache.resolved.history, ...recordedAcceptances.flatMap((run) => run.history)];
     for (const rewrite of rewrites) {
       const accepted = await acceptingCommit(reader, candidates, rewrite);
@@ -241,10 +241,7 @@ function newestRun(runs: readonly RunRecord[]): RunRecord | null {
   return newest;
 }
 
-/**
- * The accepted tip that covers a rewrite, or null: a candidate that is the new tip or an ancestor
- * of it, and is not in the old history (so an acceptance of an earlier rewrite never covers a later one).
- */
+/** The accepted tip that covers a rewrite, or null: a candidate that is the new tip or an ancestor of it. */
 async function acceptingCommit(
   reader: GitReader,
   candidates: readonly string[],
@@ -252,9 +249,7 @@ async function acceptingCommit(
 ): Promise<string | null> {
   if (rewrite.now === null) return null;
   for (const candidate of candidates) {
-    if (!(await descends(reader, candidate, rewrite.now))) continue;
-    if (await descends(reader, candidate, rewrite.last)) continue;
-    return candidate;
+    if (await descends(reader, candidate, rewrite.now)) return candidate;
   }
   return null;
 }
