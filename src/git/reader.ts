@@ -4,7 +4,7 @@
  */
 import type { Env, GitReader, TreeEntry } from '../domain/ports.js';
 import type { CommitInfo } from '../domain/types.js';
-import { GitError, UnknownRevisionError } from '../errors.js';
+import { GitError, NotACommitError, UnknownRevisionError } from '../errors.js';
 import { BatchReader } from './batch-reader.js';
 import { readIntroducingCommits } from './introducing-commits.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
@@ -71,6 +71,16 @@ export function isUnderPrefix(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
+/**
+ * The object type `rev-parse --verify -q <rev>^{commit}` names when the id exists but is no commit
+ * (a tree, a blob); null for anything else. git runs with LC_ALL=C, so the message is stable. (An
+ * ambiguous short id stays silent under -q, like an unknown one.)
+ */
+export function classifyNotACommit(stderr: string): string | null {
+  const type = /expected commit type, but the object dereferences to (\w+) type/.exec(stderr);
+  return type?.[1] ?? null;
+}
+
 /** Refuse revisions that git would read as options. */
 export function assertRevision(rev: string, repoDir: string): void {
   if (rev === '' || rev.startsWith('-') || /[\s\0]/.test(rev)) {
@@ -93,6 +103,13 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
     const id = result.stdout.toString('utf8').trim();
     if (result.exitCode !== 0 || id === '') {
       const detail = result.stderr.trim() ? ` (${describeGitFailure(result.stderr)})` : '';
+      const notCommit = result.exitCode === 1 ? classifyNotACommit(result.stderr) : null;
+      if (notCommit !== null) {
+        throw new NotACommitError(
+          `Revision "${rev}" names a ${notCommit}, not a commit, in ${repoDir}; pass a commit id.`,
+          notCommit,
+        );
+      }
       // `rev-parse --verify -q` exits 1 in silence when the name resolves to no commit; anything
       // else (exit 128, a message) is the repository failing.
       const unknown = result.exitCode === 1 && detail === '';
