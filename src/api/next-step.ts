@@ -95,8 +95,26 @@ export function chooseFreeName(base: string, taken: ReadonlySet<string>): string
   }
 }
 
+/** Longest comment line of a manifest (so it reads in a narrow editor or console panel). */
+const COMMENT_WIDTH = 78;
+
+/** `# ` comment lines, words wrapped at {@link COMMENT_WIDTH}. */
+function commentLines(paragraph: string): string[] {
+  const lines: string[] = [];
+  let line = '#';
+  for (const word of paragraph.split(' ')) {
+    if (line.length > 1 && line.length + 1 + word.length > COMMENT_WIDTH) {
+      lines.push(line);
+      line = '#';
+    }
+    line += ` ${word}`;
+  }
+  lines.push(line);
+  return lines;
+}
+
 function toYaml(comments: string[], manifest: object): string {
-  return `${comments.map((line) => `# ${line}`).join('\n')}\n${stringify(manifest, { lineWidth: 0 })}`;
+  return `${comments.flatMap(commentLines).join('\n')}\n${stringify(manifest, { lineWidth: 0 })}`;
 }
 
 function acknowledgementStep(facts: DecisionFacts, context: NextStepContext, summary: string): NextStep {
