@@ -674,7 +674,12 @@ async function fetchJson(url, etag) {
   if (etag) headers['If-None-Match'] = etag;
   // no-store: the browser cache must not answer for us; our own If-None-Match makes it cheap.
   const response = await fetch(url, { headers, cache: 'no-store' });
-  if (response.status === 304) return { changed: false, response };
+  if (response.status === 304) {
+    // Read the (empty) body to its end: a response dropped unread is cancelled when it is
+    // collected, which the browser reports as an aborted request.
+    await response.arrayBuffer();
+    return { changed: false, response };
+  }
   if (!response.ok) {
     let message = `HTTP ${response.status}`;
     try {

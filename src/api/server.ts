@@ -56,7 +56,9 @@ export function startServer(app: Express, options: ServerOptions): Promise<Runni
     writeRawError(socket, methodNotAllowed(req.method ?? 'CONNECT'));
   });
   server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
-    writeRawError(socket, toClientError(error));
+    // A client that reset the connection is gone: there is nobody to answer.
+    if (error.code === 'ECONNRESET') socket.destroy();
+    else writeRawError(socket, toClientError(error));
   });
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
