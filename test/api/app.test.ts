@@ -510,6 +510,18 @@ describe('process routes', () => {
   });
 });
 
+describe('the console vendor files', () => {
+  it('serves Chart.js from the installed package, and nothing else from there', async () => {
+    const script = await get('/console/vendor/chart.umd.js');
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/javascript/);
+    expect(await script.text()).toContain('Chart.js v4');
+    expect((await get('/console/vendor/chart.js')).status).toBe(404);
+    const post = await fetch(`${server.url}/console/vendor/chart.umd.js`, { method: 'POST' });
+    expect(post.status).toBe(405);
+  });
+});
+
 describe('security headers', () => {
   it.each([REPORT, '/console/', '/nowhere'])('GET %s carries them', async (path) => {
     const response = await get(path);
