@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { createApp } from '../api/app.js';
 import type { Metrics } from '../api/metrics.js';
 import { createRetryPlanner } from '../api/retry-planner.js';
+import type { RunObserver } from '../api/run-observer.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { createSnapshotSource } from '../api/snapshot-source.js';
 import type { GitReader } from '../domain/ports.js';
@@ -38,6 +39,8 @@ export interface ApiServerOptions {
   host: string;
   port: number;
   metrics?: Metrics;
+  /** The loop's runs, for `/status` (`start`); `serve` has none. */
+  runObserver?: RunObserver;
   logger: Logger;
   context: CliContext;
 }
@@ -62,6 +65,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     clock: options.context.clock,
     planRetries: createRetryPlanner(options.reader),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.runObserver ? { runObserver: options.runObserver } : {}),
     onError: (error, request) =>
       options.logger.error({ err: messageOf(error), ...request }, 'API request failed'),
   });

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { createMetrics } from '../api/metrics.js';
+import { createRunRecorder } from '../api/run-observer.js';
 import { EXIT, ExitError } from '../errors.js';
 import { runLoop } from '../reconciler/loop.js';
 import type { CliContext } from './context.js';
@@ -46,6 +47,8 @@ export async function runStart(options: StartCommandOptions, context: CliContext
   }
 
   const metrics = createMetrics();
+  // The loop's own runs, so /status shows this process's last run and last error.
+  const runs = createRunRecorder(() => runContext.clock.now());
   const reconciler = await createReconciler(effective, runContext, metrics);
   try {
     const { store, loop, logger } = reconciler;
@@ -59,6 +62,7 @@ export async function runStart(options: StartCommandOptions, context: CliContext
         host: options.host ?? '127.0.0.1',
         port,
         metrics,
+        runObserver: runs,
         logger,
         context: runContext,
       });
@@ -73,7 +77,9 @@ export async function runStart(options: StartCommandOptions, context: CliContext
     try {
       await runLoop({
         ...loop,
+        onError: (error) => runs.recordError(error),
         onRun: (result) => {
+          runs.recordRun(result);
           logRunResult(logger, result);
           if (!demo || hintedPlaybook) return;
           findOpenPlaybook(store, loop.ledgerBranch ?? loop.branch)
