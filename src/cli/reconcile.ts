@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Metrics } from '../api/metrics.js';
 import { createConnector, createConnectorContext } from '../connectors/index.js';
@@ -16,7 +16,8 @@ import { runLoop, type LoopOptions } from '../reconciler/loop.js';
 import { DEFAULT_LEASE_MINUTES } from '../reconciler/plan-reconcile.js';
 import type { ReconcilerMetrics, RunResult, Shard } from '../reconciler/run-once.js';
 import type { CliContext } from './context.js';
-import { parseDuration } from './repository.js';
+import { createLogLevelOption } from './log-level.js';
+import { assertLocalRepository, parseDuration } from './repository.js';
 
 export interface ReconcileCommandOptions {
   repo?: string;
@@ -31,6 +32,25 @@ export interface ReconcileCommandOptions {
   stateDir?: string;
   claimLease?: string;
   logLevel?: string;
+  /** `NAME <EMAIL>` of the reconciler's commits (default `cavra-gitops <replica id>`). */
+  author?: string;
+}
+
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
+
+/** Parse `--author "NAME <EMAIL>"` (git's identity form); a usage error for anything else. */
+export function parseAuthor(raw: string | undefined): CommitAuthor | null {
+  if (raw === undefined) return null;
+  const match = /^([^<>\n]*[^<>\s])\s*<([^<>\s]+)>$/.exec(raw.trim());
+  if (!match) {
+    throw new ExitError(
+      `--author ${JSON.stringify(raw.slice(0, 80))} is not an identity; use the form "NAME <EMAIL>", e.g. "cavra-gitops <cavra-gitops@example.com>".`,
+    );
+  }
+  return { name: match[1]!, email: match[2]! };
 }
 
 export interface Reconciler {
@@ -78,7 +98,7 @@ export async function createReconciler(
   if (options.repo !== undefined && options.remote !== undefined) {
     throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
   }
-  const remote = options.remote ?? resolvePath(context.cwd, options.repo ?? '.');
+  const remote = options.remote ?? (await assertLocalRepository(options.repo, context));
   const branch = options.branch ?? 'main';
   const ledgerBranch = options.ledgerBranch ?? null;
   if (options.remote === undefined) refuseCheckedOutTarget(remote, ledgerBranch ?? branch);
@@ -95,10 +115,11 @@ export async function createReconciler(
     : DEFAULT_LEASE_MINUTES * 60_000;
   const intervalMs = parseDuration(options.interval ?? '30s', '--interval');
   const shard = parseShard(options.shard);
+  const author = parseAuthor(options.author);
   const logger = createLogger({
     write: context.stderr,
     isTTY: context.isTTY,
-    level: options.logLevel ?? context.env.CAVRA_GITOPS_LOG_LEVEL ?? 'info',
+    level: options.logLevel ?? 'info',
     secrets: secretEnvValues(context.env),
   });
   const store = await openGitStore({
@@ -107,6 +128,7 @@ export async function createReconciler(
     branch,
     ...(ledgerBranch ? { ledgerBranch } : {}),
     replicaId,
+    ...(author ? { authorName: author.name, authorEmail: author.email } : {}),
     env: context.env,
     clock: context.clock,
     cwd: context.cwd,
@@ -210,6 +232,11 @@ export function registerReconcileCommand(program: Command, context: CliContext):
       'where this replica keeps its clone (default: derived from remote and replica id)',
     )
     .option('--claim-lease <duration>', 'lease of a claim before its outcome counts as unknown', '10m')
+    .option(
+      '--author <identity>',
+      'author of the reconciler’s commits, "NAME <EMAIL>" (default: cavra-gitops <replica id>)',
+    )
+    .addOption(createLogLevelOption())
     .action(async (options: ReconcileCommandOptions) => {
       process.exitCode = await runReconcile(options, context);
     });

@@ -9,6 +9,7 @@ import { EXIT, ExitError } from '../errors.js';
 import { runLoop } from '../reconciler/loop.js';
 import type { CliContext } from './context.js';
 import { demoInstructions, prepareDemo } from './demo.js';
+import { createLogLevelOption } from './log-level.js';
 import { createReconciler, logRunResult, type ReconcileCommandOptions } from './reconcile.js';
 import { parsePort, startApiServer } from './serve.js';
 
@@ -120,6 +121,12 @@ export function registerStartCommand(program: Command, context: CliContext): voi
     .option('--replica-id <id>', 'this replica’s name (default: the host name)')
     .option('--state-dir <dir>', 'where this replica keeps its clone')
     .option('--claim-lease <duration>', 'lease of a claim before its outcome counts as unknown', '10m')
+    .option('--shard <i/n>', 'only take calls whose claim id hashes to shard i of n')
+    .option(
+      '--author <identity>',
+      'author of the reconciler’s commits, "NAME <EMAIL>" (default: cavra-gitops <replica id>)',
+    )
+    .addOption(createLogLevelOption())
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (default 8080; the demo falls back to a free one)')
     .action(async (options: StartCommandOptions) => {

@@ -4,7 +4,7 @@
  * files on disk with `--worktree`. Exit 0 when valid, 1 when any finding is an error, 2 on usage.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { watch } from 'chokidar';
 import type { Command } from 'commander';
 import { EXIT, ExitError, messageOf } from '../errors.js';
@@ -17,7 +17,8 @@ import {
 import { readManifests, readWorktreeManifests } from '../manifests/read-manifests.js';
 import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
 import type { CliContext } from './context.js';
-import { openRepository, parseFormat } from './repository.js';
+import { createProgressReporter } from './progress.js';
+import { assertLocalDirectory, openRepository, parseFormat } from './repository.js';
 
 export interface ValidateCommandOptions {
   /** Local repository (default: the current directory). */
@@ -43,11 +44,11 @@ function exitCodeOf(result: ManifestLoadResult): number {
 }
 
 /** The local directory for --worktree / --watch; those read files on disk, never a remote. */
-function worktreeDir(options: ValidateCommandOptions, context: CliContext): string {
+async function worktreeDir(options: ValidateCommandOptions, context: CliContext): Promise<string> {
   if (options.remote !== undefined) {
     throw new ExitError('--worktree and --watch read files on disk; use --repo DIR with them, not --remote.');
   }
-  return resolvePath(context.cwd, options.repo ?? '.');
+  return assertLocalDirectory(options.repo, context);
 }
 
 /** Validate the committed revision `ref` (default: HEAD, or the branch tip with --remote). */
@@ -56,10 +57,13 @@ export async function validateRevision(
   context: CliContext,
 ): Promise<{ revision: string; result: ManifestLoadResult }> {
   const repository = await openRepository(options, context, options.branch ?? 'main');
+  const progress = createProgressReporter(context);
   try {
     const revision = await repository.resolve(options.ref);
-    return { revision, result: await readManifests(repository.reader, revision) };
+    const onProgress = progress.phase('validating manifests');
+    return { revision, result: await readManifests(repository.reader, revision, { onProgress }) };
   } finally {
+    progress.stop();
     await repository.close();
   }
 }
@@ -76,10 +80,14 @@ export async function runValidate(options: ValidateCommandOptions, context: CliC
     );
   }
   if (options.watch === true) {
-    return watchWorktree(worktreeDir(options, context), format, options.debounceMs ?? 100, context);
+    return watchWorktree(await worktreeDir(options, context), format, options.debounceMs ?? 100, context);
   }
   if (options.worktree === true) {
-    const result = await readWorktreeManifests(worktreeDir(options, context));
+    const dir = await worktreeDir(options, context);
+    const progress = createProgressReporter(context);
+    const result = await readWorktreeManifests(dir, {
+      onProgress: progress.phase('validating manifests'),
+    }).finally(() => progress.stop());
     context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
     return exitCodeOf(result);
   }

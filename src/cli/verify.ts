@@ -8,9 +8,10 @@ import type { ExecutionRecord, Finding } from '../domain/types.js';
 import { EXIT, GitError } from '../errors.js';
 import { readManifests } from '../manifests/read-manifests.js';
 import { approvalDecisionId } from '../records/ids.js';
-import { readSnapshot } from '../reconciler/read-snapshot.js';
 import { verifyRecords } from '../records/verify-records.js';
 import type { CliContext } from './context.js';
+import { createProgressReporter, type ProgressCallback } from './progress.js';
+import { readSnapshotWithProgress } from './read-snapshot-with-progress.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
 const VERIFY_FORMATS = ['text', 'json'] as const;
@@ -25,17 +26,24 @@ export interface VerifyCommandOptions extends RepositoryOptions {
 export async function runVerify(options: VerifyCommandOptions, context: CliContext): Promise<number> {
   const format = parseFormat(options.format, VERIFY_FORMATS, 'text');
   const repository = await openRepository(options, context, options.branch ?? 'main');
+  const progress = createProgressReporter(context);
   try {
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
-    const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision });
+    const snapshot = await readSnapshotWithProgress(
+      repository.reader,
+      revision,
+      ledgerRevision === undefined ? {} : { ledgerRevision },
+      progress,
+    );
+    const knownApprovalDecisionIds = await readHistoricApprovalDecisions(
+      repository.reader,
+      snapshot.records.executions,
+      progress.phase('reading approvals at their commits'),
+    );
+    progress.stop();
     const findings: Finding[] = [
       ...snapshot.recordFindings,
-      ...verifyRecords(snapshot.records, snapshot.manifests.manifests, {
-        knownApprovalDecisionIds: await readHistoricApprovalDecisions(
-          repository.reader,
-          snapshot.records.executions,
-        ),
-      }),
+      ...verifyRecords(snapshot.records, snapshot.manifests.manifests, { knownApprovalDecisionIds }),
     ];
     const { records } = snapshot;
     const counted =
@@ -56,6 +64,7 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
     }
     return findings.length === 0 ? EXIT.ok : EXIT.findings;
   } finally {
+    progress.stop();
     await repository.close();
   }
 }
@@ -68,11 +77,14 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
 async function readHistoricApprovalDecisions(
   reader: GitReader,
   executions: ExecutionRecord[],
+  onProgress: ProgressCallback,
 ): Promise<Set<string>> {
   const decisions = new Set<string>();
   const commits = new Set(
     executions.map((e) => e.approval.commit).filter((commit) => /^[0-9a-f]{40,64}$/.test(commit)),
   );
+  let done = 0;
+  onProgress(done, commits.size);
   for (const commit of commits) {
     try {
       const { manifests } = await readManifests(reader, commit);
@@ -80,6 +92,7 @@ async function readHistoricApprovalDecisions(
     } catch (error) {
       if (!(error instanceof GitError)) throw error;
     }
+    onProgress(++done, commits.size);
   }
   return decisions;
 }

@@ -25,6 +25,8 @@ export interface ReadManifestsOptions {
   limits?: Partial<YamlLimits>;
   /** Results of earlier reads; files whose blob and introducing commit are unchanged are not read again. */
   cache?: ManifestCache;
+  /** Called as files are checked (the CLI draws a progress bar on a terminal). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export const MANIFESTS_DIR = 'manifests/';
@@ -107,6 +109,7 @@ export async function readManifests(
     records: options.records,
     limits,
     ...(options.cache ? { cache: hits } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   if (options.cache) {
     // `hits` now holds exactly this revision's files: make it the shared cache's content.
@@ -138,7 +141,12 @@ export async function readWorktreeManifests(
     }
     files.push({ path, content: await readFile(join(dir, path)), blob: '', introduced: null });
   }
-  return withRefused(validateManifests(files, { records: options.records, limits }), refused);
+  const result = validateManifests(files, {
+    records: options.records,
+    limits,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  return withRefused(result, refused);
 }
 
 /** Repository-relative paths of the manifest files under `<dir>/manifests/`, walked iteratively. */
