@@ -22,7 +22,9 @@ import { runLoop, type LoopOptions } from '../reconciler/loop.js';
 import { DEFAULT_LEASE_MINUTES } from '../plan/plan-reconcile.js';
 import type { ReconcilerMetrics, RunResult, Shard } from '../reconciler/run-once.js';
 import type { CliContext } from './context.js';
-import { parseDuration } from './repository.js';
+import { createProgressReporter } from './progress.js';
+import { createLogLevelOption } from './log-level.js';
+import { assertLocalRepository, parseDuration } from './repository.js';
 
 export interface ReconcileCommandOptions {
   repo?: string;
@@ -39,6 +41,25 @@ export interface ReconcileCommandOptions {
   /** Where `file` providers write (their `options.directory` is relative to it). */
   fileRoot?: string;
   logLevel?: string;
+  /** `NAME <EMAIL>` of the reconciler's commits (default `cavra-gitops <replica id>`). */
+  author?: string;
+}
+
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
+
+/** Parse `--author "NAME <EMAIL>"` (git's identity form); a usage error for anything else. */
+export function parseAuthor(raw: string | undefined): CommitAuthor | null {
+  if (raw === undefined) return null;
+  const match = /^([^<>\n]*[^<>\s])\s*<([^<>\s]+)>$/.exec(raw.trim());
+  if (!match) {
+    throw new ExitError(
+      `--author ${JSON.stringify(raw.slice(0, 80))} is not an identity; use the form "NAME <EMAIL>", e.g. "cavra-gitops <cavra-gitops@example.com>".`,
+    );
+  }
+  return { name: match[1]!, email: match[2]! };
 }
 
 export interface Reconciler {
@@ -106,7 +127,7 @@ export async function createReconciler(
   if (options.repo !== undefined && options.remote !== undefined) {
     throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
   }
-  const remote = options.remote ?? resolvePath(context.cwd, options.repo ?? '.');
+  const remote = options.remote ?? (await assertLocalRepository(options.repo, context));
   const branch = options.branch ?? 'main';
   const ledgerBranch = options.ledgerBranch ?? null;
   if (options.remote === undefined) await refuseCheckedOutTarget(remote, ledgerBranch ?? branch, context);
@@ -123,10 +144,11 @@ export async function createReconciler(
     : DEFAULT_LEASE_MINUTES * 60_000;
   const intervalMs = parseDuration(options.interval ?? '30s', '--interval');
   const shard = parseShard(options.shard);
+  const author = parseAuthor(options.author);
   const logger = createLogger({
     write: context.stderr,
     isTTY: context.isTTY,
-    level: options.logLevel ?? context.env.CAVRA_GITOPS_LOG_LEVEL ?? 'info',
+    level: options.logLevel ?? 'info',
     secrets: secretEnvValues(context.env),
   });
   const store = await openGitStore({
@@ -135,6 +157,7 @@ export async function createReconciler(
     branch,
     ...(ledgerBranch ? { ledgerBranch } : {}),
     replicaId,
+    ...(author ? { authorName: author.name, authorEmail: author.email } : {}),
     env: context.env,
     clock: context.clock,
     cwd: context.cwd,
@@ -199,6 +222,8 @@ export function logRunResult(logger: Logger, result: RunResult): void {
 
 export async function runReconcile(options: ReconcileCommandOptions, context: CliContext): Promise<number> {
   const reconciler = await createReconciler(options, context);
+  // A bar per pass of calls, on a terminal only (the reporter draws nothing elsewhere).
+  const progress = createProgressReporter(context);
   try {
     reconciler.logger.info(
       {
@@ -211,10 +236,12 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
     );
     const last = await runLoop({
       ...reconciler.loop,
+      onProgress: progress.phase('calling connectors'),
       onRun: (result) => logRunResult(reconciler.logger, result),
     });
     return last?.outcome === 'failed' ? EXIT.infrastructure : EXIT.ok;
   } finally {
+    progress.stop();
     await reconciler.close();
   }
 }
@@ -241,6 +268,11 @@ export function registerReconcileCommand(program: Command, context: CliContext):
       '--file-root <dir>',
       'the only directory file providers write under (default: $CAVRA_GITOPS_FILE_ROOT, else files/ in the state dir)',
     )
+    .option(
+      '--author <identity>',
+      'author of the reconciler’s commits, "NAME <EMAIL>" (default: cavra-gitops <replica id>)',
+    )
+    .addOption(createLogLevelOption())
     .action(async (options: ReconcileCommandOptions) => {
       process.exitCode = await runReconcile(options, context);
     });

@@ -10,6 +10,7 @@ import { EXIT, ExitError } from '../errors.js';
 import { runLoop } from '../reconciler/loop.js';
 import type { CliContext } from './context.js';
 import { demoInstructions, prepareDemo } from './demo.js';
+import { createLogLevelOption } from './log-level.js';
 import { createReconciler, logRunResult, type ReconcileCommandOptions } from './reconcile.js';
 import { parsePort, startApiServer } from './serve.js';
 
@@ -133,6 +134,12 @@ export function registerStartCommand(program: Command, context: CliContext): voi
       '--file-root <dir>',
       'the only directory file providers write under (default: $CAVRA_GITOPS_FILE_ROOT, else files/ in the state dir; the demo: .demo/files)',
     )
+    .option('--shard <i/n>', 'only take calls whose claim id hashes to shard i of n')
+    .option(
+      '--author <identity>',
+      'author of the reconciler’s commits, "NAME <EMAIL>" (default: cavra-gitops <replica id>)',
+    )
+    .addOption(createLogLevelOption())
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (default 8080; the demo falls back to a free one)')
     .action(async (options: StartCommandOptions) => {

@@ -12,6 +12,7 @@ import { createSnapshotCache, readSnapshot } from '../read-model/read-snapshot.j
 import type { HistoryCache } from '../read-model/history-cache.js';
 import { verifyRecords } from '../records/verify-records.js';
 import type { CliContext } from './context.js';
+import { createProgressReporter } from './progress.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
 const VERIFY_FORMATS = ['text', 'json'] as const;
@@ -26,6 +27,7 @@ export interface VerifyCommandOptions extends RepositoryOptions {
 export async function runVerify(options: VerifyCommandOptions, context: CliContext): Promise<number> {
   const format = parseFormat(options.format, VERIFY_FORMATS, 'text');
   const repository = await openRepository(options, context, options.branch ?? 'main');
+  const progress = createProgressReporter(context);
   try {
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
     // One history walk for the revision; the historic reads below are of its ancestors and are
@@ -61,6 +63,7 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
     }
     return findings.length === 0 ? EXIT.ok : EXIT.findings;
   } finally {
+    progress.stop();
     await repository.close();
   }
 }
