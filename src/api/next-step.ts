@@ -210,6 +210,16 @@ export function planNextStep(
         'fix',
         `Provider ${facts.provider} is disabled: set spec.enabled to true in its manifest through a pull request to deliver.`,
       );
+    case 'emergency_expiry_invalid':
+      return plain(
+        'fix',
+        `The break-glass approval for ${facts.provider} needs spec.expires_at no later than max_emergency_minutes after its commit; commit a new emergency approval (a new name) with a nearer expiry.`,
+      );
+    case 'provider_not_ready':
+      return plain(
+        'fix',
+        `Provider ${facts.provider}'s connector cannot be built (see the providers in /status): set the env vars it names on the reconciler, or fix its options through a pull request.`,
+      );
     case 'provider_missing':
       return plain(
         'fix',

@@ -15,7 +15,7 @@ import { EXIT, ExitError } from '../errors.js';
 import { renderReportMarkdown, renderReportTable } from '../reports/render-report.js';
 import type { CliContext } from './context.js';
 import { createProgressReporter, NO_PROGRESS, type ProgressReporter } from './progress.js';
-import { readSnapshotWithProgress } from './read-snapshot-with-progress.js';
+import { readSnapshot } from '../read-model/read-snapshot.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
 export const REPORT_FORMATS = ['json', 'markdown', 'table'] as const;
@@ -70,12 +70,10 @@ export async function computeReportAt(
   options: { revision: string; ledgerRevision?: string; sloMinutes?: number; generatedBy: string; now: Date },
   progress: ProgressReporter = NO_PROGRESS,
 ): Promise<ReportEnvelope> {
-  const snapshot = await readSnapshotWithProgress(
-    reader,
-    options.revision,
-    options.ledgerRevision === undefined ? {} : { ledgerRevision: options.ledgerRevision },
-    progress,
-  );
+  const snapshot = await readSnapshot(reader, options.revision, {
+    ...(options.ledgerRevision === undefined ? {} : { ledgerRevision: options.ledgerRevision }),
+    onProgress: progress.phase('reading records'),
+  });
   const policy = snapshot.manifests.manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
   return computeRetryRecoveryReport(snapshot.records, {
     sloMinutes: options.sloMinutes ?? policy.recovery.recovery_slo_minutes,

@@ -33,7 +33,11 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
     // One history walk for the revision; the historic reads below are of its ancestors and are
     // answered from the same walk.
     const cache = createSnapshotCache();
-    const snapshot = await readSnapshot(repository.reader, revision, { ledgerRevision, cache });
+    const snapshot = await readSnapshot(repository.reader, revision, {
+      ledgerRevision,
+      cache,
+      onProgress: progress.phase('reading records'),
+    });
     const findings: Finding[] = [
       ...snapshot.recordFindings,
       ...verifyRecords(snapshot.records, snapshot.manifests.manifests, {
