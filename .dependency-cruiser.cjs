@@ -1,13 +1,15 @@
 /**
  * The layering of src/, checked by `npm run lint` (docs/architecture.md draws it). Imports point
  * inward: domain ← {schemas, manifests, records, reports, git, connectors} ← read-model ← plan ←
- * reconciler ← api ← cli. `errors.ts`, `redact.ts` and `observability/` are leaves every layer may use.
+ * {reconciler, audit} ← api ← cli (audit: `verify`, beside the reconciler). `errors.ts`,
+ * `redact.ts` and `observability/` are leaves every layer may use.
  */
 const layer = (name) => `^src/${name}/`;
 
 /** For each folder, the folders it must not import. */
 const forbidden = {
   domain: [
+    'audit',
     'schemas',
     'manifests',
     'records',
@@ -22,6 +24,7 @@ const forbidden = {
     'observability',
   ],
   schemas: [
+    'audit',
     'manifests',
     'records',
     'reports',
@@ -32,9 +35,23 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
-  manifests: ['records', 'reports', 'git', 'connectors', 'read-model', 'plan', 'reconciler', 'api', 'cli'],
+  manifests: [
+    'audit',
+    'records',
+    'reports',
+    'git',
+    'connectors',
+    'read-model',
+    'plan',
+    'reconciler',
+    'api',
+    'cli',
+    'audit',
+  ],
   records: [
+    'audit',
     'manifests',
     'schemas',
     'reports',
@@ -45,8 +62,10 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
   reports: [
+    'audit',
     'manifests',
     'schemas',
     'records',
@@ -57,8 +76,10 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
   git: [
+    'audit',
     'manifests',
     'schemas',
     'records',
@@ -69,8 +90,10 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
   connectors: [
+    'audit',
     'manifests',
     'schemas',
     'records',
@@ -81,11 +104,14 @@ const forbidden = {
     'reconciler',
     'api',
     'cli',
+    'audit',
   ],
-  'read-model': ['git', 'connectors', 'plan', 'reconciler', 'api', 'cli'],
-  plan: ['git', 'connectors', 'reconciler', 'api', 'cli'],
-  reconciler: ['git', 'connectors', 'api', 'cli'],
-  api: ['git', 'connectors', 'reconciler', 'cli'],
+  'read-model': ['audit', 'git', 'connectors', 'plan', 'reconciler', 'api', 'cli', 'audit'],
+  plan: ['audit', 'git', 'connectors', 'reconciler', 'api', 'cli', 'audit'],
+  reconciler: ['git', 'connectors', 'api', 'cli', 'audit'],
+  // The audit (`verify`) reads through the GitReader port and recomputes with the pure plan.
+  audit: ['git', 'connectors', 'reconciler', 'api', 'cli'],
+  api: ['git', 'connectors', 'reconciler', 'cli', 'audit'],
 };
 
 module.exports = {

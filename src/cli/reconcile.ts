@@ -8,6 +8,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import type { Metrics } from '../api/metrics.js';
 import { createConnector, createConnectorContext } from '../connectors/index.js';
+import { CONDITION_REASONS } from '../domain/conditions.js';
 import { EXIT, ExitError } from '../errors.js';
 import {
   defaultReplicaId,
@@ -41,6 +42,10 @@ export interface ReconcileCommandOptions {
   /** Where `file` providers write (their `options.directory` is relative to it). */
   fileRoot?: string;
   logLevel?: string;
+  /** Commits whose changes to the ledger the operator accepts (repeatable). */
+  acceptLedgerChange?: string[];
+  /** Tips whose rewritten history the operator accepts (repeatable). */
+  acceptHistory?: string[];
   /** `NAME <EMAIL>` of the reconciler's commits (default `cavra-gitops <replica id>`). */
   author?: string;
 }
@@ -97,6 +102,11 @@ export function resolveFileRoot(options: {
 
 /** The default file root's name inside the state dir. */
 export const FILE_ROOT_DIR = 'files';
+
+/** Commander's collector for a repeatable option. */
+export function collectValues(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 export function parseShard(raw: string | undefined): Shard | null {
   if (raw === undefined) return null;
@@ -185,6 +195,10 @@ export async function createReconciler(
     signal: context.signal,
     once: options.once === true,
     watchGitDirs: isLocalRemote(remote) ? [gitDirOf(remote)] : [],
+    accept: {
+      ledgerChanges: options.acceptLedgerChange ?? [],
+      history: options.acceptHistory ?? [],
+    },
   };
   return { loop, store, logger, close: () => store.close() };
 }
@@ -239,7 +253,13 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
       onProgress: progress.phase('calling connectors'),
       onRun: (result) => logRunResult(reconciler.logger, result),
     });
-    return last?.outcome === 'failed' ? EXIT.infrastructure : EXIT.ok;
+    if (last?.outcome === 'failed') return EXIT.infrastructure;
+    // A ledger or history that cannot be trusted is a failed verification (docs/reference.md §5, §6a).
+    const distrusted: readonly string[] = [
+      CONDITION_REASONS.LedgerTampered,
+      CONDITION_REASONS.HistoryRewritten,
+    ];
+    return last?.outcome === 'stalled' && distrusted.includes(last.reason) ? EXIT.findings : EXIT.ok;
   } finally {
     progress.stop();
     await reconciler.close();
@@ -273,6 +293,18 @@ export function registerReconcileCommand(program: Command, context: CliContext):
       'author of the reconciler’s commits, "NAME <EMAIL>" (default: cavra-gitops <replica id>)',
     )
     .addOption(createLogLevelOption())
+    .option(
+      '--accept-ledger-change <commit>',
+      'accept the changes this commit made to records/ or reports/ (after a LedgerTampered stall); repeatable',
+      collectValues,
+      [],
+    )
+    .option(
+      '--accept-history <tip>',
+      'accept a rewritten history whose tip is this commit (after a HistoryRewritten stall); repeatable',
+      collectValues,
+      [],
+    )
     .action(async (options: ReconcileCommandOptions) => {
       process.exitCode = await runReconcile(options, context);
     });

@@ -7,7 +7,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { GitReader } from '../domain/ports.js';
-import { ExitError } from '../errors.js';
+import { ExitError, UnknownRevisionError } from '../errors.js';
 import { createGitReader, openGitStore } from '../git/index.js';
 import { isGitRepository } from '../git/probe-repository.js';
 import type { CliContext } from './context.js';
@@ -15,12 +15,16 @@ import type { CliContext } from './context.js';
 export interface RepositoryOptions {
   repo?: string;
   remote?: string;
+  /** Records live on this branch (`--ledger-branch`); fetched with the tracked branch for --remote. */
+  ledgerBranch?: string;
 }
 
 export interface OpenedRepository {
   reader: GitReader;
   /** Resolve `ref` (default: the tracked branch for --remote, HEAD for --repo) to a commit. */
   resolve(ref?: string): Promise<string>;
+  /** The tip of a branch (the remote's, for --remote), or null when it does not exist. */
+  branchTip(branch: string): Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -35,7 +39,19 @@ export async function openRepository(
   if (options.remote === undefined) {
     const dir = await assertLocalRepository(options.repo, context);
     const reader = createGitReader(dir, { env: context.env });
-    return { reader, resolve: (ref) => reader.resolve(ref ?? 'HEAD'), close: () => reader.close() };
+    return {
+      reader,
+      resolve: (ref) => reader.resolve(ref ?? 'HEAD'),
+      branchTip: async (name) => {
+        try {
+          return await reader.resolve(`refs/heads/${name}`);
+        } catch (error) {
+          if (error instanceof UnknownRevisionError) return null;
+          throw error;
+        }
+      },
+      close: () => reader.close(),
+    };
   }
   const stateDir = await mkdtemp(join(tmpdir(), 'cavra-gitops-read-'));
   try {
@@ -43,6 +59,7 @@ export async function openRepository(
       remote: options.remote,
       stateDir,
       branch,
+      ...(options.ledgerBranch !== undefined ? { ledgerBranch: options.ledgerBranch } : {}),
       replicaId: 'reader',
       env: context.env,
       cwd: context.cwd,
@@ -58,6 +75,7 @@ export async function openRepository(
         }
         return store.resolve(ref);
       },
+      branchTip: (name) => store.readRemoteTip(name),
       async close() {
         await store.close();
         await rm(stateDir, { recursive: true, force: true });
@@ -124,11 +142,22 @@ export interface ResolvedRevisions {
 
 export async function resolveRevisions(
   repository: OpenedRepository,
-  options: { ref?: string; ledgerRef?: string },
+  options: { ref?: string; ledgerRef?: string; ledgerBranch?: string },
 ): Promise<ResolvedRevisions> {
+  if (options.ledgerRef !== undefined && options.ledgerBranch !== undefined) {
+    throw new ExitError('Pass either --ledger-ref REV or --ledger-branch B, not both.');
+  }
   const revision = await repository.resolve(options.ref);
-  if (options.ledgerRef === undefined) return { revision };
-  return { revision, ledgerRevision: await repository.resolve(options.ledgerRef) };
+  if (options.ledgerRef !== undefined) {
+    return { revision, ledgerRevision: await repository.resolve(options.ledgerRef) };
+  }
+  if (options.ledgerBranch !== undefined) {
+    // A ledger branch not created yet is seeded from the tracked branch's records (docs/reference.md
+    // §6a), so until it exists the records are the tracked revision's.
+    const tip = await repository.branchTip(options.ledgerBranch);
+    return tip === null ? { revision } : { revision, ledgerRevision: tip };
+  }
+  return { revision };
 }
 
 /** `--format` checked against the formats a command supports (default `fallback`). */

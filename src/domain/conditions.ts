@@ -20,6 +20,17 @@ export const CONDITION_REASONS = {
   Idle: 'Idle',
   /** Stalled=True: a human must fix input through a pull request. */
   NeedsOperatorFix: 'NeedsOperatorFix',
+  /**
+   * Stalled=True: the ledger's history holds a record modified or deleted, a claim removed or a
+   * file under records/ or reports/ written by a commit that is not a reconciler commit; nothing is
+   * called until the files are restored or `--accept-ledger-change` accepts the commit.
+   */
+  LedgerTampered: 'LedgerTampered',
+  /**
+   * Stalled=True: a tracked or ledger tip does not descend from the tip the last run built on
+   * (a force-push); nothing is called until the history is restored or `--accept-history` accepts it.
+   */
+  HistoryRewritten: 'HistoryRewritten',
   /** Stalled=False. */
   None: 'None',
 } as const;

@@ -282,6 +282,18 @@ export interface RunRecordOptions {
   executionCount: number;
   playbookCount: number;
   closureCount: number;
+  /** What an operator accepted in this run (written only when there is something). */
+  accepted?: RunAcceptances;
+}
+
+/** Ledger changes and rewritten histories an operator accepted in a run (docs/reference.md §6a). */
+export interface RunAcceptances {
+  ledgerChanges: readonly string[];
+  history: readonly string[];
+}
+
+export function hasAcceptances(accepted: RunAcceptances | undefined): accepted is RunAcceptances {
+  return accepted !== undefined && accepted.ledgerChanges.length + accepted.history.length > 0;
 }
 
 /** The record of one run that wrote something; `run_id` = runId(revision, startedAt, replicaId). */
@@ -296,6 +308,12 @@ export function buildRunRecord(options: RunRecordOptions): RunRecord {
       execution_count: options.executionCount,
       playbook_count: options.playbookCount,
       closure_count: options.closureCount,
+      ...(options.accepted && options.accepted.ledgerChanges.length > 0
+        ? { accepted_ledger_changes: [...options.accepted.ledgerChanges] }
+        : {}),
+      ...(options.accepted && options.accepted.history.length > 0
+        ? { accepted_history: [...options.accepted.history] }
+        : {}),
     },
     'run_hash',
   );

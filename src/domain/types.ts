@@ -445,6 +445,13 @@ export interface RunRecord {
   execution_count: number;
   playbook_count: number;
   closure_count: number;
+  /**
+   * Commits whose changes to the ledger an operator accepted in this run
+   * (`reconcile --accept-ledger-change`); absent when none.
+   */
+  accepted_ledger_changes?: string[];
+  /** Tips whose rewritten history an operator accepted in this run (`--accept-history`); absent when none. */
+  accepted_history?: string[];
 }
 
 /** An in-flight claim on a connector call (records/claims/<id>.json); removed with the outcome. */

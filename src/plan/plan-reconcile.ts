@@ -106,7 +106,11 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
   const startedAt = now.toISOString();
   const run = { revision: snapshot.revision, startedAt };
   const id = runId(snapshot.revision, startedAt, options.replicaId);
-  const takes = (claimId: string): boolean => takesWork(claimId, options.shard);
+  // A call whose id the ledger has recorded before is never made again (a deleted record re-arms
+  // nothing): it is left like another shard's work, neither called nor due.
+  const recorded = facts.recorded;
+  const takes = (claimId: string): boolean =>
+    takesWork(claimId, options.shard) && !(recorded?.has(claimId) ?? false);
   const calls = options.push ? selectCalls(retry).filter((call) => takes(call.claimId)) : [];
   const unknown = unknownOutcomes(retry, takes, {
     runId: id,

@@ -16,7 +16,7 @@ import {
   nextBreachAt,
   type ReportEnvelope,
 } from '../domain/report.js';
-import { buildRunRecord } from '../domain/record-builders.js';
+import { buildRunRecord, hasAcceptances, type RunAcceptances } from '../domain/record-builders.js';
 import { planRetryWork, type RetryWorkInput } from '../domain/retry-plan.js';
 import type {
   ClaimRecord,
@@ -100,6 +100,11 @@ export interface SettleLedgerInput {
   notReady?: readonly ProviderCondition[];
   /** Closures and playbooks the run's plan decided: recorded as planned (once), before anything else is computed. */
   planned?: { closures: readonly ClosureRecord[]; playbooks: readonly PlaybookRecord[] };
+  /**
+   * What an operator accepted in this run (`--accept-ledger-change`, `--accept-history`): the run's
+   * last commit writes a run record naming it, even when it records nothing else.
+   */
+  accepted?: RunAcceptances;
 }
 
 export interface LedgerSettlement {
@@ -217,7 +222,8 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
   // counts all landed in the run's earlier commits.
   const addsRecords =
     COUNTED_KINDS.some((kind) => counts[kind] > 0) ||
-    (!input.intermediate && COUNTED_KINDS.some((kind) => runCount(kind) > 0));
+    (!input.intermediate &&
+      (COUNTED_KINDS.some((kind) => runCount(kind) > 0) || hasAcceptances(input.accepted)));
   const put: TreeChange['put'] = [];
   const putRecord = (kind: RecordKind, id: string, at: IsoTime, record: object): void => {
     const path = recordPath(kind, id, at);
@@ -238,6 +244,7 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
       executionCount: runCount('executions'),
       playbookCount: runCount('playbooks'),
       closureCount: runCount('closures'),
+      ...(input.accepted ? { accepted: input.accepted } : {}),
     });
     counts.runs = 1;
     putRecord('runs', run.run_id, run.started_at, run);

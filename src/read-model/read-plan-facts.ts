@@ -27,6 +27,12 @@ export interface PlanFacts {
   committed: { report: ReportEnvelope | null; status: StatusDocument | null };
   /** Enabled providers whose connector cannot be built now. */
   notReady: ProviderCondition[];
+  /**
+   * Delivery and execution ids the ledger has recorded over its history, as the reconciler's check
+   * saw them (docs/reference.md §6a): no call is made again for one, even when its record is no
+   * longer at the tip (an accepted deletion, an accepted rewrite). Absent: the tip's records only.
+   */
+  recorded?: ReadonlySet<string>;
 }
 
 export interface ReadPlanFactsOptions {

@@ -13,6 +13,7 @@ import type { IsoTime } from '../domain/types.js';
 import { isCavraError, messageOf } from '../errors.js';
 import { readJournal } from './journal.js';
 import { createSnapshotCache } from '../read-model/read-snapshot.js';
+import { createLedgerCheckCache } from './ledger-check.js';
 import { emptyRunResult, reconcileOnce, type ReconcilerOptions, type RunResult } from './run-once.js';
 
 export interface LoopOptions extends ReconcilerOptions {
@@ -32,6 +33,8 @@ interface LastRun {
   revision: string | null;
   ledger: string | null;
   nextDueAt: IsoTime | null;
+  /** Set when the run stalled on the ledger check: unchanged tips stall again, unless something is accepted. */
+  stalled?: { reason: string; message: string };
 }
 
 const LAST_RUN_FILE = 'last-run.json';
@@ -39,7 +42,11 @@ const MAX_ERROR_BACKOFF_MS = 5 * 60_000;
 
 /** Run until the signal aborts (or once). Returns the last run's result. */
 export async function runLoop(input: LoopOptions): Promise<RunResult | null> {
-  const options: LoopOptions = { ...input, cache: input.cache ?? createSnapshotCache() };
+  const options: LoopOptions = {
+    ...input,
+    cache: input.cache ?? createSnapshotCache(),
+    checkCache: input.checkCache ?? createLedgerCheckCache(),
+  };
   const watcher = createRefWatcher(options.watchGitDirs ?? []);
   let last: RunResult | null = null;
   let failures = 0;
@@ -85,7 +92,9 @@ async function runAndRemember(options: LoopOptions): Promise<RunResult> {
   };
   // With --no-push the remote never moves, so remembering would hide the next run's work.
   if (options.push && result.outcome !== 'failed') {
-    await writeLastRun(options.store.stateDir, { ...tips, nextDueAt: result.nextDueAt });
+    const stalled =
+      result.outcome === 'stalled' ? { stalled: { reason: result.reason, message: result.message } } : {};
+    await writeLastRun(options.store.stateDir, { ...tips, nextDueAt: result.nextDueAt, ...stalled });
   }
   if (result.commits.length > 0) {
     // Between runs, where the pause costs nothing; a failed repack only leaves more packs.
@@ -103,6 +112,9 @@ async function runAndRemember(options: LoopOptions): Promise<RunResult> {
 async function skipIfUnchanged(options: LoopOptions): Promise<RunResult | null> {
   const last = await readLastRun(options.store.stateDir);
   if (!last) return null;
+  // An operator restarted a stalled replica to accept something: run in full.
+  const accepting = (options.accept?.ledgerChanges.length ?? 0) + (options.accept?.history.length ?? 0) > 0;
+  if (last.stalled && accepting) return null;
   const due = last.nextDueAt !== null && Date.parse(last.nextDueAt) <= options.clock.now().getTime();
   if (due) return null;
   const branches = options.ledgerBranch ? [options.branch, options.ledgerBranch] : [options.branch];
@@ -111,6 +123,9 @@ async function skipIfUnchanged(options: LoopOptions): Promise<RunResult | null> 
   const revision = tips.get(options.branch) ?? null;
   if (revision !== last.revision || ledger !== last.ledger) return null;
   if (await readJournal(options.store.stateDir)) return null;
+  if (last.stalled) {
+    return { ...emptyRunResult(), outcome: 'stalled', revision, ...last.stalled, nextDueAt: null };
+  }
   return {
     ...emptyRunResult(),
     revision,

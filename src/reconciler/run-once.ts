@@ -20,7 +20,12 @@
 import type { Logger } from 'pino';
 import { CONDITION_REASONS } from '../domain/conditions.js';
 import type { Clock, Connector, DeliveryOutcome, ReconcilerStore, TreeChange } from '../domain/ports.js';
-import { buildClaim, buildDeliveryRecord, buildExecutionRecord } from '../domain/record-builders.js';
+import {
+  buildClaim,
+  buildDeliveryRecord,
+  buildExecutionRecord,
+  type RunAcceptances,
+} from '../domain/record-builders.js';
 import type { PlannedCall } from '../domain/retry-plan.js';
 import type {
   ClaimRecord,
@@ -48,6 +53,13 @@ import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { redactText } from '../redact.js';
 import { runCallPipeline } from './call-pipeline.js';
 import { clearJournal, openJournal, readJournal } from './journal.js';
+import {
+  checkLedgerHistory,
+  createLedgerCheckCache,
+  type AcceptOptions,
+  type LedgerCheckCache,
+  type LedgerCheckOutcome,
+} from './ledger-check.js';
 
 export type { Shard } from '../plan/plan-reconcile.js';
 export { emptyRunResult, type RunOutcome, type RunResult } from '../domain/run-result.js';
@@ -85,6 +97,10 @@ export interface ReconcilerOptions {
   /** Waits between rejected pushes; injected so tests never sleep. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Ledger changes and rewritten histories the operator accepts (`--accept-ledger-change`, `--accept-history`). */
+  accept?: AcceptOptions;
+  /** What the ledger check keeps between runs (the loop passes one for its lifetime). */
+  checkCache?: LedgerCheckCache;
 }
 
 const DEFAULT_MAX_PUSH_ATTEMPTS = 8;
@@ -117,6 +133,8 @@ export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResu
     await flushJournal(context);
     const passes = await retryOnRejection(options, 'claim', (attempt) => runPass(context, attempt));
     finishResult(context, passes === 'rejected');
+    // The checked tips are remembered once the run is through (and has recorded what it accepted).
+    if (context.check && context.result.outcome !== 'failed') await context.check.persist();
     options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, context.result.outcome);
     return context.result;
   } catch (error) {
@@ -167,6 +185,12 @@ interface RunContext {
   connectors: Map<string, Connector | ConnectorError>;
   /** The plan of the latest pass. */
   plan?: ReconcilePlan;
+  /** The ledger check of the latest pass, when it passed. */
+  check?: Extract<LedgerCheckOutcome, { status: 'clean' }>;
+  /** Set once a commit landed the run record naming what the check accepted. */
+  acceptanceRecorded?: boolean;
+  /** Why the run stopped before planning (the ledger check). */
+  stall?: { reason: string; message: string };
 }
 
 /**
@@ -176,7 +200,7 @@ interface RunContext {
  */
 async function runPass(context: RunContext, _attempt: number): Promise<'done' | 'rejected'> {
   const view = await readStep(context);
-  checkStep(context, view);
+  if ((await checkStep(context, view)) === 'stalled') return 'done';
   const plan = planStep(context, view);
   const { options, result } = context;
   result.revision = plan.revision;
@@ -230,8 +254,46 @@ async function readStep(context: RunContext): Promise<PassView> {
   return { tips, snapshot, facts, committed: facts.committed, now: options.clock.now() };
 }
 
-/** Step 3: checks of the ledger and history before anything is planned (docs/architecture.md). */
-function checkStep(_context: RunContext, _view: PassView): void {}
+/**
+ * Step 3: the ledger's history is append-only and both tips descend from the last checked ones
+ * (ledger-check.ts); else the run stops here, having called nothing.
+ */
+async function checkStep(context: RunContext, view: PassView): Promise<'clean' | 'stalled'> {
+  const { options } = context;
+  options.checkCache ??= createLedgerCheckCache();
+  const outcome = await checkLedgerHistory({
+    reader: options.store,
+    stateDir: options.store.stateDir,
+    tips: { revision: view.tips.revision, ledger: view.tips.ledger },
+    separateLedger: options.ledgerBranch !== null,
+    snapshot: view.snapshot,
+    accept: options.accept ?? { ledgerChanges: [], history: [] },
+    cache: options.checkCache,
+  });
+  if (outcome.status === 'stalled') {
+    for (const finding of outcome.findings.slice(0, 50)) {
+      options.logger.warn(
+        { file: finding.file, rule: finding.rule, commit: finding.commit },
+        `ledger tampered: ${finding.message}`,
+      );
+    }
+    options.logger.warn({ reason: outcome.reason }, outcome.message);
+    context.stall = { reason: outcome.reason, message: outcome.message };
+    context.result.revision = view.tips.revision;
+    return 'stalled';
+  }
+  context.stall = undefined;
+  context.check = outcome;
+  view.facts = { ...view.facts, recorded: outcome.recorded };
+  return 'clean';
+}
+
+/** What the check accepted, for the run's last commit until a commit has recorded it. */
+function acceptancesToRecord(context: RunContext): RunAcceptances | undefined {
+  const accepted = context.check?.accepted;
+  if (!accepted || context.acceptanceRecorded) return undefined;
+  return accepted.ledgerChanges.length + accepted.history.length > 0 ? accepted : undefined;
+}
 
 /** Step 4: the pure plan. */
 function planStep(context: RunContext, view: PassView): ReconcilePlan {
@@ -267,6 +329,12 @@ async function claimAndCallStep(
 /** Sum the run up into its typed outcome (ok, noop, waiting, stalled, failed) once, at the end. */
 function finishResult(context: RunContext, gaveUp: boolean): void {
   const { result } = context;
+  if (context.stall && result.calls + result.released === 0 && !result.recorded) {
+    result.outcome = 'stalled';
+    result.reason = context.stall.reason;
+    result.message = context.stall.message;
+    return;
+  }
   if (gaveUp) {
     result.outcome = result.calls > 0 ? 'ok' : 'failed';
     result.reason = 'PushRejected';
@@ -673,12 +741,14 @@ async function commitLedger(
       revision: plan?.revision ?? snapshot.revision,
       startedAt: commitContext.runStartedAt ?? now,
     };
+    const accepted = acceptancesToRecord(context);
     const settled = await buildChange(options, view, pending, {
       plan,
       now,
       run,
       runCounts,
       ...(commitContext.prepared ? { prepared: commitContext.prepared } : {}),
+      ...(accepted ? { accepted } : {}),
     });
     result.nextDueAt = earliest(result.nextDueAt, settled.nextDueAt);
     for (const id of settled.superseded) {
@@ -697,6 +767,7 @@ async function commitLedger(
     }
     result.commits.push(commit);
     addRunCounts(runCounts, runIdOf(options, run), settled.counts);
+    if (accepted) context.acceptanceRecorded = true;
     if (pushed !== null) options.logger.info({ commit, ...settled.counts }, 'records pushed');
     return commit;
   });
@@ -712,7 +783,7 @@ async function buildChange(
     now: Date;
     run: RunIdentity;
     runCounts: RunCounts;
-  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared' | 'planned'>,
+  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared' | 'planned' | 'accepted'>,
 ): Promise<LedgerSettlement> {
   const { plan, now, run, runCounts, ...extra } = context;
   const { snapshot, tips } = view;

@@ -195,6 +195,8 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'execution_count',
       'playbook_count',
       'closure_count',
+      'accepted_ledger_changes',
+      'accepted_history',
     ],
   },
   {

@@ -13,6 +13,7 @@ import type {
   ManifestSet,
   RecordKind,
   RecordSet,
+  RunRecord,
 } from '../domain/types.js';
 import { hasValidHash } from '../domain/hash.js';
 import {
@@ -76,72 +77,53 @@ function verifyHashes(records: RecordSet, findings: Finding[]): void {
 }
 
 function verifyIds(records: RecordSet, findings: Finding[]): void {
-  for (const record of records.deliveries) {
-    expectId(
-      findings,
-      'deliveries',
-      record,
-      'record_id',
-      record.record_id,
-      deliveryRecordId(record, record.attempt),
-    );
+  for (const kind of ['deliveries', 'executions', 'runs'] as const) {
+    for (const record of records[kind]) {
+      for (const mismatch of checkRecordIds(kind, record)) {
+        findings.push(at(kind, record, 'verify.id-mismatch', describeIdMismatch(mismatch)));
+      }
+    }
   }
-  for (const record of records.executions) {
-    expectId(
-      findings,
-      'executions',
-      record,
+}
+
+/** An id field that its inputs do not recompute. */
+export interface IdMismatch {
+  field: string;
+  actual: string;
+  expected: string;
+}
+
+/**
+ * The ids of a record that are pure functions of its own fields, recomputed: a delivery's
+ * `record_id`, an execution's `execution_id`, `retry_plan_id` and `approval_plan_id`, a run's
+ * `run_id`. Other kinds have none. The record must have its kind's shape (read-records checks it).
+ */
+export function checkRecordIds(kind: RecordKind, value: object): IdMismatch[] {
+  const mismatches: IdMismatch[] = [];
+  const expect = (field: string, actual: string, expected: string): void => {
+    if (actual !== expected) mismatches.push({ field, actual, expected });
+  };
+  if (kind === 'deliveries') {
+    const record = value as DeliveryRecord;
+    expect('record_id', record.record_id, deliveryRecordId(record, record.attempt));
+  } else if (kind === 'executions') {
+    const record = value as ExecutionRecord;
+    expect(
       'execution_id',
       record.execution_id,
       executionId(record.approval_decision_id, record, record.attempt),
     );
-    expectId(
-      findings,
-      'executions',
-      record,
-      'retry_plan_id',
-      record.retry_plan_id,
-      retryPlanId(record, record.attempt),
-    );
-    expectId(
-      findings,
-      'executions',
-      record,
-      'approval_plan_id',
-      record.approval_plan_id,
-      approvalPlanId(record),
-    );
+    expect('retry_plan_id', record.retry_plan_id, retryPlanId(record, record.attempt));
+    expect('approval_plan_id', record.approval_plan_id, approvalPlanId(record));
+  } else if (kind === 'runs') {
+    const record = value as RunRecord;
+    expect('run_id', record.run_id, runId(record.source_revision, record.started_at, record.replica_id));
   }
-  for (const record of records.runs) {
-    expectId(
-      findings,
-      'runs',
-      record,
-      'run_id',
-      record.run_id,
-      runId(record.source_revision, record.started_at, record.replica_id),
-    );
-  }
+  return mismatches;
 }
 
-function expectId(
-  findings: Finding[],
-  kind: RecordKind,
-  record: object,
-  field: string,
-  actual: string,
-  expected: string,
-): void {
-  if (actual !== expected) {
-    findings.push(
-      at(
-        kind,
-        record,
-        'verify.id-mismatch',
-        `${field} is "${actual}" but its inputs give "${expected}"; the record was not written by this version of cavra-gitops or was altered.`,
-      ),
-    );
-  }
+export function describeIdMismatch(mismatch: IdMismatch): string {
+  return `${mismatch.field} is "${mismatch.actual}" but its inputs give "${mismatch.expected}"; the record was not written by this version of cavra-gitops or was altered.`;
 }
 
 function verifyExecutions(

@@ -78,7 +78,7 @@ describe('verify', () => {
     const text = await verify(['--ref', executedTip]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
-      /^verified \d+ record\(s\) at [0-9a-f]{12}: every hash, id and reference holds\n$/,
+      /^verified \d+ record\(s\) and \d+ commit\(s\) at [0-9a-f]{12}: append-only, every hash, id, approval and report recomputes\n$/,
     );
     const json = await verify(['--ref', executedTip, '--format', 'json']);
     expect(json.code).toBe(0);

@@ -202,7 +202,7 @@ describe('reconcile: the full flow', () => {
     // verify (the CLI, in process) recomputes every hash and reference: exit 0.
     const cli = createCliContext(ops.work, env, clock);
     expect(await runCli(['verify', '--remote', ops.remote], cli.context)).toBe(0);
-    expect(cli.stdout()).toMatch(/every hash, id and reference holds/);
+    expect(cli.stdout()).toMatch(/append-only, every hash, id, approval and report recomputes/);
   });
 
   it('runs the same flow through `runCli reconcile --once`', async () => {
