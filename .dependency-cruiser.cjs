@@ -9,6 +9,7 @@ const layer = (name) => `^src/${name}/`;
 /** For each folder, the folders it must not import. */
 const forbidden = {
   domain: [
+    'audit',
     'schemas',
     'manifests',
     'records',
@@ -23,6 +24,7 @@ const forbidden = {
     'observability',
   ],
   schemas: [
+    'audit',
     'manifests',
     'records',
     'reports',
@@ -36,6 +38,7 @@ const forbidden = {
     'audit',
   ],
   manifests: [
+    'audit',
     'records',
     'reports',
     'git',
@@ -48,6 +51,7 @@ const forbidden = {
     'audit',
   ],
   records: [
+    'audit',
     'manifests',
     'schemas',
     'reports',
@@ -61,6 +65,7 @@ const forbidden = {
     'audit',
   ],
   reports: [
+    'audit',
     'manifests',
     'schemas',
     'records',
@@ -74,6 +79,7 @@ const forbidden = {
     'audit',
   ],
   git: [
+    'audit',
     'manifests',
     'schemas',
     'records',
@@ -87,6 +93,7 @@ const forbidden = {
     'audit',
   ],
   connectors: [
+    'audit',
     'manifests',
     'schemas',
     'records',
@@ -99,8 +106,8 @@ const forbidden = {
     'cli',
     'audit',
   ],
-  'read-model': ['git', 'connectors', 'plan', 'reconciler', 'api', 'cli', 'audit'],
-  plan: ['git', 'connectors', 'reconciler', 'api', 'cli', 'audit'],
+  'read-model': ['audit', 'git', 'connectors', 'plan', 'reconciler', 'api', 'cli', 'audit'],
+  plan: ['audit', 'git', 'connectors', 'reconciler', 'api', 'cli', 'audit'],
   reconciler: ['git', 'connectors', 'api', 'cli', 'audit'],
   // The audit (`verify`) reads through the GitReader port and recomputes with the pure plan.
   audit: ['git', 'connectors', 'reconciler', 'api', 'cli'],

@@ -1,17 +1,46 @@
-// Evidence Console: renders the retry recovery report and the history of one committed revision,
-// and polls cheaply (a conditional GET answered 304 while nothing changed) to follow the tip.
+// Evidence Console: renders the retry recovery report, the retry plan, the reconciler's status,
+// two charts and the history of one committed revision, and polls cheaply (conditional GETs
+// answered 304 while nothing changed) to follow the tip. Everything else is fetched pinned with
+// ?at= to the revision the report came from, so every panel shows the same commit.
 // All data goes into the page through textContent: never innerHTML.
 
 const BASE = '/runtime/go-pilot/rollback-drill-notifications';
-const REPORT_URL = `${BASE}/acknowledgements/audit-delivery/retry-recovery-report`;
-const HISTORY_URL = `${BASE}?limit=25`;
+const AUDIT = `${BASE}/acknowledgements/audit-delivery`;
+const REPORT_URL = `${AUDIT}/retry-recovery-report`;
+const PLAN_URL = `${AUDIT}/retry-plan`;
+const EXECUTION_TRENDS_URL = `${AUDIT}/retry-execution-trends`;
+const STATUS_URL = '/status';
 const POLL_MS = 3000;
 const HIDDEN_POLL_MS = 30000;
+/** Days shown by the charts (the tables behind them show the same days). */
+const CHART_DAYS = 14;
+
+const CLOSURE_STATES = ['resolved', 'mitigated', 'deferred', 'escalated', 'reopened'];
+const COLORS = {
+  resolved: '#2f855a',
+  mitigated: '#38a3a5',
+  deferred: '#d69e2e',
+  escalated: '#dd6b20',
+  reopened: '#805ad5',
+  other: '#a0aec0',
+  delivered: '#2f855a',
+  failed: '#c53030',
+  skipped: '#d69e2e',
+  unknown: '#718096',
+};
 
 const state = {
   reportTag: null,
-  /** Revision whose records the history table shows (the ledger revision when there is one). */
+  statusTag: null,
+  /** Revision the report came from (X-Cavra-Revision). */
+  revision: null,
+  /** Revision whose records the record panels show (the ledger revision when there is one). */
   recordsRevision: null,
+  /** report_id of the report the plan was fetched with: the plan is re-read when time moves it. */
+  planReport: null,
+  /** `seq` counts page changes, so a poll that fetched an older page does not undo a newer one. */
+  history: { offset: 0, limit: 25, total: 0, seq: 0 },
+  charts: { closure: null, execution: null },
   timer: null,
   inFlight: false,
 };
@@ -27,6 +56,10 @@ function text(value) {
   return String(value);
 }
 
+function asArray(value) {
+  return Array.isArray(value) ? value : [];
+}
+
 /** `2026-06-28T12:00:00.000Z` → `2026-06-28 12:00 UTC`. */
 function formatTime(iso) {
   if (typeof iso !== 'string' || iso === '') return '—';
@@ -38,20 +71,35 @@ function shortId(id) {
   return typeof id === 'string' && id.length > 28 ? `${id.slice(0, 28)}…` : text(id);
 }
 
+function element(tag, options = {}, children = []) {
+  const node = document.createElement(tag);
+  if (options.className) node.className = options.className;
+  if (options.text !== undefined) node.textContent = options.text;
+  if (options.title) node.title = options.title;
+  node.append(...children);
+  return node;
+}
+
+function badge(value, tone) {
+  return element('span', {
+    className: `badge badge-${tone ?? String(value).replace(/[^a-z]/g, '')}`,
+    text: text(value),
+  });
+}
+
 function cell(value, options = {}) {
   const td = document.createElement(options.header ? 'th' : 'td');
   if (options.header) td.scope = 'row';
   if (options.numeric) td.className = 'num';
   if (options.badge) {
-    const badge = document.createElement('span');
-    badge.className = `badge badge-${options.badge}`;
-    badge.textContent = text(value);
-    td.append(badge);
+    td.append(badge(value, options.badge));
   } else if (options.code) {
     const code = document.createElement('code');
     code.textContent = shortId(value);
     if (typeof value === 'string') code.title = value;
     td.append(code);
+  } else if (options.nodes) {
+    td.append(...options.nodes);
   } else {
     td.textContent = text(value);
   }
@@ -79,9 +127,13 @@ function fillTable(tableId, rows, emptyMessage, columns) {
 }
 
 function setTile(name, value) {
-  const element = document.querySelector(`[data-tile="${name}"]`);
-  if (element) element.textContent = text(value);
+  const tile = document.querySelector(`[data-tile="${name}"]`);
+  if (tile) tile.textContent = text(value);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Report: tiles, SLO table, recovery rows, latest executions, closure trends
+// ---------------------------------------------------------------------------------------------
 
 function renderReport(report, revision) {
   const alert = byId('alert-level');
@@ -103,7 +155,8 @@ function renderReport(report, revision) {
   byId('generated-at').textContent = formatTime(report.generated_at);
   byId('slo-minutes').textContent = `${text(report.recovery_slo_minutes)} minutes`;
 
-  const playbooks = new Set(report.recovery_rows.map((row) => row.playbook_id));
+  const rows = asArray(report.recovery_rows);
+  const playbooks = new Set(rows.map((row) => row.playbook_id));
   setTile('executions', report.execution_count);
   setTile('failed', report.execution_failed_count);
   setTile('playbooks', playbooks.size);
@@ -120,7 +173,7 @@ function renderReport(report, revision) {
 
   fillTable(
     'slo-table',
-    report.provider_summary.map((summary) => [
+    asArray(report.provider_summary).map((summary) => [
       cell(summary.provider, { header: true }),
       cell(summary.execution_count, { numeric: true }),
       cell(summary.execution_failed_count, { numeric: true }),
@@ -134,7 +187,7 @@ function renderReport(report, revision) {
 
   fillTable(
     'rows-table',
-    report.recovery_rows.map((row) => [
+    rows.map((row) => [
       cell(row.slo_status, { badge: row.slo_status }),
       cell(row.provider, { header: true }),
       cell(row.playbook_id, { code: true }),
@@ -150,7 +203,7 @@ function renderReport(report, revision) {
 
   fillTable(
     'executions-table',
-    report.latest_executions.map((execution) => [
+    asArray(report.latest_executions).map((execution) => [
       cell(formatTime(execution.executed_at)),
       cell(execution.provider, { header: true }),
       cell(execution.execution_status, { badge: execution.execution_status }),
@@ -160,7 +213,374 @@ function renderReport(report, revision) {
     'No retry executions yet.',
     5,
   );
+
+  renderClosureTrends(asArray(report.closure_trends));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Charts (Chart.js, loaded as a classic script before this module), each with a table fallback
+// ---------------------------------------------------------------------------------------------
+
+function chartLibrary() {
+  return typeof window.Chart === 'function' ? window.Chart : null;
+}
+
+function chartOptions(yTitle) {
+  return {
+    responsive: true,
+    maintainAspectRatio: false,
+    // Charts follow the revision; animating every refresh would only distract (and blur tests).
+    animation: false,
+    interaction: { mode: 'index', intersect: false },
+    plugins: {
+      legend: { position: 'bottom', labels: { boxWidth: 12, boxHeight: 12 } },
+      tooltip: { enabled: true },
+    },
+    scales: {
+      x: { stacked: true, grid: { display: false } },
+      y: {
+        stacked: true,
+        beginAtZero: true,
+        ticks: { precision: 0 },
+        title: { display: true, text: yTitle },
+      },
+    },
+  };
+}
+
+/** Draw or update one chart; with no data (or no Chart.js) show the empty note and the table. */
+function drawChart(name, canvasId, data, label, yTitle) {
+  const canvas = byId(canvasId);
+  const card = canvas.closest('.chart-card');
+  const empty = card.querySelector('.chart-empty');
+  const box = card.querySelector('.chart-box');
+  const hasData = data.labels.length > 0;
+  empty.hidden = hasData;
+  box.hidden = !hasData;
+  canvas.setAttribute('aria-label', label);
+  card.dataset.points = String(data.labels.length);
+  const Chart = chartLibrary();
+  if (!hasData || Chart === null) {
+    if (Chart === null && hasData) card.classList.add('chart-unavailable');
+    return;
+  }
+  const existing = state.charts[name];
+  if (existing) {
+    existing.data = data;
+    existing.update();
+  } else {
+    state.charts[name] = new Chart(canvas, { type: 'bar', data, options: chartOptions(yTitle) });
+  }
+  card.dataset.rendered = 'true';
+}
+
+function renderClosureTrends(trends) {
+  // The report lists days newest first; charts and tables read oldest first.
+  const days = [...trends].reverse().slice(-CHART_DAYS);
+  const otherOf = (day) =>
+    Math.max(0, day.closure_count - CLOSURE_STATES.reduce((sum, s) => sum + (day[`${s}_count`] ?? 0), 0));
+  const datasets = CLOSURE_STATES.map((closureState) => ({
+    label: closureState,
+    data: days.map((day) => day[`${closureState}_count`] ?? 0),
+    backgroundColor: COLORS[closureState],
+    stack: 'closures',
+    maxBarThickness: 56,
+  }));
+  if (days.some((day) => otherOf(day) > 0))
+    datasets.push({
+      label: 'other',
+      data: days.map(otherOf),
+      backgroundColor: COLORS.other,
+      stack: 'closures',
+    });
+  const summary = days
+    .map((day) => {
+      const parts = CLOSURE_STATES.filter((s) => (day[`${s}_count`] ?? 0) > 0).map(
+        (s) => `${day[`${s}_count`]} ${s}`,
+      );
+      return `${day.date}: ${parts.join(', ') || `${day.closure_count} closures`}`;
+    })
+    .join('; ');
+  drawChart(
+    'closure',
+    'closure-chart',
+    { labels: days.map((day) => day.date), datasets: datasets.filter((d) => d.data.some((n) => n > 0)) },
+    days.length > 0 ? `Closures by day and state. ${summary}.` : 'No closures recorded yet.',
+    'closures',
+  );
+  fillTable(
+    'closure-trends-table',
+    days.map((day) => [
+      cell(day.date, { header: true }),
+      ...CLOSURE_STATES.map((s) => cell(day[`${s}_count`] ?? 0, { numeric: true })),
+      cell(day.closure_count, { numeric: true }),
+    ]),
+    'No closures recorded yet.',
+    7,
+  );
+}
+
+function renderExecutionTrends(trends) {
+  const items = asArray(trends.items);
+  const dates = asArray(trends.dates).slice(-CHART_DAYS);
+  const shown = new Set(dates);
+  const statuses = asArray(trends.statuses);
+  // One bar per (day, provider) that has executions, stacked by outcome.
+  const groups = [];
+  const counts = new Map();
+  for (const item of items) {
+    if (!shown.has(item.date)) continue;
+    const group = `${item.date}\u0000${item.provider}`;
+    if (!counts.has(group)) {
+      counts.set(group, {});
+      groups.push({ date: item.date, provider: item.provider, key: group });
+    }
+    counts.get(group)[item.execution_status] = item.count;
+  }
+  const datasets = statuses.map((status) => ({
+    label: status,
+    data: groups.map((group) => counts.get(group.key)[status] ?? 0),
+    backgroundColor: COLORS[status] ?? COLORS.other,
+    maxBarThickness: 56,
+  }));
+  const summary = groups
+    .map((group) => {
+      const parts = statuses
+        .filter((status) => (counts.get(group.key)[status] ?? 0) > 0)
+        .map((status) => `${counts.get(group.key)[status]} ${status}`);
+      return `${group.date} ${group.provider}: ${parts.join(', ')}`;
+    })
+    .join('; ');
+  drawChart(
+    'execution',
+    'execution-chart',
+    { labels: groups.map((group) => [group.provider, group.date]), datasets },
+    groups.length > 0
+      ? `Executions per provider and day, by outcome. ${summary}.`
+      : 'No retry executions recorded yet.',
+    'executions',
+  );
+  fillTable(
+    'execution-trends-table',
+    groups.map((group) => [
+      cell(group.date),
+      cell(group.provider, { header: true }),
+      ...['delivered', 'failed', 'skipped', 'unknown'].map((status) =>
+        cell(counts.get(group.key)[status] ?? 0, { numeric: true }),
+      ),
+    ]),
+    'No retry executions recorded yet.',
+    6,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retry plan
+// ---------------------------------------------------------------------------------------------
+
+/** Tone of a reason's badge: done, waiting on time or the reconciler, waiting on a person, blocked. */
+function reasonTone(reason, step) {
+  if (reason === 'delivered' || reason === 'executed') return 'ok';
+  if (step && step.action === 'commit') return 'person';
+  if (step && step.action === 'fix') return 'bad';
+  if (reason === 'approval_denied' || reason === 'max_attempts_reached') return 'bad';
+  return 'wait';
+}
+
+function describeDecision(decision) {
+  const nodes = [element('span', { text: text(decision.action) })];
+  if (decision.execute === true) nodes.push(' ', badge('executes now', 'ok'));
+  if (typeof decision.attempts === 'number') {
+    nodes.push(
+      element('span', {
+        className: 'subtle',
+        text: ` ${decision.attempts} attempt${decision.attempts === 1 ? '' : 's'}`,
+      }),
+    );
+  }
+  return nodes;
+}
+
+function describeManifestRef(manifest, personField) {
+  if (!manifest || typeof manifest !== 'object')
+    return [element('span', { className: 'subtle', text: 'none' })];
+  const nodes = [element('code', { text: text(manifest.name) }), ' ', badge(manifest.state, manifest.state)];
+  if (personField && manifest[personField])
+    nodes.push(element('span', { className: 'subtle', text: ` by ${manifest[personField]}` }));
+  return nodes;
+}
+
+async function copyManifest(button, pre) {
+  const status = byId('copy-status');
+  try {
+    await navigator.clipboard.writeText(pre.textContent ?? '');
+    button.textContent = 'Copied';
+    status.textContent = 'Manifest copied to the clipboard.';
+  } catch {
+    // No clipboard permission (e.g. plain HTTP on another host): select it for Ctrl+C instead.
+    const range = document.createRange();
+    range.selectNodeContents(pre);
+    const selection = window.getSelection();
+    selection?.removeAllRanges();
+    selection?.addRange(range);
+    button.textContent = 'Selected: press Ctrl+C';
+    status.textContent = 'The manifest is selected; press Ctrl+C to copy it.';
+  }
+}
+
+function describeNextStep(step, index) {
+  if (!step || typeof step !== 'object') return [element('span', { className: 'subtle', text: '—' })];
+  const nodes = [element('p', { className: 'step-summary', text: text(step.summary) })];
+  if (typeof step.manifest === 'string' && step.manifest !== '') {
+    const pre = element('pre', { className: 'manifest' }, [element('code', { text: step.manifest })]);
+    pre.id = `manifest-${index}`;
+    pre.tabIndex = 0;
+    pre.setAttribute('aria-label', `${text(step.kind)} manifest`);
+    const copy = element('button', { className: 'copy', text: 'Copy manifest' });
+    copy.type = 'button';
+    copy.setAttribute('aria-controls', pre.id);
+    copy.addEventListener('click', () => void copyManifest(copy, pre));
+    const summary = element('summary', { text: `Show the ${text(step.kind)} to commit` });
+    const where = element('p', { className: 'step-path' }, [
+      'Save as ',
+      element('code', { text: text(step.path) }),
+      ', edit the person field, then open a pull request.',
+    ]);
+    nodes.push(element('details', { className: 'next-step' }, [summary, where, pre, copy]));
+  }
+  return nodes;
+}
+
+function renderPlan(plan) {
+  const decisions = asArray(plan && plan.decisions);
+  const note = byId('plan-note');
+  if (plan && typeof plan.evaluated_at === 'string') {
+    const executing = decisions.filter((d) => d.execute === true).length;
+    const waiting = decisions.filter((d) => d.next_step && d.next_step.action === 'commit').length;
+    note.textContent = `Evaluated at ${formatTime(plan.evaluated_at)}: ${decisions.length} key${decisions.length === 1 ? '' : 's'}, ${executing} executing on the next run, ${waiting} waiting for a manifest.`;
+  }
+  // Keys waiting for a person first, then by delivery and provider (code-unit order, stable).
+  const rank = (d) => (d.next_step && d.next_step.action === 'commit' ? 0 : d.execute === true ? 1 : 2);
+  const keyOf = (d) => (d.key && typeof d.key === 'object' ? d.key : {});
+  const sorted = [...decisions].sort((a, b) => {
+    const byRank = rank(a) - rank(b);
+    if (byRank !== 0) return byRank;
+    const ka = `${keyOf(a).delivery_id}\u0000${keyOf(a).provider}`;
+    const kb = `${keyOf(b).delivery_id}\u0000${keyOf(b).provider}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  fillTable(
+    'plan-table',
+    sorted.map((decision, index) => {
+      const key = keyOf(decision);
+      const row = [
+        cell(null, {
+          header: true,
+          nodes: [
+            element('span', { className: 'key-delivery', text: text(key.delivery_id) }),
+            element('span', { className: 'key-provider', text: text(key.provider) }),
+          ],
+        }),
+        cell(null, { nodes: describeDecision(decision) }),
+        cell(null, { nodes: describeManifestRef(decision.approval, 'decided_by') }),
+        cell(null, { nodes: describeManifestRef(decision.acknowledgement) }),
+        cell(decision.reason, { badge: `tone-${reasonTone(decision.reason, decision.next_step)}` }),
+        cell(null, { nodes: describeNextStep(decision.next_step, index) }),
+      ];
+      return row;
+    }),
+    plan ? 'No keys: no AuditDelivery selects a provider yet.' : 'The retry plan is not available.',
+    6,
+  );
+  byId('plan-table').dataset.reasons = sorted.map((d) => d.reason).join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reconciler status
+// ---------------------------------------------------------------------------------------------
+
+function setFact(name, value, title) {
+  const fact = document.querySelector(`[data-fact="${name}"]`);
+  if (!fact) return;
+  fact.textContent = text(value);
+  fact.title = title ?? '';
+}
+
+function renderStatus(status) {
+  const run = status.last_run;
+  if (run && run.source === 'process') {
+    setFact('when', formatTime(run.finished_at));
+    setFact('outcome', run.outcome, run.message);
+    setFact('revision', run.revision ? run.revision.slice(0, 12) : '—', run.revision ?? '');
+    setFact(
+      'did',
+      `${run.calls} call${run.calls === 1 ? '' : 's'}, ${run.delivered} delivered, ${run.failed} failed, ${run.commit_count} commit${run.commit_count === 1 ? '' : 's'}`,
+      run.message,
+    );
+    byId('last-run-short').textContent = `${formatTime(run.finished_at)} · ${run.outcome}`;
+  } else if (run && run.source === 'records') {
+    setFact('when', `${formatTime(run.started_at)} (started)`);
+    setFact('outcome', `recorded by ${run.replica_id}`, run.run_id);
+    setFact(
+      'revision',
+      run.source_revision ? run.source_revision.slice(0, 12) : '—',
+      run.source_revision ?? '',
+    );
+    setFact(
+      'did',
+      `${run.delivery_count} deliveries, ${run.execution_count} executions, ${run.playbook_count} playbooks, ${run.closure_count} closures`,
+    );
+    byId('last-run-short').textContent = formatTime(run.started_at);
+  } else {
+    for (const name of ['when', 'outcome', 'revision', 'did']) setFact(name, null);
+    byId('last-run-short').textContent = 'none yet';
+  }
+  const error = status.last_error;
+  if (error && typeof error.message === 'string') {
+    setFact('error', `${formatTime(error.at)}: ${error.message}`);
+  } else {
+    setFact(
+      'error',
+      status.process && status.process.observes_runs
+        ? 'none'
+        : 'not known here (this server runs no reconcile loop)',
+    );
+  }
+
+  const conditions = asArray(status.conditions);
+  const toneOf = (condition) => {
+    const good = condition.type === 'Ready' ? 'True' : 'False';
+    if (condition.type === 'Reconciling') return condition.status === 'True' ? 'tone-wait' : 'tone-ok';
+    return condition.status === good ? 'tone-ok' : 'tone-bad';
+  };
+  fillTable(
+    'conditions-table',
+    conditions.map((condition) => [
+      cell(condition.type, { header: true }),
+      cell(condition.status, { badge: toneOf(condition) }),
+      cell(condition.reason),
+      cell(condition.message),
+    ]),
+    'The reconciler has not committed a status yet.',
+    4,
+  );
+  fillTable(
+    'skipped-table',
+    asArray(status.skipped_manifests).map((manifest) => [
+      cell(`${manifest.file}${manifest.document > 0 ? ` #${manifest.document + 1}` : ''}`, { header: true }),
+      cell(manifest.kind),
+      cell(manifest.name),
+      cell(manifest.reason, { badge: 'tone-bad' }),
+      cell(manifest.message),
+    ]),
+    'None: every manifest document is valid.',
+    5,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// History (paged)
+// ---------------------------------------------------------------------------------------------
 
 function historyOutcome(item) {
   if (typeof item.execution_status === 'string') return item.execution_status;
@@ -178,9 +598,10 @@ function historyProvider(item) {
 }
 
 function renderHistory(page) {
+  const items = asArray(page.items);
   fillTable(
     'history-table',
-    page.items.map((item) => {
+    items.map((item) => {
       const kind = String(item.metadata_kind).split('-').slice(-2).join(' ');
       const outcome = historyOutcome(item);
       return [
@@ -194,12 +615,65 @@ function renderHistory(page) {
     'No records yet.',
     5,
   );
+  const total = typeof page.total === 'number' ? page.total : items.length;
+  state.history.total = total;
+  const first = items.length === 0 ? 0 : state.history.offset + 1;
+  const last = state.history.offset + items.length;
+  byId('history-range').textContent = total === 0 ? 'No records' : `Records ${first}–${last} of ${total}`;
+  const prev = byId('history-prev');
+  const next = byId('history-next');
+  // A button that gets disabled while focused would drop the focus to the page: hand it over.
+  const focused = document.activeElement;
+  prev.disabled = state.history.offset === 0;
+  next.disabled = last >= total;
+  if (focused === next && next.disabled && !prev.disabled) prev.focus();
+  if (focused === prev && prev.disabled && !next.disabled) next.focus();
+}
+
+function historyUrl() {
+  const params = new URLSearchParams({
+    limit: String(state.history.limit),
+    offset: String(state.history.offset),
+  });
+  if (state.recordsRevision) params.set('at', state.recordsRevision);
+  return `${BASE}?${params}`;
+}
+
+/** The history page at the current offset (moved back when the records no longer reach it). */
+async function fetchHistoryPage() {
+  const page = (await fetchJson(historyUrl(), null)).body;
+  if (page.total > 0 && state.history.offset >= page.total) {
+    state.history.offset = Math.floor((page.total - 1) / state.history.limit) * state.history.limit;
+    return (await fetchJson(historyUrl(), null)).body;
+  }
+  return page;
+}
+
+async function pageHistory(offset) {
+  state.history.offset = Math.max(0, offset);
+  const seq = ++state.history.seq;
+  try {
+    const page = await fetchHistoryPage();
+    if (seq === state.history.seq) renderHistory(page);
+  } catch (error) {
+    // The next poll fetches this page again with everything else.
+    state.revision = null;
+    setConnection(`Cannot load the history (${messageOf(error)}); retrying.`, true);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fetching and polling
+// ---------------------------------------------------------------------------------------------
+
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function setConnection(message, problem = false) {
-  const element = byId('connection');
-  element.textContent = message;
-  element.classList.toggle('connection-problem', problem);
+  const connection = byId('connection');
+  connection.textContent = message;
+  connection.classList.toggle('connection-problem', problem);
 }
 
 async function fetchJson(url, etag) {
@@ -207,7 +681,12 @@ async function fetchJson(url, etag) {
   if (etag) headers['If-None-Match'] = etag;
   // no-store: the browser cache must not answer for us; our own If-None-Match makes it cheap.
   const response = await fetch(url, { headers, cache: 'no-store' });
-  if (response.status === 304) return { changed: false, response };
+  if (response.status === 304) {
+    // Read the (empty) body to its end: a response dropped unread is cancelled when it is
+    // collected, which the browser reports as an aborted request.
+    await response.arrayBuffer();
+    return { changed: false, response };
+  }
   if (!response.ok) {
     let message = `HTTP ${response.status}`;
     try {
@@ -221,6 +700,32 @@ async function fetchJson(url, etag) {
   return { changed: true, response, body: await response.json() };
 }
 
+function atQuery() {
+  return state.recordsRevision ? `?at=${encodeURIComponent(state.recordsRevision)}` : '';
+}
+
+/** The plan, or the reason it is not available (a server without a planner answers 503). */
+async function fetchPlan() {
+  try {
+    return { plan: (await fetchJson(`${PLAN_URL}${atQuery()}`, null)).body };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function applyPlan(result) {
+  renderPlan(result.plan ?? null);
+  if (result.error !== undefined) {
+    byId('plan-note').textContent = `The retry plan is not available: ${messageOf(result.error)}`;
+  }
+}
+
+function applyStatus(result) {
+  if (!result.changed) return;
+  renderStatus(result.body);
+  state.statusTag = result.response.headers.get('ETag');
+}
+
 async function poll() {
   if (state.inFlight) return;
   state.inFlight = true;
@@ -229,28 +734,40 @@ async function poll() {
     const revision = result.response.headers.get('X-Cavra-Revision');
     // With a ledger branch, records move on while the tracked revision stays put.
     const recordsRevision = result.response.headers.get('X-Cavra-Ledger-Revision') ?? revision;
+    // Checked on a 304 too: a fetch that failed last time is retried, not forgotten.
+    const recordsChanged = recordsRevision !== state.recordsRevision || revision !== state.revision;
+    // The plan moves with the revision and with time (delays end): re-read it when either moved.
+    const reportId = result.changed ? result.body.report.report_id : state.planReport;
+    const planDue = recordsChanged || reportId !== state.planReport;
+    state.recordsRevision = recordsRevision;
+    const historySeq = state.history.seq;
+    // Everything of one revision is fetched together and shown together.
+    const [history, trends, plan, status] = await Promise.all([
+      recordsChanged ? fetchHistoryPage() : null,
+      recordsChanged ? fetchJson(`${EXECUTION_TRENDS_URL}${atQuery()}`, null) : null,
+      planDue ? fetchPlan() : null,
+      fetchJson(STATUS_URL, state.statusTag),
+    ]);
     if (result.changed) {
       renderReport(result.body.report, revision);
       state.reportTag = result.response.headers.get('ETag');
     }
-    // Checked on a 304 too: a history fetch that failed last time is retried, not forgotten.
-    const recordsChanged = recordsRevision !== state.recordsRevision;
-    if (recordsChanged) {
-      // Pinned with ?at= to the report's revision, so both show the same commit.
-      const at = recordsRevision ? `&at=${encodeURIComponent(recordsRevision)}` : '';
-      const history = await fetchJson(`${HISTORY_URL}${at}`, null);
-      renderHistory(history.body);
-      state.recordsRevision = recordsRevision;
-      document.body.dataset.revision = revision ?? '';
+    if (history && historySeq === state.history.seq) renderHistory(history);
+    if (trends) renderExecutionTrends(trends.body);
+    if (plan) {
+      applyPlan(plan);
+      state.planReport = reportId;
     }
+    applyStatus(status);
+    state.revision = revision;
+    if (recordsChanged) document.body.dataset.revision = revision ?? '';
     if (recordsChanged || byId('connection').classList.contains('connection-problem')) {
       setConnection(`Up to date with revision ${revision ? revision.slice(0, 12) : 'unknown'}.`);
     }
   } catch (error) {
-    setConnection(
-      `Cannot reach the API (${error instanceof Error ? error.message : String(error)}); retrying.`,
-      true,
-    );
+    // Forget the revision so everything it feeds is fetched again on the next poll.
+    state.revision = null;
+    setConnection(`Cannot reach the API (${messageOf(error)}); retrying.`, true);
   } finally {
     state.inFlight = false;
     schedule();
@@ -262,9 +779,29 @@ function schedule() {
   state.timer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
 }
 
+function setUpChartDefaults() {
+  const Chart = chartLibrary();
+  if (Chart === null) return;
+  Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
+  Chart.defaults.color = '#57606a';
+}
+
 byId('refresh').addEventListener('click', () => {
   clearTimeout(state.timer);
   void poll();
+});
+byId('history-prev').addEventListener(
+  'click',
+  () => void pageHistory(state.history.offset - state.history.limit),
+);
+byId('history-next').addEventListener(
+  'click',
+  () => void pageHistory(state.history.offset + state.history.limit),
+);
+byId('history-limit').addEventListener('change', (event) => {
+  const limit = Number(event.target.value);
+  state.history.limit = Number.isInteger(limit) && limit > 0 ? limit : 25;
+  void pageHistory(0);
 });
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) {
@@ -273,4 +810,5 @@ document.addEventListener('visibilitychange', () => {
   }
 });
 
+setUpChartDefaults();
 void poll();

@@ -47,6 +47,21 @@ export class UnknownRevisionError extends GitError {}
 export type ConnectorErrorReason =
   'EnvVarMissing' | 'EnvVarInvalid' | 'ConfigurationInvalid' | 'DirectoryOutsideFileRoot';
 
+/**
+ * The revision names an object that is not a commit (a tree, a blob): still the caller's mistake,
+ * but a malformed request rather than a miss.
+ */
+export class NotACommitError extends UnknownRevisionError {
+  constructor(
+    message: string,
+    /** The type of the object the id names, e.g. `tree` or `blob`. */
+    readonly found: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** A connector could not be built or called for a reason that is not a delivery outcome (exit 3). */
 export class ConnectorError extends CavraError {
   readonly exitCode = EXIT.infrastructure;

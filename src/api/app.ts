@@ -4,6 +4,8 @@
  * `X-Cavra-Revision` and a strong ETag, and is memoised on that revision's view. Nothing ever reads
  * a request body: there is no body parser, and non-GET methods get 405 before any body arrives.
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -17,10 +19,20 @@ import { createOpenApiDocument } from './openapi.js';
 import { parseQuery } from './query.js';
 import { prepareJson, sendError, sendPrepared, type PreparedBody } from './respond.js';
 import type { RetryPlanner } from './retry-planner.js';
+import { registerRevisionGauges } from './revision-gauges.js';
+import type { RunObserver } from './run-observer.js';
 import type { RevisionView, SnapshotSource } from './snapshot-source.js';
 
 /** The console's static files (works from src/ under tsx and from dist/). */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
+
+/**
+ * Chart.js's self-contained UMD build, served from the installed package (no CDN, no bundler):
+ * the package's `require` entry lives in the same dist/ folder.
+ */
+export const CHART_JS_DIR = dirname(createRequire(import.meta.url).resolve('chart.js'));
+/** Files of {@link CHART_JS_DIR} the console may load, under /console/vendor/. */
+const VENDOR_FILES = ['chart.umd.js', 'chart.umd.js.map'];
 
 export interface ApiOptions {
   source: SnapshotSource;
@@ -33,6 +45,11 @@ export interface ApiOptions {
   consoleDir?: string;
   /** Process start, shown by `/status` (default: when the app was created). */
   startedAt?: Date;
+  /**
+   * Reconcile runs this process makes (`start` passes the loop's recorder), shown by `/status` as
+   * last run and last error. Without it `/status` reports the newest committed run record.
+   */
+  runObserver?: RunObserver;
   /** Called with unexpected errors (500/503) so the caller can log them; the client gets no details. */
   onError?: (error: unknown, request: { method: string; path: string }) => void;
 }
@@ -107,10 +124,17 @@ export function createApp(options: ApiOptions): express.Express {
     }),
   );
 
+  registerRevisionGauges(metrics.registry, {
+    source: options.source,
+    clock: options.clock,
+    planRetries: options.planRetries,
+  });
+
   const flowRoutes = createFlowRoutes({
     planRetries: options.planRetries,
     startedAt,
     isReady: () => options.source.isReady(),
+    runObserver: options.runObserver,
   });
   for (const route of flowRoutes) {
     const relative = route.path.startsWith(FLOW_BASE) ? route.path.slice(FLOW_BASE.length) : null;
@@ -192,6 +216,15 @@ export function createApp(options: ApiOptions): express.Express {
     setRouteName(res, 'root');
     res.redirect(302, '/console/');
   });
+  for (const file of VENDOR_FILES) {
+    app.get(`/console/vendor/${file}`, (_req, res, next) => {
+      setRouteName(res, 'console-vendor');
+      res.sendFile(join(CHART_JS_DIR, file), { headers: { 'Cache-Control': 'no-cache' } }, (error) => {
+        // A missing file falls through to the 404; anything else (an aborted transfer) is an error.
+        if (error) next((error as { status?: unknown }).status === 404 ? undefined : error);
+      });
+    });
+  }
   app.use(
     '/console',
     (_req, res, next) => {

@@ -19,10 +19,14 @@ import type {
   PlaybookRecord,
 } from '../domain/types.js';
 import { EXECUTION_STATUSES } from '../domain/types.js';
+import { computeExecutionTrends } from './execution-trends.js';
 import { HttpError } from './http-error.js';
+import { planNextStep } from './next-step.js';
 import { readEnumParam, readIntegerParam, readTextParam, type QueryParams } from './query.js';
-import type { RetryPlanner } from './retry-planner.js';
+import type { RetryDecisionView, RetryPlanner } from './retry-planner.js';
+import type { RunObserver } from './run-observer.js';
 import type { RevisionView } from './snapshot-source.js';
+import { computeStatusView } from './status-view.js';
 
 /** The flow's base path. */
 export const FLOW_BASE = '/runtime/go-pilot/rollback-drill-notifications';
@@ -62,6 +66,8 @@ export interface FlowRouteOptions {
   planRetries: RetryPlanner | undefined;
   startedAt: Date;
   isReady: () => boolean;
+  /** What this process observed of reconcile runs (`start`); absent for `serve`. */
+  runObserver?: RunObserver | undefined;
 }
 
 /** Rows of a list answer, CAVRA-style. */
@@ -258,7 +264,12 @@ export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
           );
         }
         const evaluatedAt = now ?? new Date(0);
-        const { decisions } = await options.planRetries(view.snapshot, evaluatedAt);
+        const planned = await options.planRetries(view.snapshot, evaluatedAt);
+        const context = { manifests: view.snapshot.manifests.manifests };
+        const decisions: RetryDecisionView[] = planned.decisions.map((decision) => ({
+          ...decision,
+          next_step: planNextStep(decision, context),
+        }));
         return {
           schema_version: LIST_SCHEMA_VERSION,
           revision: view.revision,
@@ -270,6 +281,17 @@ export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
           decisions,
         };
       },
+    }),
+    route({
+      name: 'retry-execution-trends',
+      path: `${AUDIT_DELIVERY}/retry-execution-trends`,
+      params: [],
+      timeResolutionMs: 0,
+      parse: () => ({}),
+      compute: ({ view }) => ({
+        revision: view.ledgerRevision,
+        ...computeExecutionTrends(view.snapshot.records.executions),
+      }),
     }),
     route({
       name: 'retry-executions',
@@ -375,15 +397,16 @@ export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
       path: '/status',
       params: [],
       timeResolutionMs: 0,
-      parse: () => ({}),
-      compute: ({ view }) => ({
-        revision: view.revision,
-        ledger_revision: view.ledgerRevision,
-        committed: view.committedStatus,
-        manifest_finding_count: view.snapshot.manifests.findings.length,
-        record_finding_count: view.snapshot.recordFindings.length,
-        process: { ready: options.isReady(), started_at: options.startedAt.toISOString() },
-      }),
+      // The observation is part of the arguments, so the memoised body (and its ETag) changes
+      // whenever the process sees another run, and stays cached while it sees none.
+      parse: () => ({ observation: options.runObserver?.read() ?? null }),
+      compute: ({ view, args }) =>
+        computeStatusView({
+          view,
+          observation: args.observation,
+          ready: options.isReady(),
+          startedAt: options.startedAt,
+        }),
     }),
   ];
   return routes;

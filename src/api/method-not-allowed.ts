@@ -50,7 +50,8 @@ export const FORMER_POST_HINTS: Readonly<Record<string, ManifestHint>> = {
   },
 };
 
-function messageFor(method: string, hint: ManifestHint | undefined): string {
+/** The 405 message for `method`, naming the manifest to commit instead when there is a hint. */
+export function describeMethodNotAllowed(method: string, hint?: ManifestHint): string {
   const base = `${method} is not allowed: this API is read-only (GET, HEAD).`;
   if (hint === undefined) return `${base} Change the ops repository through a pull request instead.`;
   return `${base} Instead, commit a ${hint.kind} manifest under manifests/ through a pull request ${hint.purpose}.`;
@@ -71,6 +72,9 @@ export function createMethodNotAllowedHandler(hint?: ManifestHint) {
     const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0';
     if (hasBody || req.headers['transfer-encoding'] !== undefined) res.setHeader('Connection', 'close');
     const details = hint === undefined ? {} : { manifest_kind: hint.kind };
-    sendError(res, new HttpError(405, 'method_not_allowed', messageFor(req.method, hint), details));
+    sendError(
+      res,
+      new HttpError(405, 'method_not_allowed', describeMethodNotAllowed(req.method, hint), details),
+    );
   };
 }

@@ -182,16 +182,33 @@ const schemas: Record<string, Schema> = {
     revision: str,
   }),
   ReportEnvelope: closed({ report: ref('RetryRecoveryReport'), metadata: ref('ReportMetadata') }),
+  NextStep: closed({
+    action: {
+      enum: ['commit', 'wait', 'fix', 'none'],
+      description:
+        'commit: commit `manifest` through a pull request; wait: time or the reconciler moves the key; fix: change a manifest; none: nothing to do.',
+    },
+    summary: str,
+    kind: { enum: ['RetryAcknowledgement', 'RetryApproval', null] },
+    path: { type: ['string', 'null'], description: 'Suggested repository path of the manifest.' },
+    manifest: {
+      type: ['string', 'null'],
+      description: 'A ready-to-paste YAML manifest; replace the placeholder person field before committing.',
+    },
+  }),
   RetryDecision: {
     ...open({ action: str, reason: str, execute: bool }),
-    // The planner's decision also says why in words, and which policy (base or current) decided.
+    // The planner's decision also says why in words, which policy (base or current) decided, and
+    // what to commit next.
     properties: {
+      key: open({ delivery_id: str, audit_id: str, provider: str }),
       action: str,
       reason: str,
       execute: bool,
       message: str,
       policy: { enum: ['base', 'current', null] },
       policy_commit: { type: ['string', 'null'] },
+      next_step: ref('NextStep'),
     },
   },
   RetryPlan: closed({
@@ -273,16 +290,98 @@ const schemas: Record<string, Schema> = {
       introduced: { type: ['object', 'null'] },
     }),
   }),
+  StatusCondition: closed({ type: str, status: str, reason: str, message: str }),
+  ManifestCondition: open({
+    file: str,
+    document: int,
+    kind: str,
+    name: str,
+    ready: bool,
+    reason: str,
+    message: str,
+  }),
+  ProcessRun: closed({
+    source: { const: 'process', description: 'A run of the reconcile loop of this process (`start`).' },
+    finished_at: time,
+    outcome: { enum: ['ok', 'noop', 'failed'] },
+    revision: { type: ['string', 'null'] },
+    commit_count: int,
+    calls: int,
+    delivered: int,
+    failed: int,
+    unknown: int,
+    next_due_at: { anyOf: [time, { type: 'null' }] },
+    message: str,
+  }),
+  RecordedRun: closed({
+    source: {
+      const: 'records',
+      description: 'The newest run record on the ledger (this process runs no loop, e.g. `serve`).',
+    },
+    run_id: str,
+    replica_id: str,
+    started_at: time,
+    source_revision: str,
+    delivery_count: int,
+    execution_count: int,
+    playbook_count: int,
+    closure_count: int,
+  }),
   Status: closed({
     revision: str,
     ledger_revision: str,
     committed: {
       description: 'reports/status.json as committed at the revision, or null when absent or unreadable.',
-      anyOf: [{ type: 'null' }, open({ observed_revision: str, conditions: { type: 'array' } })],
+      anyOf: [{ type: 'null' }, { type: 'object' }],
+    },
+    observed_revision: { type: ['string', 'null'] },
+    observed_at: { type: ['string', 'null'] },
+    conditions: {
+      type: 'array',
+      description:
+        'The committed Flux-style conditions (Ready, Reconciling, Stalled); empty without a status.',
+      items: ref('StatusCondition'),
+    },
+    pending_reasons: counts,
+    skipped_manifests: {
+      type: 'array',
+      description: 'Manifest documents the reconciler skips at the served revision, and why.',
+      items: ref('ManifestCondition'),
     },
     manifest_finding_count: int,
     record_finding_count: int,
-    process: closed({ ready: bool, started_at: time }),
+    last_run: { anyOf: [ref('ProcessRun'), ref('RecordedRun'), { type: 'null' }] },
+    last_error: {
+      description: 'The last failed run of this process (null without one, and always for `serve`).',
+      anyOf: [closed({ at: time, message: str }), { type: 'null' }],
+    },
+    process: closed({
+      ready: bool,
+      started_at: time,
+      observes_runs: {
+        type: 'boolean',
+        description:
+          'True when this process runs the reconcile loop, so last_run and last_error are its own.',
+      },
+      consecutive_failures: int,
+    }),
+  }),
+  ExecutionTrends: closed({
+    revision: str,
+    schema_version: { const: 1 },
+    dates: { type: 'array', items: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } },
+    providers: strings,
+    statuses: strings,
+    items: {
+      type: 'array',
+      items: closed({
+        date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+        provider: str,
+        execution_status: str,
+        count: { type: 'integer', minimum: 1 },
+      }),
+    },
+    execution_count: int,
   }),
   Health: closed({ status: { const: 'ok' } }),
   Ready: closed({ status: { const: 'ready' } }),
@@ -393,10 +492,19 @@ const operations: Operation[] = [
   {
     path: `${AUDIT_DELIVERY}/retry-plan`,
     operationId: 'retryPlan',
-    summary: 'Current retry decision and approval state per key, with reasons.',
+    summary:
+      'Current retry decision and approval state per key, with reasons and the next step (a ready-to-paste manifest when a person must act).',
     schema: 'RetryPlan',
     params: [],
     unavailable: true,
+  },
+  {
+    path: `${AUDIT_DELIVERY}/retry-execution-trends`,
+    operationId: 'retryExecutionTrends',
+    summary:
+      'Executions per provider by outcome over time: counts by UTC day, provider and execution status.',
+    schema: 'ExecutionTrends',
+    params: [],
   },
   {
     path: `${AUDIT_DELIVERY}/retry-executions`,
@@ -453,7 +561,8 @@ const operations: Operation[] = [
   {
     path: '/status',
     operationId: 'status',
-    summary: 'The committed reports/status.json of the revision plus process readiness.',
+    summary:
+      'Reconciler conditions and skipped manifests of the revision, the last run and last error, and process readiness.',
     schema: 'Status',
     params: [],
   },
@@ -479,7 +588,7 @@ function describeOperation(operation: Operation): Schema {
   };
   if (revisionBound) {
     responses['400'] = errorResponse(
-      'Bad parameter (unknown, repeated, malformed or out of range; also a malformed `at`).',
+      'Bad parameter (unknown, repeated, malformed or out of range; also an `at` that is malformed or names a tree or a blob, code not_a_commit).',
     );
     responses['404'] = errorResponse(
       operation.notFound ? 'Unknown id, or unknown `at` commit.' : 'Unknown `at` commit.',
@@ -488,10 +597,14 @@ function describeOperation(operation: Operation): Schema {
       'The repository could not be read (or, for retry-plan, no planner is configured).',
     );
   }
+  // Path parameters belong to the path item, so every operation on it (GET and the refused POST)
+  // declares them, as OpenAPI requires of each operation of a templated path.
+  const pathParams = operation.params.filter((name) => parameters[name]?.in === 'path');
+  const queryParams = operation.params.filter((name) => !pathParams.includes(name));
   const get: Schema = {
     operationId: operation.operationId,
     summary: operation.summary,
-    parameters: [...operation.params.map(param), ...(revisionBound ? [param('at')] : [])],
+    parameters: [...queryParams.map(param), ...(revisionBound ? [param('at')] : [])],
     responses,
   };
   const relative = operation.path.startsWith(FLOW_BASE)
@@ -507,6 +620,7 @@ function describeOperation(operation: Operation): Schema {
     headers: { Allow: { schema: { const: 'GET, HEAD' } } },
   };
   return {
+    ...(pathParams.length > 0 ? { parameters: pathParams.map(param) } : {}),
     get,
     post: {
       operationId: `${operation.operationId}Post`,
@@ -534,6 +648,8 @@ export function createOpenApiDocument(): Record<string, unknown> {
     get: {
       operationId: 'metrics',
       summary: 'Prometheus metrics (text exposition format).',
+      description:
+        'Process and reconciler metrics, API latency, and gauges of the served revision computed at each scrape: cavra_recoveries_open, cavra_recoveries_breached, cavra_recoveries_pending (merged RecoveryClosure manifests not recorded yet) and cavra_retry_keys_waiting{reason}.',
       responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: str } } } },
     },
   };
@@ -563,7 +679,7 @@ export function createOpenApiDocument(): Record<string, unknown> {
       title: 'cavra-gitops read-only API',
       version: '1',
       description:
-        'Every answer is computed from one committed revision of the ops repository (X-Cavra-Revision, strong ETag, 304 on If-None-Match). Unknown query parameters are rejected with 400. Changes are made by committing manifests, never through this API.',
+        'Every answer is computed from one committed revision of the ops repository (X-Cavra-Revision, strong ETag, 304 on If-None-Match). Unknown query parameters are rejected with 400. Changes are made by committing manifests, never through this API: every method other than GET and HEAD (PUT, PATCH, DELETE, OPTIONS, CONNECT, unknown ones) answers 405 with `Allow: GET, HEAD` on every path; POST is described per path because CAVRA accepted it on some.',
     },
     servers: [{ url: '/' }],
     paths,

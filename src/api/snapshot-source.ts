@@ -8,7 +8,7 @@
  * the view itself, so they die with it.
  */
 import type { GitReader } from '../domain/ports.js';
-import { UnknownRevisionError } from '../errors.js';
+import { NotACommitError, UnknownRevisionError } from '../errors.js';
 import {
   createSnapshotCache,
   readCommittedJson,
@@ -43,7 +43,7 @@ export interface SnapshotSource {
   current(): Promise<RevisionView>;
   /**
    * The view of an older commit (`?at=`). Throws {@link HttpError} 400 for a malformed commit id
-   * and 404 for one the repository does not have.
+   * or one that names a tree or a blob, and 404 for one the repository does not have.
    */
   at(rev: string): Promise<RevisionView>;
   /** True once any revision has been read successfully (`/readyz`). */
@@ -160,6 +160,15 @@ export function createSnapshotSource(reader: GitReader, options: SnapshotSourceO
     try {
       return await reader.resolve(rev);
     } catch (error) {
+      if (error instanceof NotACommitError) {
+        throw new HttpError(
+          400,
+          'not_a_commit',
+          `at="${rev.slice(0, 80)}" names a ${error.found}, not a commit; pass a commit id of the tracked or ledger branch.`,
+          {},
+          { cause: error },
+        );
+      }
       // Only a commit that is not there is the client's 404; a failing repository stays a 503.
       if (!(error instanceof UnknownRevisionError)) throw error;
       throw new HttpError(

@@ -15,6 +15,8 @@ export interface CliContext {
   clock: Clock;
   /** True when stderr is a terminal (progress output, human log format). */
   isTTY: boolean;
+  /** The terminal behind stderr, for progress bars (absent in tests and when not a TTY). */
+  terminal?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** Aborted on SIGINT/SIGTERM: long-running commands finish the in-flight step and return. */
   signal: AbortSignal;
 }
@@ -44,6 +46,7 @@ export function createProcessContext(signal: AbortSignal): CliContext {
     cwd: process.cwd(),
     clock: createClock(process.env),
     isTTY: Boolean(process.stderr.isTTY),
+    ...(process.stderr.isTTY ? { terminal: process.stderr } : {}),
     signal,
   };
 }

@@ -1,18 +1,16 @@
 /**
  * `cavra-gitops init DIR`: scaffold an ops repository ready for `git init -b main`: the bundled
  * example manifests (providers, policy, delivery, acknowledgement, approval), the JSON Schemas
- * (so the `yaml-language-server` lines resolve), an operator README, a pull-request workflow that
- * runs `validate` and `plan`, and an allowed-signers placeholder. Refuses a non-empty DIR.
+ * (so the `yaml-language-server` lines resolve), an operator README, pull-request checks for
+ * GitHub Actions and GitLab CI (validate annotations, the plan as one comment updated on every
+ * push), and an allowed-signers placeholder. Refuses a non-empty DIR.
  */
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EXIT, ExitError } from '../errors.js';
 import type { CliContext } from './context.js';
-
-/** The package's bundled example manifests and schemas (works from src/ under tsx and from dist/). */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { PACKAGE_ROOT, readPackageVersion } from './package-info.js';
 
 export const OPERATOR_README = `# Ops repository for cavra-gitops
 
@@ -37,7 +35,18 @@ back here. Git history is the audit trail.
 1. Branch, edit or add a manifest under \`manifests/\`.
 2. Check it locally: \`npx cavra-gitops validate --worktree\`.
 3. Open a pull request. CI runs \`validate\` (annotations on the diff) and \`plan\` (what the
-   reconciler would do once merged). Merging to \`main\` is the approval.
+   reconciler would do once merged), posted as one comment that every push updates; the check
+   fails on findings. Merging to \`main\` is the approval.
+
+## Pull-request checks
+
+- GitHub: \`.github/workflows/cavra-gitops.yml\` needs nothing else (it uses the job's token
+  with \`pull-requests: write\`; pull requests from forks get a read-only token and no comment).
+- GitLab: \`.gitlab-ci.yml\` needs a masked CI/CD variable \`GITLAB_TOKEN\` holding a project
+  access token with the \`api\` scope. Findings also show in the merge request's code quality widget.
+- Both install the version pinned once, in \`CAVRA_GITOPS_PACKAGE\` at the top of the file; change
+  it there to upgrade (an npm version, or an absolute path or URL of a \`npm pack\` tarball).
+- Delete the file of the forge you do not use.
 
 ## Approvals
 
@@ -56,7 +65,55 @@ Never put secrets in manifests: providers name environment variables (\`url_env\
 \`validate\` refuses tokens, keys, webhook URLs and URLs with credentials anywhere in a manifest.
 `;
 
-export const PR_WORKFLOW = `# Validates manifests and shows the reconcile plan on every pull request.
+/**
+ * The one pin of the scaffolded CI: what `npm install` gets. An npm version by default (the
+ * version of the cavra-gitops that ran `init`); an absolute tarball path or URL works too.
+ */
+export function defaultPackageSpec(): string {
+  return `cavra-gitops@${readPackageVersion()}`;
+}
+
+/**
+ * The shell of the checks, shared by both forges: run validate and plan, keep each exit code
+ * instead of stopping at the first failure, post the plan, then exit with the worst code
+ * (3 infrastructure, 2 usage, 1 findings), so findings fail the job without losing the comment.
+ */
+function checksScript(options: { annotate: string; plan: string; summary: string }): string {
+  return `status=0
+${options.annotate}
+plan_status=0
+cavra-gitops plan --format markdown > "${options.plan}" || plan_status=$?
+if [ ! -s "${options.plan}" ]; then
+  printf '### cavra-gitops plan\\n\\nThe plan could not be computed (exit %s); see the job log.\\n' "$plan_status" > "${options.plan}"
+fi
+${options.summary}
+comment_status=0
+cavra-gitops pr-comment --file "${options.plan}" || comment_status=$?
+for code in "$plan_status" "$comment_status"; do
+  if [ "$code" -gt "$status" ]; then status=$code; fi
+done
+exit "$status"`;
+}
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? '' : `${pad}${line}`))
+    .join('\n');
+}
+
+/** `.github/workflows/cavra-gitops.yml`: annotations, one plan comment, a job result that reflects findings. */
+export function renderGithubWorkflow(packageSpec = defaultPackageSpec()): string {
+  const script = checksScript({
+    annotate: 'cavra-gitops validate --format github || status=$?',
+    plan: '$RUNNER_TEMP/plan.md',
+    summary: 'cat "$RUNNER_TEMP/plan.md" >> "$GITHUB_STEP_SUMMARY"',
+  });
+  return `# Pull-request checks of this ops repository (scaffolded by cavra-gitops init):
+# validate annotates the diff with every finding, and the plan (what the reconciler would do
+# once this is merged) is posted as ONE pull-request comment that every push updates. The job
+# fails on findings, after the comment is posted.
 name: cavra-gitops
 on:
   pull_request:
@@ -65,23 +122,78 @@ on:
       - '.github/workflows/cavra-gitops.yml'
 permissions:
   contents: read
+  pull-requests: write
+concurrency:
+  group: cavra-gitops-\${{ github.event.pull_request.number }}
+  cancel-in-progress: true
+env:
+  # The one place the version is pinned (an npm version, or an absolute tarball path or URL).
+  CAVRA_GITOPS_PACKAGE: ${JSON.stringify(packageSpec)}
 jobs:
-  validate-and-plan:
+  checks:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
         with:
+          # Full history: manifest defaults come from the commits that introduced them.
           fetch-depth: 0
       - uses: actions/setup-node@v4
         with:
           node-version: 20
-      - name: Validate manifests
-        run: npx --yes cavra-gitops validate --format github
-      - name: Plan
+      - name: Install cavra-gitops
+        shell: bash
         run: |
-          npx --yes cavra-gitops plan --format markdown > plan.md
-          cat plan.md >> "$GITHUB_STEP_SUMMARY"
+          npm install --no-save --no-audit --no-fund --prefix "$RUNNER_TEMP/cavra-gitops" "$CAVRA_GITOPS_PACKAGE"
+          echo "$RUNNER_TEMP/cavra-gitops/node_modules/.bin" >> "$GITHUB_PATH"
+      - name: Validate, plan and comment
+        shell: bash
+        env:
+          GITHUB_TOKEN: \${{ github.token }}
+        run: |
+${indent(script, 10)}
 `;
+}
+
+/** `.gitlab-ci.yml`: code quality report, job log, one merge-request note, a result that reflects findings. */
+export function renderGitlabCi(packageSpec = defaultPackageSpec()): string {
+  const script = checksScript({
+    annotate: `cavra-gitops validate || status=$?
+cavra-gitops validate --format codequality > gl-code-quality-report.json || true`,
+    plan: 'plan.md',
+    summary: 'cat plan.md',
+  });
+  return `# Merge-request checks of this ops repository (scaffolded by cavra-gitops init): validate
+# findings in the job log and the merge request's code quality widget, and the plan (what the
+# reconciler would do once this is merged) as ONE merge-request note that every push updates.
+# Needs a masked CI/CD variable GITLAB_TOKEN: a project access token with the api scope
+# (Reporter role or more). The job fails on findings, after the note is posted.
+variables:
+  # The one place the version is pinned (an npm version, or an absolute tarball path or URL).
+  CAVRA_GITOPS_PACKAGE: ${JSON.stringify(packageSpec)}
+
+cavra-gitops:
+  image: node:20-bookworm
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+      changes:
+        - manifests/**/*
+        - .gitlab-ci.yml
+  variables:
+    # Full history: manifest defaults come from the commits that introduced them.
+    GIT_DEPTH: "0"
+  script:
+    - npm install --no-save --no-audit --no-fund --prefix "\${TMPDIR:-/tmp}/cavra-gitops" "$CAVRA_GITOPS_PACKAGE"
+    - export PATH="\${TMPDIR:-/tmp}/cavra-gitops/node_modules/.bin:$PATH"
+    - |
+${indent(script, 6)}
+  artifacts:
+    when: always
+    paths:
+      - plan.md
+    reports:
+      codequality: gl-code-quality-report.json
+`;
+}
 
 export const ALLOWED_SIGNERS_PLACEHOLDER = `# ssh allowed-signers file (see "ALLOWED SIGNERS" in ssh-keygen(1)).
 # Used when the ReconcilerPolicy sets require_signed_approvals: true. One line per approver:
@@ -112,7 +224,7 @@ async function copyDirectory(from: string, to: string, keep: (name: string) => b
 }
 
 /** Scaffold the ops repository into `dir`; returns the repository-relative files written. */
-export async function scaffoldOpsRepo(dir: string): Promise<string[]> {
+export async function scaffoldOpsRepo(dir: string, packageSpec = defaultPackageSpec()): Promise<string[]> {
   if (!(await isEmptyOrMissing(dir))) {
     throw new ExitError(`${dir} is not empty; init only scaffolds into a new or empty directory.`);
   }
@@ -129,7 +241,8 @@ export async function scaffoldOpsRepo(dir: string): Promise<string[]> {
   }
   const files: Record<string, string> = {
     'README.md': OPERATOR_README,
-    '.github/workflows/cavra-gitops.yml': PR_WORKFLOW,
+    '.github/workflows/cavra-gitops.yml': renderGithubWorkflow(packageSpec),
+    '.gitlab-ci.yml': renderGitlabCi(packageSpec),
     '.cavra/allowed_signers': ALLOWED_SIGNERS_PLACEHOLDER,
     '.gitignore': GITIGNORE,
   };
@@ -141,13 +254,25 @@ export async function scaffoldOpsRepo(dir: string): Promise<string[]> {
   return written.sort();
 }
 
+export interface InitCommandOptions {
+  /** What the scaffolded CI installs (default `cavra-gitops@<this version>`). */
+  package?: string;
+}
+
 /** Run `init`; returns the exit code. The list of files goes to stdout, next steps to stderr. */
-export async function runInit(dirArg: string, context: CliContext): Promise<number> {
+export async function runInit(
+  dirArg: string,
+  context: CliContext,
+  options: InitCommandOptions = {},
+): Promise<number> {
   const dir = resolvePath(context.cwd, dirArg);
-  const written = await scaffoldOpsRepo(dir);
+  const spec = options.package?.trim() || defaultPackageSpec();
+  if (/[\r\n]/.test(spec))
+    throw new ExitError('--package must be one line: an npm version spec, a tarball path or a URL.');
+  const written = await scaffoldOpsRepo(dir, spec);
   context.stdout(written.map((path) => `${path}\n`).join(''));
   context.stderr(
-    `Scaffolded an ops repository in ${dir}. Next: cd ${dirArg} && git init -b main && git add -A && git commit -m "Initial ops content", then: npx cavra-gitops validate\n`,
+    `Scaffolded an ops repository in ${dir} (its CI installs ${spec}). Next: cd ${dirArg} && git init -b main && git add -A && git commit -m "Initial ops content", then: npx cavra-gitops validate\n`,
   );
   return EXIT.ok;
 }
@@ -157,10 +282,14 @@ export function registerInitCommand(program: Command, context: CliContext): void
   program
     .command('init')
     .description(
-      'scaffold an ops repository: example manifests, policy, schemas, operator README and a PR workflow',
+      'scaffold an ops repository: example manifests, policy, schemas, operator README, GitHub and GitLab PR checks',
     )
     .argument('<dir>', 'new or empty directory')
-    .action(async (dir: string) => {
-      await runInit(dir, context);
+    .option(
+      '--package <spec>',
+      'what the scaffolded CI installs: an npm version spec, tarball path or URL (default: this version)',
+    )
+    .action(async (dir: string, options: InitCommandOptions) => {
+      await runInit(dir, context, options);
     });
 }

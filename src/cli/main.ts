@@ -10,8 +10,11 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, isCavraError, messageOf } from '../errors.js';
 import { expandSecret, redactText } from '../redact.js';
 import { createProcessContext, type CliContext } from './context.js';
+import { applyEnvOptions, parseEnvBoolean, registerEnvNames } from './env-options.js';
 import { registerInitCommand } from './init.js';
+import { readPackageVersion } from './package-info.js';
 import { registerPlanCommand } from './plan.js';
+import { registerPrCommentCommand } from './pr-comment.js';
 import { registerReconcileCommand, secretEnvValues } from './reconcile.js';
 import { registerReportCommand } from './report.js';
 import { registerSchemaCommand } from './schema.js';
@@ -25,10 +28,21 @@ export function createProgram(context: CliContext): Command {
     .description(
       'GitOps reconciler for CAVRA audit deliveries: validated manifests in, exactly-once retries and hashed records out.',
     )
+    .version(readPackageVersion(), '-V, --version', 'print the version of cavra-gitops')
     .option('--debug', 'print stack traces of errors')
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: context.stdout, writeErr: context.stderr });
+    .configureOutput({ writeOut: context.stdout, writeErr: context.stderr })
+    .addHelpText(
+      'after',
+      '\nEvery option can also be set through the environment variable shown beside it\n' +
+        '(CAVRA_GITOPS_<OPTION>; booleans take true or false); a flag on the command line wins.\n' +
+        'CAVRA_GITOPS_NOW (ISO-8601 UTC) replaces the wall clock in every command.\n',
+    )
+    .hook('preAction', (root, action) => {
+      applyEnvOptions(root, context.env);
+      if (action !== root) applyEnvOptions(action, context.env);
+    });
   registerInitCommand(program, context);
   registerValidateCommand(program, context);
   registerPlanCommand(program, context);
@@ -38,13 +52,15 @@ export function createProgram(context: CliContext): Command {
   registerReportCommand(program, context);
   registerVerifyCommand(program, context);
   registerSchemaCommand(program, context);
+  registerPrCommentCommand(program, context);
+  registerEnvNames(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
 
 /** Run the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function runCli(argv: string[], context: CliContext): Promise<number> {
-  const debug = argv.includes('--debug');
+  const debug = argv.includes('--debug') || isDebugEnv(context);
   process.exitCode = undefined;
   try {
     await createProgram(context).parseAsync(argv, { from: 'user' });
@@ -61,6 +77,17 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
     if (debug && error instanceof Error && error.stack)
       context.stderr(`${redactText(error.stack, secrets)}\n`);
     return isCavraError(error) ? error.exitCode : EXIT.infrastructure;
+  }
+}
+
+/** `CAVRA_GITOPS_DEBUG` as --debug; a malformed value is ignored here (the command reports it). */
+function isDebugEnv(context: CliContext): boolean {
+  const raw = context.env.CAVRA_GITOPS_DEBUG;
+  if (raw === undefined || raw === '') return false;
+  try {
+    return parseEnvBoolean('CAVRA_GITOPS_DEBUG', raw);
+  } catch {
+    return false;
   }
 }
 

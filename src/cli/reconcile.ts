@@ -23,7 +23,9 @@ import { runLoop, type LoopOptions } from '../reconciler/loop.js';
 import { DEFAULT_LEASE_MINUTES } from '../plan/plan-reconcile.js';
 import type { ReconcilerMetrics, RunResult, Shard } from '../reconciler/run-once.js';
 import type { CliContext } from './context.js';
-import { parseDuration } from './repository.js';
+import { createProgressReporter } from './progress.js';
+import { createLogLevelOption } from './log-level.js';
+import { assertLocalRepository, parseDuration } from './repository.js';
 
 export interface ReconcileCommandOptions {
   repo?: string;
@@ -44,6 +46,25 @@ export interface ReconcileCommandOptions {
   acceptLedgerChange?: string[];
   /** Tips whose rewritten history the operator accepts (repeatable). */
   acceptHistory?: string[];
+  /** `NAME <EMAIL>` of the reconciler's commits (default `cavra-gitops <replica id>`). */
+  author?: string;
+}
+
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
+
+/** Parse `--author "NAME <EMAIL>"` (git's identity form); a usage error for anything else. */
+export function parseAuthor(raw: string | undefined): CommitAuthor | null {
+  if (raw === undefined) return null;
+  const match = /^([^<>\n]*[^<>\s])\s*<([^<>\s]+)>$/.exec(raw.trim());
+  if (!match) {
+    throw new ExitError(
+      `--author ${JSON.stringify(raw.slice(0, 80))} is not an identity; use the form "NAME <EMAIL>", e.g. "cavra-gitops <cavra-gitops@example.com>".`,
+    );
+  }
+  return { name: match[1]!, email: match[2]! };
 }
 
 export interface Reconciler {
@@ -116,7 +137,7 @@ export async function createReconciler(
   if (options.repo !== undefined && options.remote !== undefined) {
     throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
   }
-  const remote = options.remote ?? resolvePath(context.cwd, options.repo ?? '.');
+  const remote = options.remote ?? (await assertLocalRepository(options.repo, context));
   const branch = options.branch ?? 'main';
   const ledgerBranch = options.ledgerBranch ?? null;
   if (options.remote === undefined) await refuseCheckedOutTarget(remote, ledgerBranch ?? branch, context);
@@ -133,10 +154,11 @@ export async function createReconciler(
     : DEFAULT_LEASE_MINUTES * 60_000;
   const intervalMs = parseDuration(options.interval ?? '30s', '--interval');
   const shard = parseShard(options.shard);
+  const author = parseAuthor(options.author);
   const logger = createLogger({
     write: context.stderr,
     isTTY: context.isTTY,
-    level: options.logLevel ?? context.env.CAVRA_GITOPS_LOG_LEVEL ?? 'info',
+    level: options.logLevel ?? 'info',
     secrets: secretEnvValues(context.env),
   });
   const store = await openGitStore({
@@ -145,6 +167,7 @@ export async function createReconciler(
     branch,
     ...(ledgerBranch ? { ledgerBranch } : {}),
     replicaId,
+    ...(author ? { authorName: author.name, authorEmail: author.email } : {}),
     env: context.env,
     clock: context.clock,
     cwd: context.cwd,
@@ -213,6 +236,8 @@ export function logRunResult(logger: Logger, result: RunResult): void {
 
 export async function runReconcile(options: ReconcileCommandOptions, context: CliContext): Promise<number> {
   const reconciler = await createReconciler(options, context);
+  // A bar per pass of calls, on a terminal only (the reporter draws nothing elsewhere).
+  const progress = createProgressReporter(context);
   try {
     reconciler.logger.info(
       {
@@ -225,6 +250,7 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
     );
     const last = await runLoop({
       ...reconciler.loop,
+      onProgress: progress.phase('calling connectors'),
       onRun: (result) => logRunResult(reconciler.logger, result),
     });
     if (last?.outcome === 'failed') return EXIT.infrastructure;
@@ -235,6 +261,7 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
     ];
     return last?.outcome === 'stalled' && distrusted.includes(last.reason) ? EXIT.findings : EXIT.ok;
   } finally {
+    progress.stop();
     await reconciler.close();
   }
 }
@@ -261,6 +288,11 @@ export function registerReconcileCommand(program: Command, context: CliContext):
       '--file-root <dir>',
       'the only directory file providers write under (default: $CAVRA_GITOPS_FILE_ROOT, else files/ in the state dir)',
     )
+    .option(
+      '--author <identity>',
+      'author of the reconciler’s commits, "NAME <EMAIL>" (default: cavra-gitops <replica id>)',
+    )
+    .addOption(createLogLevelOption())
     .option(
       '--accept-ledger-change <commit>',
       'accept the changes this commit made to records/ or reports/ (after a LedgerTampered stall); repeatable',

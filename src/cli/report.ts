@@ -12,9 +12,10 @@ import {
   type ReportEnvelope,
 } from '../domain/report.js';
 import { EXIT, ExitError } from '../errors.js';
-import { readSnapshot } from '../read-model/read-snapshot.js';
 import { renderReportMarkdown, renderReportTable } from '../reports/render-report.js';
 import type { CliContext } from './context.js';
+import { createProgressReporter, NO_PROGRESS, type ProgressReporter } from './progress.js';
+import { readSnapshot } from '../read-model/read-snapshot.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
 export const REPORT_FORMATS = ['json', 'markdown', 'table'] as const;
@@ -67,8 +68,12 @@ export function parseSloFlag(raw: string | undefined): number | undefined {
 export async function computeReportAt(
   reader: GitReader,
   options: { revision: string; ledgerRevision?: string; sloMinutes?: number; generatedBy: string; now: Date },
+  progress: ProgressReporter = NO_PROGRESS,
 ): Promise<ReportEnvelope> {
-  const snapshot = await readSnapshot(reader, options.revision, { ledgerRevision: options.ledgerRevision });
+  const snapshot = await readSnapshot(reader, options.revision, {
+    ...(options.ledgerRevision === undefined ? {} : { ledgerRevision: options.ledgerRevision }),
+    onProgress: progress.phase('reading records'),
+  });
   const policy = snapshot.manifests.manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
   return computeRetryRecoveryReport(snapshot.records, {
     sloMinutes: options.sloMinutes ?? policy.recovery.recovery_slo_minutes,
@@ -84,16 +89,23 @@ export async function runReport(options: ReportCommandOptions, context: CliConte
   const format = parseFormat(options.format, REPORT_FORMATS, 'json');
   const sloMinutes = parseSloFlag(options.sloMinutes);
   const repository = await openRepository(options, context, options.branch ?? 'main');
+  const progress = createProgressReporter(context);
   try {
-    const envelope = await computeReportAt(repository.reader, {
-      ...(await resolveRevisions(repository, options)),
-      ...(sloMinutes === undefined ? {} : { sloMinutes }),
-      generatedBy: options.generatedBy ?? CLI_GENERATED_BY,
-      now: context.clock.now(),
-    });
+    const envelope = await computeReportAt(
+      repository.reader,
+      {
+        ...(await resolveRevisions(repository, options)),
+        ...(sloMinutes === undefined ? {} : { sloMinutes }),
+        generatedBy: options.generatedBy ?? CLI_GENERATED_BY,
+        now: context.clock.now(),
+      },
+      progress,
+    );
+    progress.stop();
     context.stdout(renderReport(envelope, format));
     return EXIT.ok;
   } finally {
+    progress.stop();
     await repository.close();
   }
 }

@@ -3,12 +3,13 @@
  * (committed objects only), any other git URL through a throw-away clone that is removed on close.
  * Also the option parsers the commands share (`--ref`/`--ledger-ref`, `--format`, durations).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { GitReader } from '../domain/ports.js';
 import { ExitError, UnknownRevisionError } from '../errors.js';
 import { createGitReader, openGitStore } from '../git/index.js';
+import { isGitRepository } from '../git/probe-repository.js';
 import type { CliContext } from './context.js';
 
 export interface RepositoryOptions {
@@ -36,7 +37,8 @@ export async function openRepository(
     throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
   }
   if (options.remote === undefined) {
-    const reader = createGitReader(resolvePath(context.cwd, options.repo ?? '.'), { env: context.env });
+    const dir = await assertLocalRepository(options.repo, context);
+    const reader = createGitReader(dir, { env: context.env });
     return {
       reader,
       resolve: (ref) => reader.resolve(ref ?? 'HEAD'),
@@ -83,6 +85,52 @@ export async function openRepository(
     await rm(stateDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * How the CLI names a local directory in messages: `--repo DIR` when given, else the current
+ * directory (the default of every `--repo`).
+ */
+function describeDirectory(repo: string | undefined, dir: string): string {
+  return repo === undefined ? `The current directory ${dir}` : `--repo ${repo}`;
+}
+
+/**
+ * `--repo` (default: the current directory) resolved to an existing directory; a usage error
+ * (exit 2) naming it when it does not exist or is not a directory.
+ */
+export async function assertLocalDirectory(repo: string | undefined, context: CliContext): Promise<string> {
+  const dir = resolvePath(context.cwd, repo ?? '.');
+  const what = describeDirectory(repo, dir);
+  const stats = await stat(dir).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new ExitError(
+        `${what} does not exist; pass --repo with the directory of your ops repository, or --remote URL.`,
+      );
+    }
+    throw new ExitError(`${what} cannot be read (${code ?? 'unknown error'}); check its permissions.`);
+  });
+  if (!stats.isDirectory()) {
+    throw new ExitError(
+      `${what} is a file, not a directory; pass --repo with the directory of a git repository.`,
+    );
+  }
+  return dir;
+}
+
+/**
+ * `--repo` resolved to a directory git recognises as a repository; a usage error (exit 2) naming
+ * it otherwise, so a typo never reads as "git failed" (exit 3).
+ */
+export async function assertLocalRepository(repo: string | undefined, context: CliContext): Promise<string> {
+  const dir = await assertLocalDirectory(repo, context);
+  if (!(await isGitRepository(dir, context.env))) {
+    throw new ExitError(
+      `${describeDirectory(repo, dir)} is not a git repository; run git init there, or pass --repo DIR or --remote URL.`,
+    );
+  }
+  return dir;
 }
 
 /** `--ref` and `--ledger-ref` resolved to commits: the revision read and where its records are read. */

@@ -4,11 +4,12 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createApp } from '../api/app.js';
 import type { Metrics } from '../api/metrics.js';
 import { createRetryPlanner } from '../api/retry-planner.js';
+import type { RunObserver } from '../api/run-observer.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { createSnapshotSource } from '../api/snapshot-source.js';
 import type { GitReader } from '../domain/ports.js';
@@ -17,7 +18,8 @@ import { createGitReader, openGitStore } from '../git/index.js';
 import type { CavraGitStore } from '../git/store.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { CliContext } from './context.js';
-import { parseDuration } from './repository.js';
+import { createLogLevelOption } from './log-level.js';
+import { assertLocalRepository, parseDuration } from './repository.js';
 
 export interface ServeCommandOptions {
   repo?: string;
@@ -27,6 +29,7 @@ export interface ServeCommandOptions {
   host?: string;
   port?: string;
   refresh?: string;
+  logLevel?: string;
 }
 
 export interface ApiServerOptions {
@@ -38,6 +41,8 @@ export interface ApiServerOptions {
   host: string;
   port: number;
   metrics?: Metrics;
+  /** The loop's runs, for `/status` (`start`); `serve` has none. */
+  runObserver?: RunObserver;
   logger: Logger;
   context: CliContext;
 }
@@ -62,6 +67,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     clock: options.context.clock,
     planRetries: createRetryPlanner(options.reader),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.runObserver ? { runObserver: options.runObserver } : {}),
     onError: (error, request) =>
       options.logger.error({ err: messageOf(error), ...request }, 'API request failed'),
   });
@@ -82,7 +88,11 @@ export async function runServe(options: ServeCommandOptions, context: CliContext
   if (options.repo !== undefined && options.remote !== undefined) {
     throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
   }
-  const logger = createLogger({ write: context.stderr, isTTY: context.isTTY });
+  const logger = createLogger({
+    write: context.stderr,
+    isTTY: context.isTTY,
+    level: options.logLevel ?? 'info',
+  });
   const branch = options.branch ?? 'main';
   const refreshMs = parseDuration(options.refresh ?? '5s', '--refresh');
   let reader: GitReader & { close(): Promise<void> };
@@ -90,7 +100,7 @@ export async function runServe(options: ServeCommandOptions, context: CliContext
   let store: CavraGitStore | null = null;
   let stateDir: string | null = null;
   if (options.remote === undefined) {
-    const local = createGitReader(resolvePath(context.cwd, options.repo ?? '.'), { env: context.env });
+    const local = createGitReader(await assertLocalRepository(options.repo, context), { env: context.env });
     reader = local;
     tipOf = (b) => local.resolve(`refs/heads/${b}`);
   } else {
@@ -149,6 +159,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on', '8080')
     .option('--refresh <duration>', 'how often to fetch with --remote', '5s')
+    .addOption(createLogLevelOption())
     .action(async (options: ServeCommandOptions) => {
       process.exitCode = await runServe(options, context);
     });

@@ -5,10 +5,12 @@
  */
 import type { Command } from 'commander';
 import { createMetrics } from '../api/metrics.js';
+import { createRunRecorder } from '../api/run-observer.js';
 import { EXIT, ExitError } from '../errors.js';
 import { runLoop } from '../reconciler/loop.js';
 import type { CliContext } from './context.js';
 import { demoInstructions, prepareDemo } from './demo.js';
+import { createLogLevelOption } from './log-level.js';
 import { createReconciler, logRunResult, type ReconcileCommandOptions } from './reconcile.js';
 import { parsePort, startApiServer } from './serve.js';
 
@@ -46,6 +48,8 @@ export async function runStart(options: StartCommandOptions, context: CliContext
   }
 
   const metrics = createMetrics();
+  // The loop's own runs, so /status shows this process's last run and last error.
+  const runs = createRunRecorder(() => runContext.clock.now());
   const reconciler = await createReconciler(effective, runContext, metrics);
   try {
     const { store, loop, logger } = reconciler;
@@ -59,6 +63,7 @@ export async function runStart(options: StartCommandOptions, context: CliContext
         host: options.host ?? '127.0.0.1',
         port,
         metrics,
+        runObserver: runs,
         logger,
         context: runContext,
       });
@@ -73,7 +78,9 @@ export async function runStart(options: StartCommandOptions, context: CliContext
     try {
       await runLoop({
         ...loop,
+        onError: (error) => runs.recordError(error),
         onRun: (result) => {
+          runs.recordRun(result);
           logRunResult(logger, result);
           if (!demo || hintedPlaybook) return;
           findOpenPlaybook(store, loop.ledgerBranch ?? loop.branch)
@@ -127,6 +134,12 @@ export function registerStartCommand(program: Command, context: CliContext): voi
       '--file-root <dir>',
       'the only directory file providers write under (default: $CAVRA_GITOPS_FILE_ROOT, else files/ in the state dir; the demo: .demo/files)',
     )
+    .option('--shard <i/n>', 'only take calls whose claim id hashes to shard i of n')
+    .option(
+      '--author <identity>',
+      'author of the reconciler’s commits, "NAME <EMAIL>" (default: cavra-gitops <replica id>)',
+    )
+    .addOption(createLogLevelOption())
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (default 8080; the demo falls back to a free one)')
     .action(async (options: StartCommandOptions) => {

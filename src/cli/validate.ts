@@ -9,7 +9,7 @@
  * is an error, 2 on usage.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { watch } from 'chokidar';
 import type { Command } from 'commander';
 import type { GitReader } from '../domain/ports.js';
@@ -25,7 +25,8 @@ import type { ClosureTargets } from '../domain/closures.js';
 import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
 import type { CliContext } from './context.js';
-import { openRepository, parseFormat, resolveRevisions } from './repository.js';
+import { createProgressReporter } from './progress.js';
+import { assertLocalDirectory, openRepository, parseFormat, resolveRevisions } from './repository.js';
 
 export interface ValidateCommandOptions {
   /** Local repository (default: the current directory). */
@@ -53,11 +54,11 @@ function exitCodeOf(result: ManifestLoadResult): number {
 }
 
 /** The local directory for --worktree / --watch; those read files on disk, never a remote. */
-function worktreeDir(options: ValidateCommandOptions, context: CliContext): string {
+async function worktreeDir(options: ValidateCommandOptions, context: CliContext): Promise<string> {
   if (options.remote !== undefined) {
     throw new ExitError('--worktree and --watch read files on disk; use --repo DIR with them, not --remote.');
   }
-  return resolvePath(context.cwd, options.repo ?? '.');
+  return assertLocalDirectory(options.repo, context);
 }
 
 /** Validate the committed revision `ref` (default: HEAD, or the branch tip with --remote). */
@@ -66,11 +67,14 @@ export async function validateRevision(
   context: CliContext,
 ): Promise<{ revision: string; result: ManifestLoadResult }> {
   const repository = await openRepository(options, context, options.branch ?? 'main');
+  const progress = createProgressReporter(context);
   try {
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
     const records = await readRecordTargets(repository.reader, ledgerRevision ?? revision);
-    return { revision, result: await readManifests(repository.reader, revision, { records }) };
+    const onProgress = progress.phase('validating manifests');
+    return { revision, result: await readManifests(repository.reader, revision, { records, onProgress }) };
   } finally {
+    progress.stop();
     await repository.close();
   }
 }
@@ -124,12 +128,16 @@ export async function runValidate(options: ValidateCommandOptions, context: CliC
     );
   }
   if (options.watch === true) {
-    return watchWorktree(worktreeDir(options, context), options, format, context);
+    return watchWorktree(await worktreeDir(options, context), options, format, context);
   }
   if (options.worktree === true) {
-    const dir = worktreeDir(options, context);
+    const dir = await worktreeDir(options, context);
     const records = await readCommittedClosureTargets(dir, options, context);
-    const result = await readWorktreeManifests(dir, records ? { records } : {});
+    const progress = createProgressReporter(context);
+    const result = await readWorktreeManifests(dir, {
+      ...(records ? { records } : {}),
+      onProgress: progress.phase('validating manifests'),
+    }).finally(() => progress.stop());
     context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
     return exitCodeOf(result);
   }

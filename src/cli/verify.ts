@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { auditLedger, type AuditProgress, type AuditResult } from '../audit/audit-ledger.js';
 import { EXIT } from '../errors.js';
 import type { CliContext } from './context.js';
+import { createProgressReporter } from './progress.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
 const VERIFY_FORMATS = ['text', 'json'] as const;
@@ -77,24 +78,20 @@ function renderText(result: AuditResult, since: string | null): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Progress on stderr, on a TTY only (machine formats and CI logs stay clean). */
+/** Progress on a TTY only, one bar per phase of the audit (the shared reporter). */
 function createProgress(context: CliContext): { report: AuditProgress; stop(): void } {
-  if (!context.isTTY) return { report: () => {}, stop: () => {} };
-  let shown = false;
-  let last = 0;
+  const reporter = createProgressReporter(context);
+  const phases = new Map<string, (done: number, total: number) => void>();
   return {
     report: (phase, done, total) => {
-      const now = Date.now();
-      if (now - last < 100 && done !== total) return;
-      last = now;
-      shown = true;
-      const count = total > 0 ? ` ${done}/${total}` : '';
-      context.stderr(`\r\u001b[2Kverify: ${phase}${count}`);
+      let bar = phases.get(phase);
+      if (bar === undefined) {
+        bar = reporter.phase(phase);
+        phases.set(phase, bar);
+      }
+      bar(done, total);
     },
-    stop: () => {
-      if (shown) context.stderr('\r\u001b[2K');
-      shown = false;
-    },
+    stop: () => reporter.stop(),
   };
 }
 

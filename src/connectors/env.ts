@@ -5,6 +5,7 @@
  * every value a provider uses so errors can be redacted.
  */
 import type { Env } from '../domain/ports.js';
+import { withIndefiniteArticle } from '../domain/indefinite-article.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
 import { expandSecret } from '../redact.js';
@@ -50,7 +51,7 @@ export function readProviderEnv(
   if (name === null || name === '') {
     if (!options.required) return undefined;
     throw new ConnectorError(
-      `${where} has no spec.${field}; a ${provider.spec.type} provider needs it: set spec.${field} to the name of the env var that holds the value.`,
+      `${where} has no spec.${field}; ${withIndefiniteArticle(provider.spec.type)} provider needs it: set spec.${field} to the name of the env var that holds the value.`,
       { reason: 'ConfigurationInvalid' },
     );
   }

@@ -7,6 +7,7 @@
  * it: a re-send creates a second record, so the connector is not idempotent.
  */
 import { createJsonConnector } from './json-connector.js';
+import { withIndefiniteArticle } from '../domain/indefinite-article.js';
 import type { Connector, ConnectorContext, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
@@ -112,7 +113,7 @@ export function classifyServicenowAnswer(
       );
     case 403:
       return permanentFailure(
-        `ServiceNow denied creating a ${table} record (HTTP 403)${message}; give the integration user a role that may create ${table} records (e.g. itil) and REST access`,
+        `ServiceNow denied creating ${withIndefiniteArticle(table)} record (HTTP 403)${message}; give the integration user a role that may create ${table} records (e.g. itil) and REST access`,
       );
     case 404:
       return permanentFailure(

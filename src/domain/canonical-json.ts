@@ -16,6 +16,7 @@
  * - object members sorted by their keys' UTF-16 code units (`Array.prototype.sort`'s default
  *   comparison is exactly that), no whitespace.
  */
+import { withIndefiniteArticle } from '../domain/indefinite-article.js';
 import { InternalError } from '../errors.js';
 
 // `String.prototype.isWellFormed` (ES2024, Node >= 20) is native and several times faster than
@@ -60,7 +61,7 @@ function serialize(value: unknown, walk: Walk): string {
       return serializeObject(value, walk);
     default:
       // undefined, bigint, function, symbol: no JSON representation.
-      return fail(`a ${typeof value} has no JSON representation`, walk);
+      return fail(`${withIndefiniteArticle(typeof value)} has no JSON representation`, walk);
   }
 }
 
@@ -84,7 +85,10 @@ function serializeObject(value: object, walk: Walk): string {
   } else {
     const prototype: unknown = Object.getPrototypeOf(value);
     if (prototype !== Object.prototype && prototype !== null) {
-      fail(`a ${value.constructor?.name ?? 'non-plain object'} has no JSON representation`, walk);
+      fail(
+        `${withIndefiniteArticle(value.constructor?.name ?? 'non-plain object')} has no JSON representation`,
+        walk,
+      );
     }
     const record = value as Record<string, unknown>;
     text = '{';

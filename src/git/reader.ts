@@ -4,7 +4,7 @@
  */
 import type { Env, GitReader, ListTreeOptions, StoredObject, TreeEntry } from '../domain/ports.js';
 import type { CommitInfo } from '../domain/types.js';
-import { GitError, UnknownRevisionError } from '../errors.js';
+import { GitError, NotACommitError, UnknownRevisionError } from '../errors.js';
 import { BatchReader } from './batch-reader.js';
 import { walkHistory } from './history-walk.js';
 import { readIntroducingCommits } from './introducing-commits.js';
@@ -77,6 +77,16 @@ export function isUnderPrefix(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
+/**
+ * The object type `rev-parse --verify -q <rev>^{commit}` names when the id exists but is no commit
+ * (a tree, a blob); null for anything else. git runs with LC_ALL=C, so the message is stable. (An
+ * ambiguous short id stays silent under -q, like an unknown one.)
+ */
+export function classifyNotACommit(stderr: string): string | null {
+  const type = /expected commit type, but the object dereferences to (\w+) type/.exec(stderr);
+  return type?.[1] ?? null;
+}
+
 /** Refuse revisions that git would read as options. */
 export function assertRevision(rev: string, repoDir: string): void {
   if (rev === '' || rev.startsWith('-') || /[\s\0]/.test(rev)) {
@@ -98,6 +108,13 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
     const found = await verifyRevision(`${rev}^{commit}`, porcelain);
     if (found.status !== 'found' || found.id === '') {
       const stderr = found.status === 'failed' ? found.stderr : '';
+      const notCommit = classifyNotACommit(stderr);
+      if (notCommit !== null) {
+        throw new NotACommitError(
+          `Revision "${rev}" names a ${notCommit}, not a commit, in ${repoDir}; pass a commit id.`,
+          notCommit,
+        );
+      }
       const detail = stderr.trim() ? ` (${describeGitFailure(stderr)})` : '';
       // Only a name that resolves to no commit is unknown; anything else (a message from git, an
       // empty answer) is the repository failing.

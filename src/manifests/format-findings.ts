@@ -1,10 +1,12 @@
 /**
  * Output formats of `validate`: text for people, JSON for tools, GitHub workflow commands for
- * annotations on pull requests. Findings never contain secret values, so formatting is plain.
+ * annotations on pull requests, and GitLab's code quality report (merge-request widget).
+ * Findings never contain secret values, so formatting is plain.
  */
+import { createHash } from 'node:crypto';
 import type { Finding, ManifestCondition } from '../domain/types.js';
 
-export const VALIDATE_FORMATS = ['text', 'json', 'github'] as const;
+export const VALIDATE_FORMATS = ['text', 'json', 'github', 'codequality'] as const;
 export type ValidateFormat = (typeof VALIDATE_FORMATS)[number];
 
 export interface ValidationSummary {
@@ -70,12 +72,33 @@ export function formatGithub(summary: ValidationSummary): string {
     .join('');
 }
 
+/**
+ * GitLab's code quality report (a subset of the Code Climate format it documents): a JSON array
+ * of `{description, check_name, fingerprint, severity, location: {path, lines: {begin}}}`. The
+ * fingerprint is stable across pipelines for the same finding, so GitLab shows new and fixed
+ * findings between the merge request and its target branch.
+ */
+export function formatCodeQuality(summary: ValidationSummary): string {
+  const issues = summary.findings.map((f) => ({
+    description: `${f.rule}: ${f.message}`,
+    check_name: f.rule,
+    fingerprint: createHash('sha256')
+      .update(`${f.rule}\n${f.file}\n${f.kind}/${f.name}\n${f.path}\n${f.message}`)
+      .digest('hex'),
+    severity: f.severity === 'error' ? 'major' : 'minor',
+    location: { path: f.file, lines: { begin: f.line } },
+  }));
+  return `${JSON.stringify(issues, null, 2)}\n`;
+}
+
 export function formatFindings(format: ValidateFormat, summary: ValidationSummary): string {
   switch (format) {
     case 'json':
       return formatJson(summary);
     case 'github':
       return formatGithub(summary);
+    case 'codequality':
+      return formatCodeQuality(summary);
     default:
       return formatText(summary);
   }

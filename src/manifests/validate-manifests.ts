@@ -67,6 +67,8 @@ export interface ValidateManifestsOptions {
    * Entries of files no longer present are dropped, so the cache stays the size of the repository.
    */
   cache?: ManifestCache;
+  /** Called as files are checked (the CLI draws a progress bar on a terminal). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** What one file contributes before the cross-document rules; reusable while its key holds. */
@@ -147,7 +149,8 @@ export function validateManifests(
 
   const sorted = files.filter((f) => isManifestPath(f.path)).sort((a, b) => (a.path < b.path ? -1 : 1));
   const used = new Set<string>();
-  for (const input of sorted) {
+  options.onProgress?.(0, sorted.length);
+  for (const [index, input] of sorted.entries()) {
     const key = options.cache ? manifestCacheKey(input) : null;
     let outcome = key === null ? undefined : options.cache?.get(key);
     if (outcome === undefined) {
@@ -159,6 +162,7 @@ export function validateManifests(
     conditions.push(...outcome.conditions);
     // Cross-document rules replace a candidate's condition: give them copies, keep the cache intact.
     candidates.push(...outcome.candidates.map((candidate) => ({ ...candidate })));
+    options.onProgress?.(index + 1, sorted.length);
   }
   if (options.cache) {
     for (const key of options.cache.keys()) if (!used.has(key)) options.cache.delete(key);

@@ -36,6 +36,8 @@ export interface ReadManifestsOptions {
    * only from the last walked tip. Without it the whole history is walked for this read.
    */
   history?: HistoryCache;
+  /** Called as files are checked (the CLI draws a progress bar on a terminal). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export const MANIFESTS_DIR = 'manifests/';
@@ -154,6 +156,7 @@ export async function readManifests(
     records: options.records,
     limits,
     ...(options.cache ? { cache: hits } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   if (options.cache) {
     // `hits` now holds exactly this revision's files: make it the shared cache's content.
@@ -187,7 +190,12 @@ export async function readWorktreeManifests(
     }
     files.push({ path, content: await readFile(join(dir, path)), blob: '', introduced: null });
   }
-  return withRefused(validateManifests(files, { records: options.records, limits }), refused);
+  const result = validateManifests(files, {
+    records: options.records,
+    limits,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  return withRefused(result, refused);
 }
 
 /**

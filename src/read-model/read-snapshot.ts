@@ -42,6 +42,8 @@ export interface ReadSnapshotOptions {
    * branch does not exist yet, so there are no records.
    */
   ledgerRevision?: string | null;
+  /** Told as record files are read (the CLI draws a progress bar on a terminal). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Read manifests and records of a revision in batch (records first: closure rules need them). */
@@ -54,7 +56,10 @@ export async function readSnapshot(
   const { records, findings } =
     ledgerRevision === null
       ? { records: emptyRecordSet(), findings: [] }
-      : await readRecords(reader, ledgerRevision, options.cache ? { cache: options.cache.records } : {});
+      : await readRecords(reader, ledgerRevision, {
+          ...(options.cache ? { cache: options.cache.records } : {}),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
   const history = options.cache?.history ?? createHistoryCache();
   const manifests = await readManifests(reader, revision, {
     records: indexRecords(records),

@@ -24,6 +24,8 @@ export interface LoopOptions extends ReconcilerOptions {
   /** Stop after the first run (`--once`). */
   once?: boolean;
   onRun?: (result: RunResult) => void;
+  /** A run that failed with a CavraError (the loop logs it, backs off and tries again). */
+  onError?: (error: Error) => void;
 }
 
 /** What the previous run saw, persisted in the state dir so even `--once` can skip a no-op. */
@@ -65,6 +67,7 @@ export async function runLoop(input: LoopOptions): Promise<RunResult | null> {
       } catch (error) {
         if (!isCavraError(error)) throw error;
         failures++;
+        options.onError?.(error);
         waitMs = Math.min(MAX_ERROR_BACKOFF_MS, options.intervalMs * 2 ** Math.min(failures - 1, 8));
         options.logger.warn(
           { err: error.message, retryInMs: Math.round(waitMs) },

@@ -62,6 +62,8 @@ import {
 } from './ledger-check.js';
 
 export type { Shard } from '../plan/plan-reconcile.js';
+export { emptyRunResult, type RunOutcome, type RunResult } from '../domain/run-result.js';
+import { emptyRunResult, type RunOutcome, type RunResult } from '../domain/run-result.js';
 
 export interface ReconcilerMetrics {
   observeRun(seconds: number, outcome: RunOutcome): void;
@@ -99,35 +101,6 @@ export interface ReconcilerOptions {
   accept?: AcceptOptions;
   /** What the ledger check keeps between runs (the loop passes one for its lifetime). */
   checkCache?: LedgerCheckCache;
-}
-
-/**
- * How a run ended: `ok` (it called or recorded something), `noop` (nothing to do), `waiting`
- * (nothing to do until `nextDueAt`), `stalled` (input needs a human, see the reason), `failed`
- * (it could not finish: retried with backoff).
- */
-export type RunOutcome = 'ok' | 'noop' | 'waiting' | 'stalled' | 'failed';
-
-export interface RunResult {
-  outcome: RunOutcome;
-  /** PascalCase reason (src/domain/conditions.ts), e.g. `DeliveryFailed`, `NeedsOperatorFix`. */
-  reason: string;
-  /** True once the run committed records without a call (unknown outcomes, closures, reports). */
-  recorded: boolean;
-  /** The tracked branch tip that was read. */
-  revision: string | null;
-  /** Commits this run pushed (or made locally with --no-push). */
-  commits: string[];
-  calls: number;
-  delivered: number;
-  failed: number;
-  resent: number;
-  unknown: number;
-  /** Claims released uncalled: half their lease had passed before their turn came (re-planned). */
-  released: number;
-  /** When time alone will change the plan; the loop wakes then at the latest. */
-  nextDueAt: IsoTime | null;
-  message: string;
 }
 
 const DEFAULT_MAX_PUSH_ATTEMPTS = 8;
@@ -168,25 +141,6 @@ export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResu
     options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, 'failed');
     throw error;
   }
-}
-
-/** The result of a run that did nothing (yet). */
-export function emptyRunResult(): RunResult {
-  return {
-    outcome: 'noop',
-    reason: CONDITION_REASONS.Idle,
-    recorded: false,
-    revision: null,
-    commits: [],
-    calls: 0,
-    delivered: 0,
-    failed: 0,
-    resent: 0,
-    unknown: 0,
-    released: 0,
-    nextDueAt: null,
-    message: 'nothing to do',
-  };
 }
 
 /** A ledger commit as this run knows it; `committed` once known without reading it back. */

@@ -6,6 +6,7 @@
  * by `validate`, `verify`, status and the API) makes sure it is never silently dropped either.
  */
 import { collectClosureTargets } from '../domain/closures.js';
+import { withIndefiniteArticle } from '../domain/indefinite-article.js';
 import type { GitReader } from '../domain/ports.js';
 import { compareStrings } from '../domain/recovery-state.js';
 import type { Finding, RecordKind, RecordSet } from '../domain/types.js';
@@ -47,6 +48,8 @@ export type RecordCache = Map<string, RecordFileOutcome>;
 
 export interface ReadRecordsOptions {
   cache?: RecordCache;
+  /** Called as record files are checked (the CLI draws a progress bar on a terminal). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Read, parse and check every file under `records/` at `commit` (one ls-tree, one blob batch). */
@@ -75,6 +78,7 @@ export async function readRecords(
       });
     } else toRead.push(entry);
   }
+  options.onProgress?.(outcomes.length, entries.length);
   if (toRead.length > 0) {
     const blobs = await reader.readBlobs([...new Set(toRead.map((entry) => entry.blob))]);
     for (const entry of toRead) {
@@ -94,6 +98,7 @@ export async function readRecords(
           : parseRecordFile({ path: entry.path, content });
       cache?.set(`${entry.blob}:${entry.path}`, outcome);
       outcomes.push(outcome);
+      options.onProgress?.(outcomes.length, entries.length);
     }
   }
   return assembleRecords(outcomes);
@@ -394,7 +399,7 @@ function hasType(value: unknown, type: FieldType): boolean {
 function describe(value: unknown): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  return Array.isArray(value) ? 'an array' : withIndefiniteArticle(typeof value);
 }
 
 function sortById(records: RecordSet): void {

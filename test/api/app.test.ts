@@ -3,11 +3,13 @@
  * with known records (see fixtures.ts): every route, every error code, ETag/304, `?at=`, 405.
  */
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportEnvelope } from '../../src/domain/report.js';
 import { AUDIT_DELIVERY, FLOW_BASE } from '../../src/api/flow-routes.js';
 import { FIXTURE_NOW, COMMITTED_STATUS, EXECUTIONS, PLAYBOOK_A, PLAYBOOK_B } from './fixtures.js';
 import { FIXED_DECISIONS, startFixtureServer, type FixtureServer } from './fixture-server.js';
+import { git } from '../helpers/git-fixtures.js';
 
 const REPORT = `${AUDIT_DELIVERY}/retry-recovery-report`;
 let server: FixtureServer;
@@ -166,6 +168,22 @@ describe('?at=<commit>', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('x-cavra-revision')).toBe(server.repo.first);
     expect(body.committed).toBeNull();
+  });
+
+  it.each([
+    ['tree', (commit: string) => `${commit}^{tree}`],
+    ['blob', (commit: string) => `${commit}:manifests/policy.yaml`],
+  ])('answers 400 not_a_commit for the id of a %s (not 503)', async (type, spec) => {
+    const id = await git(server.repo.dir, ['rev-parse', spec(server.repo.first)]);
+    for (const at of [id, id.slice(0, 12)]) {
+      const { response, body } = await getJson<{ error: { code: string; message: string } }>(
+        `${REPORT}?at=${at}`,
+      );
+      expect(response.status).toBe(400);
+      expect(body.error.code).toBe('not_a_commit');
+      expect(body.error.message).toContain(`names a ${type}, not a commit`);
+      expect(body.error.message).not.toContain(server.repo.dir);
+    }
   });
 
   it('follows the tip when it moves', async () => {
@@ -343,6 +361,87 @@ describe('405 on every route for every method but GET and HEAD', () => {
   );
 });
 
+/** Send raw bytes on a fresh socket and collect everything the server answers until it closes. */
+function rawExchange(request: string): Promise<string> {
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
+function parseRaw(answer: string): { status: number; headers: Record<string, string>; body: unknown } {
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(
+    lines.map((line) => [
+      line.slice(0, line.indexOf(':')).toLowerCase(),
+      line.slice(line.indexOf(':') + 1).trim(),
+    ]),
+  );
+  return { status: Number(statusLine.split(' ')[1]), headers, body: body === '' ? null : JSON.parse(body) };
+}
+
+describe('methods express never sees', () => {
+  it('answers CONNECT with 405 and Allow: GET, HEAD, then closes the connection', async () => {
+    const answer = parseRaw(
+      await rawExchange('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'),
+    );
+    expect(answer.status).toBe(405);
+    expect(answer.headers).toMatchObject({
+      allow: 'GET, HEAD',
+      connection: 'close',
+      'cache-control': 'no-store',
+    });
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(answer.body).toEqual({
+      error: {
+        code: 'method_not_allowed',
+        message:
+          'CONNECT is not allowed: this API is read-only (GET, HEAD). Change the ops repository through a pull request instead.',
+      },
+    });
+  });
+
+  it.each(['FOO', 'BREW', 'get', 'X-CAVRA'])('answers the unknown method %s with 405', async (method) => {
+    const answer = parseRaw(await rawExchange(`${method} /status HTTP/1.1\r\nHost: x\r\n\r\n`));
+    expect(answer.status).toBe(405);
+    expect(answer.headers.allow).toBe('GET, HEAD');
+    const { error } = answer.body as { error: { code: string; message: string } };
+    expect(error.code).toBe('method_not_allowed');
+    expect(error.message.startsWith(`${method} is not allowed`)).toBe(true);
+  });
+
+  it.each(['OPTIONS', 'TRACE', 'PROPFIND', 'QUERY', 'M-SEARCH', 'PURGE'])(
+    'answers %s (which Node parses) with 405 through the app',
+    async (method) => {
+      const answer = parseRaw(
+        await rawExchange(`${method} ${REPORT} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      );
+      expect(answer.status).toBe(405);
+      expect(answer.headers.allow).toBe('GET, HEAD');
+    },
+  );
+
+  it('still answers other unparsable requests 400, and oversized headers 431', async () => {
+    const garbled = parseRaw(await rawExchange('GET /status HTTP/1.1\r\nHost x\r\n\r\n'));
+    expect(garbled.status).toBe(400);
+    expect((garbled.body as { error: { code: string } }).error.code).toBe('bad_request');
+    const huge = parseRaw(
+      await rawExchange(`GET /status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+    );
+    expect(huge.status).toBe(431);
+  });
+
+  it('keeps serving after refusing CONNECT', async () => {
+    await rawExchange('CONNECT example.com:443 HTTP/1.1\r\n\r\n');
+    expect((await get('/healthz')).status).toBe(200);
+  });
+});
+
 describe('process routes', () => {
   it('GET /healthz is ok', async () => {
     const { response, body } = await getJson('/healthz');
@@ -371,6 +470,30 @@ describe('process routes', () => {
     expect(text).toContain('cavra_process_cpu_user_seconds_total');
   });
 
+  it('GET /metrics has gauges of the served revision: recoveries and keys waiting per reason', async () => {
+    const real = await startFixtureServer({ planner: 'real' });
+    try {
+      const text = await (await fetch(`${real.url}/metrics`)).text();
+      // The report at FIXTURE_NOW: A/ops-webhook breached, B/archive open; the closure manifest of
+      // A/siem-splunk was committed without its record being the one the reconciler would write.
+      expect(text).toContain('# TYPE cavra_recoveries_open gauge');
+      expect(text).toMatch(/^cavra_recoveries_open 2$/m);
+      expect(text).toMatch(/^cavra_recoveries_breached 1$/m);
+      expect(text).toMatch(/^cavra_recoveries_pending 1$/m);
+      // Both keys of the fixture are delivered or executing now: no key waits (the reconciled
+      // repository's test counts waiting reasons).
+      expect(text).toContain('# TYPE cavra_retry_keys_waiting gauge');
+      expect(text).not.toMatch(/^cavra_retry_keys_waiting\{/m);
+
+      // The gauges follow the served revision: at the first commit playbook B does not exist.
+      real.setTip(real.repo.first);
+      const older = await (await fetch(`${real.url}/metrics`)).text();
+      expect(older).toMatch(/^cavra_recoveries_open 1$/m);
+    } finally {
+      await real.close();
+    }
+  });
+
   it('GET /openapi.json is an OpenAPI 3.1 document', async () => {
     const { response, body } = await getJson('/openapi.json');
     expect(response.status).toBe(200);
@@ -388,6 +511,18 @@ describe('process routes', () => {
       expect([301, 302]).toContain(redirect.status);
       expect(redirect.headers.get('location')).toBe('/console/');
     }
+  });
+});
+
+describe('the console vendor files', () => {
+  it('serves Chart.js from the installed package, and nothing else from there', async () => {
+    const script = await get('/console/vendor/chart.umd.js');
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/javascript/);
+    expect(await script.text()).toContain('Chart.js v4');
+    expect((await get('/console/vendor/chart.js')).status).toBe(404);
+    const post = await fetch(`${server.url}/console/vendor/chart.umd.js`, { method: 'POST' });
+    expect(post.status).toBe(405);
   });
 });
 

@@ -7,19 +7,16 @@ import { createSnapshotSource, type SnapshotSource } from '../../src/api/snapsho
 import { createGitReader } from '../../src/git/index.js';
 import { FIXTURE_NOW, createFixtureRepo, type FixtureRepo } from './fixtures.js';
 
+/** Two decisions in the shape the real planner returns (the fields the API reads). */
 export const FIXED_DECISIONS = [
   {
-    delivery_id: 'weekly-audit',
-    audit_id: 'audit-2026-26',
-    provider: 'ops-webhook',
+    key: { delivery_id: 'weekly-audit', audit_id: 'audit-2026-26', provider: 'ops-webhook' },
     action: 'retry',
-    reason: 'approved',
+    reason: 'executed',
     execute: true,
   },
   {
-    delivery_id: 'weekly-audit',
-    audit_id: 'audit-2026-26',
-    provider: 'archive',
+    key: { delivery_id: 'weekly-audit', audit_id: 'audit-2026-26', provider: 'archive' },
     action: 'none',
     reason: 'delivered',
     execute: false,

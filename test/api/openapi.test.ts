@@ -1,12 +1,21 @@
 /**
- * `/openapi.json` describes the real API: every route the app registers is in it, and the real
- * responses of every route (success and error) validate against its JSON Schemas (2020-12).
+ * `/openapi.json` describes the real API: it passes a standard OpenAPI validator, every route the
+ * app registers is in it, and the real responses of every route (success and error, and those of
+ * a repository written by real reconcile runs) validate against its JSON Schemas (2020-12).
  */
+import { validate as validateOpenApi } from '@readme/openapi-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_DELIVERY, FLOW_BASE, createFlowRoutes } from '../../src/api/flow-routes.js';
 import { createOpenApiDocument } from '../../src/api/openapi.js';
+import { git } from '../helpers/git-fixtures.js';
+import {
+  createReconciledOpsRepo,
+  startScenarioServer,
+  type ReconciledOpsRepo,
+  type ScenarioServer,
+} from '../helpers/reconciled-ops-repo.js';
 import { EXECUTIONS, PLAYBOOK_A } from './fixtures.js';
 import { startFixtureServer, type FixtureServer } from './fixture-server.js';
 
@@ -48,8 +57,10 @@ function responseSchema(template: string, method: string, status: number): objec
 }
 
 let server: FixtureServer;
+let treeId = '';
 beforeAll(async () => {
   server = await startFixtureServer();
+  treeId = await git(server.repo.dir, ['rev-parse', `${server.repo.second}^{tree}`]);
 });
 afterAll(async () => {
   await server.close();
@@ -79,6 +90,8 @@ const CASES: [string, string, string, number][] = [
     404,
   ],
   [`${AUDIT_DELIVERY}/retry-plan`, `${AUDIT_DELIVERY}/retry-plan`, 'get', 200],
+  [`${AUDIT_DELIVERY}/retry-execution-trends`, `${AUDIT_DELIVERY}/retry-execution-trends`, 'get', 200],
+  [`${AUDIT_DELIVERY}/retry-execution-trends`, `${AUDIT_DELIVERY}/retry-execution-trends`, 'post', 405],
   [`${AUDIT_DELIVERY}/retry-plan`, `${AUDIT_DELIVERY}/retry-plan`, 'post', 405],
   [
     `${AUDIT_DELIVERY}/retry-executions`,
@@ -106,6 +119,20 @@ const CASES: [string, string, string, number][] = [
 ];
 
 describe('openapi.json', () => {
+  it('passes a standard OpenAPI 3.1 validator (@readme/openapi-parser)', async () => {
+    const result = await validateOpenApi(structuredClone(document) as never);
+    expect(result).toEqual({ valid: true, warnings: [], specification: 'OpenAPI' });
+  });
+
+  it('fails that validator when an operation misses its path parameter (the check can fail)', async () => {
+    const broken = structuredClone(document) as unknown as { paths: Record<string, Record<string, unknown>> };
+    const path = broken.paths[`${PLAYBOOK}/{playbookId}`] ?? {};
+    delete path.parameters;
+    const result = await validateOpenApi(broken as never);
+    expect(result.valid).toBe(false);
+    expect(JSON.stringify(result)).toContain('missing path parameter');
+  });
+
   it('is OpenAPI 3.1 with JSON Schema 2020-12 and every schema compiles in strict mode', () => {
     expect(document.openapi).toBe('3.1.0');
     for (const name of Object.keys(document.components.schemas)) {
@@ -122,6 +149,13 @@ describe('openapi.json', () => {
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/console/']) {
       expect(Object.keys(document.paths)).toContain(path);
     }
+  });
+
+  it('documents the 400 for an `at` that names a tree', async () => {
+    const response = await fetch(`${server.url}/status?at=${treeId}`);
+    expect(response.status).toBe(400);
+    const validate = ajv.compile(responseSchema('/status', 'get', 400));
+    expect(validate(await response.json())).toBe(true);
   });
 
   it.each(CASES)('%s: the real answer to %s %s (%i) validates', async (template, path, method, status) => {
@@ -141,5 +175,39 @@ describe('openapi.json', () => {
     expect(validate({ ...body, report: { ...body.report, alert_level: 'fine' } })).toBe(false);
     const { execution_count: _dropped, ...missing } = body.report;
     expect(validate({ ...body, report: missing })).toBe(false);
+  });
+});
+
+describe('responses over a repository written by real reconcile runs', () => {
+  let scenario: ReconciledOpsRepo;
+  let servers: ScenarioServer[] = [];
+  beforeAll(async () => {
+    scenario = await createReconciledOpsRepo();
+    servers = [
+      await startScenarioServer(scenario, { observe: false }),
+      await startScenarioServer(scenario, { observe: true }),
+    ];
+    scenario.recorder.recordError(new Error('the remote could not be reached'));
+  }, 60_000);
+  afterAll(async () => {
+    for (const running of servers) await running.close();
+    await scenario?.cleanup();
+  });
+
+  it.each([
+    ['/status', '/status'],
+    [`${AUDIT_DELIVERY}/retry-plan`, `${AUDIT_DELIVERY}/retry-plan`],
+    [`${AUDIT_DELIVERY}/retry-execution-trends`, `${AUDIT_DELIVERY}/retry-execution-trends`],
+    [`${AUDIT_DELIVERY}/retry-recovery-report`, `${AUDIT_DELIVERY}/retry-recovery-report`],
+    [FLOW_BASE, `${FLOW_BASE}?limit=5&offset=5`],
+  ])('%s validates as served by `serve` and by `start`', async (template, path) => {
+    for (const running of servers) {
+      const response = await fetch(`${running.url}${path}`);
+      expect(response.status).toBe(200);
+      const validate = ajv.compile(responseSchema(template, 'get', 200));
+      const valid = validate(await response.json());
+      expect(validate.errors ?? []).toEqual([]);
+      expect(valid).toBe(true);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,10 @@ import { ExitError } from '../../src/errors.js';
 import { readWorktreeManifests } from '../../src/read-model/read-manifests.js';
 import { createTempDir, type TempDir } from '../helpers/git-fixtures.js';
 import { createTestContext } from './helpers-context.js';
+
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 let temp: TempDir;
 beforeEach(async () => {
@@ -26,6 +31,7 @@ describe('init', () => {
       expect.arrayContaining([
         'README.md',
         '.github/workflows/cavra-gitops.yml',
+        '.gitlab-ci.yml',
         '.cavra/allowed_signers',
         'manifests/policy.yaml',
         'manifests/providers.yaml',
@@ -37,6 +43,13 @@ describe('init', () => {
     expect(workflow).toContain('pull_request');
     expect(workflow).toContain('cavra-gitops validate --format github');
     expect(workflow).toContain('cavra-gitops plan --format markdown');
+    expect(workflow).toContain('cavra-gitops pr-comment --file');
+    // One pin, the version of the CLI that scaffolded it; nothing runs an unpinned npx.
+    expect(workflow).toContain(`CAVRA_GITOPS_PACKAGE: "cavra-gitops@${PACKAGE_VERSION}"`);
+    expect(workflow).not.toContain('npx');
+    const gitlab = await readFile(join(dir, '.gitlab-ci.yml'), 'utf8');
+    expect(gitlab).toContain(`CAVRA_GITOPS_PACKAGE: "cavra-gitops@${PACKAGE_VERSION}"`);
+    expect(gitlab).toContain('codequality: gl-code-quality-report.json');
     const result = await readWorktreeManifests(dir);
     expect(result.findings.filter((f) => f.severity === 'error')).toEqual([]);
     expect(result.manifests.providers.map((p) => p.name)).toEqual(['ops-file', 'ops-webhook']);
@@ -45,6 +58,16 @@ describe('init', () => {
     const providers = await readFile(join(dir, 'manifests/providers.yaml'), 'utf8');
     const schemaRef = /\$schema=(\S+)/.exec(providers)?.[1];
     expect(await readdir(join(dir, 'manifests', schemaRef!, '..'))).toContain('provider.schema.json');
+  });
+
+  it('--package pins what the scaffolded CI installs, in one place per file', async () => {
+    const t = createTestContext(temp.dir);
+    expect(await runInit('ops', t.context, { package: '/opt/pkgs/cavra-gitops-0.1.0.tgz' })).toBe(0);
+    for (const file of ['.github/workflows/cavra-gitops.yml', '.gitlab-ci.yml']) {
+      const text = await readFile(join(temp.dir, 'ops', file), 'utf8');
+      expect(text.split('/opt/pkgs/cavra-gitops-0.1.0.tgz')).toHaveLength(2);
+      expect(text).not.toContain('cavra-gitops@');
+    }
   });
 
   it('refuses a non-empty directory', async () => {

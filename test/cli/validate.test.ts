@@ -86,7 +86,39 @@ describe('validate', () => {
     );
   });
 
-  it.each(['text', 'json', 'github'])(
+  it('prints a GitLab code quality report: one issue per finding, stable fingerprints', async () => {
+    const bad = 'apiVersion: cavra.dev/v1\nkind: Provider\nmetadata:\n  name: X\nspec:\n  type: file\n';
+    await commitFiles(repo.dir, { 'manifests/x.yaml': bad }, 'x');
+    const run = async (): Promise<unknown[]> => {
+      const t = createTestContext(repo.dir);
+      expect(await runValidate({ format: 'codequality' }, t.context)).toBe(1);
+      return JSON.parse(t.stdout()) as unknown[];
+    };
+    const issues = (await run()) as {
+      description: string;
+      check_name: string;
+      fingerprint: string;
+      severity: string;
+      location: unknown;
+    }[];
+    expect(issues).toHaveLength(1);
+    const [issue] = issues;
+    expect(issue!.description).toMatch(
+      /^schema\.pattern: `\/metadata\/name` does not have the required format/,
+    );
+    expect(issue!.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect([issue!.check_name, issue!.severity, issue!.location]).toEqual([
+      'schema.pattern',
+      'major',
+      { path: 'manifests/x.yaml', lines: { begin: 4 } },
+    ]);
+    expect(await run()).toEqual(issues);
+    const clean = createTestContext(repo.dir);
+    expect(await runValidate({ format: 'codequality', ref: 'HEAD~1' }, clean.context)).toBe(0);
+    expect(JSON.parse(clean.stdout())).toEqual([]);
+  });
+
+  it.each(['text', 'json', 'github', 'codequality'])(
     'reports a canary secret by rule and location and never prints it (%s)',
     async (format) => {
       const manifest = [

@@ -13,17 +13,7 @@ import { reconcileOnce } from '../../src/reconciler/run-once.js';
 import { FLOW_BASE } from '../../src/api/app.js';
 import { PLAYBOOK_A, closureManifest } from '../api/fixtures.js';
 import { startFixtureServer, type FixtureServer } from '../api/fixture-server.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { CHROMIUM_ARGS } from './chromium.js';
 
 /**
  * Commit a RecoveryClosure manifest as an operator would, then let the real reconciler record it:
