@@ -9,6 +9,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import type { Clock, Env, PushResult, ReconcilerStore, TreeChange } from '../domain/ports.js';
 import { GitError } from '../errors.js';
 import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fast-import.js';
+import { signCommit } from './sign-commit.js';
 import { createGitReader, type LocalGitReader } from './reader.js';
 import { redactRemote } from './redact-remote.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
@@ -31,6 +32,8 @@ export interface GitStoreOptions {
   authorName?: string;
   /** Commit author/committer email; default the replica id. */
   authorEmail?: string;
+  /** An ssh private key file: every commit is ssh-signed with it (`--signing-key`). */
+  signingKey?: string;
   env?: Env;
   /** Source of commit times (inject `CAVRA_GITOPS_NOW`); default the wall clock. */
   clock?: Clock;
@@ -429,11 +432,12 @@ function createStore(parts: StoreParts): CavraGitStore {
       serialized(async () => {
         assertOpen();
         const time = commitOptions.time ?? options.clock?.now() ?? new Date();
+        const fullMessage = appendTrailer(message, REPLICA_TRAILER, options.replicaId);
         const stream = buildFastImportStream({
           ref: SCRATCH_REF,
           base,
           change,
-          message: appendTrailer(message, REPLICA_TRAILER, options.replicaId),
+          message: fullMessage,
           identity,
           time,
         });
@@ -449,7 +453,16 @@ function createStore(parts: StoreParts): CavraGitStore {
             `Creating a commit on ${base ?? 'an empty history'} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
           );
         }
-        return id;
+        if (options.signingKey === undefined) return id;
+        return signCommit(id, {
+          cwd: stateDir,
+          env,
+          keyFile: resolvePath(options.cwd ?? process.cwd(), options.signingKey),
+          identity,
+          time,
+          message: fullMessage,
+          parent: base,
+        });
       }),
 
     push: (commit, branch) =>
