@@ -25,6 +25,12 @@ export interface CheckState {
   trackedTip: string | null;
   /** The ledger branch records were on then (null: the tracked branch). */
   ledgerBranch: string | null;
+  /**
+   * The last commit the replica pushed on top of them, when that run committed: a later tip must
+   * descend from it too (absent: from the checked tips).
+   */
+  builtLedgerTip?: string;
+  builtTrackedTip?: string;
 }
 
 export async function readCheckState(stateDir: string): Promise<CheckState | null> {
@@ -38,6 +44,8 @@ export async function readCheckState(stateDir: string): Promise<CheckState | nul
       ledgerTip: commit(value.ledgerTip),
       trackedTip: commit(value.trackedTip),
       ledgerBranch: typeof value.ledgerBranch === 'string' ? value.ledgerBranch : null,
+      ...(commit(value.builtLedgerTip) ? { builtLedgerTip: commit(value.builtLedgerTip)! } : {}),
+      ...(commit(value.builtTrackedTip) ? { builtTrackedTip: commit(value.builtTrackedTip)! } : {}),
     };
   } catch {
     return null;

@@ -73,8 +73,11 @@ export type LedgerCheckOutcome =
       accepted: RunAcceptances;
       /** Every delivery and execution id this replica has seen recorded: never called again. */
       recorded: ReadonlySet<string>;
-      /** Remember the checked tips (call once the run has recorded what it accepted). */
-      persist(): Promise<void>;
+      /**
+       * Remember the checked tips (call once the run has recorded what it accepted), the run's
+       * last pushed commit (the tip it built on last) and the ids its commits recorded.
+       */
+      persist(run: { lastCommit: string | null; recordedIds: readonly string[] }): Promise<void>;
     }
   | {
       status: 'stalled';
@@ -174,11 +177,21 @@ export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<L
     status: 'clean',
     accepted: { ledgerChanges: acceptedLedger.sort(), history: [...new Set(acceptedHistory)].sort() },
     recorded: cache.recorded,
-    persist: async () => {
-      await appendRecordedIds(request.stateDir, fresh);
+    persist: async (run) => {
+      const own = run.recordedIds.filter((id) => !cache.recorded!.has(id));
+      for (const id of own) cache.recorded!.add(id);
+      await appendRecordedIds(request.stateDir, [...fresh, ...own]);
       fresh.length = 0;
-      await writeCheckState(request.stateDir, newState);
-      cache.state = newState;
+      const built =
+        run.lastCommit === null
+          ? newState
+          : {
+              ...newState,
+              builtLedgerTip: run.lastCommit,
+              ...(request.ledgerBranch === null ? { builtTrackedTip: run.lastCommit } : {}),
+            };
+      await writeCheckState(request.stateDir, built);
+      cache.state = built;
     },
   };
 }
@@ -227,15 +240,17 @@ async function findRewrites(
     }
     return rewrites;
   }
-  if (state.trackedTip !== null && !(await descends(reader, state.trackedTip, tips.revision))) {
-    rewrites.push({ branch: 'tracked', last: state.trackedTip, now: tips.revision });
+  const trackedTip = state.builtTrackedTip ?? state.trackedTip;
+  if (trackedTip !== null && !(await descends(reader, trackedTip, tips.revision))) {
+    rewrites.push({ branch: 'tracked', last: trackedTip, now: tips.revision });
   }
+  const ledgerTip = state.builtLedgerTip ?? state.ledgerTip;
   // Moving to a ledger branch that is not created yet (the tracked branch holds no records to seed
   // it with) loses nothing; a ledger branch that existed and is gone does.
   const moved = state.ledgerBranch !== ledgerBranch;
-  if (ledgerBranch !== null && state.ledgerTip !== null && !(moved && tips.ledger === null)) {
-    if (tips.ledger === null || !(await descends(reader, state.ledgerTip, tips.ledger))) {
-      rewrites.push({ branch: 'ledger', last: state.ledgerTip, now: tips.ledger });
+  if (ledgerBranch !== null && ledgerTip !== null && !(moved && tips.ledger === null)) {
+    if (tips.ledger === null || !(await descends(reader, ledgerTip, tips.ledger))) {
+      rewrites.push({ branch: 'ledger', last: ledgerTip, now: tips.ledger });
     }
   }
   return rewrites;

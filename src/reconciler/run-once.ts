@@ -19,7 +19,14 @@
  */
 import type { Logger } from 'pino';
 import { CONDITION_REASONS } from '../domain/conditions.js';
-import type { Clock, Connector, DeliveryOutcome, ReconcilerStore, TreeChange } from '../domain/ports.js';
+import type {
+  Clock,
+  Connector,
+  DeliveryOutcome,
+  ReconcilerStore,
+  TreeChange,
+  WalkedChange,
+} from '../domain/ports.js';
 import {
   buildClaim,
   buildDeliveryRecord,
@@ -50,6 +57,7 @@ import {
 import { readCommittedReports, readPlanFacts, type PlanFacts } from '../read-model/read-plan-facts.js';
 import { readSnapshot, type Snapshot, type SnapshotCache } from '../read-model/read-snapshot.js';
 import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
+import { recordedIdsOf } from '../records/ledger-rules.js';
 import { redactText } from '../redact.js';
 import { runCallPipeline } from './call-pipeline.js';
 import { clearJournal, openJournal, readJournal } from './journal.js';
@@ -129,13 +137,21 @@ export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResu
     result: emptyRunResult(),
     runCounts: new Map(),
     connectors: new Map(),
+    recordedIds: [],
   };
   try {
     await flushJournal(context);
     const passes = await retryOnRejection(options, 'claim', (attempt) => runPass(context, attempt));
     finishResult(context, passes === 'rejected');
     // The checked tips are remembered once the run is through (and has recorded what it accepted).
-    if (context.check && context.result.outcome !== 'failed') await context.check.persist();
+    if (context.check && context.result.outcome !== 'failed') {
+      await context.check.persist({
+        // Pushed commits are tips this run built on: a later tip must descend from them. Local
+        // ones (--no-push) are not on the remote.
+        lastCommit: options.push ? (context.result.commits.at(-1) ?? null) : null,
+        recordedIds: context.recordedIds,
+      });
+    }
     options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, context.result.outcome);
     return context.result;
   } catch (error) {
@@ -202,6 +218,8 @@ interface RunContext {
   acceptanceRecorded?: boolean;
   /** Why the run stopped before planning (the ledger check). */
   stall?: { reason: string; message: string };
+  /** Delivery and execution ids this run's landed commits recorded (never called again). */
+  recordedIds: string[];
 }
 
 /**
@@ -505,6 +523,7 @@ async function executeCalls(
           callBy.set(claim.claim_id, Date.parse(claim.claimed_at) + halfLeaseMs);
         ledger = landed.view;
         result.commits.push(landed.view.snapshot.ledgerRevision);
+        context.recordedIds.push(...recordedIdsOf(landed.change.put.map(asAdded)));
         return true;
       },
     },
@@ -547,7 +566,7 @@ async function commitBatch(
   plan: ReconcilePlan,
   run: RunIdentity,
   runCounts: RunCounts,
-): Promise<{ view: LedgerView; claims: ClaimRecord[] } | null> {
+): Promise<{ view: LedgerView; claims: ClaimRecord[]; change: TreeChange } | null> {
   // Later batches are claimed well after the run started: their leases run from now.
   const evaluatedAt = options.clock.now();
   const claims = calls.map((call) =>
@@ -608,7 +627,12 @@ async function commitBatch(
     snapshot: { ...ledger.snapshot, ledgerRevision: commit, records },
     ...(committed ? { committed } : {}),
   };
-  return { view, claims };
+  return { view, claims, change };
+}
+
+/** A file a commit puts, as the walk would list it (for the ids it records). */
+function asAdded(file: { path: string }): WalkedChange {
+  return { path: file.path, status: 'added', blob: '', mode: '100644' };
 }
 
 /** The run id the records of `run` carry. */
@@ -777,6 +801,7 @@ async function commitLedger(
       return 'rejected';
     }
     result.commits.push(commit);
+    context.recordedIds.push(...recordedIdsOf(settled.change.put.map(asAdded)));
     addRunCounts(runCounts, runIdOf(options, run), settled.counts);
     if (accepted) context.acceptanceRecorded = true;
     if (pushed !== null) options.logger.info({ commit, ...settled.counts }, 'records pushed');

@@ -193,6 +193,36 @@ describe('verify recomputes what it cannot take on trust', () => {
     await receiver.close();
   });
 
+  it('--since audits only what the commits after it did', async () => {
+    const copy = await copyLedgerSeed(seed, receiver);
+    try {
+      const early = await copy.ops.commit(
+        { [await firstFile(copy.ops.remote, 'records/runs')]: null },
+        'an old deletion',
+      );
+      const full = await copy.verify();
+      expect(full.output.findings).toContainEqual(
+        expect.objectContaining({ rule: 'verify.record-deleted', commit: early }),
+      );
+      expect((await copy.verify(['--since', early])).code).toBe(0);
+      const later = await commitRecord(
+        copy,
+        'executions',
+        nextAttempt(await executionOf(copy, 'hook-a'), 3),
+        nextAttempt(await executionOf(copy, 'hook-a'), 3).execution_id,
+        (await executionOf(copy, 'hook-a')).executed_at,
+      );
+      const since = await copy.verify(['--since', early]);
+      expect(since.code).toBe(1);
+      expect(since.output.findings.map((finding) => finding.commit)).toEqual(
+        since.output.findings.map(() => later.commit),
+      );
+      expect(since.output.findings.map((finding) => finding.rule)).toContain('verify.approval-not-allowed');
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
   it.each(CASES)('$name → $rule', async (forgery) => {
     const copy = await copyLedgerSeed(seed, receiver);
     try {

@@ -171,6 +171,7 @@ export interface LedgerCopy {
   reconcile(options?: {
     accept?: { ledgerChanges?: string[]; history?: string[] };
     stateDir?: string;
+    ledgerBranch?: string;
   }): Promise<RunResult>;
   /** `verify` on the remote with the CLI; the parsed JSON output. */
   verify(args?: string[]): Promise<{ code: number; output: VerifyOutput }>;
@@ -204,6 +205,7 @@ export async function copyLedgerSeed(seed: LedgerSeed, receiver: HttpReceiver): 
         replicaId: 'a',
         clock,
         env,
+        ...(options.ledgerBranch ? { ledgerBranch: options.ledgerBranch } : {}),
       });
       try {
         return await reconcileOnce({

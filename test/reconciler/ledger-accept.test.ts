@@ -124,6 +124,59 @@ describe('accepting ledger changes and rewritten histories', () => {
     }
   });
 
+  it('reconcile --once on a tampered ledger exits 1 and says LedgerTampered', async () => {
+    const copy = await copyLedgerSeed(seed, receiver);
+    try {
+      const file = await firstFile(copy.ops.remote, 'records/runs');
+      const tamper = await copy.ops.commit({ [file]: null }, 'drop a run record');
+      const cli = createCliContext(copy.ops.work, copy.env, copy.clock);
+      const code = await runCli(
+        [
+          'reconcile',
+          '--remote',
+          copy.ops.remote,
+          '--once',
+          '--state-dir',
+          copy.state.dir,
+          '--replica-id',
+          'a',
+        ],
+        cli.context,
+      );
+      expect(code).toBe(1);
+      expect(cli.stderr()).toContain('LedgerTampered');
+      expect(cli.stderr()).toContain(tamper.slice(0, 12));
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
+  it('a force-push of the ledger branch: HistoryRewritten with 0 calls', async () => {
+    const copy = await copyLedgerSeed(seed, receiver);
+    const state = await createStateDir();
+    try {
+      // Move the records to a ledger branch (seeded from main), then rewrite that branch.
+      expect((await copy.reconcile({ stateDir: state.dir, ledgerBranch: 'cavra-ledger' })).calls).toBe(0);
+      const seeded = await git(copy.ops.remote, ['rev-parse', 'cavra-ledger']);
+      await copy.ops.commit(
+        { 'manifests/deliveries/drill-new.yaml': deliveryYaml('drill-new', ['hook-a']) },
+        'new work',
+      );
+      const delivered = await copy.reconcile({ stateDir: state.dir, ledgerBranch: 'cavra-ledger' });
+      expect(delivered.calls).toBe(1);
+      await git(copy.ops.remote, ['update-ref', 'refs/heads/cavra-ledger', seeded]);
+      receiver.reset();
+      const stalled = await copy.reconcile({ stateDir: state.dir, ledgerBranch: 'cavra-ledger' });
+      expect(stalled.reason).toBe('HistoryRewritten');
+      expect(stalled.message).toContain(seeded);
+      expect(stalled.calls).toBe(0);
+      expect(receiver.requests).toEqual([]);
+    } finally {
+      await state.cleanup();
+      await copy.cleanup();
+    }
+  });
+
   it('a force-push to before the retries: HistoryRewritten with 0 calls, then --accept-history re-sends nothing seen recorded', async () => {
     const copy = await copyLedgerSeed(seed, receiver);
     try {
