@@ -8,6 +8,7 @@
  * of a run so the history is walked once.
  */
 import type { GitReader } from '../domain/ports.js';
+import { GitError } from '../errors.js';
 import type { CommitInfo, ReconcilerPolicySpec, SignatureInfo } from '../domain/types.js';
 import type { ChunkCache, DocumentSummary } from '../manifests/document-identity.js';
 import type { YamlLimits } from '../manifests/limits.js';
@@ -164,7 +165,9 @@ export async function readBranchAt(
   const position = branch.index.byId.get(commit);
   if (position === undefined) {
     // The walk always lists its tip; a missing tip means git answered with something else.
-    throw new Error(`the history walk of ${commit} did not list ${commit} itself`);
+    throw new GitError(
+      `The history walk of ${commit} did not list ${commit} itself; check that it is a commit.`,
+    );
   }
   return { branch, position, atTip: true };
 }
