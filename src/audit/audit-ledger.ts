@@ -21,7 +21,12 @@ import {
   readReconcilerSigning,
   type LedgerFiles,
 } from '../read-model/read-ledger-range.js';
-import { createSnapshotCache, readSnapshot, type Snapshot } from '../read-model/read-snapshot.js';
+import {
+  createSnapshotCache,
+  readSnapshot,
+  type Snapshot,
+  type SnapshotCache,
+} from '../read-model/read-snapshot.js';
 import { parseRecordPath } from '../records/layout.js';
 import {
   checkLedger,
@@ -30,7 +35,12 @@ import {
   whyNotReconcilerCommit,
   type AcceptedChange,
 } from '../records/ledger-rules.js';
-import { MAX_RECORD_BYTES, parseRecordFile, type RecordFileOutcome } from '../records/read-records.js';
+import {
+  MAX_RECORD_BYTES,
+  parseRecordFile,
+  readRecords,
+  type RecordFileOutcome,
+} from '../records/read-records.js';
 import { checkRecordIds, describeIdMismatch, verifyRecords } from '../records/verify-records.js';
 import type { AuditFinding, AuditProgress } from './audit-finding.js';
 import { recomputeRecords } from './recompute-records.js';
@@ -128,7 +138,10 @@ export async function auditLedger(reader: GitReader, options: AuditOptions): Pro
   );
 
   // Rules over the records at the tip (attempt numbering, executions and their deliveries).
-  const addedBy = new Map(added.map((file) => [file.path, file]));
+  // The first commit that added the blob each path holds at the tip (a revert restores, not adds).
+  const addedBy = new Map(
+    added.filter((file) => tipFiles.get(file.path) === file.blob).map((file) => [file.path, file]),
+  );
   const inRange = (path: string): boolean => since === null || addedBy.has(path);
   for (const finding of tipRecordFindings(snapshot, addedBy)) {
     if (inRange(finding.file)) findings.push(finding);
@@ -141,11 +154,11 @@ export async function auditLedger(reader: GitReader, options: AuditOptions): Pro
         snapshot,
         cache,
         tipFiles,
-        addedBy,
+        commits: range.commits,
+        baselineKeys: await readBaselineKeys(reader, since, cache),
         history: tracked.branch,
         revision: options.revision,
         ledgerRevision: options.ledgerRevision,
-        since,
         progress,
       })
     ).filter((finding) => inRange(finding.file) || finding.file.startsWith('reports/')),
@@ -170,6 +183,18 @@ export async function auditLedger(reader: GitReader, options: AuditOptions): Pro
     ),
     accepted: ledger.accepted,
   };
+}
+
+/** The record files at a `--since` baseline, parsed into the cache (keys `<blob>:<path>`). */
+async function readBaselineKeys(
+  reader: GitReader,
+  since: string | null,
+  cache: SnapshotCache,
+): Promise<string[]> {
+  if (since === null) return [];
+  await readRecords(reader, since, { cache: cache.records });
+  const entries = await reader.listTree(since, ['records/']);
+  return entries.map((entry) => `${entry.blob}:${entry.path}`);
 }
 
 /** The record files the walk's commits added (every blob a path ever held, with the first commit adding it). */

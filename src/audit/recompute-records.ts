@@ -1,27 +1,676 @@
 /**
- * The audit's recomputations over the records at the ledger tip (docs/reference.md §6a): each
- * execution's approval in history and the gate recomputed at its source revision, orphans,
- * playbooks and the committed report.
+ * The audit's recomputations over the records at the ledger tip (docs/reference.md §6a), each with
+ * the code the reconciler itself runs, so the audit and the reconciler cannot disagree:
+ * - `verify.unknown-approval`: each approval an execution names is a RetryApproval for its key in
+ *   the named blob, at the named path of the named commit, an ancestor of its source revision;
+ * - `verify.approval-not-allowed`: the gate recomputed at the execution's source revision — the
+ *   manifests there, the ledger as it stood before its claim, its time — with `planReconcile`,
+ *   which must plan this very execution (base and current policy, signatures, quorum included);
+ * - `verify.approval-reused`: an approval (by name) that more than one execution carries;
+ * - `verify.orphan-record`: a delivery whose AuditDelivery never existed in its source revision's
+ *   history, a closure whose RecoveryClosure is not at its source commit, a closure's playbook or
+ *   verification ref that resolves to no record;
+ * - `verify.playbook-mismatch`: a playbook that `planPlaybooks` over the failures as they stood
+ *   does not recompute byte-identical;
+ * - `verify.report-mismatch`: the committed report does not recompute byte-identical from the
+ *   records at the tip with its own `generated_at`, `generated_by` and SLO.
  */
-import type { GitReader } from '../domain/ports.js';
+import { canonicalJson } from '../domain/canonical-json.js';
+import { collectRecordIds } from '../domain/closures.js';
+import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
+import { planPlaybooks } from '../domain/playbooks.js';
+import type { GitReader, StoredObject, WalkedCommit } from '../domain/ports.js';
+import { computeRetryRecoveryReport, type ReportEnvelope } from '../domain/report.js';
+import { keyString } from '../domain/retry-rules.js';
+import type {
+  ApprovalEvidence,
+  ClosureRecord,
+  DeliveryRecord,
+  ExecutionRecord,
+  PlaybookRecord,
+  RecordSet,
+} from '../domain/types.js';
+import { planReconcile } from '../plan/plan-reconcile.js';
+import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
+import { markAncestors } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
+import { readManifests } from '../read-model/read-manifests.js';
+import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
+import { resolveLimits } from '../manifests/limits.js';
+import { indexRecords, assembleRecords, type RecordFileOutcome } from '../records/read-records.js';
+import { recordPath, REPORT_JSON_PATH } from '../records/layout.js';
+import { short } from '../records/ledger-rules.js';
 import type { AuditFinding, AuditProgress } from './audit-finding.js';
 
 export interface RecomputeInput {
   snapshot: Snapshot;
   cache: SnapshotCache;
   tipFiles: LedgerFiles;
-  /** Record path → the commit that added its current blob. */
-  addedBy: ReadonlyMap<string, { commit: string; blob: string }>;
+  /** The ledger walk (newest first): from the root, or since the baseline. */
+  commits: readonly WalkedCommit[];
+  /** Record outcomes (by `<blob>:<path>`) present at the baseline of a `--since` audit. */
+  baselineKeys: readonly string[];
+  /** The tracked branch's walk. */
   history: BranchHistory;
   revision: string;
   ledgerRevision: string;
-  since: string | null;
   progress: AuditProgress;
 }
 
-export async function recomputeRecords(_reader: GitReader, _input: RecomputeInput): Promise<AuditFinding[]> {
-  return [];
+/** Run every recomputation (see the file comment). */
+export async function recomputeRecords(reader: GitReader, input: RecomputeInput): Promise<AuditFinding[]> {
+  const ledger = indexLedger(input.commits, input.baselineKeys, input.cache, input.tipFiles);
+  const findings: AuditFinding[] = [];
+  const { records } = input.snapshot;
+  const addedAt = (kind: Parameters<typeof recordPath>[0], id: string, at: string): string =>
+    ledger.commitOfPath.get(safePath(kind, id, at)) ?? '';
+  const tracked = createAncestry(input.history);
+
+  input.progress('checking approvals', 0, records.executions.length);
+  findings.push(...(await checkApprovalEvidence(reader, input, tracked, addedAt)));
+  findings.push(...(await checkGate(reader, input, ledger, addedAt)));
+  findings.push(...(await checkReuse(reader, input, addedAt)));
+  input.progress('checking references', 0, 0);
+  findings.push(...checkDeliveries(input, tracked, addedAt));
+  findings.push(...(await checkClosures(reader, input, addedAt)));
+  input.progress('recomputing playbooks and the report', 0, 0);
+  findings.push(...(await checkPlaybooks(reader, input, ledger)));
+  findings.push(...(await checkReport(reader, input, ledger.reportCommit || input.ledgerRevision)));
+  return findings;
+}
+
+function safePath(kind: Parameters<typeof recordPath>[0], id: string, at: string): string {
+  try {
+    return recordPath(kind, id, at);
+  } catch {
+    return `records/${kind}/${id}.json`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ledger's walk as an index: which records each commit added, ancestors, records at a commit
+// ---------------------------------------------------------------------------------------------
+
+interface LedgerIndex {
+  commits: WalkedCommit[];
+  position: Map<string, number>;
+  parents: number[][];
+  /** Record outcome keys (`<blob>:<path>`) each position added. */
+  added: string[][];
+  baselineKeys: readonly string[];
+  /** Record path → the first commit that added the blob the tip holds there. */
+  commitOfPath: Map<string, string>;
+  /** Claim id → position of the first commit that wrote its claim. */
+  firstClaim: Map<string, number>;
+  /** The newest commit that wrote the report ('' when none in the walk). */
+  reportCommit: string;
+  outcomes: ReadonlyMap<string, RecordFileOutcome>;
+}
+
+function indexLedger(
+  newestFirst: readonly WalkedCommit[],
+  baselineKeys: readonly string[],
+  cache: SnapshotCache,
+  tipFiles: LedgerFiles,
+): LedgerIndex {
+  const commits = [...newestFirst].reverse();
+  const position = new Map(commits.map((commit, index) => [commit.commit, index]));
+  const index: LedgerIndex = {
+    commits,
+    position,
+    parents: commits.map((commit) => commit.parents.flatMap((parent) => position.get(parent) ?? [])),
+    added: commits.map(() => []),
+    baselineKeys,
+    commitOfPath: new Map(),
+    firstClaim: new Map(),
+    reportCommit: '',
+    outcomes: cache.records,
+  };
+  commits.forEach((commit, at) => {
+    for (const change of commit.changes) {
+      if (change.path === REPORT_JSON_PATH) index.reportCommit = commit.commit;
+      if (change.status === 'deleted' || !change.path.startsWith('records/')) continue;
+      const claim = /^records\/claims\/([^/]+)\.json$/.exec(change.path);
+      if (claim) {
+        if (!index.firstClaim.has(claim[1]!)) index.firstClaim.set(claim[1]!, at);
+        continue;
+      }
+      const key = `${change.blob}:${change.path}`;
+      if (!cache.records.has(key)) continue;
+      index.added[at]!.push(key);
+      // A blob restored by a revert was first added by the commit that wrote it.
+      if (tipFiles.get(change.path) === change.blob && !index.commitOfPath.has(change.path))
+        index.commitOfPath.set(change.path, commit.commit);
+    }
+  });
+  return index;
+}
+
+function ancestorsOf(index: LedgerIndex, position: number): Uint8Array {
+  const marks = new Uint8Array(index.commits.length);
+  const pending = [position];
+  marks[position] = 1;
+  while (pending.length > 0) {
+    for (const parent of index.parents[pending.pop()!]!) {
+      if (marks[parent] === 0) {
+        marks[parent] = 1;
+        pending.push(parent);
+      }
+    }
+  }
+  return marks;
+}
+
+/** The records (no claims) at a position of the walk: the baseline's and those its ancestors added. */
+function recordsAt(
+  index: LedgerIndex,
+  position: number | null,
+  keep: (key: string) => boolean = () => true,
+): RecordSet {
+  const keys = [...index.baselineKeys];
+  if (position !== null) {
+    const marks = ancestorsOf(index, position);
+    marks.forEach((marked, at) => {
+      if (marked === 1) keys.push(...index.added[at]!);
+    });
+  }
+  const outcomes: RecordFileOutcome[] = [];
+  for (const key of keys) {
+    if (!keep(key)) continue;
+    const outcome = index.outcomes.get(key);
+    if (outcome !== undefined && outcome.kind !== null && outcome.kind !== 'claims') outcomes.push(outcome);
+  }
+  return assembleRecords(outcomes).records;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tracked branch's ancestry (from its walk, cached per commit)
+// ---------------------------------------------------------------------------------------------
+
+interface Ancestry {
+  /** Whether `ancestor` is `commit` or one of its ancestors (false when either is not in the walk). */
+  isAncestor(ancestor: string, commit: string): boolean;
+  has(commit: string): boolean;
+}
+
+function createAncestry(history: BranchHistory): Ancestry {
+  const marks = new Map<number, Uint8Array>();
+  const { byId } = history.index;
+  return {
+    has: (commit) => byId.has(commit),
+    isAncestor(ancestor, commit) {
+      const a = byId.get(ancestor);
+      const c = byId.get(commit);
+      if (a === undefined || c === undefined) return false;
+      let set = marks.get(c);
+      if (set === undefined) {
+        if (marks.size > 64) marks.clear();
+        set = markAncestors(history.index, c);
+        marks.set(c, set);
+      }
+      return set[a] === 1;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Approvals: the evidence exists in history, the gate admits the execution, no approval twice
+// ---------------------------------------------------------------------------------------------
+
+function evidenceOf(execution: ExecutionRecord): ApprovalEvidence[] {
+  const listed = (execution as { approvals?: ApprovalEvidence[] }).approvals ?? [];
+  const all = [execution.approval, ...listed];
+  const seen = new Set<string>();
+  return all.filter((evidence) => {
+    const key = `${evidence.blob}\n${evidence.commit}\n${evidence.manifest}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+async function checkApprovalEvidence(
+  reader: GitReader,
+  input: RecomputeInput,
+  tracked: Ancestry,
+  addedAt: (kind: 'executions', id: string, at: string) => string,
+): Promise<AuditFinding[]> {
+  const { executions } = input.snapshot.records;
+  const names = new Set<string>();
+  for (const execution of executions) {
+    for (const evidence of evidenceOf(execution)) {
+      if (isObjectPath(evidence.manifest) && isCommit(evidence.commit))
+        names.add(`${evidence.commit}:${evidence.manifest}`);
+    }
+  }
+  const objects =
+    names.size === 0
+      ? new Map<string, StoredObject | null>()
+      : await reader.readObjects([...names], { maxBytes: 0 });
+  const limits = resolveLimits();
+  await readManifestDocuments(
+    reader,
+    input.cache.history,
+    executions.flatMap((execution) =>
+      evidenceOf(execution)
+        .filter((evidence) => isCommit(evidence.blob))
+        .map((evidence) => ({ blob: evidence.blob, path: evidence.manifest || 'manifests/unknown.yaml' })),
+    ),
+    limits,
+  );
+  const findings: AuditFinding[] = [];
+  for (const execution of executions) {
+    const file = safePath('executions', execution.execution_id, execution.executed_at);
+    const commit = addedAt('executions', execution.execution_id, execution.executed_at);
+    for (const evidence of evidenceOf(execution)) {
+      const problem = evidenceProblem(execution, evidence, objects, input, tracked);
+      if (problem !== null) {
+        findings.push({
+          rule: 'verify.unknown-approval',
+          file,
+          commit,
+          message: `the approval it names (${evidence.manifest || 'no manifest'} at ${short(evidence.commit) || 'no commit'}) ${problem}; an execution must name the approval that authorised it, as it is in history.`,
+        });
+      }
+    }
+  }
+  return findings;
+}
+
+function evidenceProblem(
+  execution: ExecutionRecord,
+  evidence: ApprovalEvidence,
+  objects: ReadonlyMap<string, { id: string } | null>,
+  input: RecomputeInput,
+  tracked: Ancestry,
+): string | null {
+  if (!isCommit(evidence.commit) || !tracked.has(evidence.commit)) {
+    return 'names a commit that is not in the tracked branch’s history';
+  }
+  if (
+    isCommit(execution.source_revision) &&
+    !tracked.isAncestor(evidence.commit, execution.source_revision)
+  ) {
+    return `names commit ${short(evidence.commit)}, which is not an ancestor of the execution's source revision ${short(execution.source_revision)}`;
+  }
+  const object = objects.get(`${evidence.commit}:${evidence.manifest}`);
+  if (!object || object.id !== evidence.blob) {
+    return `is not at that path in that commit (the blob there is ${object ? short(object.id) : 'absent'}, the record names ${short(evidence.blob)})`;
+  }
+  const documents = input.cache.history.documents.get(evidence.blob) ?? [];
+  const approval = documents.find((document) => {
+    if (document.kind !== 'RetryApproval') return false;
+    if (evidence.name !== undefined && document.name !== evidence.name) return false;
+    const spec = document.value?.spec as Record<string, unknown> | undefined;
+    return spec?.delivery === execution.delivery_id && spec?.provider === execution.provider;
+  });
+  return approval === undefined
+    ? `holds no RetryApproval for ${execution.delivery_id}/${execution.provider}`
+    : null;
+}
+
+/**
+ * Recompute the gate for each execution: the manifests at its source revision, the records of its
+ * key as the ledger stood before its claim (its own commit's parent when there is no claim), at
+ * the time it was executed; `planReconcile` must plan it, with its very execution id.
+ */
+async function checkGate(
+  reader: GitReader,
+  input: RecomputeInput,
+  ledger: LedgerIndex,
+  addedAt: (kind: 'executions', id: string, at: string) => string,
+): Promise<AuditFinding[]> {
+  const findings: AuditFinding[] = [];
+  const manifestsAt = new Map<string, Awaited<ReturnType<typeof readManifests>>>();
+  // In ledger order, so the ledger's walk for the gate facts only ever moves forward.
+  const claimOf = (execution: ExecutionRecord): number =>
+    ledger.firstClaim.get(execution.execution_id) ??
+    ledger.position.get(addedAt('executions', execution.execution_id, execution.executed_at)) ??
+    -1;
+  const executions = [...input.snapshot.records.executions].sort((a, b) => claimOf(a) - claimOf(b));
+  let done = 0;
+  for (const execution of executions) {
+    input.progress('recomputing the gate', done++, executions.length);
+    if (execution.execution_status === 'skipped') continue;
+    const file = safePath('executions', execution.execution_id, execution.executed_at);
+    const commit = addedAt('executions', execution.execution_id, execution.executed_at);
+    const revision = execution.source_revision;
+    if (!isCommit(revision) || !input.history.index.byId.has(revision)) continue; // history-rewritten says it
+    const claimed = claimOf(execution);
+    if (claimed < 0) continue; // added before a --since baseline
+    // The ledger as the run read it: what the commit of its claim was built on (consumption
+    // included: an approval an earlier execution carried is consumed there).
+    const before = ledger.parents[claimed]![0] ?? null;
+    const ledgerRevision = before === null ? null : ledger.commits[before]!.commit;
+    const key = keyString(execution);
+    const records = recordsAt(ledger, before, (outcomeKey) => {
+      const outcome = ledger.outcomes.get(outcomeKey);
+      if (outcome === undefined || outcome.kind === null) return false;
+      if (outcome.kind !== 'deliveries' && outcome.kind !== 'executions') return false;
+      return keyString(outcome.record as unknown as DeliveryRecord) === key;
+    });
+    let manifests = manifestsAt.get(revision);
+    if (manifests === undefined) {
+      manifests = await readManifests(reader, revision, {
+        records: indexRecords(input.snapshot.records),
+        history: input.cache.history,
+        cache: input.cache.manifests,
+      });
+      manifestsAt.set(revision, manifests);
+    }
+    const snapshot: Snapshot = {
+      revision,
+      ledgerRevision: ledgerRevision ?? '',
+      manifests,
+      records,
+      recordFindings: [],
+      history: input.cache.history,
+    };
+    const facts = await readPlanFacts(reader, snapshot);
+    const plan = planReconcile(facts, new Date(execution.executed_at), {
+      leaseMinutes: 10,
+      replicaId: execution.executed_by,
+      shard: null,
+      push: true,
+    });
+    if (plan.retry.executions.some((call) => call.claimId === execution.execution_id)) continue;
+    const decision = plan.retry.decisions.find((candidate) => keyString(candidate.key) === key);
+    const reason = decision
+      ? `${decision.reason}${(decision as { message?: string }).message ? `: ${(decision as { message?: string }).message}` : ''}`
+      : 'no retry decision for its key';
+    findings.push({
+      rule: 'verify.approval-not-allowed',
+      file,
+      commit,
+      message: `the gate recomputed at source revision ${short(revision)} (ledger ${ledgerRevision ? short(ledgerRevision) : 'empty'}) at ${execution.executed_at} does not execute ${execution.execution_id} (${reason}); the execution was not authorised as recorded.`,
+    });
+  }
+  return findings;
+}
+
+/** An approval (by name) carried by more than one execution. */
+async function checkReuse(
+  reader: GitReader,
+  input: RecomputeInput,
+  addedAt: (kind: 'executions', id: string, at: string) => string,
+): Promise<AuditFinding[]> {
+  const facts = await readPlanFacts(reader, input.snapshot);
+  const byId = new Map(
+    input.snapshot.records.executions.map((execution) => [execution.execution_id, execution]),
+  );
+  const findings: AuditFinding[] = [];
+  for (const [name, ids] of facts.gate.consumed.approvals) {
+    const present = ids.filter((id) => byId.has(id));
+    if (present.length < 2) continue;
+    for (const id of present.slice(1)) {
+      const execution = byId.get(id)!;
+      findings.push({
+        rule: 'verify.approval-reused',
+        file: safePath('executions', id, execution.executed_at),
+        commit: addedAt('executions', id, execution.executed_at),
+        message: `RetryApproval ${name} is carried by ${present.length} executions (${present.join(', ')}); one approval authorises one execution, for good.`,
+      });
+    }
+  }
+  return findings;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orphans
+// ---------------------------------------------------------------------------------------------
+
+function checkDeliveries(
+  input: RecomputeInput,
+  tracked: Ancestry,
+  addedAt: (kind: 'deliveries', id: string, at: string) => string,
+): AuditFinding[] {
+  // AuditDelivery name → commits (positions) that listed a blob holding one of that name.
+  const holders = new Map<string, number[]>();
+  for (const [identity, positions] of input.history.manifests.holders) {
+    if (!identity.startsWith('AuditDelivery\u0000')) continue;
+    const name = identity.split('\u0000')[1]!;
+    holders.set(name, [...(holders.get(name) ?? []), ...positions]);
+  }
+  const { commits } = input.history.index;
+  const findings: AuditFinding[] = [];
+  const verdicts = new Map<string, boolean>();
+  for (const delivery of input.snapshot.records.deliveries) {
+    const revision = delivery.source_revision;
+    if (!tracked.has(revision)) continue; // history-rewritten says it
+    const cacheKey = `${delivery.delivery_id}\n${revision}`;
+    let known = verdicts.get(cacheKey);
+    if (known === undefined) {
+      known = (holders.get(delivery.delivery_id) ?? []).some((position) =>
+        tracked.isAncestor(commits[position]!.commit, revision),
+      );
+      verdicts.set(cacheKey, known);
+    }
+    if (known) continue;
+    findings.push({
+      rule: 'verify.orphan-record',
+      file: safePath('deliveries', delivery.record_id, delivery.attempted_at),
+      commit: addedAt('deliveries', delivery.record_id, delivery.attempted_at),
+      message: `delivery ${delivery.record_id} names AuditDelivery ${delivery.delivery_id}, which no commit up to its source revision ${short(revision)} holds; a delivery is made only for a committed AuditDelivery.`,
+    });
+  }
+  return findings;
+}
+
+async function checkClosures(
+  reader: GitReader,
+  input: RecomputeInput,
+  addedAt: (kind: 'closures', id: string, at: string) => string,
+): Promise<AuditFinding[]> {
+  const { closures } = input.snapshot.records;
+  if (closures.length === 0) return [];
+  const ids = collectRecordIds(input.snapshot.records);
+  const playbooks = new Map(
+    input.snapshot.records.playbooks.map((playbook) => [playbook.playbook_id, playbook]),
+  );
+  const names = closures
+    .filter(
+      (closure) => isCommit(closure.source?.commit ?? '') && isObjectPath(closure.source?.manifest ?? ''),
+    )
+    .map((closure) => `${closure.source.commit}:${closure.source.manifest}`);
+  const objects =
+    names.length === 0
+      ? new Map<string, StoredObject | null>()
+      : await reader.readObjects([...new Set(names)], { maxBytes: 0 });
+  await readManifestDocuments(
+    reader,
+    input.cache.history,
+    closures
+      .filter((closure) => isCommit(closure.source?.blob ?? ''))
+      .map((closure) => ({
+        blob: closure.source.blob,
+        path: closure.source.manifest || 'manifests/unknown.yaml',
+      })),
+    resolveLimits(),
+  );
+  const findings: AuditFinding[] = [];
+  for (const closure of closures) {
+    const problems = closureProblems(closure, objects, input, ids, playbooks);
+    for (const problem of problems) {
+      findings.push({
+        rule: 'verify.orphan-record',
+        file: safePath('closures', closure.closure_id, closure.recorded_at),
+        commit: addedAt('closures', closure.closure_id, closure.recorded_at),
+        message: `closure ${closure.closure_id}: ${problem}.`,
+      });
+    }
+  }
+  return findings;
+}
+
+function closureProblems(
+  closure: ClosureRecord,
+  objects: ReadonlyMap<string, { id: string } | null>,
+  input: RecomputeInput,
+  ids: ReadonlySet<string>,
+  playbooks: ReadonlyMap<string, PlaybookRecord>,
+): string[] {
+  const problems: string[] = [];
+  const playbook = playbooks.get(closure.playbook_id);
+  if (playbook === undefined) problems.push(`its playbook ${closure.playbook_id} is no record of the ledger`);
+  else if (!playbook.provider_playbooks.some((row) => row.provider === closure.provider)) {
+    problems.push(`its playbook ${closure.playbook_id} has no row for provider ${closure.provider}`);
+  }
+  for (const ref of closure.verification_refs) {
+    if (!ids.has(ref)) problems.push(`its verification ref ${ref} is no record of the ledger`);
+  }
+  const source = closure.source;
+  const object = source ? objects.get(`${source.commit}:${source.manifest}`) : undefined;
+  if (!source || !object || object.id !== source.blob) {
+    problems.push(
+      `its RecoveryClosure is not at ${source?.manifest ?? 'its manifest'} in its source commit ${short(source?.commit ?? '')}`,
+    );
+    return problems;
+  }
+  const documents = input.cache.history.documents.get(source.blob) ?? [];
+  const manifest = documents.find((document) => {
+    if (document.kind !== 'RecoveryClosure') return false;
+    if (source.name !== undefined && document.name !== source.name) return false;
+    const spec = document.value?.spec as Record<string, unknown> | undefined;
+    return spec?.playbook_id === closure.playbook_id && spec?.provider === closure.provider;
+  });
+  if (manifest === undefined) {
+    problems.push(
+      `${source.manifest} at ${short(source.commit)} holds no RecoveryClosure for ${closure.playbook_id}/${closure.provider}`,
+    );
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Playbooks and the report
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Each playbook recomputed by planPlaybooks over the failures as they stood when it was generated:
+ * the records of the commit that added it (it was generated there, after that commit's outcomes),
+ * or of a commit before it in its run (it was planned at the run's start).
+ */
+async function checkPlaybooks(
+  reader: GitReader,
+  input: RecomputeInput,
+  ledger: LedgerIndex,
+): Promise<AuditFinding[]> {
+  const findings: AuditFinding[] = [];
+  for (const playbook of input.snapshot.records.playbooks) {
+    const path = safePath('playbooks', playbook.playbook_id, playbook.generated_at);
+    const commit = ledger.commitOfPath.get(path);
+    const position = commit === undefined ? undefined : ledger.position.get(commit);
+    if (position === undefined) continue; // added before a --since baseline
+    const revision = playbook.source_revision;
+    if (!isCommit(revision) || !input.history.index.byId.has(revision)) continue;
+    const manifests = (
+      await readManifests(reader, revision, { history: input.cache.history, cache: input.cache.manifests })
+    ).manifests;
+    const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
+    const expected = canonicalJson(playbook);
+    const recomputes = (records: RecordSet): boolean =>
+      planPlaybooks({
+        providers: manifests.providers,
+        policy,
+        records,
+        now: new Date(playbook.generated_at),
+        revision,
+        generatedBy: playbook.generated_by,
+      }).some((candidate) => canonicalJson(candidate) === expected);
+    // The playbooks of its own commit (it, and any generated with it) are not their own input.
+    const own = new Set(ledger.added[position]!.filter((key) => key.includes(':records/playbooks/')));
+    let ok = recomputes(recordsAt(ledger, position, (key) => !own.has(key)));
+    // Planned at the run's start: the records before one of its run's earlier reconciler commits.
+    for (
+      let at: number | undefined = ledger.parents[position]![0], steps = 0;
+      !ok && at !== undefined && steps < 64;
+      steps++
+    ) {
+      ok = recomputes(recordsAt(ledger, at));
+      if (ledger.commits[at]!.replica === '') break;
+      at = ledger.parents[at]![0];
+    }
+    if (ok) continue;
+    findings.push({
+      rule: 'verify.playbook-mismatch',
+      file: path,
+      commit: commit!,
+      message: `playbook ${playbook.playbook_id} does not recompute from the failures recorded before it (providers and policy at ${short(revision)}, generated_at ${playbook.generated_at}); it was not generated by the reconciler as recorded.`,
+    });
+  }
+  return findings;
+}
+
+/** The committed report, recomputed from the tip's records with its own time, author and SLO. */
+async function checkReport(
+  reader: GitReader,
+  input: RecomputeInput,
+  commit: string,
+): Promise<AuditFinding[]> {
+  const blob = input.tipFiles.get(REPORT_JSON_PATH);
+  if (blob === undefined) return [];
+  const content = (await reader.readBlobs([blob])).get(blob)?.toString('utf8') ?? '';
+  let committed: ReportEnvelope;
+  try {
+    committed = JSON.parse(content) as ReportEnvelope;
+  } catch {
+    return [reportFinding(input, commit, 'is not JSON')];
+  }
+  const report = committed?.report as Partial<ReportEnvelope['report']> | undefined;
+  if (
+    report === undefined ||
+    typeof report.generated_at !== 'string' ||
+    typeof report.generated_by !== 'string' ||
+    typeof report.recovery_slo_minutes !== 'number' ||
+    typeof report.revision !== 'string' ||
+    Number.isNaN(Date.parse(report.generated_at))
+  ) {
+    return [
+      reportFinding(input, commit, 'lacks its generated_at, generated_by, recovery_slo_minutes or revision'),
+    ];
+  }
+  const recomputed = computeRetryRecoveryReport(input.snapshot.records, {
+    sloMinutes: report.recovery_slo_minutes,
+    generatedBy: report.generated_by,
+    now: new Date(report.generated_at),
+    revision: report.revision,
+  });
+  if (`${JSON.stringify(recomputed, null, 2)}\n` === content) return [];
+  return [
+    reportFinding(
+      input,
+      commit,
+      `does not recompute byte-identical from the ${countRecords(input.snapshot.records)} records at ${short(input.ledgerRevision)} (generated_at ${report.generated_at}, generated_by ${report.generated_by}, SLO ${report.recovery_slo_minutes} minutes)`,
+    ),
+  ];
+}
+
+function reportFinding(input: RecomputeInput, commit: string, what: string): AuditFinding {
+  return {
+    rule: 'verify.report-mismatch',
+    file: REPORT_JSON_PATH,
+    commit,
+    message: `the committed report ${what}; a reconciler writes it from the records, so it was edited or is stale: restore it (git revert) and let the reconciler rewrite it.`,
+  };
+}
+
+function countRecords(records: RecordSet): number {
+  return (
+    records.deliveries.length +
+    records.executions.length +
+    records.playbooks.length +
+    records.closures.length +
+    records.runs.length
+  );
+}
+
+function isCommit(value: string): boolean {
+  return /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(value);
+}
+
+/** A repository-relative path usable in a `<commit>:<path>` name. */
+function isObjectPath(path: string): boolean {
+  return path !== '' && !path.startsWith('/') && !path.startsWith('-') && !/[\n\0]/.test(path);
 }

@@ -206,6 +206,10 @@ export function registerPlanCommand(program: Command, context: CliContext): void
     .option('--remote <url>', 'any git URL, a bare repository path included')
     .option('--branch <name>', 'branch to read with --remote', 'main')
     .option('--ref <rev>', 'revision to plan (default: HEAD, or the branch tip with --remote)')
+    .option(
+      '--ledger-branch <name>',
+      'records live on this branch (as reconcile --ledger-branch writes them)',
+    )
     .option('--ledger-ref <rev>', 'read records from this revision (records on a ledger branch)')
     .option('--format <format>', `output format: ${PLAN_FORMATS.join(', ')}`, 'text')
     .option('--detailed-exitcode', 'exit 2 when actions are pending')

@@ -119,6 +119,10 @@ export function registerReportCommand(program: Command, context: CliContext): vo
     .option('--remote <url>', 'any git URL, a bare repository path included')
     .option('--branch <name>', 'branch to read with --remote', 'main')
     .option('--ref <rev>', 'revision to report on (default: HEAD, or the branch tip with --remote)')
+    .option(
+      '--ledger-branch <name>',
+      'records live on this branch (as reconcile --ledger-branch writes them)',
+    )
     .option('--ledger-ref <rev>', 'read records from this revision (records on a ledger branch)')
     .option(
       '--slo-minutes <n>',

@@ -13,7 +13,7 @@ import type { RunObserver } from '../api/run-observer.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { createSnapshotSource } from '../api/snapshot-source.js';
 import type { GitReader } from '../domain/ports.js';
-import { EXIT, ExitError, messageOf } from '../errors.js';
+import { EXIT, ExitError, GitError, messageOf } from '../errors.js';
 import { createGitReader, openGitStore } from '../git/index.js';
 import type { CavraGitStore } from '../git/store.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -60,7 +60,17 @@ export function parsePort(raw: string | undefined, fallback: number): number {
 export async function startApiServer(options: ApiServerOptions): Promise<RunningServer> {
   const source = createSnapshotSource(options.reader, {
     tip: () => options.tipOf(options.branch),
-    ...(options.ledgerBranch ? { ledgerTip: () => options.tipOf(options.ledgerBranch!) } : {}),
+    ...(options.ledgerBranch
+      ? {
+          // Until a reconciler creates the ledger branch (seeding it from the tracked branch's
+          // records, docs/reference.md §6a) the records are the tracked branch's.
+          ledgerTip: () =>
+            options.tipOf(options.ledgerBranch!).catch((error: unknown) => {
+              if (!(error instanceof ExitError) && !(error instanceof GitError)) throw error;
+              return options.tipOf(options.branch);
+            }),
+        }
+      : {}),
   });
   const app = createApp({
     source,

@@ -23,6 +23,8 @@ export interface CheckState {
   ledgerTip: string | null;
   /** The tracked branch's tip the last checked run built on. */
   trackedTip: string | null;
+  /** The ledger branch records were on then (null: the tracked branch). */
+  ledgerBranch: string | null;
 }
 
 export async function readCheckState(stateDir: string): Promise<CheckState | null> {
@@ -31,7 +33,12 @@ export async function readCheckState(stateDir: string): Promise<CheckState | nul
     if (value.version !== 1) return null;
     const commit = (v: unknown): string | null =>
       typeof v === 'string' && /^[0-9a-f]{40,64}$/.test(v) ? v : null;
-    return { version: 1, ledgerTip: commit(value.ledgerTip), trackedTip: commit(value.trackedTip) };
+    return {
+      version: 1,
+      ledgerTip: commit(value.ledgerTip),
+      trackedTip: commit(value.trackedTip),
+      ledgerBranch: typeof value.ledgerBranch === 'string' ? value.ledgerBranch : null,
+    };
   } catch {
     return null;
   }

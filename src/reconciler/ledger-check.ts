@@ -59,8 +59,8 @@ export interface LedgerCheckRequest {
   stateDir: string;
   /** The tracked tip read, and the ledger's tip (null: no ledger branch yet). */
   tips: { revision: string; ledger: string | null };
-  /** True when records live on their own branch. */
-  separateLedger: boolean;
+  /** The branch records live on (null: the tracked branch). */
+  ledgerBranch: string | null;
   snapshot: Snapshot;
   accept: AcceptOptions;
   cache: LedgerCheckCache;
@@ -103,9 +103,11 @@ export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<L
   const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
 
   // History only moves forward.
-  const rewrites = await findRewrites(reader, state, tips, request.separateLedger, request.snapshot);
+  const rewrites = await findRewrites(reader, state, tips, request.ledgerBranch, request.snapshot);
   // Without a ledger branch the tracked branch is the ledger.
-  const ledgerRewritten = rewrites.some((rewrite) => rewrite.branch === 'ledger' || !request.separateLedger);
+  const ledgerRewritten = rewrites.some(
+    (rewrite) => rewrite.branch === 'ledger' || request.ledgerBranch === null,
+  );
   const acceptedHistory: string[] = [];
   if (rewrites.length > 0) {
     // Run records that reconcilers added since the last checked ledger tip (in commits the old
@@ -122,7 +124,12 @@ export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<L
   }
 
   // The ledger is append-only.
-  let newState: CheckState = { version: 1, ledgerTip: tips.ledger, trackedTip: tips.revision };
+  const newState: CheckState = {
+    version: 1,
+    ledgerTip: tips.ledger,
+    trackedTip: tips.revision,
+    ledgerBranch: request.ledgerBranch,
+  };
   const seen: string[] = [];
   const acceptedLedger: string[] = [];
   if (tips.ledger !== null) {
@@ -160,8 +167,6 @@ export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<L
         cache.files.commit = tips.ledger;
       }
     }
-  } else if (state !== null && !request.separateLedger) {
-    newState = { ...newState, ledgerTip: null };
   }
   const fresh = seen.filter((id) => !cache.recorded!.has(id));
   for (const id of fresh) cache.recorded.add(id);
@@ -210,7 +215,7 @@ async function findRewrites(
   reader: GitReader,
   state: CheckState | null,
   tips: LedgerCheckRequest['tips'],
-  separateLedger: boolean,
+  ledgerBranch: string | null,
   snapshot: Snapshot,
 ): Promise<Rewrite[]> {
   const rewrites: Rewrite[] = [];
@@ -225,7 +230,10 @@ async function findRewrites(
   if (state.trackedTip !== null && !(await descends(reader, state.trackedTip, tips.revision))) {
     rewrites.push({ branch: 'tracked', last: state.trackedTip, now: tips.revision });
   }
-  if (separateLedger && state.ledgerTip !== null) {
+  // Moving to a ledger branch that is not created yet (the tracked branch holds no records to seed
+  // it with) loses nothing; a ledger branch that existed and is gone does.
+  const moved = state.ledgerBranch !== ledgerBranch;
+  if (ledgerBranch !== null && state.ledgerTip !== null && !(moved && tips.ledger === null)) {
     if (tips.ledger === null || !(await descends(reader, state.ledgerTip, tips.ledger))) {
       rewrites.push({ branch: 'ledger', last: state.ledgerTip, now: tips.ledger });
     }

@@ -53,6 +53,7 @@ import { claimPath, recordPath, serializeRecord } from '../records/layout.js';
 import { redactText } from '../redact.js';
 import { runCallPipeline } from './call-pipeline.js';
 import { clearJournal, openJournal, readJournal } from './journal.js';
+import { seedLedgerBranch } from './seed-ledger.js';
 import {
   checkLedgerHistory,
   createLedgerCheckCache,
@@ -165,7 +166,17 @@ async function fetchTips(options: ReconcilerOptions): Promise<Tips> {
     );
   }
   if (options.ledgerBranch === null) return { revision, ledger: revision, targetBranch: options.branch };
-  const ledger = await options.store.fetch(options.ledgerBranch);
+  let ledger = await options.store.fetch(options.ledgerBranch);
+  if (ledger === null) {
+    ledger = await seedLedgerBranch(options.store, {
+      branch: options.branch,
+      ledgerBranch: options.ledgerBranch,
+      revision,
+      push: options.push,
+      time: options.clock.now(),
+      logger: options.logger,
+    });
+  }
   return { revision, ledger, targetBranch: options.ledgerBranch };
 }
 
@@ -265,7 +276,7 @@ async function checkStep(context: RunContext, view: PassView): Promise<'clean' |
     reader: options.store,
     stateDir: options.store.stateDir,
     tips: { revision: view.tips.revision, ledger: view.tips.ledger },
-    separateLedger: options.ledgerBranch !== null,
+    ledgerBranch: options.ledgerBranch,
     snapshot: view.snapshot,
     accept: options.accept ?? { ledgerChanges: [], history: [] },
     cache: options.checkCache,

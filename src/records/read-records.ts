@@ -205,7 +205,7 @@ function rejected(result: Finding): RecordFileOutcome {
 }
 
 /** Outcomes → RecordSet (first copy of an id wins, in path order) + findings, all sorted. */
-function assembleRecords(outcomes: readonly RecordFileOutcome[]): ReadRecordsResult {
+export function assembleRecords(outcomes: readonly RecordFileOutcome[]): ReadRecordsResult {
   const records = emptyRecordSet();
   const findings: Finding[] = [];
   const accepted: Extract<RecordFileOutcome, { record: object }>[] = [];

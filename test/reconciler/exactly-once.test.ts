@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
 import type { DeliveryRequest } from '../../src/domain/ports.js';
 import { GitError } from '../../src/errors.js';
 import { readJournal } from '../../src/reconciler/journal.js';
@@ -16,6 +17,7 @@ import { reconcileOnce, type RunResult } from '../../src/reconciler/run-once.js'
 import { git, type TempDir } from '../helpers/git-fixtures.js';
 import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
 import {
+  createCliContext,
   createCountingMetrics,
   createOpsRepo,
   createSettableClock,
@@ -53,7 +55,15 @@ describe('exactly once', () => {
     for (const reconciler of opened.splice(0)) await reconciler.close();
     for (const state of states.splice(0)) await state.cleanup();
     await receiver.close();
-    await ops.cleanup();
+    try {
+      // No false positives (issue 12): whatever the races, rejections and unknown outcomes of the
+      // test, the history they leave is a legitimate ledger.
+      const cli = createCliContext(ops.work, reconcilerEnv(), createSettableClock(RUN_AT));
+      const code = await runCli(['verify', '--remote', ops.remote, '--format', 'json'], cli.context);
+      expect(code, `${cli.stdout()}${cli.stderr()}`).toBe(0);
+    } finally {
+      await ops.cleanup();
+    }
   });
 
   const envFor = (providers: string[]) =>

@@ -220,6 +220,10 @@ async function checkHistory(requireAck: boolean, steps: Step[]): Promise<void> {
           ).toBe(true);
         }
       }
+      // No false positives (issue 12): failures, retries, playbooks and closures verify clean.
+      const cli = createCliContext(planState.dir, env, clock);
+      const code = await runCli(['verify', '--remote', ops.remote, '--format', 'json'], cli.context);
+      expect(code, `${JSON.stringify(steps)}\n${cli.stdout()}${cli.stderr()}`).toBe(0);
     } finally {
       await replica.close();
     }

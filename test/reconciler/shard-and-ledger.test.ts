@@ -3,13 +3,16 @@
  * `--ledger-branch`: records go to their own branch; the tracked branch is never written.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
 import { createConnector, createConnectorContext } from '../../src/connectors/index.js';
+import type { Env } from '../../src/domain/ports.js';
 import { openGitStore } from '../../src/git/index.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
 import { readBranch, type TempDir } from '../helpers/git-fixtures.js';
 import { startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
 import {
+  createCliContext,
   createOpsRepo,
   createSettableClock,
   createStateDir,
@@ -45,6 +48,14 @@ describe('shards and the ledger branch', () => {
     for (const state of states.splice(0)) await state.cleanup();
     await ops.cleanup();
   });
+
+  /** `verify --remote` on the remote (issue 12: no false positives on shards and a ledger branch). */
+  async function verify(env: Env, args: string[]): Promise<number> {
+    const cli = createCliContext(ops.work, env, createSettableClock('2026-06-28T10:00:00Z'));
+    const code = await runCli(['verify', '--remote', ops.remote, '--format', 'json', ...args], cli.context);
+    if (code !== 0) process.stderr.write(`${cli.stdout()}${cli.stderr()}`);
+    return code;
+  }
 
   async function stateDir(): Promise<string> {
     const state = await createStateDir();
@@ -83,6 +94,7 @@ describe('shards and the ledger branch', () => {
     const records = await readRemoteRecords(ops.remote);
     expect(records.deliveries).toHaveLength(DELIVERIES.length);
     expect(records.claims).toEqual([]);
+    expect(await verify(env, [])).toBe(0);
   });
 
   it.each([
@@ -131,6 +143,7 @@ describe('shards and the ledger branch', () => {
         expect(second.calls).toBe(0);
         expect(second.commits).toEqual([]);
         expect(receiver.requests).toEqual([]);
+        expect(await verify(env, ['--ledger-branch', 'cavra-ledger'])).toBe(0);
       } finally {
         await store.close();
       }
