@@ -1,5 +1,5 @@
 /**
- * `npm run bench [suite ...]`: runs the benchmark suites (validate, reconcile, report, api, history), each
+ * `npm run bench [suite ...]`: runs the benchmark suites (validate, reconcile, report, api, history, verify), each
  * timed against a baseline measured in the same run, and prints one JSON line per suite.
  */
 import { runApiBench } from './api.js';
@@ -7,6 +7,7 @@ import { runHistoryBench } from './history.js';
 import { runReconcileBench } from './reconcile.js';
 import { runReportBench } from './report.js';
 import { runValidateBench } from './validate.js';
+import { runVerifyBench } from './verify.js';
 
 interface SuiteResult {
   name: string;
@@ -20,6 +21,7 @@ const SUITES: Record<string, () => Promise<SuiteResult>> = {
   report: runReportBench,
   api: runApiBench,
   history: runHistoryBench,
+  verify: runVerifyBench,
 };
 
 async function main(): Promise<void> {

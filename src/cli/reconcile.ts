@@ -3,7 +3,8 @@
  *   [--interval 30s] [--no-push] [--replica-id ID] [--shard i/n] [--state-dir DIR] [--claim-lease 10m]
  *   [--file-root DIR]`
  */
-import { existsSync, statSync } from 'node:fs';
+import { constants, existsSync, statSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import type { Metrics } from '../api/metrics.js';
@@ -43,9 +44,11 @@ export interface ReconcileCommandOptions {
   fileRoot?: string;
   logLevel?: string;
   /** Commits whose changes to the ledger the operator accepts (repeatable). */
-  acceptLedgerChange?: string[];
+  acceptLedgerChange?: string[] | string;
   /** Tips whose rewritten history the operator accepts (repeatable). */
-  acceptHistory?: string[];
+  acceptHistory?: string[] | string;
+  /** An ssh private key file: reconciler commits are ssh-signed with it. */
+  signingKey?: string;
   /** `NAME <EMAIL>` of the reconciler's commits (default `cavra-gitops <replica id>`). */
   author?: string;
 }
@@ -103,6 +106,28 @@ export function resolveFileRoot(options: {
 /** The default file root's name inside the state dir. */
 export const FILE_ROOT_DIR = 'files';
 
+/**
+ * A repeatable option's values; from an env var (`CAVRA_GITOPS_ACCEPT_LEDGER_CHANGE`) it is one
+ * string, which may hold several commits separated by spaces or commas.
+ */
+function listOf(value: string[] | string | undefined): string[] {
+  if (value === undefined) return [];
+  return typeof value === 'string' ? value.split(/[\s,]+/).filter((item) => item !== '') : value;
+}
+
+/** `--signing-key FILE` resolved and readable; a usage error naming it otherwise. */
+async function checkSigningKey(file: string, context: CliContext): Promise<string> {
+  const path = resolvePath(context.cwd, file);
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new ExitError(
+      `--signing-key ${file} cannot be read; pass the path of the ssh private key reconciler commits are signed with.`,
+    );
+  }
+  return path;
+}
+
 /** Commander's collector for a repeatable option. */
 export function collectValues(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -155,6 +180,8 @@ export async function createReconciler(
   const intervalMs = parseDuration(options.interval ?? '30s', '--interval');
   const shard = parseShard(options.shard);
   const author = parseAuthor(options.author);
+  const signingKey =
+    options.signingKey === undefined ? undefined : await checkSigningKey(options.signingKey, context);
   const logger = createLogger({
     write: context.stderr,
     isTTY: context.isTTY,
@@ -168,6 +195,7 @@ export async function createReconciler(
     ...(ledgerBranch ? { ledgerBranch } : {}),
     replicaId,
     ...(author ? { authorName: author.name, authorEmail: author.email } : {}),
+    ...(signingKey ? { signingKey } : {}),
     env: context.env,
     clock: context.clock,
     cwd: context.cwd,
@@ -196,8 +224,8 @@ export async function createReconciler(
     once: options.once === true,
     watchGitDirs: isLocalRemote(remote) ? [gitDirOf(remote)] : [],
     accept: {
-      ledgerChanges: options.acceptLedgerChange ?? [],
-      history: options.acceptHistory ?? [],
+      ledgerChanges: listOf(options.acceptLedgerChange),
+      history: listOf(options.acceptHistory),
     },
   };
   return { loop, store, logger, close: () => store.close() };
@@ -293,6 +321,10 @@ export function registerReconcileCommand(program: Command, context: CliContext):
       'author of the reconciler’s commits, "NAME <EMAIL>" (default: cavra-gitops <replica id>)',
     )
     .addOption(createLogLevelOption())
+    .option(
+      '--signing-key <file>',
+      'ssh private key: reconciler commits are ssh-signed with it (policy reconciler_signers, require_signed_records)',
+    )
     .option(
       '--accept-ledger-change <commit>',
       'accept the changes this commit made to records/ or reports/ (after a LedgerTampered stall); repeatable',

@@ -10,6 +10,7 @@ import type { Clock, Env, PushResult, ReconcilerStore, TreeChange } from '../dom
 import { GitError } from '../errors.js';
 import { REPLICA_TRAILER_KEY } from './history-walk.js';
 import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fast-import.js';
+import { signCommit } from './sign-commit.js';
 import { createGitReader, type LocalGitReader } from './reader.js';
 import { redactRemote } from './redact-remote.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
@@ -32,6 +33,8 @@ export interface GitStoreOptions {
   authorName?: string;
   /** Commit author/committer email; default the replica id. */
   authorEmail?: string;
+  /** An ssh private key file: every commit is ssh-signed with it (`--signing-key`). */
+  signingKey?: string;
   env?: Env;
   /** Source of commit times (inject `CAVRA_GITOPS_NOW`); default the wall clock. */
   clock?: Clock;
@@ -431,11 +434,12 @@ function createStore(parts: StoreParts): CavraGitStore {
       serialized(async () => {
         assertOpen();
         const time = commitOptions.time ?? options.clock?.now() ?? new Date();
+        const fullMessage = appendTrailer(message, REPLICA_TRAILER, options.replicaId);
         const stream = buildFastImportStream({
           ref: SCRATCH_REF,
           base,
           change,
-          message: appendTrailer(message, REPLICA_TRAILER, options.replicaId),
+          message: fullMessage,
           identity,
           time,
         });
@@ -451,7 +455,16 @@ function createStore(parts: StoreParts): CavraGitStore {
             `Creating a commit on ${base ?? 'an empty history'} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
           );
         }
-        return id;
+        if (options.signingKey === undefined) return id;
+        return signCommit(id, {
+          cwd: stateDir,
+          env,
+          keyFile: resolvePath(options.cwd ?? process.cwd(), options.signingKey),
+          identity,
+          time,
+          message: fullMessage,
+          parent: base,
+        });
       }),
 
     push: (commit, branch) =>

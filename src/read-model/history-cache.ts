@@ -7,12 +7,18 @@
  * One cache serves one repository. Pass the same cache to `readManifests` and `readGateFacts`
  * of a run so the history is walked once.
  */
-import type { GitReader } from '../domain/ports.js';
+import type { GitReader, WalkedCommit } from '../domain/ports.js';
 import { GitError } from '../errors.js';
 import type { CommitInfo, ReconcilerPolicySpec, SignatureInfo } from '../domain/types.js';
 import type { ChunkCache, DocumentSummary } from '../manifests/document-identity.js';
 import type { YamlLimits } from '../manifests/limits.js';
-import { advanceHistoryIndex, type HistoryIndex, type IndexedCommit } from './history-index.js';
+import {
+  advanceHistoryIndex,
+  appendWalk,
+  createHistoryIndex,
+  type HistoryIndex,
+  type IndexedCommit,
+} from './history-index.js';
 import type { RecordSummary } from './record-summary.js';
 
 /** Prefixes of the tracked branch's walk: manifests, and records (when they live on the same branch). */
@@ -170,6 +176,24 @@ export async function readBranchAt(
     );
   }
   return { branch, position, atTip: true };
+}
+
+/**
+ * Take a walk of `tip`'s whole history that lists at least the slot's prefixes (e.g. every path:
+ * the ledger check's walk) as the slot's walked branch, so that history is not walked again. The
+ * folds read only the paths they know, so extra changes are ignored. Does nothing when the slot
+ * holds a branch already.
+ */
+export function adoptWalk(
+  cache: HistoryCache,
+  slot: 'tracked' | 'ledger',
+  walked: readonly WalkedCommit[],
+  tip: string,
+): void {
+  if (cache[slot] !== null) return;
+  const index = createHistoryIndex(slot === 'tracked' ? TRACKED_PREFIXES : LEDGER_PREFIXES);
+  appendWalk(index, walked, tip);
+  cache[slot] = createBranchHistory(index);
 }
 
 /** 1 for `position` and its ancestors (cached for a few positions). */

@@ -80,10 +80,9 @@ export async function readLedgerFiles(reader: GitReader, commit: string): Promis
   return new Map(entries.map((entry) => [entry.path, entry.blob]));
 }
 
-/** The policy's signing rules for reconciler commits (fields absent in older policies mean off). */
+/** The policy's signing rules for reconciler commits (`require_signed_records`, `reconciler_signers`). */
 export function signingPolicyOf(policy: ReconcilerPolicySpec): { required: boolean; signers: string[] } {
-  const fields = policy as Partial<{ require_signed_records: boolean; reconciler_signers: string[] }>;
-  return { required: fields.require_signed_records === true, signers: fields.reconciler_signers ?? [] };
+  return { required: policy.require_signed_records, signers: [...policy.reconciler_signers] };
 }
 
 /**

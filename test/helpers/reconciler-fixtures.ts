@@ -283,6 +283,10 @@ export interface TestReconcilerOptions {
   fileRoot?: string;
   /** Connector calls in flight at once (the first claim batch is 8 times this). */
   concurrency?: number;
+  /** Records go to this branch (`--ledger-branch`). */
+  ledgerBranch?: string;
+  /** An ssh private key: the replica's commits are signed (`--signing-key`). */
+  signingKey?: string;
 }
 
 export interface TestReconciler {
@@ -297,6 +301,8 @@ export async function openTestReconciler(options: TestReconcilerOptions): Promis
     remote: options.remote,
     stateDir: options.stateDir,
     branch: 'main',
+    ...(options.ledgerBranch ? { ledgerBranch: options.ledgerBranch } : {}),
+    ...(options.signingKey ? { signingKey: options.signingKey } : {}),
     replicaId: options.replicaId,
     env: options.env,
     clock: options.clock,
@@ -311,7 +317,7 @@ export async function openTestReconciler(options: TestReconcilerOptions): Promis
   const reconcilerOptions: ReconcilerOptions = {
     store,
     branch: 'main',
-    ledgerBranch: null,
+    ledgerBranch: options.ledgerBranch ?? null,
     replicaId: options.replicaId,
     clock: options.clock,
     leaseMinutes: options.leaseMinutes ?? 10,

@@ -65,30 +65,13 @@ describe('moving to a ledger branch', () => {
       replicaId: 'r',
       clock,
       env: env(),
+      ...(ledgerBranch ? { ledgerBranch } : {}),
     });
     try {
-      // The store fetches the ledger branch with the tracked one, as `reconcile --ledger-branch` opens it.
-      const store = ledgerBranch === null ? replica.store : await reopenWithLedger(replica, state);
-      return await reconcileOnce({ ...replica.options, store, ledgerBranch });
+      return await reconcileOnce(replica.options);
     } finally {
       await replica.close();
     }
-  }
-
-  async function reopenWithLedger(replica: Awaited<ReturnType<typeof openTestReconciler>>, state: string) {
-    await replica.close();
-    const { openGitStore } = await import('../../src/git/index.js');
-    const store = await openGitStore({
-      remote: ops.remote,
-      stateDir: state,
-      branch: 'main',
-      ledgerBranch: LEDGER,
-      replicaId: 'r',
-      env: env(),
-      clock,
-    });
-    replica.close = () => store.close();
-    return store;
   }
 
   async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
