@@ -7,6 +7,7 @@
  * The request body is never read. When a client sends one, the connection is closed after the 405
  * (`Connection: close`), so Node neither buffers nor drains a body nobody will look at.
  */
+import { withIndefiniteArticle } from '../domain/indefinite-article.js';
 import type { NextFunction, Request, Response } from 'express';
 import type { ManifestKind } from '../domain/types.js';
 import { HttpError } from './http-error.js';
@@ -54,7 +55,7 @@ export const FORMER_POST_HINTS: Readonly<Record<string, ManifestHint>> = {
 export function describeMethodNotAllowed(method: string, hint?: ManifestHint): string {
   const base = `${method} is not allowed: this API is read-only (GET, HEAD).`;
   if (hint === undefined) return `${base} Change the ops repository through a pull request instead.`;
-  return `${base} Instead, commit a ${hint.kind} manifest under manifests/ through a pull request ${hint.purpose}.`;
+  return `${base} Instead, commit ${withIndefiniteArticle(hint.kind)} manifest under manifests/ through a pull request ${hint.purpose}.`;
 }
 
 /** Handler answering 405 for a route, with the manifest hint of a former POST path when given. */

@@ -3,6 +3,7 @@
  * test validates the real responses of every route against them, so this document cannot drift
  * from the code without a failing test.
  */
+import { withIndefiniteArticle } from '../domain/indefinite-article.js';
 import { HISTORY_MAX_LIMIT } from '../domain/history.js';
 import {
   MAX_RECOVERY_SLO_MINUTES,
@@ -615,7 +616,7 @@ function describeOperation(operation: Operation): Schema {
     ...errorResponse(
       hint === undefined
         ? 'Read-only API: every method other than GET and HEAD.'
-        : `Read-only API. Commit a ${hint.kind} manifest instead; the error names it in manifest_kind.`,
+        : `Read-only API. Commit ${withIndefiniteArticle(hint.kind)} manifest instead; the error names it in manifest_kind.`,
     ),
     headers: { Allow: { schema: { const: 'GET, HEAD' } } },
   };

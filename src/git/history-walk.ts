@@ -6,9 +6,11 @@
  * whose cost is linear in the history (git's own cost for `log --raw` with a few pathspecs).
  *
  * Why these options:
- * - `--full-history --sparse`: list every commit, even those that change nothing under the
- *   prefixes, with its real parents, so ancestry (the base of a change) can be computed from
- *   the walk alone; without them git simplifies history and rewrites parents.
+ * - No pathspec: every commit is listed with its real parents (a pathspec would make git simplify
+ *   history and rewrite parents unless told `--full-history --sparse`, and its per-commit
+ *   TREESAME checks cost more than they save in an ops repository, where nearly everything is
+ *   under `manifests/` and `records/`); changes outside the prefixes are dropped while parsing.
+ *   Ancestry (the base of a change) is computed from the walk alone.
  * - `-c`: a merge lists the paths whose blob differs from every parent. A document that a merge
  *   took unchanged from one parent is in that parent's tree, which is older, so the oldest commit
  *   holding a document is always one that lists it.
@@ -64,7 +66,15 @@ export class HistoryLogParser {
   /** The raw line waiting for its path. */
   private pendingRaw: string | null = null;
 
-  constructor(private readonly onCommit: (commit: WalkedCommit) => void) {}
+  private readonly prefixes: readonly string[];
+
+  /** `prefixes`: keep only changes under these directories (all when empty). */
+  constructor(
+    private readonly onCommit: (commit: WalkedCommit) => void,
+    prefixes: readonly string[] = [],
+  ) {
+    this.prefixes = prefixes.map((prefix) => (prefix.endsWith('/') ? prefix : `${prefix}/`));
+  }
 
   feed(chunk: Buffer): void {
     let start = 0;
@@ -96,7 +106,10 @@ export class HistoryLogParser {
   private onToken(token: Buffer): void {
     if (this.pendingRaw !== null) {
       // Always a path: paths may start with any byte, so this is checked before the sentinel.
-      this.addChange(this.pendingRaw, token.toString('utf8'));
+      const path = token.toString('utf8');
+      if (this.prefixes.length === 0 || this.prefixes.some((prefix) => path.startsWith(prefix))) {
+        this.addChange(this.pendingRaw, path);
+      }
       this.pendingRaw = null;
       return;
     }
@@ -167,9 +180,7 @@ export class HistoryLogParser {
 
 /** The `git log` arguments of a walk (exported for tests and the benchmark). */
 export function buildWalkArgs(request: HistoryWalkRequest): string[] {
-  const prefixes = request.prefixes.map((prefix) => prefix.replace(/\/+$/, '')).filter((p) => p !== '');
   return [
-    '--literal-pathspecs',
     '-c',
     'log.showSignature=false',
     '-c',
@@ -184,8 +195,6 @@ export function buildWalkArgs(request: HistoryWalkRequest): string[] {
     '--root',
     '--no-renames',
     '--no-abbrev',
-    '--full-history',
-    '--sparse',
     '--topo-order',
     '--no-color',
     '--no-ext-diff',
@@ -194,7 +203,6 @@ export function buildWalkArgs(request: HistoryWalkRequest): string[] {
     request.tip,
     ...(request.exclude ?? []).map((commit) => `^${commit}`),
     '--',
-    ...prefixes,
   ];
 }
 
@@ -216,7 +224,7 @@ export function walkHistory(
     });
     const commits: WalkedCommit[] = [];
     const stderr: Buffer[] = [];
-    const parser = new HistoryLogParser((commit) => commits.push(commit));
+    const parser = new HistoryLogParser((commit) => commits.push(commit), request.prefixes);
     child.stdout.on('data', (chunk: Buffer) => parser.feed(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) =>

@@ -8,6 +8,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Clock, Env, PushResult, ReconcilerStore, TreeChange } from '../domain/ports.js';
 import { GitError } from '../errors.js';
+import { REPLICA_TRAILER_KEY } from './history-walk.js';
 import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fast-import.js';
 import { signCommit } from './sign-commit.js';
 import { createGitReader, type LocalGitReader } from './reader.js';
@@ -80,7 +81,8 @@ export interface CavraGitStore extends ReconcilerStore {
 }
 
 /** Trailer every reconciler commit carries, naming the replica that made it. */
-export const REPLICA_TRAILER = 'Cavra-Gitops-Replica';
+/** The trailer that marks a reconciler commit (one definition, shared with the history walk). */
+export const REPLICA_TRAILER = REPLICA_TRAILER_KEY;
 const SCRATCH_REF = 'refs/cavra-gitops/last-commit';
 /** Packs in the clone above which `maintain()` repacks. */
 const MAX_PACKS = 32;

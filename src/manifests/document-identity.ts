@@ -8,7 +8,10 @@
 import { sha256Hex } from '../domain/hash.js';
 import { isManifestKind } from '../schemas/index.js';
 import type { ManifestKind } from '../domain/types.js';
-import type { ParsedYamlFile } from './parse-yaml.js';
+import type { YamlLimits } from './limits.js';
+import { parseYamlFile, type ParsedYamlFile } from './parse-yaml.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** One document of a file that has an identity. */
 export interface DocumentSummary {
@@ -89,4 +92,102 @@ export function summarizeDocuments(file: ParsedYamlFile): DocumentSummary[] {
     });
   }
   return summaries;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-document caching of multi-document files
+// ---------------------------------------------------------------------------------------------
+
+/** What one chunk of a file (from one `---` line to the next) parses to, positions relative. */
+export interface ChunkSummary {
+  /** YAML documents in the chunk (empty ones included), to number the documents of the file. */
+  count: number;
+  documents: DocumentSummary[];
+  /** True when the chunk failed a file-level check (then the whole file has no identities). */
+  failed: boolean;
+}
+
+/** Chunk text (by its hash) → summary; shared by every file of a repository's history. */
+export type ChunkCache = Map<string, ChunkSummary>;
+
+const DOCUMENT_START = /^---(?:[ \t\r]|$)/;
+
+/**
+ * The file's text cut before every `---` document-start line, or null when it must be parsed
+ * whole (a directive line, whose scope is the next document, or a single chunk). A `---` at the
+ * start of a line always starts a document in YAML (it cannot continue a scalar), so each chunk
+ * parses alone to the documents the whole file has there, in order.
+ */
+export function splitDocumentChunks(text: string): string[] | null {
+  const chunks: string[] = [];
+  let start = 0;
+  let lineStart = 0;
+  while (lineStart < text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
+    const first = text.charCodeAt(lineStart);
+    if (first === 0x25 /* % */) return null;
+    if (first === 0x2d /* - */ && lineStart > start && DOCUMENT_START.test(text.slice(lineStart, lineEnd))) {
+      chunks.push(text.slice(start, lineStart));
+      start = lineStart;
+    }
+    lineStart = lineEnd + 1;
+  }
+  chunks.push(text.slice(start));
+  return chunks.length > 1 ? chunks : null;
+}
+
+export interface SummarizedFile {
+  /** The documents with identities; null when the file cannot be read as YAML at all. */
+  documents: DocumentSummary[] | null;
+  /** The whole file parsed, when it was parsed whole (single-chunk files). */
+  whole: ParsedYamlFile | null;
+}
+
+/**
+ * The documents of a file's content. A multi-document file is summarised chunk by chunk, each
+ * chunk cached by its text, so appending a document to a file costs one document's parse, not
+ * the file's (an approvals file appended to in every commit stays linear). A single-chunk file is
+ * parsed whole, and that parse is returned for validation to reuse.
+ */
+export function summarizeYamlFile(
+  path: string,
+  content: Buffer,
+  limits: YamlLimits,
+  chunks: ChunkCache,
+): SummarizedFile {
+  let text: string | null = null;
+  if (!content.includes(0)) {
+    try {
+      text = utf8.decode(content);
+    } catch {
+      text = null;
+    }
+  }
+  const split = text === null ? null : splitDocumentChunks(text);
+  if (split === null) {
+    const whole = parseYamlFile(path, content, limits);
+    return { documents: whole.findings.length > 0 ? null : summarizeDocuments(whole), whole };
+  }
+  const documents: DocumentSummary[] = [];
+  let index = 0;
+  for (const chunk of split) {
+    const key = sha256Hex(chunk);
+    let summary = chunks.get(key);
+    if (summary === undefined) {
+      const parsed = parseYamlFile(path, chunk, limits);
+      summary = {
+        count: parsed.documents.length,
+        documents: summarizeDocuments(parsed),
+        failed: parsed.findings.length > 0,
+      };
+      chunks.set(key, summary);
+    }
+    if (summary.failed) return { documents: null, whole: null };
+    for (const document of summary.documents) documents.push({ ...document, index: index + document.index });
+    index += summary.count;
+  }
+  // The whole file's limit on documents (a file over it is a finding, so it has no identities).
+  if (index > limits.maxDocuments) return { documents: null, whole: null };
+  return { documents, whole: null };
 }

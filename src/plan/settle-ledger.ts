@@ -98,8 +98,6 @@ export interface SettleLedgerInput {
   prepared?: ReadonlyMap<string, string>;
   /** Providers whose connector cannot be built now (the status names them). */
   notReady?: readonly ProviderCondition[];
-  /** Closures and playbooks the run's plan decided: recorded as planned (once), before anything else is computed. */
-  planned?: { closures: readonly ClosureRecord[]; playbooks: readonly PlaybookRecord[] };
   /**
    * What an operator accepted in this run (`--accept-ledger-change`, `--accept-history`): the run's
    * last commit writes a run record naming it, even when it records nothing else.
@@ -165,44 +163,25 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
     executions: [...snapshot.records.executions, ...executions],
     claims: snapshot.records.claims.filter((claim) => !released.has(claim.claim_id)),
   };
-  // What the plan decided is recorded as decided (not recomputed with this run's outcomes), so
-  // `plan` and `reconcile` agree; only what the outcomes make due besides is computed here.
-  const recordedClosures = new Set(snapshot.records.closures.map((r) => r.closure_id));
-  const recordedPlaybooks = new Set(snapshot.records.playbooks.map((r) => r.playbook_id));
-  const plannedClosures = (input.planned?.closures ?? []).filter((r) => !recordedClosures.has(r.closure_id));
-  const plannedPlaybooks = (input.planned?.playbooks ?? []).filter(
-    (r) => !recordedPlaybooks.has(r.playbook_id),
-  );
   const consumed = input.retryInput?.gateFacts.consumed.closures;
-  const withPlannedClosures = { ...withOutcomes, closures: [...withOutcomes.closures, ...plannedClosures] };
-  const closures = [
-    ...plannedClosures,
-    ...planClosures({
-      closures: manifests.closures,
-      records: withPlannedClosures,
-      ...(consumed ? { consumed } : {}),
-      now,
-      revision,
-    }).closures,
-  ];
+  const closures = planClosures({
+    closures: manifests.closures,
+    records: withOutcomes,
+    ...(consumed ? { consumed } : {}),
+    now,
+    revision,
+  }).closures;
   const withClosures: RecordSet = { ...withOutcomes, closures: [...withOutcomes.closures, ...closures] };
-  const withPlannedPlaybooks = {
-    ...withClosures,
-    playbooks: [...withClosures.playbooks, ...plannedPlaybooks],
-  };
-  const playbooks = [
-    ...plannedPlaybooks,
-    ...(policy.recovery.auto_playbooks
-      ? planPlaybooks({
-          providers: manifests.providers,
-          policy,
-          records: withPlannedPlaybooks,
-          now,
-          revision,
-          generatedBy: RECONCILER_GENERATOR,
-        })
-      : []),
-  ];
+  const playbooks = policy.recovery.auto_playbooks
+    ? planPlaybooks({
+        providers: manifests.providers,
+        policy,
+        records: withClosures,
+        now,
+        revision,
+        generatedBy: RECONCILER_GENERATOR,
+      })
+    : [];
   const newClaims = input.newClaims ?? [];
   const records: RecordSet = {
     ...withClosures,

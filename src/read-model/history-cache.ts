@@ -8,8 +8,9 @@
  * of a run so the history is walked once.
  */
 import type { GitReader, WalkedCommit } from '../domain/ports.js';
+import { GitError } from '../errors.js';
 import type { CommitInfo, ReconcilerPolicySpec, SignatureInfo } from '../domain/types.js';
-import type { DocumentSummary } from '../manifests/document-identity.js';
+import type { ChunkCache, DocumentSummary } from '../manifests/document-identity.js';
 import type { YamlLimits } from '../manifests/limits.js';
 import {
   advanceHistoryIndex,
@@ -67,6 +68,8 @@ export interface HistoryCache {
   ledger: BranchHistory | null;
   /** Documents of each manifest blob ever parsed (null: too large or not YAML). */
   documents: Map<string, DocumentSummary[] | null>;
+  /** Documents of each chunk of a multi-document file, by the chunk's text (appends parse once). */
+  chunks: ChunkCache;
   /** What each record blob says, by `<kind>:<blob>` (null: not a usable record). */
   records: Map<string, RecordSummary | null>;
   /** The policy in force at a commit (a commit's tree never changes). */
@@ -86,6 +89,7 @@ export function createHistoryCache(): HistoryCache {
     tracked: null,
     ledger: null,
     documents: new Map(),
+    chunks: new Map(),
     records: new Map(),
     policies: new Map(),
     signers: new Map(),
@@ -112,6 +116,7 @@ export function useLimits(cache: HistoryCache, limits: YamlLimits): void {
   if (cache.limitsKey === key) return;
   cache.limitsKey = key;
   cache.documents.clear();
+  cache.chunks.clear();
   cache.policies.clear();
   if (cache.tracked) cache.tracked.manifests = emptyManifestHistory();
 }
@@ -166,7 +171,9 @@ export async function readBranchAt(
   const position = branch.index.byId.get(commit);
   if (position === undefined) {
     // The walk always lists its tip; a missing tip means git answered with something else.
-    throw new Error(`the history walk of ${commit} did not list ${commit} itself`);
+    throw new GitError(
+      `The history walk of ${commit} did not list ${commit} itself; check that it is a commit.`,
+    );
   }
   return { branch, position, atTip: true };
 }

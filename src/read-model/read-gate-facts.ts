@@ -216,14 +216,22 @@ async function readPoliciesAt(
     names.length === 0
       ? new Map<string, StoredObject | null>()
       : await reader.readObjects(names, { maxBytes: limits.maxFileBytes });
+  // Most bases share their policy files: validate each distinct set of (path, blob) once.
+  const bySet = new Map<string, ReconcilerPolicySpec>();
   for (const commit of uncached) {
     const files: ManifestFileInput[] = [];
     for (const path of paths) {
       const object = objects.get(`${commit}:${path}`);
       if (object?.content) files.push({ path, blob: object.id, content: object.content, introduced: null });
     }
-    const policy = validateManifests(files, { limits }).manifests.policy;
-    cache.policies.set(commit, policy === null ? structuredClone(DEFAULT_POLICY_SPEC) : policy.spec);
+    const key = files.map((file) => `${file.path}\n${file.blob}`).join('\n');
+    let spec = bySet.get(key);
+    if (spec === undefined) {
+      const policy = validateManifests(files, { limits }).manifests.policy;
+      spec = policy === null ? structuredClone(DEFAULT_POLICY_SPEC) : policy.spec;
+      bySet.set(key, spec);
+    }
+    cache.policies.set(commit, spec);
   }
   for (const commit of commits) result.set(commit, cache.policies.get(commit)!);
   return result;

@@ -597,7 +597,6 @@ async function commitBatch(
       runCounts,
       newClaims: claims,
       intermediate: true,
-      planned: plan.ledger.added,
       prepared: preparedFiles(made),
     });
     change = built.change;
@@ -819,7 +818,7 @@ async function buildChange(
     now: Date;
     run: RunIdentity;
     runCounts: RunCounts;
-  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared' | 'planned' | 'accepted'>,
+  } & Pick<SettleLedgerInput, 'newClaims' | 'intermediate' | 'prepared' | 'accepted'>,
 ): Promise<LedgerSettlement> {
   const { plan, now, run, runCounts, ...extra } = context;
   const { snapshot, tips } = view;
@@ -837,7 +836,6 @@ async function buildChange(
     takesWork: (claimId) => options.push && takesWork(claimId, options.shard),
     earlierCounts: runCounts.get(runIdOf(options, run)),
     notReady: plan?.notReady ?? [],
-    ...(plan ? { planned: plan.ledger.added } : {}),
     ...extra,
   });
 }

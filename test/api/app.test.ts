@@ -2,6 +2,7 @@
  * Contract tests of the read-only API against a real listening server over a real git repository
  * with known records (see fixtures.ts): every route, every error code, ETag/304, `?at=`, 405.
  */
+import { withIndefiniteArticle } from '../../src/domain/indefinite-article.js';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -319,7 +320,10 @@ describe('405 on every route for every method but GET and HEAD', () => {
     expect(response.status).toBe(405);
     const body = (await response.json()) as { error: { message: string; manifest_kind: string } };
     expect(body.error.manifest_kind).toBe(kind);
-    expect(body.error.message).toContain(`commit a ${kind} manifest under manifests/ through a pull request`);
+    expect(body.error.message).toContain(
+      `commit ${withIndefiniteArticle(kind)} manifest under manifests/ through a pull request`,
+    );
+    expect(body.error.message).not.toMatch(/\ba [AEIOU]/); // "an AuditDelivery", never "a AuditDelivery"
   });
 
   // An unknown path too: the API is read-only everywhere, and a 404 would let Node drain the body.

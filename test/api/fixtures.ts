@@ -15,6 +15,7 @@ import type {
 import { makeId, withHash } from '../../src/domain/hash.js';
 import { recordPath, serializeRecord } from '../../src/records/layout.js';
 import { commitFiles, createTempRepo, type TempDir } from '../helpers/git-fixtures.js';
+import { REPLICA_TRAILER } from '../../src/git/store.js';
 
 export const FIXTURE_NOW = new Date('2026-06-28T12:00:30Z');
 const at = (clock: string): string => `2026-06-28T${clock}Z`;
@@ -288,15 +289,23 @@ export async function createFixtureRepo(): Promise<FixtureRepo> {
     delivery('ops-webhook', 2, false, at('06:30:00'), EXECUTIONS[0]?.execution_id),
     delivery('archive', 1, true, at('06:00:00')),
   ];
-  const firstFiles: Record<string, string> = {
-    ...MANIFESTS,
-    'manifests/closures/a-splunk.yaml': closureManifest(
-      'close-a-splunk',
-      PLAYBOOK_A.playbook_id,
-      'siem-splunk',
-      at('09:00:00'),
-    ),
-  };
+  // Manifests come from operators, records from reconciler commits (trailer, records/ and
+  // reports/ only): the ledger check of a reconcile over this repository must find it clean.
+  await commitFiles(
+    repo.dir,
+    {
+      ...MANIFESTS,
+      'manifests/closures/a-splunk.yaml': closureManifest(
+        'close-a-splunk',
+        PLAYBOOK_A.playbook_id,
+        'siem-splunk',
+        at('09:00:00'),
+      ),
+    },
+    'manifests',
+    { date: at('09:00:00') },
+  );
+  const firstFiles: Record<string, string> = {};
   for (const record of deliveries)
     Object.assign(firstFiles, recordFile('deliveries', record, record.record_id, record.attempted_at));
   for (const record of EXECUTIONS)
@@ -309,7 +318,7 @@ export async function createFixtureRepo(): Promise<FixtureRepo> {
     firstFiles,
     recordFile('closures', CLOSURE_A_SPLUNK, CLOSURE_A_SPLUNK.closure_id, CLOSURE_A_SPLUNK.recorded_at),
   );
-  const first = await commitFiles(repo.dir, firstFiles, 'manifests and first records', {
+  const first = await commitFiles(repo.dir, firstFiles, `first records\n\n${REPLICA_TRAILER}: fixture`, {
     date: at('09:30:00'),
   });
   const second = await commitFiles(
@@ -318,7 +327,7 @@ export async function createFixtureRepo(): Promise<FixtureRepo> {
       ...recordFile('playbooks', PLAYBOOK_B, PLAYBOOK_B.playbook_id, PLAYBOOK_B.generated_at),
       'reports/status.json': `${JSON.stringify(COMMITTED_STATUS, null, 2)}\n`,
     },
-    'playbook B',
+    `playbook B\n\n${REPLICA_TRAILER}: fixture`,
     { date: at('11:30:00') },
   );
   return { ...repo, first, second };

@@ -150,7 +150,7 @@ describe('walkHistory', () => {
     );
     const parse = (chunkSize: number): WalkedCommit[] => {
       const commits: WalkedCommit[] = [];
-      const parser = new HistoryLogParser((commit) => commits.push(commit));
+      const parser = new HistoryLogParser((commit) => commits.push(commit), ['manifests/', 'records/']);
       for (let i = 0; i < output.length; i += chunkSize) parser.feed(output.subarray(i, i + chunkSize));
       parser.end();
       return commits;
