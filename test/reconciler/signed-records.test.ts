@@ -203,6 +203,15 @@ describe('signed reconciler commits', () => {
     receiver.reset();
     expect((await reconcile(signedState, { signingKey: bot.keyPath })).reason).toBe('LedgerTampered');
     expect(receiver.requests).toEqual([]);
+
+    // git revert restores the ledger: the replica proceeds, and nothing is called again.
+    await git(ops.work, ['revert', '--no-edit', forgery]);
+    await git(ops.work, ['push', '-q', ops.remote, 'main']);
+    const resumed = await reconcile(signedState, { signingKey: bot.keyPath });
+    expect(resumed.outcome, resumed.message).not.toBe('stalled');
+    expect(resumed.calls).toBe(0);
+    expect(receiver.requests).toEqual([]);
+    expect((await verify()).code).toBe(0);
   });
 
   it('without require_signed_records, signed and unsigned reconciler commits mixed verify clean', async () => {
