@@ -2,7 +2,7 @@
  * The small interfaces the core depends on. Implementations live in git/, connectors/ and cli/;
  * tests may substitute real-but-local ones (temp repositories, local HTTP servers).
  */
-import type { AuditPackage, CommitInfo, IsoTime, Provider, SignatureInfo } from './types.js';
+import type { AuditPackage, IsoTime, Provider, SignatureInfo } from './types.js';
 
 /** Source of `now`. Honour `CAVRA_GITOPS_NOW` by constructing it from the env (see cli/context). */
 export interface Clock {
@@ -87,19 +87,6 @@ export interface GitReader {
   listTree(commit: string, prefixes: string[], options?: ListTreeOptions): Promise<TreeEntry[]>;
   /** Read many blobs through one long-lived `git cat-file --batch`. */
   readBlobs(blobs: string[]): Promise<Map<string, Buffer>>;
-  /**
-   * For each path, the latest commit at or before `commit` that changed it (its "introducing"
-   * commit, with time, author and signature status). One `git log` for all paths.
-   * `allowedSigners` is the content of an ssh allowed-signers file; with it, ssh signatures are
-   * verified and `signature.principal` names the signer, else signature status is `none`/`error`.
-   */
-  readIntroducingCommits(
-    commit: string,
-    paths: string[],
-    options?: { allowedSigners?: string },
-  ): Promise<Map<string, CommitInfo>>;
-  /** The first parent of a commit, or null for a root commit. */
-  readParent(commit: string): Promise<string | null>;
   /**
    * Every commit reachable from `tip` (minus those reachable from `exclude`), newest first in a
    * topological order (children before parents), each with the changes under `prefixes`. One

@@ -3,11 +3,9 @@
  * tree. Every method is a bounded number of git processes regardless of how many files it covers.
  */
 import type { Env, GitReader, ListTreeOptions, StoredObject, TreeEntry } from '../domain/ports.js';
-import type { CommitInfo } from '../domain/types.js';
 import { GitError, NotACommitError, UnknownRevisionError } from '../errors.js';
 import { BatchReader } from './batch-reader.js';
 import { walkHistory } from './history-walk.js';
-import { readIntroducingCommits } from './introducing-commits.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
 import { verifySignatures } from './verify-signatures.js';
 import { runPorcelain } from './run-porcelain.js';
@@ -24,21 +22,11 @@ export interface GitReaderOptions {
   gitDir?: boolean;
 }
 
-/** Options of {@link LocalGitReader.readIntroducingCommits} beyond the port's. */
-export interface IntroducingCommitsOptions {
-  allowedSigners?: string;
-  /** `latest` (default): last commit that changed the path; `added`: last commit that added it. */
-  change?: 'latest' | 'added';
-}
-
 /** A GitReader that also reads single files and releases its cat-file process on close. */
 export interface LocalGitReader extends GitReader {
   readonly repoDir: string;
-  readIntroducingCommits(
-    commit: string,
-    paths: string[],
-    options?: IntroducingCommitsOptions,
-  ): Promise<Map<string, CommitInfo>>;
+  /** The first parent of a commit, or null for a root commit. */
+  readParent(commit: string): Promise<string | null>;
   /** Content of a file at a commit as UTF-8, null when the path is absent (or not a file). */
   readFile(commit: string, path: string): Promise<string | null>;
   close(): Promise<void>;
@@ -171,11 +159,6 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
       return everything
         ? entries
         : entries.filter((entry) => pathspecs.some((prefix) => isUnderPrefix(entry.path, prefix)));
-    },
-
-    readIntroducingCommits(commit, paths, introducingOptions = {}) {
-      assertRevision(commit, repoDir);
-      return readIntroducingCommits({ repoDir, env, commit, paths, ...introducingOptions });
     },
 
     async readParent(commit: string): Promise<string | null> {

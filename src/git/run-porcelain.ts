@@ -5,7 +5,7 @@
  * throwing on a non-zero exit, so callers keep classifying git's stderr themselves (missing refs,
  * rejected pushes, corruption) and build their own redacted messages with `describeGitFailure`.
  *
- * Streams stay on raw child processes (run-git.ts, batch-reader.ts, introducing-commits.ts):
+ * Streams stay on raw child processes (run-git.ts, batch-reader.ts, history-walk.ts):
  * simple-git buffers a command's whole output and never writes to its stdin (docs/decisions.md).
  */
 import createDebug from 'debug';

@@ -11,7 +11,7 @@ import { GitError } from '../errors.js';
 import { REPLICA_TRAILER_KEY } from './history-walk.js';
 import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fast-import.js';
 import { signCommit } from './sign-commit.js';
-import { createGitReader, type LocalGitReader } from './reader.js';
+import { createGitReader } from './reader.js';
 import { redactRemote } from './redact-remote.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
 import { runPorcelain, settlePorcelain, type PorcelainOutcome } from './run-porcelain.js';
@@ -77,7 +77,6 @@ export interface CavraGitStore extends ReconcilerStore {
   maintain(): Promise<void>;
   /** True when `commit` has the same tree as its first parent (or is an empty root): nothing changed. */
   isEmptyCommit(commit: string): Promise<boolean>;
-  readIntroducingCommits: LocalGitReader['readIntroducingCommits'];
 }
 
 /** Trailer every reconciler commit carries, naming the replica that made it. */
@@ -398,9 +397,6 @@ function createStore(parts: StoreParts): CavraGitStore {
     listTree: (commit, prefixes, listOptions) =>
       withRepair(() => reader.listTree(commit, prefixes, listOptions), commit),
     readBlobs: (blobs) => withRepair(() => reader.readBlobs(blobs)),
-    readIntroducingCommits: (commit, paths, introducing) =>
-      reader.readIntroducingCommits(commit, paths, introducing),
-    readParent: (commit) => reader.readParent(commit),
     walkHistory: (request) => withRepair(() => reader.walkHistory(request), request.tip),
     isAncestor: (ancestor, descendant) => reader.isAncestor(ancestor, descendant),
     readObjects: (names, readOptions) => withRepair(() => reader.readObjects(names, readOptions)),

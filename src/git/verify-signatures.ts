@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SignatureInfo } from '../domain/types.js';
 import { GitError } from '../errors.js';
-import { parseSignatureStatus } from './introducing-commits.js';
+import { parseSignatureStatus } from './commit-format.js';
 import { describeGitFailure, runGit } from './run-git.js';
 
 const COMMIT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;

@@ -8,9 +8,8 @@
  */
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { GitReader } from '../domain/ports.js';
-import type { Finding, ManifestCondition, ReconcilerPolicySpec } from '../domain/types.js';
+import type { Finding, ManifestCondition } from '../domain/types.js';
 import { createHistoryCache, type HistoryCache } from './history-cache.js';
 import { readDocumentProvenance } from './document-provenance.js';
 import { resolveLimits, type YamlLimits } from '../manifests/limits.js';
@@ -229,29 +228,4 @@ export async function listWorktreeFiles(dir: string): Promise<{ files: string[];
     }
   }
   return { files: paths.sort(), symlinks: symlinks.sort() };
-}
-
-const POLICY_MARKER = Buffer.from('ReconcilerPolicy');
-
-/**
- * The ReconcilerPolicy in force at a commit: its normalised spec, or DEFAULT_POLICY_SPEC when the
- * commit is null (before the first commit) or has no valid policy. Only files that mention
- * `ReconcilerPolicy` are parsed, so this stays cheap on large repositories.
- */
-export async function readPolicyAt(reader: GitReader, commit: string | null): Promise<ReconcilerPolicySpec> {
-  if (commit === null) return structuredClone(DEFAULT_POLICY_SPEC);
-  const limits = resolveLimits();
-  const entries = (await reader.listTree(commit, [MANIFESTS_DIR])).filter(
-    (e) => isManifestPath(e.path) && e.size <= limits.maxFileBytes,
-  );
-  const blobs = await reader.readBlobs([...new Set(entries.map((e) => e.blob))]);
-  const files: ManifestFileInput[] = [];
-  for (const entry of entries) {
-    const content = blobs.get(entry.blob);
-    if (content !== undefined && content.includes(POLICY_MARKER)) {
-      files.push({ path: entry.path, content, blob: entry.blob, introduced: null });
-    }
-  }
-  const policy = validateManifests(files, { limits }).manifests.policy;
-  return policy === null ? structuredClone(DEFAULT_POLICY_SPEC) : policy.spec;
 }

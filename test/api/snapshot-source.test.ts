@@ -36,8 +36,6 @@ function countingReader(inner: GitReader, options: { failNext?: { value: boolean
       return inner.listTree(commit, prefixes);
     },
     readBlobs: (blobs) => inner.readBlobs(blobs),
-    readIntroducingCommits: (commit, paths, opts) => inner.readIntroducingCommits(commit, paths, opts),
-    readParent: (commit) => inner.readParent(commit),
     walkHistory: (request) => inner.walkHistory(request),
     isAncestor: (ancestor, descendant) => inner.isAncestor(ancestor, descendant),
     readObjects: (names, opts) => inner.readObjects(names, opts),

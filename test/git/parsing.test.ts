@@ -1,46 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { appendTrailer, isSafeTreePath, quoteFastImportPath } from '../../src/git/fast-import.js';
-import {
-  formatCommitTime,
-  IntroducingLogParser,
-  parseSignatureStatus,
-} from '../../src/git/introducing-commits.js';
+import { formatCommitTime, parseSignatureStatus } from '../../src/git/commit-format.js';
 import { parseLsTree } from '../../src/git/reader.js';
 import { redactRemote } from '../../src/git/redact-remote.js';
 import { describeGitFailure } from '../../src/git/run-git.js';
-import type { CommitInfo } from '../../src/domain/types.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 
-function logOutput(): Buffer {
-  return Buffer.from(
-    `\x01${A}\x001767225600\x00Alice <a@x>\x00G\x00alice@x\x00\nm/one.yaml\x00m/two.yaml\x00` +
-      `\x01${B}\x001767225601\x00Bob <b@x>\x00N\x00\x00` + // a merge with no names
-      `\x01${B}\x001767225601\x00Bob <b@x>\x00N\x00\x00\nm/one.yaml\x00`,
-  );
-}
-
-describe('IntroducingLogParser', () => {
-  it.each([1, 2, 3, 7, 1000])('parses the same with chunks of %i bytes', (size) => {
-    const seen: [string, CommitInfo][] = [];
-    const parser = new IntroducingLogParser((path, commit) => seen.push([path, commit]));
-    const output = logOutput();
-    for (let offset = 0; offset < output.length; offset += size)
-      parser.feed(output.subarray(offset, offset + size));
-    expect(seen.map(([path, commit]) => `${path}@${commit.commit[0]}`)).toEqual([
-      'm/one.yaml@a',
-      'm/two.yaml@a',
-      'm/one.yaml@b',
-    ]);
-    expect(seen[0]?.[1]).toEqual({
-      commit: A,
-      time: '2026-01-01T00:00:00Z',
-      author: 'Alice <a@x>',
-      signature: { status: 'good', principal: 'alice@x' },
-    });
-  });
-
+describe('commit metadata', () => {
   it.each([
     ['G', 'good'],
     ['B', 'bad'],

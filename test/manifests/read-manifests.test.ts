@@ -2,10 +2,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_SPEC } from '../../src/domain/defaults.js';
 import type { GitReader } from '../../src/domain/ports.js';
 import { createGitReader, type LocalGitReader } from '../../src/git/index.js';
-import { readManifests, readPolicyAt, readWorktreeManifests } from '../../src/read-model/read-manifests.js';
+import { readManifests, readWorktreeManifests } from '../../src/read-model/read-manifests.js';
 import { commitFiles, createTempRepo, type TempDir } from '../helpers/git-fixtures.js';
 import { REPO_ROOT } from './helpers.js';
 
@@ -22,7 +21,6 @@ function countingReader(inner: GitReader) {
   const calls = {
     listTree: 0,
     readBlobs: 0,
-    readIntroducingCommits: 0,
     walkHistory: 0,
     readObjects: 0,
     blobsRead: [] as string[],
@@ -31,7 +29,6 @@ function countingReader(inner: GitReader) {
   };
   const reader: GitReader = {
     resolve: (rev) => inner.resolve(rev),
-    readParent: (commit) => inner.readParent(commit),
     listTree: (commit, prefixes) => {
       calls.listTree++;
       return inner.listTree(commit, prefixes);
@@ -40,10 +37,6 @@ function countingReader(inner: GitReader) {
       calls.readBlobs++;
       calls.blobsRead.push(...blobs);
       return inner.readBlobs(blobs);
-    },
-    readIntroducingCommits: (commit, paths, options) => {
-      calls.readIntroducingCommits++;
-      return inner.readIntroducingCommits(commit, paths, options);
     },
     walkHistory: (request) => {
       calls.walkHistory++;
@@ -87,7 +80,7 @@ describe('readManifests', () => {
     const result = await readManifests(reader, second);
     // Each blob the walk lists is read once and parsed once: the revision's files are validated
     // from the walk's parse, so no second blob read is needed.
-    expect(calls).toMatchObject({ listTree: 1, walkHistory: 1, readObjects: 1, readBlobs: 0, readIntroducingCommits: 0 });
+    expect(calls).toMatchObject({ listTree: 1, walkHistory: 1, readObjects: 1, readBlobs: 0 });
     expect(result.findings).toEqual([]);
     expect(result.manifests.acknowledgements[0]!.spec.acknowledged_at).toBe('2026-06-29T11:30:00Z');
     expect(result.manifests.acknowledgements[0]!.source).toMatchObject({
@@ -123,27 +116,6 @@ describe('readManifests', () => {
       findings: [],
       conditions: [],
     });
-  });
-});
-
-describe('readPolicyAt', () => {
-  it('returns the defaults before the first commit and without a policy, and the policy in force at a commit', async () => {
-    expect(await readPolicyAt(git, null)).toEqual(DEFAULT_POLICY_SPEC);
-    const without = await commitFiles(repo.dir, { 'manifests/providers.yaml': bundled()['manifests/providers.yaml']! }, 'p');
-    expect(await readPolicyAt(git, without)).toEqual(DEFAULT_POLICY_SPEC);
-    const strict = await commitFiles(
-      repo.dir,
-      {
-        'manifests/policy/policy.yaml':
-          'apiVersion: cavra.dev/v1\nkind: ReconcilerPolicy\nmetadata:\n  name: default\nspec:\n  approvers: [bob@example.com]\n  require_signed_approvals: true\n',
-      },
-      'strict policy',
-    );
-    const policy = await readPolicyAt(git, strict);
-    expect(policy.approvers).toEqual(['bob@example.com']);
-    expect(policy.require_signed_approvals).toBe(true);
-    expect(policy.retry_defaults).toEqual(DEFAULT_POLICY_SPEC.retry_defaults);
-    expect(await readPolicyAt(git, without)).toEqual(DEFAULT_POLICY_SPEC);
   });
 });
 

@@ -693,8 +693,6 @@ describe('the history cache', () => {
       resolve: (rev) => inner.resolve(rev),
       listTree: (commit, prefixes) => inner.listTree(commit, prefixes),
       readBlobs: (blobs) => inner.readBlobs(blobs),
-      readIntroducingCommits: (commit, paths, opts) => inner.readIntroducingCommits(commit, paths, opts),
-      readParent: (commit) => inner.readParent(commit),
       walkHistory: (request) => {
         walks.push({ exclude: request.exclude });
         return inner.walkHistory(request);
