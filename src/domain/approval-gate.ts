@@ -9,7 +9,7 @@
  * their own: one per person (distinct `decided_by`), the quorum, and the freeze windows, both of
  * which a break-glass (`emergency: true`) approval passes.
  */
-import { checkApproval, describeApproval, type RuleOutcome } from './approval-rules.js';
+import { checkApproval, describeApproval, type RuleVerdict } from './approval-rules.js';
 import type { ApprovalView } from './approval-views.js';
 import { describeWindow, findOpenFreeze } from './freeze-windows.js';
 import type { PolicyAt } from './gate-facts.js';
@@ -117,7 +117,7 @@ function authorise(input: Omit<GateInput, 'state'>, options: { freeze: boolean }
 
   const context = { acknowledgement, ackOk, current, now };
   const passing: ApprovalView[] = [];
-  const blocked: { view: ApprovalView; outcome: RuleOutcome }[] = [];
+  const blocked: { view: ApprovalView; outcome: RuleVerdict }[] = [];
   for (const view of eligible) {
     const outcome = checkApproval(view, context);
     if (outcome === null) passing.push(view);
@@ -125,7 +125,7 @@ function authorise(input: Omit<GateInput, 'state'>, options: { freeze: boolean }
   }
   if (passing.length === 0) {
     // The newest approval speaks, as it did before quorums.
-    const { view, outcome } = blocked.at(-1) as { view: ApprovalView; outcome: RuleOutcome };
+    const { view, outcome } = blocked.at(-1) as { view: ApprovalView; outcome: RuleVerdict };
     return {
       ...block(outcome.reason, outcome.message),
       ...decidedBy(outcome.policy, outcome.policyCommit),
@@ -220,7 +220,7 @@ function noUsableApproval(
 function quorumNotMet(
   input: Omit<GateInput, 'state'>,
   people: ApprovalView[],
-  blocked: { view: ApprovalView; outcome: RuleOutcome }[],
+  blocked: { view: ApprovalView; outcome: RuleVerdict }[],
 ): GateResult {
   const { current } = input;
   // The strictest quorum among the current policy and the bases of the approvals that passed.

@@ -13,7 +13,7 @@ import type { ReconcilerPolicySpec, RetryAcknowledgement, RetryApproval, Signatu
 const MINUTE_MS = 60_000;
 
 /** Why one approval does not count. */
-export interface RuleOutcome {
+export interface RuleVerdict {
   reason: GateReason;
   message: string;
   /** The policy whose rule decided, when one did. */
@@ -36,7 +36,7 @@ interface RolePolicy {
 }
 
 /** Null when the approval passes every rule of its own; else the first rule that blocks it. */
-export function checkApproval(view: ApprovalView, context: ApprovalRuleContext): RuleOutcome | null {
+export function checkApproval(view: ApprovalView, context: ApprovalRuleContext): RuleVerdict | null {
   const { approval } = view;
   const { spec } = approval;
   const policies: RolePolicy[] = [
@@ -112,7 +112,7 @@ export function emergencyDeadline(
   return { deadlineMs: time + minutes * MINUTE_MS, minutes };
 }
 
-function checkEmergencyExpiry(view: ApprovalView, policies: readonly RolePolicy[]): RuleOutcome | null {
+function checkEmergencyExpiry(view: ApprovalView, policies: readonly RolePolicy[]): RuleVerdict | null {
   const { spec } = view.approval;
   const label = describeApproval(view);
   const strictest = [...policies].sort(
@@ -142,7 +142,7 @@ function checkEmergencyExpiry(view: ApprovalView, policies: readonly RolePolicy[
   return null;
 }
 
-function checkSignatures(view: ApprovalView, signing: RolePolicy, label: string): RuleOutcome | null {
+function checkSignatures(view: ApprovalView, signing: RolePolicy, label: string): RuleVerdict | null {
   const { decided_by: decidedBy } = view.approval.spec;
   const views = [
     {
@@ -178,7 +178,7 @@ function checkSeparation(
   acknowledgement: RetryAcknowledgement,
   separating: RolePolicy,
   label: string,
-): RuleOutcome | null {
+): RuleVerdict | null {
   const decidedBy = view.approval.spec.decided_by;
   const ackLabel = `RetryAcknowledgement ${acknowledgement.name} (${acknowledgement.source.path}, ${commitText(acknowledgement.source.introduced?.commit ?? null)})`;
   if (isSameIdentity(decidedBy, acknowledgement.spec.acknowledged_by)) {
@@ -212,7 +212,7 @@ function policyLabel(p: RolePolicy): string {
   return `the ${p.role} policy (${p.commit === null || p.commit === '' ? 'defaults, no commit' : `at ${p.commit}`})`;
 }
 
-function outcome(reason: GateReason, message: string, policy?: RolePolicy): RuleOutcome {
+function outcome(reason: GateReason, message: string, policy?: RolePolicy): RuleVerdict {
   return {
     reason,
     message,

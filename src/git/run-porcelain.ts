@@ -23,7 +23,7 @@ export interface PorcelainOptions {
 }
 
 /** A command that ran: its parsed value, or how it failed (exit code and both outputs). */
-export type PorcelainOutcome<T> =
+export type PorcelainResult<T> =
   { ok: true; value: T } | { ok: false; exitCode: number; stdout: string; stderr: string };
 
 /**
@@ -100,7 +100,7 @@ function createSimpleGit(options: PorcelainOptions): SimpleGit {
 export async function settlePorcelain<T>(
   options: PorcelainOptions,
   run: (git: SimpleGit) => Promise<T>,
-): Promise<PorcelainOutcome<T>> {
+): Promise<PorcelainResult<T>> {
   try {
     return { ok: true, value: await run(createSimpleGit(options)) };
   } catch (error) {
@@ -122,7 +122,7 @@ export async function settlePorcelain<T>(
 }
 
 /** `git <args>` through simple-git's `raw`, settled. */
-export function runPorcelain(args: string[], options: PorcelainOptions): Promise<PorcelainOutcome<string>> {
+export function runPorcelain(args: string[], options: PorcelainOptions): Promise<PorcelainResult<string>> {
   return settlePorcelain(options, (git) => git.raw(args));
 }
 
@@ -130,7 +130,7 @@ export function runPorcelain(args: string[], options: PorcelainOptions): Promise
  * The value of an outcome, or a GitError whose message starts with `what` (e.g. "Cloning
  * /srv/ops.git") and carries git's redacted stderr.
  */
-export function expectPorcelain<T>(outcome: PorcelainOutcome<T>, what: string, remote?: string): T {
+export function expectPorcelain<T>(outcome: PorcelainResult<T>, what: string, remote?: string): T {
   if (outcome.ok) return outcome.value;
   throw new GitError(`${what} failed: ${describeGitFailure(outcome.stderr, remote)}`);
 }

@@ -14,7 +14,7 @@ import { signCommit } from './sign-commit.js';
 import { createGitReader } from './reader.js';
 import { redactRemote } from './redact-remote.js';
 import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
-import { runPorcelain, settlePorcelain, type PorcelainOutcome } from './run-porcelain.js';
+import { runPorcelain, settlePorcelain, type PorcelainResult } from './run-porcelain.js';
 import { verifyRevision } from './verify-revision.js';
 import { isLocalRemote } from './state-dir.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
@@ -195,7 +195,7 @@ async function initClone(
  */
 async function configureClone(repoDir: string, remote: string, env: NodeJS.ProcessEnv): Promise<void> {
   const options = { cwd: repoDir, env: { ...env, GIT_DIR: repoDir } };
-  const failure = (outcome: PorcelainOutcome<unknown>): GitError =>
+  const failure = (outcome: PorcelainResult<unknown>): GitError =>
     new GitError(
       `Configuring the clone ${repoDir} failed: ${outcome.ok ? '' : describeGitFailure(outcome.stderr, remote)}`,
     );
@@ -266,7 +266,7 @@ function createStore(parts: StoreParts): CavraGitStore {
     return run;
   };
   const porcelain = { cwd: stateDir, env };
-  const git = (args: string[]): Promise<PorcelainOutcome<string>> => runPorcelain(args, porcelain);
+  const git = (args: string[]): Promise<PorcelainResult<string>> => runPorcelain(args, porcelain);
   const identity: CommitIdentity = {
     name: options.authorName ?? 'cavra-gitops',
     email: options.authorEmail ?? options.replicaId,
@@ -302,7 +302,7 @@ function createStore(parts: StoreParts): CavraGitStore {
    * `--verbose`, not `--quiet`: an up-to-date fetch then still prints its ref lines, and simple-git
    * waits 50 ms more for a command that prints nothing. Failures print the same either way.
    */
-  const fetchRefspecs = (branches: string[]): Promise<PorcelainOutcome<unknown>> =>
+  const fetchRefspecs = (branches: string[]): Promise<PorcelainResult<unknown>> =>
     settlePorcelain(porcelain, (simple) =>
       simple.fetch([
         '--no-tags',
@@ -313,7 +313,7 @@ function createStore(parts: StoreParts): CavraGitStore {
       ]),
     );
 
-  const fetchFailure = (branch: string, result: PorcelainOutcome<unknown>): GitError =>
+  const fetchFailure = (branch: string, result: PorcelainResult<unknown>): GitError =>
     new GitError(
       `Fetching ${branch} from ${remoteLabel} failed: ${result.ok ? '' : describeGitFailure(result.stderr, remote)}; check the remote URL, network and credentials.`,
     );
@@ -335,7 +335,7 @@ function createStore(parts: StoreParts): CavraGitStore {
     reader = createGitReader(repoDir, { env: options.env ?? process.env, gitDir: true });
   };
 
-  const fetchOnce = async (branches: string[]): Promise<PorcelainOutcome<unknown>> => {
+  const fetchOnce = async (branches: string[]): Promise<PorcelainResult<unknown>> => {
     const result = await fetchRefspecs(branches);
     if (!result.ok && MISSING_REMOTE_REF.test(result.stderr)) {
       await fetchEach(branches);
@@ -500,7 +500,7 @@ function createStore(parts: StoreParts): CavraGitStore {
       }),
 
     isEmptyCommit: async (commit) => {
-      const treeOf = (rev: string): Promise<PorcelainOutcome<string>> =>
+      const treeOf = (rev: string): Promise<PorcelainResult<string>> =>
         settlePorcelain(porcelain, (simple) => simple.revparse(['--verify', `${rev}^{tree}`]));
       const result = await treeOf(commit);
       const parent = await reader.readParent(commit);

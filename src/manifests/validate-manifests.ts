@@ -72,13 +72,13 @@ export interface ValidateManifestsOptions {
 }
 
 /** What one file contributes before the cross-document rules; reusable while its key holds. */
-interface FileOutcome {
+interface ParsedManifestFile {
   findings: Finding[];
   conditions: ManifestCondition[];
   candidates: Candidate[];
 }
 
-export type ManifestCache = Map<string, FileOutcome>;
+export type ManifestCache = Map<string, ParsedManifestFile>;
 
 /** Cache key of a file read from git; null for working-tree files (no blob id to trust). */
 export function manifestCacheKey(
@@ -177,8 +177,8 @@ export function validateManifests(
 }
 
 /** Parse one file and check each document on its own (no cross-document rule). */
-function checkFile(input: ManifestFileInput, limits: YamlLimits): FileOutcome {
-  const outcome: FileOutcome = { findings: [], conditions: [], candidates: [] };
+function checkFile(input: ManifestFileInput, limits: YamlLimits): ParsedManifestFile {
+  const outcome: ParsedManifestFile = { findings: [], conditions: [], candidates: [] };
   const file = input.parsed ?? parseYamlFile(input.path, input.content, limits);
   if (file.findings.length > 0) {
     outcome.findings.push(...file.findings);

@@ -66,7 +66,7 @@ export interface LedgerCheckRequest {
   cache: LedgerCheckCache;
 }
 
-export type LedgerCheckOutcome =
+export type LedgerVerdict =
   | {
       status: 'clean';
       /** The acceptances this run used: its run record names them. */
@@ -93,7 +93,7 @@ interface Rewrite {
 }
 
 /** Run the check (see the file comment). Throws ExitError for an `--accept-*` that names no commit. */
-export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<LedgerCheckOutcome> {
+export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<LedgerVerdict> {
   const { reader, cache, tips } = request;
   if (cache.state === undefined) cache.state = await readCheckState(request.stateDir);
   cache.recorded ??= await readRecordedIds(request.stateDir);
@@ -344,7 +344,7 @@ function acceptancesInRange(
 
 const LISTED = 5;
 
-function stalledByTampering(findings: LedgerFinding[]): LedgerCheckOutcome {
+function stalledByTampering(findings: LedgerFinding[]): LedgerVerdict {
   const commits = [...new Set(findings.map((finding) => finding.commit))];
   const listed = findings
     .slice(0, LISTED)
@@ -364,7 +364,7 @@ function stalledByTampering(findings: LedgerFinding[]): LedgerCheckOutcome {
   };
 }
 
-function stalledByRewrite(rewrites: readonly Rewrite[]): LedgerCheckOutcome {
+function stalledByRewrite(rewrites: readonly Rewrite[]): LedgerVerdict {
   const parts = rewrites.map((rewrite) =>
     rewrite.now === null
       ? `the ledger branch (last at ${rewrite.last}) is gone`

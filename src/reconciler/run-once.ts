@@ -67,7 +67,7 @@ import {
   createLedgerCheckCache,
   type AcceptOptions,
   type LedgerCheckCache,
-  type LedgerCheckOutcome,
+  type LedgerVerdict,
 } from './ledger-check.js';
 
 export type { Shard } from '../plan/plan-reconcile.js';
@@ -213,7 +213,7 @@ interface RunContext {
   /** The plan of the latest pass. */
   plan?: ReconcilePlan;
   /** The ledger check of the latest pass, when it passed. */
-  check?: Extract<LedgerCheckOutcome, { status: 'clean' }>;
+  check?: Extract<LedgerVerdict, { status: 'clean' }>;
   /** Set once a commit landed the run record naming what the check accepted. */
   acceptanceRecorded?: boolean;
   /** Why the run stopped before planning (the ledger check). */
@@ -422,7 +422,7 @@ async function retryOnRejection<T>(
  * One call's records: the attempt's delivery record and, for a retry, its execution record; none
  * when the claim was released uncalled (its removal is then all that is committed).
  */
-interface CallOutcome {
+interface RecordedCall {
   claimId: string;
   delivery: DeliveryRecord | null;
   execution: ExecutionRecord | null;
@@ -433,11 +433,11 @@ interface CallOutcome {
   files: [path: string, content: string][];
 }
 
-function preparedFiles(outcomes: CallOutcome[]): ReadonlyMap<string, string> {
+function preparedFiles(outcomes: RecordedCall[]): ReadonlyMap<string, string> {
   return new Map(outcomes.flatMap((outcome) => outcome.files));
 }
 
-function toPending(outcomes: CallOutcome[]): PendingOutcomes {
+function toPending(outcomes: RecordedCall[]): PendingOutcomes {
   return {
     deliveries: outcomes.flatMap((outcome) => (outcome.delivery ? [outcome.delivery] : [])),
     executions: outcomes.flatMap((outcome) => (outcome.execution ? [outcome.execution] : [])),
@@ -480,12 +480,12 @@ async function executeCalls(
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const journal = await openJournal(options.store.stateDir);
   let finished = 0;
-  const pipeline = await runCallPipeline<PlannedCall, CallOutcome>(
+  const pipeline = await runCallPipeline<PlannedCall, RecordedCall>(
     calls,
     { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
     {
       call: async (call) => {
-        let outcome: CallOutcome;
+        let outcome: RecordedCall;
         const connector = connectorOf(context, call.provider);
         if (options.clock.now().getTime() > callBy.get(call.claimId)!) {
           options.logger.warn(
@@ -561,7 +561,7 @@ async function executeCalls(
 async function commitBatch(
   options: ReconcilerOptions,
   ledger: LedgerView,
-  made: CallOutcome[],
+  made: RecordedCall[],
   calls: PlannedCall[],
   plan: ReconcilePlan,
   run: RunIdentity,
@@ -652,7 +652,7 @@ async function executeCall(
   call: PlannedCall,
   common: { runId: string; revision: string },
   now: Date,
-): Promise<CallOutcome> {
+): Promise<RecordedCall> {
   const { options } = context;
   const { outcome: deliveryOutcome, completedAt } = await callConnector(context, connector, call, now);
   const delivery = buildDeliveryRecord(call, deliveryOutcome, {
@@ -680,7 +680,7 @@ async function executeCall(
     },
     call.kind === 'execution' ? 'retry executed' : 'delivered',
   );
-  const files: CallOutcome['files'] = [
+  const files: RecordedCall['files'] = [
     [recordPath('deliveries', delivery.record_id, delivery.attempted_at), serializeRecord(delivery)],
   ];
   if (execution) {
