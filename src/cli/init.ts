@@ -23,7 +23,8 @@ back here. Git history is the audit trail.
 
 - \`manifests/\` — what operators write (through pull requests): \`Provider\`, \`ReconcilerPolicy\`
   (one, named \`default\`), \`AuditDelivery\`, \`RetryAcknowledgement\`, \`RetryApproval\`,
-  \`RecoveryClosure\`. Several documents per file are fine (\`---\`).
+  \`RecoveryClosure\`. Several documents per file are fine (\`---\`): each document is judged on its
+  own, by its own content and the commit that first held it, not by the latest change to its file.
 - \`schemas/\` — JSON Schemas of the manifests; editors with the YAML language server complete and
   check fields through the \`# yaml-language-server: $schema=...\` line at the top of each file.
 - \`records/\`, \`reports/\` — written by the reconciler only; never edit them.
@@ -52,8 +53,19 @@ back here. Git history is the audit trail.
 
 - One \`RetryApproval\` authorises one execution, for good: editing, moving or re-adding it does not
   re-arm it. For another retry, add an approval with a new name.
+- Keeping several approvals in one file is fine: each approval is judged by the commit that
+  introduced it (its own document, by content). Appending another approval or acknowledgement to
+  the file does not re-arm one already executed, nor unblock one that is blocked. Changing an
+  approval's spec makes a new version, judged at the commit that changed it (an executed approval
+  stays used up, whatever its version).
+- A \`RecoveryClosure\` is recorded once, with the time of the commit that introduced it (unless
+  it sets \`closed_at\`); appending closures to its file records only the new ones. A later change
+  to a recorded closure is a finding: add a closure with a new name instead.
 - An approval must be allowed by the policy as it stood before your change (its base) and by the
-  policy after it: a pull request cannot widen \`approvers\` or drop a rule for its own approval.
+  policy after it: a pull request cannot widen \`approvers\` or drop a rule for its own approval,
+  however it is merged (fast-forward, merge commit or squash). The same holds for signing keys: the
+  allowed-signers file is read at the base too, so add a key in its own pull request and let the
+  reconciler record it before approving with it (\`plan\` names the base an approval is judged at).
 - The policy may ask for a quorum (\`approvals_required\`), separate duties (\`separate_duties\`) and
   freeze windows (\`freeze_windows\`). A break-glass approval (\`emergency: true\`, with an
   \`expires_at\` within \`max_emergency_minutes\` of its commit) passes freeze windows and the quorum

@@ -60,6 +60,20 @@ describe('init', () => {
     expect(await readdir(join(dir, 'manifests', schemaRef!, '..'))).toContain('provider.schema.json');
   });
 
+  it("the README's advice on multi-document files matches the gate: per document, no re-arming by appending", async () => {
+    const t = createTestContext(temp.dir);
+    expect(await runInit('ops', t.context)).toBe(0);
+    // Unwrapped, so the checks do not depend on where the lines break.
+    const readme = (await readFile(join(temp.dir, 'ops', 'README.md'), 'utf8')).replace(/\s+/g, ' ');
+    expect(readme).toContain('each document is judged on its own');
+    expect(readme).toContain('not by the latest change to its file');
+    expect(readme).toContain('does not re-arm one already executed, nor unblock one that is blocked');
+    expect(readme).toContain('appending closures to its file records only the new ones');
+    expect(readme).toContain('the allowed-signers file is read at the base too');
+    // Nothing in it tells operators to keep one approval per file to stay safe.
+    expect(readme).not.toMatch(/one (approval|document) per file/i);
+  });
+
   it('--package pins what the scaffolded CI installs, in one place per file', async () => {
     const t = createTestContext(temp.dir);
     expect(await runInit('ops', t.context, { package: '/opt/pkgs/cavra-gitops-0.1.0.tgz' })).toBe(0);
