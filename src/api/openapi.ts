@@ -209,6 +209,11 @@ const schemas: Record<string, Schema> = {
       message: str,
       policy: { enum: ['base', 'current', null] },
       policy_commit: { type: ['string', 'null'] },
+      max_retry_attempts: {
+        type: 'integer',
+        minimum: 0,
+        description: 'The attempt limit the key is judged by (action suppress once retry_count reaches it).',
+      },
       next_step: ref('NextStep'),
     },
   },
