@@ -1,6 +1,7 @@
 // Evidence Console: renders the retry recovery report, the retry plan, the reconciler's status,
-// two charts and the history of one committed revision, and polls cheaply (conditional GETs
-// answered 304 while nothing changed) to follow the tip. Everything else is fetched pinned with
+// two charts, the delivered packages' routes, the suppressed keys and the history of one
+// committed revision, and polls cheaply (conditional GETs answered 304 while nothing changed) to
+// follow the tip. Everything else is fetched pinned with
 // ?at= to the revision the report came from, so every panel shows the same commit.
 // All data goes into the page through textContent: never innerHTML.
 
@@ -9,6 +10,10 @@ const AUDIT = `${BASE}/acknowledgements/audit-delivery`;
 const REPORT_URL = `${AUDIT}/retry-recovery-report`;
 const PLAN_URL = `${AUDIT}/retry-plan`;
 const EXECUTION_TRENDS_URL = `${AUDIT}/retry-execution-trends`;
+const ROUTES_URL = `${AUDIT}/routes`;
+const SUPPRESSIONS_URL = `${AUDIT}/suppressions`;
+/** Routes fetched per revision (the API's page limit); counts always cover every route. */
+const ROUTES_LIMIT = 500;
 const STATUS_URL = '/status';
 const POLL_MS = 3000;
 const HIDDEN_POLL_MS = 30000;
@@ -41,6 +46,8 @@ const state = {
   /** `seq` counts page changes, so a poll that fetched an older page does not undo a newer one. */
   history: { offset: 0, limit: 25, total: 0, seq: 0 },
   charts: { closure: null, execution: null },
+  /** The routes of the shown revision and how the table sorts them (column, 1 or -1). */
+  routes: { items: [], sort: 'owner', direction: 1 },
   timer: null,
   inFlight: false,
 };
@@ -91,6 +98,7 @@ function cell(value, options = {}) {
   const td = document.createElement(options.header ? 'th' : 'td');
   if (options.header) td.scope = 'row';
   if (options.numeric) td.className = 'num';
+  if (options.className) td.className = options.className;
   if (options.badge) {
     td.append(badge(value, options.badge));
   } else if (options.code) {
@@ -496,6 +504,198 @@ function renderPlan(plan) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Audit package routes (by owner and state) and suppressed keys
+// ---------------------------------------------------------------------------------------------
+
+const ROUTE_COLUMNS = ['owner', 'state', 'provider', 'route_id', 'delivery_id'];
+const ROUTE_COLUMN_NAMES = {
+  owner: 'owner',
+  state: 'state',
+  provider: 'provider',
+  route_id: 'route',
+  delivery_id: 'delivery',
+};
+
+/** Code-unit order, as the API sorts (never locale order: the same in every browser). */
+function compareText(a, b) {
+  const x = String(a ?? '');
+  const y = String(b ?? '');
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The chosen column first, then the others in the API's order, so equal values stay grouped. */
+function compareRoutes(a, b) {
+  const { sort, direction } = state.routes;
+  const first = compareText(a[sort], b[sort]) * direction;
+  if (first !== 0) return first;
+  for (const column of ROUTE_COLUMNS) {
+    const next = compareText(a[column], b[column]);
+    if (next !== 0) return next;
+  }
+  return 0;
+}
+
+function renderRouteCounts(body) {
+  const table = byId('route-counts-table');
+  const states = asArray(body && body.states);
+  const owners = asArray(body && body.owners);
+  const counts = new Map();
+  for (const entry of asArray(body && body.owner_state_counts)) {
+    counts.set(JSON.stringify([entry.owner, entry.state]), entry.count);
+  }
+  const countOf = (owner, routeState) => counts.get(JSON.stringify([owner, routeState])) ?? 0;
+
+  const head = document.createElement('tr');
+  const ownerHead = element('th', { text: 'Owner' });
+  ownerHead.scope = 'col';
+  head.append(ownerHead);
+  for (const routeState of states) {
+    const th = element('th', { className: 'num', text: text(routeState) });
+    th.scope = 'col';
+    head.append(th);
+  }
+  const totalHead = element('th', { className: 'num', text: 'Total' });
+  totalHead.scope = 'col';
+  head.append(totalHead);
+  table.querySelector('thead').replaceChildren(head);
+
+  fillTable(
+    'route-counts-table',
+    owners.map((owner) => {
+      const row = states.map((routeState) => countOf(owner, routeState));
+      return [
+        cell(owner, { header: true }),
+        ...row.map((n) => cell(n, { numeric: true })),
+        cell(
+          row.reduce((sum, n) => sum + n, 0),
+          { numeric: true },
+        ),
+      ];
+    }),
+    body ? 'No delivered audit package lists a route yet.' : 'The routes are not available.',
+    states.length + 2,
+  );
+
+  const foot = table.querySelector('tfoot');
+  if (owners.length === 0) {
+    foot.replaceChildren();
+    return;
+  }
+  const totals = states.map((routeState) =>
+    owners.reduce((sum, owner) => sum + countOf(owner, routeState), 0),
+  );
+  const all = document.createElement('tr');
+  all.append(
+    cell('All owners', { header: true }),
+    ...totals.map((n) => cell(n, { numeric: true })),
+    cell(
+      totals.reduce((sum, n) => sum + n, 0),
+      { numeric: true },
+    ),
+  );
+  foot.replaceChildren(all);
+}
+
+function renderRoutesTable() {
+  const sorted = [...state.routes.items].sort(compareRoutes);
+  const groupColumn = state.routes.sort;
+  fillTable(
+    'routes-table',
+    sorted.map((route) => [
+      cell(route.owner, { header: true }),
+      cell(route.state, { badge: route.state }),
+      cell(route.provider),
+      // Route ids are short names, not hashes: shown whole.
+      cell(null, { nodes: [element('code', { text: text(route.route_id) })] }),
+      cell(route.delivery_id),
+    ]),
+    'No routes: no delivered audit package lists one.',
+    5,
+  );
+  // A heavier rule where the sorted-by value changes, so each group reads as one block.
+  const rows = byId('routes-table').querySelectorAll('tbody tr');
+  sorted.forEach((route, index) => {
+    const previous = sorted[index - 1];
+    if (previous && previous[groupColumn] !== route[groupColumn]) rows[index]?.classList.add('group-start');
+  });
+  for (const th of byId('routes-table').querySelectorAll('thead th')) {
+    const column = th.querySelector('button')?.dataset.sort;
+    th.setAttribute(
+      'aria-sort',
+      column === state.routes.sort ? (state.routes.direction === 1 ? 'ascending' : 'descending') : 'none',
+    );
+  }
+}
+
+function renderRoutes(body) {
+  const items = asArray(body && body.items);
+  state.routes.items = items;
+  renderRouteCounts(body);
+  renderRoutesTable();
+  const note = byId('routes-note');
+  if (body && typeof body.total === 'number') {
+    const deliveries = `${text(body.delivery_count)} delivered package${body.delivery_count === 1 ? '' : 's'}`;
+    const shown = body.total > items.length ? ` (the first ${items.length} are listed)` : '';
+    const missing = asArray(body.missing_deliveries);
+    const gone =
+      missing.length > 0
+        ? ` Delivered but no longer in the repository (no package to show): ${missing.join(', ')}.`
+        : '';
+    note.textContent = `${body.total} route${body.total === 1 ? '' : 's'} of ${deliveries}, by owner and state${shown}.${gone}`;
+  }
+  byId('routes-table').dataset.count = String(items.length);
+}
+
+function sortRoutesBy(column) {
+  if (!ROUTE_COLUMNS.includes(column)) return;
+  if (state.routes.sort === column) state.routes.direction = -state.routes.direction;
+  else state.routes = { ...state.routes, sort: column, direction: 1 };
+  renderRoutesTable();
+  byId('sort-status').textContent =
+    `Routes sorted by ${ROUTE_COLUMN_NAMES[column]}, ${state.routes.direction === 1 ? 'ascending' : 'descending'}.`;
+}
+
+function renderSuppressions(body) {
+  const items = asArray(body && body.items);
+  fillTable(
+    'suppression-counts-table',
+    asArray(body && body.provider_counts).map((entry) => [
+      cell(entry.provider, { header: true }),
+      cell(entry.suppressed_count, { numeric: true }),
+    ]),
+    body ? 'None: no key has reached its attempt limit.' : 'Not available.',
+    2,
+  );
+  fillTable(
+    'suppressions-table',
+    items.map((item) => [
+      cell(item.delivery_id, { header: true }),
+      cell(item.provider),
+      cell(item.attempts, { numeric: true }),
+      cell(item.max_retry_attempts, { numeric: true }),
+      cell(formatTime(item.latest_failure_at)),
+      cell(
+        item.latest_status_code === null || item.latest_status_code === undefined
+          ? text(item.latest_error)
+          : `${item.latest_status_code} · ${text(item.latest_error)}`,
+        { className: 'error-text' },
+      ),
+    ]),
+    body
+      ? 'No suppressed keys: every failed key can still be retried.'
+      : 'The suppression summary is not available.',
+    6,
+  );
+  byId('suppressions-table').dataset.count = String(items.length);
+  if (body && typeof body.suppressed_count === 'number') {
+    byId('suppressions-note').textContent =
+      body.suppressed_count === 0
+        ? `Evaluated at ${formatTime(body.evaluated_at)}: no key has reached its attempt limit.`
+        : `Evaluated at ${formatTime(body.evaluated_at)}: ${body.suppressed_count} key${body.suppressed_count === 1 ? '' : 's'} reached the attempt limit; nothing is retried for them (a new AuditDelivery starts over).`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reconciler status
 // ---------------------------------------------------------------------------------------------
 
@@ -713,6 +913,29 @@ async function fetchPlan() {
   }
 }
 
+/** The suppression summary, or why it is not available (it needs the planner, like the plan). */
+async function fetchSuppressions() {
+  try {
+    return { body: (await fetchJson(`${SUPPRESSIONS_URL}${atQuery()}`, null)).body };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function applySuppressions(result) {
+  renderSuppressions(result.body ?? null);
+  if (result.error !== undefined) {
+    byId('suppressions-note').textContent =
+      `The suppression summary is not available: ${messageOf(result.error)}`;
+  }
+}
+
+function routesUrl() {
+  const params = new URLSearchParams({ limit: String(ROUTES_LIMIT) });
+  if (state.recordsRevision) params.set('at', state.recordsRevision);
+  return `${ROUTES_URL}?${params}`;
+}
+
 function applyPlan(result) {
   renderPlan(result.plan ?? null);
   if (result.error !== undefined) {
@@ -742,11 +965,13 @@ async function poll() {
     state.recordsRevision = recordsRevision;
     const historySeq = state.history.seq;
     // Everything of one revision is fetched together and shown together.
-    const [history, trends, plan, status] = await Promise.all([
+    const [history, trends, plan, status, routes, suppressions] = await Promise.all([
       recordsChanged ? fetchHistoryPage() : null,
       recordsChanged ? fetchJson(`${EXECUTION_TRENDS_URL}${atQuery()}`, null) : null,
       planDue ? fetchPlan() : null,
       fetchJson(STATUS_URL, state.statusTag),
+      recordsChanged ? fetchJson(routesUrl(), null) : null,
+      planDue ? fetchSuppressions() : null,
     ]);
     if (result.changed) {
       renderReport(result.body.report, revision);
@@ -759,6 +984,8 @@ async function poll() {
       state.planReport = reportId;
     }
     applyStatus(status);
+    if (routes) renderRoutes(routes.body);
+    if (suppressions) applySuppressions(suppressions);
     state.revision = revision;
     if (recordsChanged) document.body.dataset.revision = revision ?? '';
     if (recordsChanged || byId('connection').classList.contains('connection-problem')) {
@@ -803,6 +1030,9 @@ byId('history-limit').addEventListener('change', (event) => {
   state.history.limit = Number.isInteger(limit) && limit > 0 ? limit : 25;
   void pageHistory(0);
 });
+for (const button of document.querySelectorAll('#routes-table thead button.sort')) {
+  button.addEventListener('click', () => sortRoutesBy(button.dataset.sort));
+}
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) {
     clearTimeout(state.timer);

@@ -19,6 +19,7 @@ import type {
   PlaybookRecord,
 } from '../domain/types.js';
 import { EXECUTION_STATUSES } from '../domain/types.js';
+import { computeDeliveredRoutes } from './delivered-routes.js';
 import { computeExecutionTrends } from './execution-trends.js';
 import { HttpError } from './http-error.js';
 import { planNextStep } from './next-step.js';
@@ -27,6 +28,7 @@ import type { RetryDecisionView, RetryPlanner } from './retry-planner.js';
 import type { RunObserver } from './run-observer.js';
 import type { RevisionView } from './snapshot-source.js';
 import { computeStatusView } from './status-view.js';
+import { computeSuppressionSummary } from './suppressions.js';
 
 /** The flow's base path. */
 export const FLOW_BASE = '/runtime/go-pilot/rollback-drill-notifications';
@@ -199,6 +201,30 @@ function countBy(items: readonly Readonly<Record<string, unknown>>[], field: str
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/**
+ * The planner's decisions for a view at `now`, shared by `retry-plan` and `suppressions` (one plan
+ * per view and second however many routes read it). A failed plan is not kept: it is retried.
+ */
+function plannedDecisions(
+  view: RevisionView,
+  planRetries: RetryPlanner | undefined,
+  now: Date,
+): Promise<readonly RetryDecisionView[]> {
+  if (planRetries === undefined) {
+    throw new HttpError(
+      503,
+      'not_configured',
+      'This server was started without a retry planner; use `cavra-gitops plan` instead.',
+    );
+  }
+  const key = `planned:${now.getTime()}`;
+  return view.memo(key, () => {
+    const planned = planRetries(view.snapshot, now).then((plan) => plan.decisions);
+    planned.catch(() => view.forget(key));
+    return planned;
+  });
+}
+
 /** The revision-bound routes, in the order they are registered. */
 export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
   const routes: FlowRoute<never>[] = [
@@ -256,17 +282,10 @@ export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
       timeResolutionMs: 1_000,
       parse: () => ({}),
       async compute({ view, now }) {
-        if (options.planRetries === undefined) {
-          throw new HttpError(
-            503,
-            'not_configured',
-            'This server was started without a retry planner; use `cavra-gitops plan` instead.',
-          );
-        }
         const evaluatedAt = now ?? new Date(0);
-        const planned = await options.planRetries(view.snapshot, evaluatedAt);
+        const planned = await plannedDecisions(view, options.planRetries, evaluatedAt);
         const context = { manifests: view.snapshot.manifests.manifests };
-        const decisions: RetryDecisionView[] = planned.decisions.map((decision) => ({
+        const decisions: RetryDecisionView[] = planned.map((decision) => ({
           ...decision,
           next_step: planNextStep(decision, context),
         }));
@@ -292,6 +311,51 @@ export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
         revision: view.ledgerRevision,
         ...computeExecutionTrends(view.snapshot.records.executions),
       }),
+    }),
+    route({
+      name: 'audit-package-routes',
+      path: `${AUDIT_DELIVERY}/routes`,
+      params: ['owner', 'state', 'provider', 'delivery_id', 'limit', 'offset'],
+      timeResolutionMs: 0,
+      parse: (query) => ({
+        ...readPage(query),
+        owner: readTextParam(query, 'owner') ?? null,
+        state: readTextParam(query, 'state') ?? null,
+        provider: readTextParam(query, 'provider') ?? null,
+        deliveryId: readTextParam(query, 'delivery_id') ?? null,
+      }),
+      compute({ view, args }) {
+        const { routes, ...summary } = computeDeliveredRoutes(
+          view.snapshot.manifests.manifests.deliveries,
+          view.snapshot.records.deliveries,
+          args,
+        );
+        return {
+          revision: view.revision,
+          ledger_revision: view.ledgerRevision,
+          ...summary,
+          ...page(routes, args),
+        };
+      },
+    }),
+    route({
+      name: 'retry-suppressions',
+      path: `${AUDIT_DELIVERY}/suppressions`,
+      params: ['provider'],
+      // Evaluated as the retry plan is (the attempt limit comes from the approval in force).
+      timeResolutionMs: 1_000,
+      parse: (query) => ({ provider: readTextParam(query, 'provider') ?? null }),
+      async compute({ view, args, now }) {
+        const evaluatedAt = now ?? new Date(0);
+        const decisions = await plannedDecisions(view, options.planRetries, evaluatedAt);
+        return {
+          schema_version: LIST_SCHEMA_VERSION,
+          revision: view.revision,
+          ledger_revision: view.ledgerRevision,
+          evaluated_at: evaluatedAt.toISOString(),
+          ...computeSuppressionSummary(decisions, view.snapshot.records.deliveries, args),
+        };
+      },
     }),
     route({
       name: 'retry-executions',

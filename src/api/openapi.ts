@@ -209,6 +209,11 @@ const schemas: Record<string, Schema> = {
       message: str,
       policy: { enum: ['base', 'current', null] },
       policy_commit: { type: ['string', 'null'] },
+      max_retry_attempts: {
+        type: 'integer',
+        minimum: 0,
+        description: 'The attempt limit the key is judged by (action suppress once retry_count reaches it).',
+      },
       next_step: ref('NextStep'),
     },
   },
@@ -384,6 +389,63 @@ const schemas: Record<string, Schema> = {
     },
     execution_count: int,
   }),
+  DeliveredRoute: closed({
+    delivery_id: str,
+    audit_id: str,
+    route_id: str,
+    provider: {
+      type: 'string',
+      description: 'Provider the route notifies ("" when the manifest names none).',
+    },
+    state: str,
+    owner: str,
+  }),
+  DeliveredRoutes: listPage(ref('DeliveredRoute'), {
+    revision: str,
+    ledger_revision: str,
+    delivery_count: {
+      type: 'integer',
+      minimum: 0,
+      description: 'AuditDelivery manifests at the revision that have delivery records (before filters).',
+    },
+    missing_deliveries: {
+      ...strings,
+      description: 'Delivery ids with records but no valid AuditDelivery manifest at the revision.',
+    },
+    owners: strings,
+    states: strings,
+    providers: strings,
+    owner_state_counts: {
+      type: 'array',
+      description:
+        'Routes per owner and state over every route that passes the filters (not only this page).',
+      items: closed({ owner: str, state: str, count: { type: 'integer', minimum: 1 } }),
+    },
+  }),
+  SuppressedKey: closed({
+    delivery_id: str,
+    audit_id: str,
+    provider: str,
+    attempts: int,
+    retry_count: int,
+    max_retry_attempts: { type: ['integer', 'null'], minimum: 0 },
+    latest_failure_at: { anyOf: [time, { type: 'null' }] },
+    latest_status_code: { type: ['integer', 'null'] },
+    latest_error: str,
+    message: str,
+  }),
+  Suppressions: closed({
+    schema_version: { const: 1 },
+    revision: str,
+    ledger_revision: str,
+    evaluated_at: time,
+    suppressed_count: int,
+    provider_counts: {
+      type: 'array',
+      items: closed({ provider: str, suppressed_count: { type: 'integer', minimum: 1 } }),
+    },
+    items: { type: 'array', items: ref('SuppressedKey') },
+  }),
   Health: closed({ status: { const: 'ok' } }),
   Ready: closed({ status: { const: 'ready' } }),
 };
@@ -432,6 +494,18 @@ const parameters: Record<string, Schema> = {
     name: 'generated_by',
     in: 'query',
     schema: { type: 'string', minLength: 1, maxLength: 200, default: 'console' },
+  },
+  owner: {
+    name: 'owner',
+    in: 'query',
+    description: 'Route owner, exactly.',
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+  state: {
+    name: 'state',
+    in: 'query',
+    description: 'Route state, exactly.',
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
   },
   executionId: { name: 'executionId', in: 'path', required: true, schema: str },
   playbookId: { name: 'playbookId', in: 'path', required: true, schema: str },
@@ -506,6 +580,23 @@ const operations: Operation[] = [
       'Executions per provider by outcome over time: counts by UTC day, provider and execution status.',
     schema: 'ExecutionTrends',
     params: [],
+  },
+  {
+    path: `${AUDIT_DELIVERY}/routes`,
+    operationId: 'auditPackageRoutes',
+    summary:
+      'Routes (package.routes[]) of the AuditDelivery packages that have delivery records, by owner, state, provider and route id, with counts per owner and state.',
+    schema: 'DeliveredRoutes',
+    params: ['owner', 'state', 'provider', 'delivery_id', 'limit', 'offset'],
+  },
+  {
+    path: `${AUDIT_DELIVERY}/suppressions`,
+    operationId: 'retrySuppressions',
+    summary:
+      'Keys whose retry decision is suppress (failed attempts reached the attempt limit), counted by provider, with attempts and limit (evaluated as the retry plan).',
+    schema: 'Suppressions',
+    params: ['provider'],
+    unavailable: true,
   },
   {
     path: `${AUDIT_DELIVERY}/retry-executions`,
@@ -595,7 +686,7 @@ function describeOperation(operation: Operation): Schema {
       operation.notFound ? 'Unknown id, or unknown `at` commit.' : 'Unknown `at` commit.',
     );
     responses['503'] = errorResponse(
-      'The repository could not be read (or, for retry-plan, no planner is configured).',
+      'The repository could not be read (or, for retry-plan and suppressions, no planner is configured).',
     );
   }
   // Path parameters belong to the path item, so every operation on it (GET and the refused POST)

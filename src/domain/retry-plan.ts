@@ -95,6 +95,11 @@ export interface RetryDecision {
   retry_count: number;
   latest_failure_at: IsoTime | null;
   next_retry_at: IsoTime | null;
+  /**
+   * The attempt limit that applies to the key (the speaking approval's `retry_policy` over the
+   * policy's `retry_defaults`): `action` is `suppress` once `retry_count` reaches it.
+   */
+  max_retry_attempts: number;
   action: RetryAction;
   execute: boolean;
   /** `executed` when executed now, else why not (see GATE_REASONS). */
@@ -180,12 +185,11 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     const authorisation = checkAuthorisation(gateInput);
     // The retry policy (attempt limit, delay) comes from the approval that speaks for the key.
     const speaking = authorisation.primary ?? newestLive(approvals);
-    const state = computeRetryState(
-      key,
-      attempts,
-      effectiveRetryPolicy(policy.retry_defaults, speaking?.approval.spec.retry_policy ?? null),
-      now,
+    const retryPolicy = effectiveRetryPolicy(
+      policy.retry_defaults,
+      speaking?.approval.spec.retry_policy ?? null,
     );
+    const state = computeRetryState(key, attempts, retryPolicy, now);
     const gate = evaluateGate({ state, ...gateInput });
     const primary = gate.primary ?? speaking;
     const decision: RetryDecision = {
@@ -194,6 +198,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
       retry_count: state.retry_count,
       latest_failure_at: state.latest_failure_at,
       next_retry_at: state.next_retry_at,
+      max_retry_attempts: retryPolicy.max_retry_attempts,
       action: state.action,
       execute: false,
       reason: gate.reason,

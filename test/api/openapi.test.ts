@@ -16,6 +16,12 @@ import {
   type ReconciledOpsRepo,
   type ScenarioServer,
 } from '../helpers/reconciled-ops-repo.js';
+import {
+  createRoutesScenario,
+  startRoutesServer,
+  type RoutesScenario,
+  type RoutesServer,
+} from '../helpers/routes-scenario.js';
 import { EXECUTIONS, PLAYBOOK_A } from './fixtures.js';
 import { startFixtureServer, type FixtureServer } from './fixture-server.js';
 
@@ -110,6 +116,12 @@ const CASES: [string, string, string, number][] = [
   [`${PLAYBOOK}/{playbookId}`, `${PLAYBOOK}/${PLAYBOOK_A.playbook_id}`, 'get', 200],
   [`${PLAYBOOK}/{playbookId}/closures`, `${PLAYBOOK}/${PLAYBOOK_A.playbook_id}/closures`, 'get', 200],
   [`${PLAYBOOK}/{playbookId}/closures`, `${PLAYBOOK}/${PLAYBOOK_A.playbook_id}/closures`, 'post', 405],
+  [`${AUDIT_DELIVERY}/routes`, `${AUDIT_DELIVERY}/routes`, 'get', 200],
+  [`${AUDIT_DELIVERY}/routes`, `${AUDIT_DELIVERY}/routes?owner=nobody&limit=1`, 'get', 200],
+  [`${AUDIT_DELIVERY}/routes`, `${AUDIT_DELIVERY}/routes?owner=`, 'get', 400],
+  [`${AUDIT_DELIVERY}/routes`, `${AUDIT_DELIVERY}/routes`, 'post', 405],
+  [`${AUDIT_DELIVERY}/suppressions`, `${AUDIT_DELIVERY}/suppressions`, 'get', 200],
+  [`${AUDIT_DELIVERY}/suppressions`, `${AUDIT_DELIVERY}/suppressions?limit=1`, 'get', 400],
   [`${AUDIT_DELIVERY}/retry-approvals`, `${AUDIT_DELIVERY}/retry-approvals`, 'get', 200],
   [`${AUDIT_DELIVERY}/retry-acknowledgements`, `${AUDIT_DELIVERY}/retry-acknowledgements`, 'get', 200],
   ['/status', '/status', 'get', 200],
@@ -200,6 +212,8 @@ describe('responses over a repository written by real reconcile runs', () => {
     [`${AUDIT_DELIVERY}/retry-execution-trends`, `${AUDIT_DELIVERY}/retry-execution-trends`],
     [`${AUDIT_DELIVERY}/retry-recovery-report`, `${AUDIT_DELIVERY}/retry-recovery-report`],
     [FLOW_BASE, `${FLOW_BASE}?limit=5&offset=5`],
+    [`${AUDIT_DELIVERY}/routes`, `${AUDIT_DELIVERY}/routes`],
+    [`${AUDIT_DELIVERY}/suppressions`, `${AUDIT_DELIVERY}/suppressions`],
   ])('%s validates as served by `serve` and by `start`', async (template, path) => {
     for (const running of servers) {
       const response = await fetch(`${running.url}${path}`);
@@ -209,5 +223,32 @@ describe('responses over a repository written by real reconcile runs', () => {
       expect(validate.errors ?? []).toEqual([]);
       expect(valid).toBe(true);
     }
+  });
+});
+
+describe('routes and suppressions over a repository with suppressed keys and hostile route text', () => {
+  let scenario: RoutesScenario;
+  let running: RoutesServer;
+  beforeAll(async () => {
+    scenario = await createRoutesScenario();
+    running = await startRoutesServer(scenario, scenario.tip);
+  }, 60_000);
+  afterAll(async () => {
+    await running?.close();
+    await scenario?.cleanup();
+  });
+
+  it.each([
+    [`${AUDIT_DELIVERY}/routes`, 6],
+    [`${AUDIT_DELIVERY}/suppressions`, 3],
+  ])('%s validates (%i items)', async (path, items) => {
+    const response = await fetch(`${running.url}${path}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { items: unknown[] };
+    expect(body.items).toHaveLength(items);
+    const validate = ajv.compile(responseSchema(path, 'get', 200));
+    const valid = validate(body);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
   });
 });
