@@ -114,7 +114,7 @@ export interface PolicyScenario {
   /** `validate --remote <ops> --format json`. */
   validate(): Promise<{ stdout: string; exitCode: number }>;
   records(): Promise<RecordSet>;
-  /** `reports/retry-recovery-report.json` at the remote's tip, parsed. */
+  /** The report inside `reports/retry-recovery-report.json` at the remote's tip. */
   report(): Promise<Record<string, unknown>>;
   /** Every file under records/ and reports/ at the remote's tip, path → content. */
   ledgerFiles(): Promise<Map<string, string>>;
@@ -191,7 +191,7 @@ export async function openPolicyScenario(
     records: () => readRemoteRecords(ops.remote),
     async report() {
       const text = await git(ops.remote, ['show', 'refs/heads/main:reports/retry-recovery-report.json']);
-      return JSON.parse(text) as Record<string, unknown>;
+      return (JSON.parse(text) as { report: Record<string, unknown> }).report;
     },
     async ledgerFiles() {
       const listing = await git(ops.remote, [
