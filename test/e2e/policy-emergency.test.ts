@@ -80,19 +80,16 @@ describe('break-glass approvals, end to end', () => {
     expect(executions).toHaveLength(1);
     expect(executions[0]!.emergency).toBe(true);
     expect(executions[0]!.execution_status).toBe('delivered');
-    expect(
-      [executions[0]!.approval, ...(executions[0]!.approvals ?? [])].map((a) => a.name),
-    ).toContain('break-glass-d1');
+    expect([executions[0]!.approval, ...(executions[0]!.approvals ?? [])].map((a) => a.name)).toContain(
+      'break-glass-d1',
+    );
     const report = await s.report();
     expect(report.emergency_execution_count).toBe(1);
     expect(report.emergency_unclosed_count).toBe(1);
     expect(report.execution_failed_count).toBe(0);
     // Critical only because no closure cites the break-glass execution.
     expect(report.alert_level).toBe('critical');
-    const markdown = await git(s.ops.remote, [
-      'show',
-      'refs/heads/main:reports/retry-recovery-report.md',
-    ]);
+    const markdown = await git(s.ops.remote, ['show', 'refs/heads/main:reports/retry-recovery-report.md']);
     expect(markdown).toMatch(/Emergency executions \(break-glass\)\s*\|\s*1/);
   });
 
@@ -118,35 +115,38 @@ describe('break-glass approvals, end to end', () => {
       field: '/spec/expires_at',
       says: 'until 2026-06-28T10:35:00.000Z',
     },
-  ])('$what: a validation finding in validate and plan, no call', async ({ expiresAt, policy, field, says }) => {
-    await failInsideFreeze(policy);
-    await breakGlass(expiresAt === undefined ? {} : { expiresAt });
-    s.clock.set('2026-06-28T10:20:00Z');
+  ])(
+    '$what: a validation finding in validate and plan, no call',
+    async ({ expiresAt, policy, field, says }) => {
+      await failInsideFreeze(policy);
+      await breakGlass(expiresAt === undefined ? {} : { expiresAt });
+      s.clock.set('2026-06-28T10:20:00Z');
 
-    const validated = await s.validate();
-    expect(validated.exitCode).toBe(1);
-    const findings = (JSON.parse(validated.stdout) as { findings: Record<string, unknown>[] }).findings;
-    const finding = findings.find((f) => f.rule === 'approval.emergency-expiry');
-    expect(finding, validated.stdout).toBeDefined();
-    expect(finding!.file).toBe('manifests/approvals/d1-break-glass.yaml');
-    expect(finding!.path).toBe(field);
-    expect(finding!.kind).toBe('RetryApproval');
-    expect(finding!.name).toBe('break-glass-d1');
-    expect(finding!.severity).toBe('error');
-    expect(String(finding!.message)).toContain(says);
+      const validated = await s.validate();
+      expect(validated.exitCode).toBe(1);
+      const findings = (JSON.parse(validated.stdout) as { findings: Record<string, unknown>[] }).findings;
+      const finding = findings.find((f) => f.rule === 'approval.emergency-expiry');
+      expect(finding, validated.stdout).toBeDefined();
+      expect(finding!.file).toBe('manifests/approvals/d1-break-glass.yaml');
+      expect(finding!.path).toBe(field);
+      expect(finding!.kind).toBe('RetryApproval');
+      expect(finding!.name).toBe('break-glass-d1');
+      expect(finding!.severity).toBe('error');
+      expect(String(finding!.message)).toContain(says);
 
-    const { view, exitCode } = await s.plan();
-    expect(exitCode).toBe(1);
-    expect(view.findings.map((f) => f.rule)).toContain('approval.emergency-expiry');
-    const decision = view.decisions.find((d) => d.key.delivery_id === 'd1')!;
-    // The invalid manifest is skipped, so nothing approves the retry (the policy's 15 min delay
-    // is over at 10:20, and a valid break-glass approval would pass the freeze).
-    expect(decision.reason).toBe('request_approval');
-    expect(decision.execute).toBe(false);
-    expect(decision.emergency).toBe(false);
-    expect((await s.reconcile()).calls).toBe(0);
-    expect((await s.records()).executions).toHaveLength(0);
-  });
+      const { view, exitCode } = await s.plan();
+      expect(exitCode).toBe(1);
+      expect(view.findings.map((f) => f.rule)).toContain('approval.emergency-expiry');
+      const decision = view.decisions.find((d) => d.key.delivery_id === 'd1')!;
+      // The invalid manifest is skipped, so nothing approves the retry (the policy's 15 min delay
+      // is over at 10:20, and a valid break-glass approval would pass the freeze).
+      expect(decision.reason).toBe('request_approval');
+      expect(decision.execute).toBe(false);
+      expect(decision.emergency).toBe(false);
+      expect((await s.reconcile()).calls).toBe(0);
+      expect((await s.records()).executions).toHaveLength(0);
+    },
+  );
 
   it('still needs an allowed approver: approver_not_allowed, no call', async () => {
     await failInsideFreeze({ approvers: ['alice@example.com', 'carol@example.com'] });
