@@ -91,6 +91,8 @@ describe('break-glass approvals, end to end', () => {
     expect(report.alert_level).toBe('critical');
     const markdown = await git(s.ops.remote, ['show', 'refs/heads/main:reports/retry-recovery-report.md']);
     expect(markdown).toMatch(/Emergency executions \(break-glass\)\s*\|\s*1/);
+    const verified = await s.verify();
+    expect(verified.exitCode, verified.stdout).toBe(0);
   });
 
   it.each([

@@ -62,6 +62,8 @@ describe('freeze windows, end to end', () => {
     expect(executions).toHaveLength(1);
     expect(executions[0]!.executed_at).toBe(new Date(at).toISOString());
     expect(executions[0]!.emergency).toBe(false);
+    const verified = await s.verify();
+    expect(verified.exitCode, verified.stdout).toBe(0);
   }
 
   it('an absolute window open at now: change_freeze naming it, then executed once it closes', async () => {

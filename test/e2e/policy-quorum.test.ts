@@ -79,6 +79,8 @@ describe('quorum: approvals_required 2, end to end', () => {
     expect((await s.decisionOf('d1')).reason).toBe('approval_consumed');
     expect((await s.reconcile()).calls).toBe(0);
     expect((await s.records()).executions).toHaveLength(1);
+    const verified = await s.verify();
+    expect(verified.exitCode, verified.stdout).toBe(0);
   });
 
   it('the same person approving in two documents counts once', async () => {

@@ -92,6 +92,8 @@ describe('separate_duties, end to end', () => {
     expect(executions).toHaveLength(1);
     expect(executions[0]!.approval.name).toBe('approve-d1');
     expect(executions[0]!.approval.author).toBe('Carol <carol@example.com>');
+    const verified = await s.verify();
+    expect(verified.exitCode, verified.stdout).toBe(0);
   });
 
   it('a change that turns separate_duties off and self-approves is judged at its base', async () => {

@@ -7,6 +7,7 @@
  */
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
 import { runValidate } from '../../src/cli/validate.js';
+import { runVerify } from '../../src/cli/verify.js';
 import type { FreezeWindow } from '../../src/domain/types.js';
 import type { RetryDecision } from '../../src/domain/retry-plan.js';
 import type { RunResult } from '../../src/domain/run-result.js';
@@ -113,6 +114,8 @@ export interface PolicyScenario {
   decisionOf(delivery: string): Promise<RetryDecision>;
   /** `validate --remote <ops> --format json`. */
   validate(): Promise<{ stdout: string; exitCode: number }>;
+  /** `verify --remote <ops> --format json`: the ledger audit, which recomputes the gate. */
+  verify(): Promise<{ stdout: string; exitCode: number }>;
   records(): Promise<RecordSet>;
   /** The report inside `reports/retry-recovery-report.json` at the remote's tip. */
   report(): Promise<Record<string, unknown>>;
@@ -186,6 +189,11 @@ export async function openPolicyScenario(
     async validate() {
       const cli = createCliContext(ops.work, env, clock);
       const exitCode = await runValidate({ remote: ops.remote, format: 'json' }, cli.context);
+      return { stdout: cli.stdout(), exitCode };
+    },
+    async verify() {
+      const cli = createCliContext(ops.work, env, clock);
+      const exitCode = await runVerify({ remote: ops.remote, format: 'json' }, cli.context);
       return { stdout: cli.stdout(), exitCode };
     },
     records: () => readRemoteRecords(ops.remote),
