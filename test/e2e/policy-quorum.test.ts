@@ -148,4 +148,21 @@ describe('quorum: approvals_required 2, end to end', () => {
       'approve-d1-carol',
     ]);
   });
+
+  it('a change that lowers approvals_required to 1 and approves is judged at its base: 1 of 2', async () => {
+    await failFirstAttempt(gatePolicyYaml({ approvalsRequired: 2 }));
+    await s.commit(
+      {
+        'manifests/policy.yaml': gatePolicyYaml({ approvalsRequired: 1 }),
+        'manifests/approvals/bob.yaml': gateApprovalYaml('approve-d1-bob', 'd1', PROVIDER),
+      },
+      'lower the quorum, bob approves',
+    );
+    const decision = await s.decisionOf('d1');
+    expect(decision.reason).toBe('quorum_not_met');
+    expect(decision.policy).toBe('base');
+    expect(decision.message).toContain('1 of 2 distinct approvers required by the base policy');
+    expect((await s.reconcile()).calls).toBe(0);
+    expect((await s.records()).executions).toHaveLength(0);
+  });
 });

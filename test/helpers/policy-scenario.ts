@@ -125,13 +125,14 @@ export interface PolicyScenario {
 }
 
 /**
- * Open a scenario at `startAt`, and commit the provider, the given policy and deliveries
- * (`d1` unless named). Nothing is reconciled yet.
+ * Open a scenario at `startAt`, and commit the provider, the given policy, deliveries (`d1`
+ * unless named) and any extra files. Nothing is reconciled yet.
  */
 export async function openPolicyScenario(
   startAt: string,
   policy: string,
   deliveries: string[] = ['d1'],
+  extraFiles: Record<string, string> = {},
 ): Promise<PolicyScenario> {
   const ops = await createOpsRepo();
   const state: TempDir = await createStateDir();
@@ -151,6 +152,7 @@ export async function openPolicyScenario(
       'manifests/policy.yaml': policy,
       'manifests/providers.yaml': providerYaml(PROVIDER),
       'manifests/deliveries.yaml': deliveries.map((d) => deliveryYaml(d, [PROVIDER])).join('---\n'),
+      ...extraFiles,
     },
     'provider, policy, deliveries',
   );
