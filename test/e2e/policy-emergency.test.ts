@@ -13,6 +13,14 @@ import { git } from '../helpers/git-fixtures.js';
 import { reply } from '../helpers/http-receiver.js';
 import { gateApprovalYaml, PROVIDER, type PolicyScenario } from '../helpers/policy-scenario.js';
 
+function closureYaml(name: string, playbookId: string, refs: string[]): string {
+  return (
+    `apiVersion: cavra.dev/v1\nkind: RecoveryClosure\nmetadata:\n  name: ${name}\nspec:\n` +
+    `  playbook_id: ${playbookId}\n  provider: ${PROVIDER}\n  state: resolved\n  closed_by: alice@example.com\n` +
+    `  verification_refs: [${refs.join(', ')}]\n`
+  );
+}
+
 describe('break-glass approvals, end to end', () => {
   let s: PolicyScenario;
   afterEach(async () => {
@@ -55,6 +63,46 @@ describe('break-glass approvals, end to end', () => {
     expect(markdown).toMatch(/Emergency executions \(break-glass\)\s*\|\s*1/);
     const verified = await s.verify();
     expect(verified.exitCode, verified.stdout).toBe(0);
+  });
+
+  it('the report stays critical until a closure cites the break-glass execution', async () => {
+    s = await openFrozenFailure({ autoPlaybooks: true, minFailureCount: 1 });
+    const playbook = (await s.records()).playbooks[0]!; // attempt 1's failure opened a recovery row
+    await commitBreakGlass(s, { expiresAt: '2026-06-28T10:50:00Z' });
+    s.receiver.respond('/hook', reply.ok());
+    expect((await s.reconcile()).calls).toBe(1);
+    const execution = (await s.records()).executions[0]!;
+    expect(execution.emergency).toBe(true);
+    expect(execution.execution_status).toBe('delivered');
+
+    // The recovery row is closed, but nothing cites the break-glass execution: still critical.
+    s.clock.advanceMinutes(5);
+    await s.commit(
+      { 'manifests/closures/unrelated.yaml': closureYaml('close-row', playbook.playbook_id, []) },
+      'close the recovery row',
+      { date: '2026-06-28T10:15:00Z' },
+    );
+    await s.reconcile();
+    let report = await s.report();
+    expect(report.recovery_open_count).toBe(0);
+    expect(report.emergency_unclosed_count).toBe(1);
+    expect(report.alert_level).toBe('critical');
+
+    s.clock.advanceMinutes(5);
+    await s.commit(
+      {
+        'manifests/closures/break-glass.yaml': closureYaml('close-break-glass', playbook.playbook_id, [
+          execution.execution_id,
+        ]),
+      },
+      'close the break-glass execution',
+      { date: '2026-06-28T10:20:00Z' },
+    );
+    await s.reconcile();
+    report = await s.report();
+    expect(report.emergency_execution_count).toBe(1);
+    expect(report.emergency_unclosed_count).toBe(0);
+    expect(report.alert_level).toBe('healthy');
   });
 
   it.each([

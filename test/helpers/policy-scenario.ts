@@ -40,6 +40,8 @@ export interface GatePolicyOptions extends PolicyYamlOptions {
   freezeWindows?: FreezeWindow[];
   maxEmergencyMinutes?: number;
   requireSignedApprovals?: boolean;
+  /** `recovery.min_failure_count` (playbooks need `autoPlaybooks: true`). */
+  minFailureCount?: number;
 }
 
 /** A ReconcilerPolicy with the §4 gate fields (appended to the basic policy's spec). */
@@ -70,7 +72,10 @@ export function gatePolicyYaml(options: GatePolicyOptions = {}): string {
       }
     }
   }
-  return policyYaml({ maxRetryAttempts: 5, ...options }) + lines.map((line) => `${line}\n`).join('');
+  let yaml = policyYaml({ maxRetryAttempts: 5, ...options });
+  if (options.minFailureCount !== undefined)
+    yaml = yaml.replace('  recovery:\n', `  recovery:\n    min_failure_count: ${options.minFailureCount}\n`);
+  return yaml + lines.map((line) => `${line}\n`).join('');
 }
 
 /** A RetryAcknowledgement acknowledged by `acknowledgedBy`. */
