@@ -5,9 +5,19 @@
  * duties.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { commitBreakGlass, openFrozenFailure } from '../helpers/break-glass-scenario.js';
+import {
+  BREAK_GLASS_AT,
+  commitBreakGlass,
+  FREEZE,
+  openFrozenFailure,
+} from '../helpers/break-glass-scenario.js';
 import { createSshSigningKey, createTempDir } from '../helpers/git-fixtures.js';
-import { type PolicyScenario } from '../helpers/policy-scenario.js';
+import {
+  gateApprovalYaml,
+  gatePolicyYaml,
+  PROVIDER,
+  type PolicyScenario,
+} from '../helpers/policy-scenario.js';
 
 describe('break-glass approvals pass freeze and quorum only', () => {
   let s: PolicyScenario;
@@ -73,5 +83,28 @@ describe('break-glass approvals pass freeze and quorum only', () => {
     const decision = await s.decisionOf('d1');
     expect(decision.reason).toBe('separation_of_duties');
     expect((await s.reconcile()).calls).toBe(0);
+  });
+
+  it('a change that raises max_emergency_minutes for its own break-glass approval is judged at its base', async () => {
+    s = await openFrozenFailure();
+    await s.commit(
+      {
+        'manifests/policy.yaml': gatePolicyYaml({ freezeWindows: [FREEZE], maxEmergencyMinutes: 600 }),
+        'manifests/approvals/break-glass-d1.yaml': gateApprovalYaml('break-glass-d1', 'd1', PROVIDER, {
+          emergency: true,
+          expiresAt: '2026-06-28T14:00:00Z',
+        }),
+      },
+      'allow 10 h break-glass, break glass for 4 h',
+      { date: BREAK_GLASS_AT },
+    );
+    // `validate` reads one revision and checks against its own policy (600 min): no finding there;
+    // the gate, which knows the base, refuses it.
+    const decision = await s.decisionOf('d1');
+    expect(decision.reason).toBe('emergency_expiry_invalid');
+    expect(decision.policy).toBe('base');
+    expect(decision.message).toContain('later than the 60 min after its commit');
+    expect((await s.reconcile()).calls).toBe(0);
+    expect((await s.records()).executions).toHaveLength(0);
   });
 });
