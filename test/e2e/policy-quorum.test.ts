@@ -37,6 +37,7 @@ describe('quorum: approvals_required 2, end to end', () => {
     await s.commit(
       { 'manifests/approvals/bob.yaml': gateApprovalYaml('approve-d1-bob', 'd1', PROVIDER) },
       'bob approves',
+      { author: 'Bob <bob@example.com>' },
     );
     const first = await s.decisionOf('d1');
     expect(first.reason).toBe('quorum_not_met');
@@ -56,6 +57,7 @@ describe('quorum: approvals_required 2, end to end', () => {
         }),
       },
       'carol approves',
+      { author: 'Carol <carol@example.com>' },
     );
     const second = await s.decisionOf('d1');
     expect(second.reason).toBe('executed');
@@ -70,6 +72,11 @@ describe('quorum: approvals_required 2, end to end', () => {
     expect(approvals.map((a) => a.manifest).sort()).toEqual([
       'manifests/approvals/bob.yaml',
       'manifests/approvals/carol.yaml',
+    ]);
+    // Each approver committed their own approval: the evidence names both people.
+    expect(approvals.map((a) => a.author).sort()).toEqual([
+      'Bob <bob@example.com>',
+      'Carol <carol@example.com>',
     ]);
     for (const entry of approvals) expect(entry.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(executions[0]!.emergency).toBe(false);
