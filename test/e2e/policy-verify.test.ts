@@ -2,8 +2,9 @@
  * `verify` recomputes the approval policies (SPEC §4, §6a): an execution record forged into the
  * ledger — a commit that touches only records/ with a reconciler trailer, what signed records
  * would stop — for a retry the freeze window held back is `verify.approval-not-allowed`; the
- * same forgery dated after the window closes recomputes and is not. So `plan`, `reconcile` and
- * `verify` agree on the freeze.
+ * same forgery dated after the window closes recomputes and is not; one for a retry with 1 of 2
+ * required approvals is `verify.approval-not-allowed` too. So `plan`, `reconcile` and `verify`
+ * agree on the freeze and the quorum.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditFinding } from '../../src/audit/audit-finding.js';
@@ -114,5 +115,74 @@ describe('verify recomputes the freeze', () => {
     expect(findings.some((f) => f.rule === 'verify.missing-delivery' && f.file === file)).toBe(true);
     // ... but the gate admits it at 12:00.
     expect(findings.filter((f) => f.rule === 'verify.approval-not-allowed')).toEqual([]);
+  });
+});
+
+describe('verify recomputes the quorum', () => {
+  let s: PolicyScenario;
+  afterEach(async () => {
+    await s.close();
+  });
+
+  it('an execution forged for a retry with 1 of 2 approvals is verify.approval-not-allowed', async () => {
+    s = await openPolicyScenario('2026-06-28T10:01:00Z', gatePolicyYaml({ approvalsRequired: 2 }), [
+      'd1',
+      'd2',
+    ]);
+    expect((await s.reconcile()).calls).toBe(2);
+    // Bob approves both in one file (one blob); only carol's second approval makes d1's quorum.
+    await s.commit(
+      {
+        'manifests/acks.yaml': [
+          ackByYaml('ack-d1', 'd1', PROVIDER, 'alice@example.com'),
+          ackByYaml('ack-d2', 'd2', PROVIDER, 'alice@example.com'),
+        ].join('---\n'),
+        'manifests/approvals/bob.yaml': [
+          gateApprovalYaml('approve-d1-bob', 'd1', PROVIDER),
+          gateApprovalYaml('approve-d2-bob', 'd2', PROVIDER),
+        ].join('---\n'),
+        'manifests/approvals/carol.yaml': gateApprovalYaml('approve-d1-carol', 'd1', PROVIDER, {
+          decidedBy: 'carol@example.com',
+        }),
+      },
+      'ack both; bob approves both, carol approves d1',
+    );
+    s.clock.set('2026-06-28T10:30:00Z');
+    const d2 = await s.decisionOf('d2');
+    expect(d2.reason).toBe('quorum_not_met');
+    expect((await s.reconcile()).calls).toBe(1);
+    const d1 = (await s.records()).executions[0]!;
+    expect(d1.delivery_id).toBe('d1');
+    expect((await s.verify()).exitCode).toBe(0);
+
+    const bob = (d1.approvals ?? []).find((a) => a.name === 'approve-d1-bob')!;
+    const key = { delivery_id: 'd2', audit_id: 'audit-d2', provider: PROVIDER };
+    const decision = d2.approval!.approval_decision_id;
+    const {
+      execution_hash: _hash,
+      approvals: _approvals,
+      ...rest
+    } = {
+      ...d1,
+      ...key,
+      execution_id: executionId(decision, key, 2),
+      retry_plan_id: retryPlanId(key, 2),
+      approval_plan_id: approvalPlanId(key),
+      approval_decision_id: decision,
+      approval: { ...bob, name: 'approve-d2-bob' },
+      public_evidence_refs: [deliveryRecordId(key, 2), bob.manifest],
+    };
+    const forged = withHash<ExecutionRecord, 'execution_hash'>(rest, 'execution_hash');
+    const file = recordPath('executions', forged.execution_id, forged.executed_at);
+    await s.commit(
+      { [file]: serializeRecord(forged) },
+      'cavra-gitops: record 1 executions\n\nCavra-Gitops-Replica: r',
+    );
+    const { stdout } = await s.verify();
+    const findings = (JSON.parse(stdout) as { findings: AuditFinding[] }).findings;
+    const finding = findings.find((f) => f.rule === 'verify.approval-not-allowed');
+    expect(finding, stdout).toBeDefined();
+    expect(finding!.file).toBe(file);
+    expect(finding!.message).toContain('quorum_not_met');
   });
 });
