@@ -172,16 +172,24 @@ const schemas: Record<string, Schema> = {
     closure_trends: { type: 'array', items: ref('ClosureTrend') },
     latest_executions: { type: 'array', maxItems: 20, items: ref('LatestExecution') },
   }),
-  ReportMetadata: closed({
-    kind: { const: REPORT_METADATA_KIND },
-    session_id: str,
-    created_at: time,
-    signer: str,
-    decision_count: int,
-    blocked_count: int,
-    approval_required_count: int,
-    revision: str,
-  }),
+  ReportMetadata: closed(
+    {
+      schema: {
+        type: 'string',
+        description: 'Record format of the report (docs/records.md), e.g. `…-retry-recovery-report.v2`.',
+      },
+      product: { const: 'cavra-gitops' },
+      kind: { const: REPORT_METADATA_KIND },
+      session_id: str,
+      created_at: time,
+      signer: str,
+      decision_count: int,
+      blocked_count: int,
+      approval_required_count: int,
+      revision: str,
+    },
+    ['schema', 'product'],
+  ),
   ReportEnvelope: closed({ report: ref('RetryRecoveryReport'), metadata: ref('ReportMetadata') }),
   NextStep: closed({
     action: {

@@ -175,7 +175,7 @@ function executionRecord(
     error: result.error,
     selected_providers: [...call.selectedProviders],
     public_evidence_refs: refs,
-    approval: evidence[0] as ApprovalEvidence,
+    approval: evidence[0],
     emergency: call.emergency,
     source_revision: options.revision,
     delivery_plan_id: planId,

@@ -8,7 +8,10 @@
 import { compareStrings } from './recovery-state.js';
 import { redactText } from '../redact.js';
 import { executionId } from './ids.js';
-import type { RecordSubject } from './record-format.js';
+import type { RecordKind } from './types.js';
+
+/** A record kind, claims, or the report (record-format.ts's RecordSubject; not imported: no cycle). */
+type RecordSubject = RecordKind | 'claims' | 'report';
 
 export interface RecordControl {
   id: string;
@@ -121,8 +124,9 @@ function collectStrings(value: unknown): string[] {
   while (stack.length > 0) {
     const current = stack.pop();
     if (typeof current === 'string') out.push(current);
-    else if (Array.isArray(current)) stack.push(...current);
-    else if (current !== null && typeof current === 'object') stack.push(...Object.values(current));
+    else if (Array.isArray(current)) stack.push(...(current as unknown[]));
+    else if (current !== null && typeof current === 'object')
+      stack.push(...Object.values(current as Record<string, unknown>));
   }
   return out;
 }

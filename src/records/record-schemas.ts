@@ -95,7 +95,8 @@ export function validateRecordSchema(
   const validate = validators.get(file) as ValidateFunction;
   if (validate(record)) return null;
   const error = (validate.errors ?? [])[0] as ErrorObject;
-  return describeError(error, String(files.get(file)?.$id ?? file));
+  const id = files.get(file)?.$id;
+  return describeError(error, typeof id === 'string' ? id : file);
 }
 
 function describeError(error: ErrorObject, schemaId: string): RecordSchemaViolation {

@@ -48,7 +48,7 @@ function auditorValidator(): (value: Record<string, unknown>, fallbackSchema: st
   return (value, fallbackSchema) => {
     const named =
       (value.schema as string | undefined) ??
-      ((value.metadata as { schema?: string } | undefined)?.schema as string | undefined) ??
+      (value.metadata as { schema?: string } | undefined)?.schema ??
       fallbackSchema;
     const id = byRecordSchema.get(named);
     if (id === undefined) return [`no published schema for ${named}`];
