@@ -3,7 +3,8 @@
  * reconcile runs by the reconciler at 886a853) still reconciles, serves and verifies. Exactly once
  * across the format change: the ids of work already done (execution ids, claim ids, idempotency
  * keys) must be what the new code computes too, or the new reconciler would call again — so the
- * run below must make 0 calls and claim nothing.
+ * run below must make 0 calls and claim nothing. New work on top is written as v2, and the mixed
+ * ledger verifies clean.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,14 +18,17 @@ import { runCli } from '../../src/cli/main.js';
 import { createGitReader } from '../../src/git/reader.js';
 import { readRecords } from '../../src/records/read-records.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
-import { createTempDir, git, type TempDir } from '../helpers/git-fixtures.js';
+import { createTempDir, createTempRepo, git, type TempDir } from '../helpers/git-fixtures.js';
 import { startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
 import {
+  approvalYaml,
   createCliContext,
   createSettableClock,
   createStateDir,
   listRemoteFiles,
   openTestReconciler,
+  opsRepoOf,
+  readRemoteRecords,
   reconcilerEnv,
 } from '../helpers/reconciler-fixtures.js';
 
@@ -160,6 +164,62 @@ describe('a ledger written before record format v2', () => {
     } finally {
       await running.close();
       await reader.close();
+    }
+  });
+
+  it('new work on top of it is written as v2 beside the v1 records, and the mixed ledger verifies clean', async () => {
+    const work = await createTempRepo();
+    try {
+      const ops = opsRepoOf(remote, work);
+      // drill-b/siem-hook was acknowledged in the fixture and waits for an approval.
+      await ops.commit(
+        {
+          'manifests/retries/approve-drill-b-siem-hook.yaml': approvalYaml(
+            'approve-drill-b-siem-hook',
+            'drill-b',
+            'siem-hook',
+          ),
+        },
+        'approve drill-b/siem-hook after the upgrade',
+        { date: '2026-07-01T12:30:00Z' },
+      );
+      const clock = createSettableClock('2026-07-01T12:40:00Z');
+      const env = reconcilerEnv({
+        URL_OPS_WEBHOOK: `${receiver.origin}/ops-webhook`,
+        URL_SIEM_HOOK: `${receiver.origin}/siem-hook`,
+      });
+      receiver.reset();
+      const reconciler = await openTestReconciler({
+        remote: remote.dir,
+        stateDir: state.dir,
+        replicaId: 'replica-after-v2',
+        clock,
+        env,
+      });
+      try {
+        expect((await reconcileOnce(reconciler.options)).calls).toBe(1);
+      } finally {
+        await reconciler.close();
+      }
+      // Exactly the new retry was called: no id of the old work came back.
+      expect(receiver.requests.map((request) => request.headers['webhook-id'])).toHaveLength(1);
+      const newId = String(receiver.requests[0]?.headers['webhook-id']);
+      expect(OLD_EXECUTION_IDS).not.toContain(newId);
+      const records = await readRemoteRecords(remote.dir);
+      const versions = records.executions.map((record) => [record.execution_id, record.schema ?? 'v1']);
+      expect(versions).toEqual(
+        expect.arrayContaining([
+          ...OLD_EXECUTION_IDS.map((id) => [id, 'v1']),
+          [
+            newId,
+            'cavra.go-backend-pilot.rollback-drill-acknowledgement-audit-delivery-retry-execution-record.v2',
+          ],
+        ]),
+      );
+      const cli = createCliContext(remote.dir, env, clock);
+      expect(await runCli(['verify', '--repo', remote.dir], cli.context)).toBe(0);
+    } finally {
+      await work.cleanup();
     }
   });
 });
