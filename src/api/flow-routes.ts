@@ -29,6 +29,7 @@ import type { RunObserver } from './run-observer.js';
 import type { RevisionView } from './snapshot-source.js';
 import { computeStatusView } from './status-view.js';
 import { computeSuppressionSummary } from './suppressions.js';
+import { parseEvidenceParam, resolveEvidence } from './resolve-evidence.js';
 
 /** The flow's base path. */
 export const FLOW_BASE = '/runtime/go-pilot/rollback-drill-notifications';
@@ -438,6 +439,14 @@ export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
           throw notFound('playbook', args.id, view, `${AUDIT_DELIVERY}/connector-recovery-playbooks`);
         return { playbook_id: args.id, ...page(closuresByPlaybook(view).get(args.id) ?? [], args) };
       },
+    }),
+    route({
+      name: 'evidence',
+      path: `${FLOW_BASE}/evidence`,
+      params: ['uri'],
+      timeResolutionMs: 0,
+      parse: (query) => parseEvidenceParam(readTextParam(query, 'uri')),
+      compute: ({ view, args }) => resolveEvidence(view, args),
     }),
     route({
       name: 'retry-approvals',

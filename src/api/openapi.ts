@@ -172,16 +172,24 @@ const schemas: Record<string, Schema> = {
     closure_trends: { type: 'array', items: ref('ClosureTrend') },
     latest_executions: { type: 'array', maxItems: 20, items: ref('LatestExecution') },
   }),
-  ReportMetadata: closed({
-    kind: { const: REPORT_METADATA_KIND },
-    session_id: str,
-    created_at: time,
-    signer: str,
-    decision_count: int,
-    blocked_count: int,
-    approval_required_count: int,
-    revision: str,
-  }),
+  ReportMetadata: closed(
+    {
+      schema: {
+        type: 'string',
+        description: 'Record format of the report (docs/records.md), e.g. `…-retry-recovery-report.v2`.',
+      },
+      product: { const: 'cavra-gitops' },
+      kind: { const: REPORT_METADATA_KIND },
+      session_id: str,
+      created_at: time,
+      signer: str,
+      decision_count: int,
+      blocked_count: int,
+      approval_required_count: int,
+      revision: str,
+    },
+    ['schema', 'product'],
+  ),
   ReportEnvelope: closed({ report: ref('RetryRecoveryReport'), metadata: ref('ReportMetadata') }),
   NextStep: closed({
     action: {
@@ -244,7 +252,11 @@ const schemas: Record<string, Schema> = {
     skipped: str,
     delivery_success: bool,
     selected_providers: strings,
-    public_evidence_refs: strings,
+    public_evidence_refs: {
+      ...strings,
+      description:
+        'Format v2: CAVRA evidence URIs, each resolvable with GET /runtime/go-pilot/rollback-drill-notifications/evidence?uri=…; format v1 records hold plain record ids and manifest paths.',
+    },
     approval: open({ manifest: str, blob: str, commit: str, author: str, signature }),
     source_revision: str,
   }),
@@ -509,6 +521,19 @@ const parameters: Record<string, Schema> = {
   },
   executionId: { name: 'executionId', in: 'path', required: true, schema: str },
   playbookId: { name: 'playbookId', in: 'path', required: true, schema: str },
+  uri: {
+    name: 'uri',
+    in: 'query',
+    required: true,
+    description:
+      "A CAVRA evidence URI from a record's public_evidence_refs. `connector-delivery://<record_id>` → the delivery record of that attempt (kind `delivery`); `go-rollback-drill-audit-delivery://<delivery_plan_id>` → every delivery record of the plan, by attempt (kind `delivery-plan`); `go-rollback-drill-retry-approval://<approval_decision_id>` → the execution records that carry the decision and its approval evidence (kind `approval-decision`); `go-rollback-drill-retry-worker://<run_id>` → the run record (kind `run`).",
+    schema: {
+      type: 'string',
+      maxLength: 200,
+      pattern:
+        '^(connector-delivery|go-rollback-drill-audit-delivery|go-rollback-drill-retry-approval|go-rollback-drill-retry-worker)://[a-z0-9][a-z0-9.-]*$',
+    },
+  },
 };
 
 const param = (name: string): Schema => ({ $ref: `#/components/parameters/${name}` });
@@ -634,6 +659,15 @@ const operations: Operation[] = [
     summary: "A playbook's closure records, newest first.",
     schema: 'ClosurePage',
     params: ['playbookId', 'limit', 'offset'],
+    notFound: true,
+  },
+  {
+    path: `${FLOW_BASE}/evidence`,
+    operationId: 'resolveEvidence',
+    summary:
+      'Resolve a CAVRA evidence URI (public_evidence_refs) to the records it names; each URI form and what it resolves to is listed under the `uri` parameter.',
+    schema: 'EvidenceAnswer',
+    params: ['uri'],
     notFound: true,
   },
   {
@@ -782,6 +816,13 @@ export function createOpenApiDocument(): Record<string, unknown> {
         PlaybookPage: listPage(ref('PlaybookRecord')),
         ClosurePage: listPage(ref('ClosureRecord'), { playbook_id: str }),
         ManifestPage: listPage(ref('ManifestItem')),
+        EvidenceAnswer: closed({
+          uri: str,
+          kind: { enum: ['delivery', 'delivery-plan', 'approval-decision', 'run'] },
+          id: str,
+          revision: str,
+          records: { type: 'array', minItems: 1, items: { type: 'object' } },
+        }),
       },
       parameters,
     },

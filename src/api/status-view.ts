@@ -19,7 +19,8 @@ export interface StatusCondition {
 
 /** The last run: this process's own, or the newest run record when the process runs no loop. */
 export type LastRun =
-  ({ source: 'process' } & ObservedRun) | ({ source: 'records' } & Omit<RunRecord, 'run_hash'>);
+  | ({ source: 'process' } & ObservedRun)
+  | ({ source: 'records' } & Omit<RunRecord, 'run_hash' | 'schema' | 'product' | 'controls'>);
 
 export interface StatusView {
   revision: string;
@@ -102,7 +103,8 @@ function lastRunOf(view: RevisionView, observation: RunObservation | null): Last
   if (observation?.last_run) return { source: 'process', ...observation.last_run };
   const record = newestRunRecord(view);
   if (record === null) return null;
-  const { run_hash: _hash, ...run } = record;
+  // The run's facts; its format fields (schema, product, controls) belong to the record file.
+  const { run_hash: _hash, schema: _schema, product: _product, controls: _controls, ...run } = record;
   return { source: 'records', ...run };
 }
 

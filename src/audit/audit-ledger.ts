@@ -41,7 +41,12 @@ import {
   readRecords,
   type RecordFileOutcome,
 } from '../records/read-records.js';
-import { checkRecordIds, describeIdMismatch, verifyRecords } from '../records/verify-records.js';
+import {
+  checkRecordControls,
+  checkRecordIds,
+  describeIdMismatch,
+  verifyRecords,
+} from '../records/verify-records.js';
 import type { AuditFinding, AuditProgress } from './audit-finding.js';
 import { recomputeRecords } from './recompute-records.js';
 
@@ -263,13 +268,22 @@ function recordFindings(file: AddedFile, outcome: RecordFileOutcome): AuditFindi
       },
     ];
   }
-  if (outcome.kind === 'claims') return [];
-  return checkRecordIds(outcome.kind, outcome.record).map((mismatch) => ({
-    rule: 'verify.id-mismatch',
+  const controls = checkRecordControls(outcome.kind, outcome.record).map((mismatch) => ({
+    rule: 'verify.control-mismatch',
     file: file.path,
     commit: file.commit,
-    message: `${describeIdMismatch(mismatch)} (added by commit ${short(file.commit)})`,
+    message: `field /controls: ${mismatch.message}; a record's controls are recomputed from its content, so it was not written as recorded (added by commit ${short(file.commit)})`,
   }));
+  if (outcome.kind === 'claims') return controls;
+  return [
+    ...controls,
+    ...checkRecordIds(outcome.kind, outcome.record).map((mismatch) => ({
+      rule: 'verify.id-mismatch',
+      file: file.path,
+      commit: file.commit,
+      message: `${describeIdMismatch(mismatch)} (added by commit ${short(file.commit)})`,
+    })),
+  ];
 }
 
 /** An accepting run record: what it accepted, and where in the walk its commit is. */

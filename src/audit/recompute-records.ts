@@ -18,9 +18,9 @@
 import { canonicalJson } from '../domain/canonical-json.js';
 import { collectRecordIds } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
-import { planPlaybooks } from '../domain/playbooks.js';
+import { planPlaybooks, playbookAtVersion } from '../domain/playbooks.js';
 import type { GitReader, StoredObject, WalkedCommit } from '../domain/ports.js';
-import { computeRetryRecoveryReport, type ReportEnvelope } from '../domain/report.js';
+import { computeRetryRecoveryReport, reportAtVersion, type ReportEnvelope } from '../domain/report.js';
 import { keyString } from '../domain/retry-rules.js';
 import type {
   ApprovalEvidence,
@@ -570,6 +570,8 @@ async function checkPlaybooks(
     ).manifests;
     const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
     const expected = canonicalJson(playbook);
+    // A playbook written before format v2 recomputes as v1.
+    const version = Object.hasOwn(playbook, 'schema') ? 2 : 1;
     const recomputes = (records: RecordSet): boolean =>
       planPlaybooks({
         providers: manifests.providers,
@@ -578,7 +580,7 @@ async function checkPlaybooks(
         now: new Date(playbook.generated_at),
         revision,
         generatedBy: playbook.generated_by,
-      }).some((candidate) => canonicalJson(candidate) === expected);
+      }).some((candidate) => canonicalJson(playbookAtVersion(candidate, version)) === expected);
     // The playbooks of its own commit (it, and any generated with it) are not their own input.
     const own = new Set(ledger.added[position]!.filter((key) => key.includes(':records/playbooks/')));
     let ok = recomputes(recordsAt(ledger, position, (key) => !own.has(key)));
@@ -637,7 +639,9 @@ async function checkReport(
     now: new Date(report.generated_at),
     revision: report.revision,
   });
-  if (`${JSON.stringify(recomputed, null, 2)}\n` === content) return [];
+  // A report committed before format v2 has no metadata.schema: it recomputes as v1.
+  const version = Object.hasOwn(committed.metadata ?? {}, 'schema') ? 2 : 1;
+  if (`${JSON.stringify(reportAtVersion(recomputed, version), null, 2)}\n` === content) return [];
   return [
     reportFinding(
       input,

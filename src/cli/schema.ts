@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { MANIFEST_KINDS } from '../domain/types.js';
 import { EXIT, ExitError } from '../errors.js';
+import { listRecordSchemas } from '../records/record-schemas.js';
 import { allSchemas, isManifestKind, schemaFor } from '../schemas/index.js';
 import type { CliContext } from './context.js';
 
@@ -18,8 +19,29 @@ export function parseKind(raw: string): (typeof MANIFEST_KINDS)[number] | null {
   return MANIFEST_KINDS.find((kind) => kind.toLowerCase() === wanted) ?? null;
 }
 
+/**
+ * `schema --records`: every record schema (schemas/records/*.json, docs/records.md) as a JSON
+ * object keyed by file name, so an auditor can save them and validate the ledger with any
+ * JSON Schema 2020-12 validator.
+ */
+export function runRecordSchemas(context: CliContext): number {
+  const all = Object.fromEntries(listRecordSchemas().map(({ file, schema }) => [file, schema]));
+  context.stdout(`${JSON.stringify(all, null, 2)}\n`);
+  return EXIT.ok;
+}
+
 /** Run `schema`; returns the exit code. */
-export async function runSchema(kindArg: string | undefined, context: CliContext): Promise<number> {
+export async function runSchema(
+  kindArg: string | undefined,
+  context: CliContext,
+  options: { records?: boolean } = {},
+): Promise<number> {
+  if (options.records === true) {
+    if (kindArg !== undefined) {
+      throw new ExitError('`schema --records` prints every record schema and takes no kind; drop the kind.');
+    }
+    return runRecordSchemas(context);
+  }
   if (kindArg === undefined) {
     const all = Object.fromEntries(allSchemas().map(({ kind, schema }) => [kind, schema]));
     context.stdout(`${JSON.stringify(all, null, 2)}\n`);
@@ -41,7 +63,8 @@ export function registerSchemaCommand(program: Command, context: CliContext): vo
     .command('schema')
     .description(`print the JSON Schema of a manifest kind (${MANIFEST_KINDS.join(', ')}), or all of them`)
     .argument('[kind]', 'manifest kind, e.g. RetryApproval')
-    .action(async (kind: string | undefined) => {
-      await runSchema(kind, context);
+    .option('--records', 'print the JSON Schemas of the records and the report instead (schemas/records/)')
+    .action(async (kind: string | undefined, options: { records?: boolean }) => {
+      await runSchema(kind, context, options);
     });
 }

@@ -8,7 +8,8 @@
  * closure (kind + name) is recorded at most once, for good: a later change to a recorded closure
  * is a `closure.already-recorded` finding, never a second record (a new closure needs a new name).
  */
-import { makeId, withHash } from './hash.js';
+import { makeId } from './hash.js';
+import { sealRecord } from './record-format.js';
 import { ID_PREFIXES } from './ids.js';
 import { compareStrings } from './recovery-state.js';
 import type { ClosureRecord, Finding, RecordSet, RecoveryClosure } from './types.js';
@@ -216,9 +217,8 @@ function buildClosureRecord(
   revision: string,
 ): ClosureRecord {
   const { spec, source } = manifest;
-  const record: ClosureRecord = {
+  const record = {
     closure_id: closureId,
-    closure_hash: '',
     playbook_id: spec.playbook_id,
     provider: spec.provider,
     closure_state: spec.state,
@@ -237,6 +237,5 @@ function buildClosureRecord(
     recorded_at: recordedAt,
     source_revision: revision,
   };
-  // withHash ignores the placeholder and hashes everything else.
-  return withHash<ClosureRecord, 'closure_hash'>(record, 'closure_hash');
+  return sealRecord<ClosureRecord>('closures', record, 'closure_hash');
 }

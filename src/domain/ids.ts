@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   closure: 'gordackrecoveryclosure-',
   run: 'gordackworker-',
   report: 'gordackretryreport-',
+  deliveryPlan: 'gordackauditdeliveryplan-',
 } as const;
 
 /**
@@ -86,6 +87,18 @@ export function approvalPlanId(key: DeliveryKey): string {
 /** Id of one reconcile run. Hashes `{revision, started_at, replica_id}`. */
 export function runId(revision: string, startedAt: IsoTime, replicaId: string): string {
   return makeId(ID_PREFIXES.run, { revision, started_at: startedAt, replica_id: replicaId });
+}
+
+/**
+ * Id of the audit delivery plan of a key (CAVRA's `delivery_plan_id`, format v2). Hashes
+ * `{delivery_id, audit_id, provider}`: every attempt of the key belongs to the one plan.
+ */
+export function deliveryPlanId(key: DeliveryKey): string {
+  return makeId(ID_PREFIXES.deliveryPlan, {
+    delivery_id: key.delivery_id,
+    audit_id: key.audit_id,
+    provider: key.provider,
+  });
 }
 
 /**

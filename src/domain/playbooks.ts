@@ -15,6 +15,7 @@
  *   to recover, and its category would be unknown.
  */
 import { makeId, withHash } from './hash.js';
+import { sealRecord } from './record-format.js';
 import { ID_PREFIXES } from './ids.js';
 import { compareStrings, listRecoveryRows, isClosedState, timeOf } from './recovery-state.js';
 import { recoveryStepsFor } from './recovery-steps.js';
@@ -144,13 +145,49 @@ export function planPlaybooks(input: PlanPlaybooksInput): PlaybookRecord[] {
   };
   // The id hashes the whole content (failures, time, revision), not the clock alone: two runs
   // that see the same records at the same instant produce the same file, anything else a new one.
-  const record: PlaybookRecord = {
+  // Format v2's fields are not in `content`: playbook ids stay what format v1 computed.
+  const record = {
     playbook_id: makeId(PLAYBOOK_ID_PREFIX, content),
-    playbook_hash: '',
     ...content,
+    alert_level: playbookAlertLevel(providerPlaybooks),
+    private_connector_boundary: PRIVATE_CONNECTOR_BOUNDARY,
   };
-  // withHash ignores the placeholder and hashes everything else.
-  return [withHash<PlaybookRecord, 'playbook_hash'>(record, 'playbook_hash')];
+  return [sealRecord<PlaybookRecord>('playbooks', record, 'playbook_hash')];
+}
+
+/**
+ * A playbook as format `version` writes it: v1 (before format v2) has neither `schema`,
+ * `product`, `controls`, `alert_level` nor `private_connector_boundary`, and its hash covers the
+ * rest. Its id is the same in both (the id never hashed format v2's fields). `verify` recomputes a
+ * playbook in its own version.
+ */
+export function playbookAtVersion(playbook: PlaybookRecord, version: 1 | 2): PlaybookRecord {
+  if (version === 2) return playbook;
+  const {
+    schema: _schema,
+    product: _product,
+    controls: _controls,
+    alert_level: _alertLevel,
+    private_connector_boundary: _boundary,
+    ...v1
+  } = playbook;
+  return withHash<PlaybookRecord, 'playbook_hash'>(v1, 'playbook_hash');
+}
+
+/** CAVRA's note on a playbook: what it may and may not contain. */
+export const PRIVATE_CONNECTOR_BOUNDARY =
+  'Connector endpoints, tokens and signing secrets stay private: each Provider names the environment variables that hold them, and they are never written into playbooks, records or reports.';
+
+/**
+ * A playbook's `alert_level`: critical when a provider's failures include a 5xx, or none of them
+ * got an HTTP answer (the connector itself is down or unreachable), else warning (4xx: fix the
+ * request or its credentials).
+ */
+export function playbookAlertLevel(rows: readonly ProviderPlaybook[]): 'critical' | 'warning' {
+  const critical = rows.some(
+    (row) => row.status_codes.length === 0 || row.status_codes.some((code) => code >= 500),
+  );
+  return critical ? 'critical' : 'warning';
 }
 
 function buildProviderPlaybook(provider: Provider, failures: readonly ProviderFailure[]): ProviderPlaybook {

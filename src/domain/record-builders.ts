@@ -13,8 +13,9 @@ import type {
   IsoTime,
   RunRecord,
 } from './types.js';
-import { withHash } from './hash.js';
-import { deliveryRecordId, runId as computeRunId } from './ids.js';
+import { EVIDENCE_URI_SCHEMES, evidenceUri } from './evidence-uris.js';
+import { deliveryPlanId, deliveryRecordId, runId as computeRunId } from './ids.js';
+import { sealRecord } from './record-format.js';
 
 const MINUTE_MS = 60_000;
 
@@ -30,10 +31,11 @@ export interface ClaimOptions {
 /**
  * The claim committed before a connector call; its lease ends `leaseMinutes` after `now`. An
  * execution that counts several approvals names them (`approval_names`), so the call can be
- * rebuilt exactly if the lease expires.
+ * rebuilt exactly if the lease expires. The claim id is the execution id (or the delivery record
+ * id): format v2 adds schema, product and controls around it, never into it.
  */
 export function buildClaim(call: PlannedCall, options: ClaimOptions): ClaimRecord {
-  const claim: ClaimRecord = {
+  const claim: Record<string, unknown> = {
     claim_id: call.claimId,
     claim_kind: call.kind,
     delivery_id: call.key.delivery_id,
@@ -46,7 +48,7 @@ export function buildClaim(call: PlannedCall, options: ClaimOptions): ClaimRecor
     source_revision: options.revision,
   };
   if (call.approvals.length > 1) claim.approval_names = call.approvals.map((approval) => approval.name);
-  return claim;
+  return sealRecord<ClaimRecord>('claims', claim, null);
 }
 
 export interface DeliveryRecordOptions {
@@ -62,7 +64,8 @@ export function buildDeliveryRecord(
   outcome: Pick<DeliveryOutcome, 'success' | 'statusCode' | 'error'>,
   options: DeliveryRecordOptions,
 ): DeliveryRecord {
-  return withHash<DeliveryRecord, 'record_hash'>(
+  return sealRecord<DeliveryRecord>(
+    'deliveries',
     {
       record_id: deliveryRecordId(call.key, call.attempt),
       delivery_id: call.key.delivery_id,
@@ -104,8 +107,9 @@ export type ExecutionOutcome = Pick<DeliveryOutcome, 'success' | 'statusCode' | 
  * `skipped` with its reason when no call was made. Evidence: each counted approval (name,
  * manifest path and blob, introducing commit, author, signature, base commit) — the primary in
  * `approval`, all of them in `approvals` when more than one was counted — `emergency`, and the
- * source revision; public evidence refs are this attempt's delivery record id (not for skipped:
- * no attempt was made) and the approval manifest paths.
+ * source revision; `delivery_plan_id` / `delivery_metadata_id` (CAVRA's) and public evidence refs
+ * as URIs: this attempt's delivery (not for skipped: no attempt was made), the delivery plan, the
+ * approval decision and the run (src/domain/evidence-uris.ts).
  */
 export function buildExecutionRecord(
   call: PlannedCall,
@@ -139,11 +143,20 @@ function executionRecord(
   result: { skipped: string; success: boolean; statusCode: number | null; error: string },
   options: ExecutionRecordOptions,
 ): ExecutionRecord {
-  const refs = status === 'skipped' ? [] : [deliveryRecordId(call.key, call.attempt)];
+  // CAVRA's URI forms (evidence-uris.ts), each resolvable through the API; the approval's
+  // manifest, blob and commit are in `approval`. A skipped execution made no attempt.
+  const deliveryMetadataId = status === 'skipped' ? '' : deliveryRecordId(call.key, call.attempt);
+  const planId = deliveryPlanId(call.key);
+  const refs = [
+    ...(deliveryMetadataId === ''
+      ? []
+      : [evidenceUri(EVIDENCE_URI_SCHEMES.connectorDelivery, deliveryMetadataId)]),
+    evidenceUri(EVIDENCE_URI_SCHEMES.auditDelivery, planId),
+    evidenceUri(EVIDENCE_URI_SCHEMES.retryApproval, call.approvalDecisionId),
+    evidenceUri(EVIDENCE_URI_SCHEMES.retryWorker, options.runId),
+  ];
   const evidence = countedEvidence(call);
-  for (const entry of evidence)
-    if (entry.manifest !== '' && !refs.includes(entry.manifest)) refs.push(entry.manifest);
-  const record: Omit<ExecutionRecord, 'execution_hash'> = {
+  const record: Record<string, unknown> & Partial<ExecutionRecord> = {
     execution_id: call.executionId,
     execution_status: status,
     executed_at: options.executedAt,
@@ -162,13 +175,15 @@ function executionRecord(
     error: result.error,
     selected_providers: [...call.selectedProviders],
     public_evidence_refs: refs,
-    approval: evidence[0] as ApprovalEvidence,
+    approval: evidence[0],
     emergency: call.emergency,
     source_revision: options.revision,
+    delivery_plan_id: planId,
+    delivery_metadata_id: deliveryMetadataId,
   };
   if (evidence.length > 1)
     record.approvals = evidence.map((entry) => ({ ...entry, signature: { ...entry.signature } }));
-  return withHash<ExecutionRecord, 'execution_hash'>(record, 'execution_hash');
+  return sealRecord<ExecutionRecord>('executions', record, 'execution_hash');
 }
 
 /** The primary approval's evidence (see {@link countedEvidence}). */
@@ -251,7 +266,8 @@ export function buildUnknownDeliveryFromClaim(
 ): DeliveryRecord {
   const key = { delivery_id: claim.delivery_id, audit_id: claim.audit_id, provider: claim.provider };
   const isExecution = claim.claim_kind === 'execution';
-  return withHash<DeliveryRecord, 'record_hash'>(
+  return sealRecord<DeliveryRecord>(
+    'deliveries',
     {
       record_id: deliveryRecordId(key, claim.attempt),
       ...key,
@@ -298,7 +314,8 @@ export function hasAcceptances(accepted: RunAcceptances | undefined): accepted i
 
 /** The record of one run that wrote something; `run_id` = runId(revision, startedAt, replicaId). */
 export function buildRunRecord(options: RunRecordOptions): RunRecord {
-  return withHash<RunRecord, 'run_hash'>(
+  return sealRecord<RunRecord>(
+    'runs',
     {
       run_id: computeRunId(options.revision, options.startedAt, options.replicaId),
       replica_id: options.replicaId,

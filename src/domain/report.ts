@@ -9,6 +9,7 @@
  */
 import { makeId, sha256Hex } from './hash.js';
 import { ID_PREFIXES } from './ids.js';
+import { CURRENT_RECORD_VERSION, RECORD_PRODUCT, schemaIdOf } from './record-format.js';
 import {
   compareIsoTimes,
   compareStrings,
@@ -132,6 +133,10 @@ export interface RetryRecoveryReport {
 }
 
 export interface ReportMetadata {
+  /** Format v2 (docs/records.md): the report's schema id; absent in reports committed before. */
+  schema?: string;
+  /** Format v2: the writer, `cavra-gitops`. */
+  product?: string;
   kind: typeof REPORT_METADATA_KIND;
   session_id: string;
   created_at: IsoTime;
@@ -493,6 +498,8 @@ export function computeRetryRecoveryReport(records: RecordSet, options: ReportOp
     ...content,
   };
   const metadata: ReportMetadata = {
+    schema: schemaIdOf('report', CURRENT_RECORD_VERSION),
+    product: RECORD_PRODUCT,
     kind: REPORT_METADATA_KIND,
     session_id: reportId,
     created_at: generatedAt,
@@ -503,6 +510,17 @@ export function computeRetryRecoveryReport(records: RecordSet, options: ReportOp
     revision: options.revision,
   };
   return { report, metadata };
+}
+
+/**
+ * The report as format `version` writes it: v1 (reports committed before format v2) has no
+ * `schema` and `product` in its metadata. `verify` recomputes a committed report in its own
+ * version, so a ledger written before v2 still verifies byte-identical.
+ */
+export function reportAtVersion(envelope: ReportEnvelope, version: 1 | 2): ReportEnvelope {
+  if (version === 2) return envelope;
+  const { schema: _schema, product: _product, ...metadata } = envelope.metadata;
+  return { report: envelope.report, metadata };
 }
 
 /**

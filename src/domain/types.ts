@@ -324,7 +324,18 @@ export interface DeliveryKey {
 }
 
 /** One attempt to deliver an audit package to a provider (initial attempt or a retry). */
+/** One entry of a record's `controls[]`: a check the reconciler really ran on the record. */
+export interface RecordControlEntry {
+  id: string;
+  passed: boolean;
+  detail: string;
+}
+
 export interface DeliveryRecord extends DeliveryKey {
+  /** Format v2 (docs/records.md): the record's schema id; absent in v1 records. */
+  schema?: string;
+  /** Format v2: the writer, `cavra-gitops`; absent in v1 records. */
+  product?: string;
   /** `<delivery_id>.<provider>.<attempt>`; also the file name. */
   record_id: string;
   attempt: number;
@@ -341,6 +352,8 @@ export interface DeliveryRecord extends DeliveryKey {
   completed_at: IsoTime;
   run_id: string;
   source_revision: string;
+  /** Format v2: the checks the reconciler ran on this record (record-controls.ts); absent in v1. */
+  controls?: RecordControlEntry[];
   record_hash: string;
 }
 
@@ -360,6 +373,10 @@ export interface ApprovalEvidence {
 }
 
 export interface ExecutionRecord extends DeliveryKey {
+  /** Format v2 (docs/records.md): the record's schema id; absent in v1 records. */
+  schema?: string;
+  /** Format v2: the writer, `cavra-gitops`; absent in v1 records. */
+  product?: string;
   execution_id: string;
   execution_hash: string;
   execution_status: ExecutionStatus;
@@ -384,6 +401,12 @@ export interface ExecutionRecord extends DeliveryKey {
   /** True when a break-glass approval was counted (absent in records written before break-glass). */
   emergency?: boolean;
   source_revision: string;
+  /** Format v2: CAVRA's id of the audit delivery plan (deliveryPlanId of the key). */
+  delivery_plan_id?: string;
+  /** Format v2: the delivery record of this attempt ('' when skipped: no attempt was made). */
+  delivery_metadata_id?: string;
+  /** Format v2: the checks the reconciler ran on this record (record-controls.ts); absent in v1. */
+  controls?: RecordControlEntry[];
 }
 
 export interface ProviderPlaybook {
@@ -396,6 +419,10 @@ export interface ProviderPlaybook {
 }
 
 export interface PlaybookRecord {
+  /** Format v2 (docs/records.md): the record's schema id; absent in v1 records. */
+  schema?: string;
+  /** Format v2: the writer, `cavra-gitops`; absent in v1 records. */
+  product?: string;
   playbook_id: string;
   playbook_hash: string;
   generated_at: IsoTime;
@@ -406,6 +433,12 @@ export interface PlaybookRecord {
   failure_count: number;
   provider_playbooks: ProviderPlaybook[];
   source_revision: string;
+  /** Format v2: critical when a provider had a 5xx or no HTTP answer, else warning. */
+  alert_level?: 'critical' | 'warning';
+  /** Format v2: CAVRA's note on where connector secrets and endpoints live. */
+  private_connector_boundary?: string;
+  /** Format v2: the checks the reconciler ran on this record (record-controls.ts); absent in v1. */
+  controls?: RecordControlEntry[];
 }
 
 export interface ClosureSourceEvidence {
@@ -418,6 +451,10 @@ export interface ClosureSourceEvidence {
 }
 
 export interface ClosureRecord {
+  /** Format v2 (docs/records.md): the record's schema id; absent in v1 records. */
+  schema?: string;
+  /** Format v2: the writer, `cavra-gitops`; absent in v1 records. */
+  product?: string;
   closure_id: string;
   closure_hash: string;
   playbook_id: string;
@@ -432,10 +469,16 @@ export interface ClosureRecord {
   source: ClosureSourceEvidence;
   recorded_at: IsoTime;
   source_revision: string;
+  /** Format v2: the checks the reconciler ran on this record (record-controls.ts); absent in v1. */
+  controls?: RecordControlEntry[];
 }
 
 /** One reconcile run that wrote something. */
 export interface RunRecord {
+  /** Format v2 (docs/records.md): the record's schema id; absent in v1 records. */
+  schema?: string;
+  /** Format v2: the writer, `cavra-gitops`; absent in v1 records. */
+  product?: string;
   run_id: string;
   run_hash: string;
   replica_id: string;
@@ -452,10 +495,16 @@ export interface RunRecord {
   accepted_ledger_changes?: string[];
   /** Tips whose rewritten history an operator accepted in this run (`--accept-history`); absent when none. */
   accepted_history?: string[];
+  /** Format v2: the checks the reconciler ran on this record (record-controls.ts); absent in v1. */
+  controls?: RecordControlEntry[];
 }
 
 /** An in-flight claim on a connector call (records/claims/<id>.json); removed with the outcome. */
 export interface ClaimRecord {
+  /** Format v2 (docs/records.md): the record's schema id; absent in v1 records. */
+  schema?: string;
+  /** Format v2: the writer, `cavra-gitops`; absent in v1 records. */
+  product?: string;
   /** execution_id for retries, delivery record_id for attempt 1; also the file name. */
   claim_id: string;
   claim_kind: 'delivery' | 'execution';
@@ -472,6 +521,8 @@ export interface ClaimRecord {
    * exactly when the lease expires (absent in delivery claims and in older claims).
    */
   approval_names?: string[];
+  /** Format v2: the checks the reconciler ran on this record (record-controls.ts); absent in v1. */
+  controls?: RecordControlEntry[];
 }
 
 /** Every record at one revision (no cap on how many). */

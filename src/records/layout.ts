@@ -104,11 +104,14 @@ export function parseRecordPath(path: string): ParsedRecordPath | null {
  * with no declared order are fully sorted. Same content → same bytes, whatever the insertion order.
  */
 const DELIVERY_KEY_FIELDS = ['delivery_id', 'audit_id', 'provider'];
+/** Format v2 (docs/records.md): what the file is, first; its controls last (before a trailing hash). */
+const FORMAT_FIELDS = ['schema', 'product'];
 
 const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] = [
   {
     marker: 'execution_hash',
     order: [
+      ...FORMAT_FIELDS,
       'execution_id',
       'execution_hash',
       'execution_status',
@@ -130,11 +133,15 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'approvals',
       'emergency',
       'source_revision',
+      'delivery_plan_id',
+      'delivery_metadata_id',
+      'controls',
     ],
   },
   {
     marker: 'record_hash',
     order: [
+      ...FORMAT_FIELDS,
       'record_id',
       ...DELIVERY_KEY_FIELDS,
       'attempt',
@@ -147,12 +154,14 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'completed_at',
       'run_id',
       'source_revision',
+      'controls',
       'record_hash',
     ],
   },
   {
     marker: 'playbook_hash',
     order: [
+      ...FORMAT_FIELDS,
       'playbook_id',
       'playbook_hash',
       'generated_at',
@@ -163,11 +172,15 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'failure_count',
       'provider_playbooks',
       'source_revision',
+      'alert_level',
+      'private_connector_boundary',
+      'controls',
     ],
   },
   {
     marker: 'closure_hash',
     order: [
+      ...FORMAT_FIELDS,
       'closure_id',
       'closure_hash',
       'playbook_id',
@@ -181,11 +194,13 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'source',
       'recorded_at',
       'source_revision',
+      'controls',
     ],
   },
   {
     marker: 'run_hash',
     order: [
+      ...FORMAT_FIELDS,
       'run_id',
       'run_hash',
       'replica_id',
@@ -197,11 +212,13 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'closure_count',
       'accepted_ledger_changes',
       'accepted_history',
+      'controls',
     ],
   },
   {
     marker: 'claim_id',
     order: [
+      ...FORMAT_FIELDS,
       'claim_id',
       'claim_kind',
       ...DELIVERY_KEY_FIELDS,
@@ -211,6 +228,7 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'lease_expires_at',
       'source_revision',
       'approval_names',
+      'controls',
     ],
   },
 ];
@@ -222,6 +240,7 @@ const NESTED_ORDER: ReadonlyMap<string, readonly string[]> = new Map(
     approval: ['name', 'manifest', 'blob', 'commit', 'author', 'signature', 'base'],
     approvals: ['name', 'manifest', 'blob', 'commit', 'author', 'signature', 'base'],
     signature: ['status', 'principal'],
+    controls: ['id', 'passed', 'detail'],
     source: ['name', 'manifest', 'blob', 'commit', 'author'],
     provider_playbooks: [
       'provider',

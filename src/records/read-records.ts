@@ -13,7 +13,9 @@ import type { Finding, RecordKind, RecordSet } from '../domain/types.js';
 import { emptyRecordSet } from '../domain/types.js';
 import type { ClosureTargets } from '../domain/closures.js';
 import { hasValidHash } from '../domain/hash.js';
+import { recordVersionOf } from '../domain/record-format.js';
 import { HASH_FIELD, ID_FIELD, PRIMARY_TIME_FIELD, RECORDS_DIR, parseRecordPath } from './layout.js';
+import { validateRecordSchema } from './record-schemas.js';
 
 /** Record files larger than this are refused unread (records are a few KiB). */
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -155,6 +157,33 @@ export function parseRecordFile(file: RecordFile): RecordFileOutcome {
     );
   }
   const record = value as Record<string, unknown>;
+  // The format (docs/records.md): `schema` names the version, none means v1 (written before v2).
+  const version = recordVersionOf(record, kind);
+  if (version === null) {
+    return rejected({
+      ...finding(
+        file.path,
+        kind,
+        id,
+        'record.unknown-schema',
+        `record's schema "${String(record.schema).slice(0, 120)}" is not a ${kind} format this version of cavra-gitops reads; upgrade cavra-gitops, or restore the file from git history.`,
+      ),
+      path: '/schema',
+    });
+  }
+  const violation = validateRecordSchema(kind, version, record);
+  if (violation !== null) {
+    return rejected({
+      ...finding(
+        file.path,
+        kind,
+        id,
+        'record.schema-violation',
+        `record ${violation.message} (rule "${violation.keyword}" of ${violation.schemaId}); restore it from git history.`,
+      ),
+      path: violation.field,
+    });
+  }
   const idField = ID_FIELD[kind];
   if (record[idField] !== id) {
     return rejected(

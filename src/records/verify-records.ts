@@ -24,6 +24,8 @@ import {
   retryPlanId,
   runId,
 } from '../domain/ids.js';
+import { verifyControls, type ControlMismatch } from '../domain/record-controls.js';
+import { recordVersionOf } from '../domain/record-format.js';
 import { HASH_FIELD, ID_FIELD, PRIMARY_TIME_FIELD, recordPath } from './layout.js';
 
 export interface VerifyOptions {
@@ -91,6 +93,16 @@ function verifyIds(records: RecordSet, findings: Finding[]): void {
 }
 
 /** An id field that its inputs do not recompute. */
+/**
+ * The controls a format-v2 record claims, recomputed (docs/records.md): a control whose
+ * `passed` or `detail` does not recompute, an unknown or a missing one. v1 records have none.
+ */
+export function checkRecordControls(kind: RecordKind | 'claims', value: object): ControlMismatch[] {
+  const record = value as Record<string, unknown>;
+  if (recordVersionOf(record, kind) !== 2) return [];
+  return verifyControls(kind, record, kind === 'claims' ? null : HASH_FIELD[kind]);
+}
+
 export interface IdMismatch {
   field: string;
   actual: string;

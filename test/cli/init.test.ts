@@ -116,6 +116,41 @@ describe('schema', () => {
     ]);
   });
 
+  it('--records prints every record schema, keyed by file, each with its $id, as published', async () => {
+    const t = createTestContext(temp.dir);
+    expect(await runSchema(undefined, t.context, { records: true })).toBe(0);
+    const all = JSON.parse(t.stdout()) as Record<string, { $id: string }>;
+    const kinds = [
+      'connector-recovery-closure',
+      'connector-recovery-playbook',
+      'delivery-record',
+      'retry-execution-claim',
+      'retry-execution-record',
+      'retry-recovery-report',
+      'retry-worker-run',
+    ];
+    expect(Object.keys(all)).toEqual(
+      [
+        'defs.schema.json',
+        ...kinds.flatMap((kind) => [`${kind}.v1.schema.json`, `${kind}.v2.schema.json`]),
+      ].sort(),
+    );
+    for (const [file, schema] of Object.entries(all)) {
+      expect(schema.$id).toBe(`https://cavra.dev/schemas/records/${file}`);
+      const published = JSON.parse(
+        readFileSync(new URL(`../../schemas/records/${file}`, import.meta.url), 'utf8'),
+      ) as unknown;
+      expect(schema).toEqual(published);
+    }
+  });
+
+  it('--records with a kind is a usage error', async () => {
+    const t = createTestContext(temp.dir);
+    const error = await runSchema('Provider', t.context, { records: true }).catch((e: unknown) => e);
+    expect((error as ExitError).exitCode).toBe(2);
+    expect(t.stdout()).toBe('');
+  });
+
   it('an unknown kind is a usage error listing the kinds', async () => {
     const t = createTestContext(temp.dir);
     const error = await runSchema('Deployment', t.context).catch((e: unknown) => e);

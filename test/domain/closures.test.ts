@@ -87,6 +87,9 @@ describe('planClosures', () => {
     expect(findings).toEqual([]);
     expect(closures).toEqual([
       {
+        schema:
+          'cavra.go-backend-pilot.rollback-drill-acknowledgement-audit-delivery-connector-recovery-closure.v2',
+        product: 'cavra-gitops',
         closure_id: closureIdOf(manifest),
         playbook_id: PLAYBOOK.playbook_id,
         provider: 'ops-webhook',
@@ -105,6 +108,22 @@ describe('planClosures', () => {
         },
         recorded_at: NOW.toISOString(),
         source_revision: 'a'.repeat(40),
+        controls: [
+          {
+            id: 'secret-scan',
+            passed: true,
+            detail: expect.stringMatching(
+              /^the closure records public-safe operator evidence: \d+ string values scanned/,
+            ) as unknown,
+          },
+          {
+            id: 'hash-coverage',
+            passed: true,
+            detail: expect.stringMatching(
+              /^the hash covers playbook, provider, state and verification refs: closure_hash = SHA-256 of the RFC 8785 JSON of every field but itself \(closed_at, closed_by, closure_id, closure_state, controls, external_ref, notes, playbook_id, product, provider, recorded_at, schema, source, source_revision, verification_refs\)$/,
+            ) as unknown,
+          },
+        ],
         closure_hash: closures[0]?.closure_hash ?? 'missing', // checked by hasValidHash below
       },
     ]);

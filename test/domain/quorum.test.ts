@@ -185,10 +185,12 @@ describe('quorum: the execution', () => {
       base: BASE_COMMIT,
     });
     expect(record.approvals?.map((entry) => entry.name)).toEqual(['approve-a', 'approve-b']);
+    // Both approvals' evidence is in `approvals`; the refs name the one (combined) decision.
     expect(record.public_evidence_refs).toEqual([
-      'audit-2026-06.ops-webhook.2',
-      'manifests/approvals/approve-a.yaml',
-      'manifests/approvals/approve-b.yaml',
+      'connector-delivery://audit-2026-06.ops-webhook.2',
+      `go-rollback-drill-audit-delivery://${record.delivery_plan_id}`,
+      `go-rollback-drill-retry-approval://${record.approval_decision_id}`,
+      `go-rollback-drill-retry-worker://${record.run_id}`,
     ]);
     expect(record.emergency).toBe(false);
 

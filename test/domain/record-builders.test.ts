@@ -13,7 +13,7 @@ import {
 import { planRetryWork, type PlannedCall, type RetryWorkInput } from '../../src/domain/retry-plan.js';
 import { emptyRecordSet } from '../../src/domain/types.js';
 import { hasValidHash } from '../../src/domain/hash.js';
-import { runId } from '../../src/domain/ids.js';
+import { deliveryPlanId, runId } from '../../src/domain/ids.js';
 import { serializeRecord } from '../../src/records/layout.js';
 import { REVISION, approval, attempt, commitInfo, factsFor, manifestSet, policy } from './retry-fixtures.js';
 
@@ -155,7 +155,17 @@ describe('buildExecutionRecord', () => {
       skipped: '',
       delivery_success: true,
       selected_providers: ['ops-webhook'],
-      public_evidence_refs: ['audit-2026-06.ops-webhook.2', 'manifests/approvals/approve-1.yaml'],
+      schema:
+        'cavra.go-backend-pilot.rollback-drill-acknowledgement-audit-delivery-retry-execution-record.v2',
+      product: 'cavra-gitops',
+      public_evidence_refs: [
+        'connector-delivery://audit-2026-06.ops-webhook.2',
+        `go-rollback-drill-audit-delivery://${deliveryPlanId(execution.key)}`,
+        `go-rollback-drill-retry-approval://${execution.approvalDecisionId}`,
+        `go-rollback-drill-retry-worker://${RUN}`,
+      ],
+      delivery_plan_id: deliveryPlanId(execution.key),
+      delivery_metadata_id: 'audit-2026-06.ops-webhook.2',
       approval: {
         manifest: 'manifests/approvals/approve-1.yaml',
         commit: '3'.repeat(40),
@@ -177,7 +187,13 @@ describe('buildExecutionRecord', () => {
       skipped: 'missing env var',
       delivery_success: false,
     });
-    expect(record.public_evidence_refs).toEqual(['manifests/approvals/approve-1.yaml']);
+    // No attempt was made: no connector-delivery ref and no delivery metadata id.
+    expect(record.public_evidence_refs).toEqual([
+      `go-rollback-drill-audit-delivery://${deliveryPlanId(plannedCalls().execution.key)}`,
+      `go-rollback-drill-retry-approval://${plannedCalls().execution.approvalDecisionId}`,
+      `go-rollback-drill-retry-worker://${RUN}`,
+    ]);
+    expect(record.delivery_metadata_id).toBe('');
   });
 });
 
