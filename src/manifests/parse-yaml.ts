@@ -36,6 +36,8 @@ export interface ParsedYamlFile {
   findings: Finding[];
   documents: ParsedDocument[];
   lineCounter: LineCounter;
+  /** The text parsed ('' when a file-level finding stopped the parse). */
+  text: string;
 }
 
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -50,6 +52,7 @@ export function parseYamlFile(path: string, content: Buffer | string, limits: Ya
     findings: [makeFinding({ file: path, line: at.line, column: at.column, rule, message })],
     documents: [],
     lineCounter,
+    text: '',
   });
 
   const size = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
@@ -111,7 +114,7 @@ export function parseYamlFile(path: string, content: Buffer | string, limits: Ya
   const commentSecrets = text.includes('#') ? findCommentSecrets(path, tokens, lineCounter) : [];
   if (documents.length === 0) {
     // The file holds no documents at all: only comments (or nothing).
-    return { path, findings: commentSecrets.map((hit) => hit.finding), documents: [], lineCounter };
+    return { path, findings: commentSecrets.map((hit) => hit.finding), documents: [], lineCounter, text };
   }
   if (documents.length > limits.maxDocuments) {
     return fileFinding(
@@ -129,6 +132,7 @@ export function parseYamlFile(path: string, content: Buffer | string, limits: Ya
       ]),
     ),
     lineCounter,
+    text,
   };
 }
 

@@ -96,12 +96,17 @@ export function isManifestPath(path: string): boolean {
   return MANIFEST_PATH.test(path);
 }
 
-/** One document that passed the per-document checks, waiting for the cross-document rules. */
+/**
+ * One document that passed the per-document checks, waiting for the cross-document rules. It
+ * keeps its file's bytes, not the parse: candidates live in the loop's cache, and a YAML AST is
+ * ten times the size of its text. A cross-document finding (rare) parses the file again to place
+ * itself.
+ */
 interface Candidate {
   manifest: Manifest;
   condition: ManifestCondition;
-  parsed: ParsedDocument;
-  file: ParsedYamlFile;
+  /** The file's text. */
+  text: string;
 }
 
 const REASON_BY_RULE: [prefix: string, reason: string][] = [
@@ -168,7 +173,7 @@ export function validateManifests(
     for (const key of options.cache.keys()) if (!used.has(key)) options.cache.delete(key);
   }
 
-  const valid = applyCrossDocumentRules(candidates, options.records, findings);
+  const valid = applyCrossDocumentRules(candidates, options.records, findings, limits);
   for (const candidate of candidates) conditions.push(candidate.condition);
 
   findings.sort(compareFindings);
@@ -312,7 +317,7 @@ function checkDocument(
       severity: 'warning',
     });
   }
-  return { findings: warnings, condition, candidate: { manifest, condition, parsed, file } };
+  return { findings: warnings, condition, candidate: { manifest, condition, text: file.text } };
 }
 
 /**
@@ -323,6 +328,7 @@ function applyCrossDocumentRules(
   candidates: Candidate[],
   records: ClosureTargets | undefined,
   findings: Finding[],
+  limits: YamlLimits,
 ): Candidate[] {
   const violations = new Map<number, Violation[]>(findDuplicateNames(candidates.map((c) => c.manifest)));
   const providers = new Map<string, Provider>();
@@ -349,10 +355,17 @@ function applyCrossDocumentRules(
     });
   }
 
+  const reparsed = new Map<string, ParsedYamlFile>();
   for (const [index, list] of violations) {
     const candidate = candidates[index]!;
+    const { path, document } = candidate.manifest.source;
+    let file = reparsed.get(path);
+    if (file === undefined) reparsed.set(path, (file = parseYamlFile(path, candidate.text, limits)));
+    const parsed = file.documents.find((each) => each.index === document);
     const errors = list.map((v) => {
-      const at = locatePath(candidate.parsed, candidate.file.lineCounter, v.segments);
+      const at = parsed
+        ? locatePath(parsed, file.lineCounter, v.segments)
+        : { line: candidate.manifest.source.line, column: candidate.manifest.source.column };
       return makeFinding({
         file: candidate.manifest.source.path,
         line: at.line,

@@ -80,8 +80,8 @@ export interface HistoryCache {
   signatures: Map<string, SignatureInfo>;
   /** The YAML limits the documents were parsed with (another set starts the documents over). */
   limitsKey: string;
-  /** Reads through one cache run one at a time (see {@link withHistoryCache}). */
-  queue: Promise<unknown>;
+  /** Reads through one cache run one at a time (see {@link withHistoryCache}); settles to nothing. */
+  queue: Promise<void>;
 }
 
 export function createHistoryCache(): HistoryCache {
@@ -106,7 +106,12 @@ export function createHistoryCache(): HistoryCache {
  */
 export function withHistoryCache<T>(cache: HistoryCache, read: () => Promise<T>): Promise<T> {
   const result = cache.queue.then(read, read);
-  cache.queue = result.catch(() => undefined);
+  // Settle the queue to nothing: a queue holding the last result would keep it (e.g. every parsed
+  // YAML document of the revision) alive for as long as the cache lives.
+  cache.queue = result.then(
+    () => undefined,
+    () => undefined,
+  );
   return result;
 }
 
