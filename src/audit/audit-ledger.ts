@@ -39,7 +39,7 @@ import {
   MAX_RECORD_BYTES,
   parseRecordFile,
   readRecords,
-  type RecordFileOutcome,
+  type ParsedRecordFile,
 } from '../records/read-records.js';
 import {
   checkRecordControls,
@@ -232,8 +232,8 @@ async function parseAddedRecords(
   reader: GitReader,
   added: readonly AddedFile[],
   progress: AuditProgress,
-): Promise<Map<string, RecordFileOutcome>> {
-  const outcomes = new Map<string, RecordFileOutcome>();
+): Promise<Map<string, ParsedRecordFile>> {
+  const outcomes = new Map<string, ParsedRecordFile>();
   for (let start = 0; start < added.length; start += READ_CHUNK) {
     progress('reading records', start, added.length);
     const chunk = added.slice(start, start + READ_CHUNK);
@@ -256,7 +256,7 @@ const RECORD_RULES: Readonly<Record<string, string>> = {
   'record.id-mismatch': 'verify.id-mismatch',
 };
 
-function recordFindings(file: AddedFile, outcome: RecordFileOutcome): AuditFinding[] {
+function recordFindings(file: AddedFile, outcome: ParsedRecordFile): AuditFinding[] {
   if (outcome.kind === null) {
     if (outcome.finding.severity !== 'error') return [];
     return [
@@ -296,7 +296,7 @@ interface AcceptingRun {
 /** Acceptances of run records that reconciler commits added. */
 function acceptingRuns(
   added: readonly AddedFile[],
-  outcomes: ReadonlyMap<string, RecordFileOutcome>,
+  outcomes: ReadonlyMap<string, ParsedRecordFile>,
   whyNot: (commit: WalkedCommit) => string | null,
   commits: readonly WalkedCommit[],
 ): AcceptingRun[] {
@@ -325,7 +325,7 @@ function acceptingRuns(
  */
 function historyFindings(
   added: readonly AddedFile[],
-  outcomes: ReadonlyMap<string, RecordFileOutcome>,
+  outcomes: ReadonlyMap<string, ParsedRecordFile>,
   inHistory: (commit: string) => boolean,
   runs: readonly AcceptingRun[],
 ): AuditFinding[] {

@@ -39,7 +39,7 @@ import { readManifests } from '../read-model/read-manifests.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
 import { resolveLimits } from '../manifests/limits.js';
-import { indexRecords, assembleRecords, type RecordFileOutcome } from '../records/read-records.js';
+import { indexRecords, assembleRecords, type ParsedRecordFile } from '../records/read-records.js';
 import { recordPath, REPORT_JSON_PATH } from '../records/layout.js';
 import { short } from '../records/ledger-rules.js';
 import type { AuditFinding, AuditProgress } from './audit-finding.js';
@@ -106,7 +106,7 @@ interface LedgerIndex {
   firstClaim: Map<string, number>;
   /** The newest commit that wrote the report ('' when none in the walk). */
   reportCommit: string;
-  outcomes: ReadonlyMap<string, RecordFileOutcome>;
+  outcomes: ReadonlyMap<string, ParsedRecordFile>;
 }
 
 function indexLedger(
@@ -176,7 +176,7 @@ function recordsAt(
       if (marked === 1) keys.push(...index.added[at]!);
     });
   }
-  const outcomes: RecordFileOutcome[] = [];
+  const outcomes: ParsedRecordFile[] = [];
   for (const key of keys) {
     if (!keep(key)) continue;
     const outcome = index.outcomes.get(key);

@@ -2,9 +2,9 @@
  * Microsoft Entra ID access tokens by the OAuth 2.0 client-credentials grant, cached per connector
  * until shortly before they expire. Used by the Sentinel connector (Azure Monitor Logs Ingestion
  * API). The token and the client secret never leave this module except as an `Authorization`
- * header value; failures come back as redacted {@link DeliveryOutcome}s.
+ * header value; failures come back as redacted {@link CallOutcome}s.
  */
-import type { ConnectorContext, DeliveryOutcome } from '../domain/ports.js';
+import type { ConnectorContext, CallOutcome } from '../domain/ports.js';
 import { excerptOf, sendHttp, type HttpClassification } from './http.js';
 
 /** Microsoft's public cloud; sovereign clouds set `options.authority_url_env`. */
@@ -33,8 +33,7 @@ export interface EntraTokenOptions {
   target?: string;
 }
 
-export type TokenResult =
-  { ok: true; token: string; attempts: number } | { ok: false; outcome: DeliveryOutcome };
+export type TokenResult = { ok: true; token: string; attempts: number } | { ok: false; outcome: CallOutcome };
 
 export interface EntraTokenSource {
   /** A cached token when still valid at `nowMs`, else a fresh one from the token endpoint. */

@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
+import type { Connector, ConnectorContext, CallOutcome, DeliveryRequest } from '../domain/ports.js';
 import { parseFileDirectory } from '../domain/provider-options.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
@@ -71,7 +71,7 @@ export function createFileConnector(provider: Provider, context: ConnectorContex
   return {
     type: 'file',
     idempotent: true,
-    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
+    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<CallOutcome> {
       if (!SAFE_FILE_KEY.test(request.idempotencyKey)) {
         return failure(
           `idempotency key "${request.idempotencyKey}" is not a safe file name (letters, digits, ".", "_", "-"; no leading dot)`,
@@ -169,11 +169,11 @@ function isInside(root: string, path: string): boolean {
   return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
 }
 
-function delivered(): DeliveryOutcome {
+function delivered(): CallOutcome {
   return { success: true, statusCode: null, error: '', retryable: false, attempts: 1 };
 }
 
-function failure(error: string, retryable: boolean, attempts: number): DeliveryOutcome {
+function failure(error: string, retryable: boolean, attempts: number): CallOutcome {
   return { success: false, statusCode: null, error, retryable, attempts };
 }
 

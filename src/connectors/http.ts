@@ -4,7 +4,7 @@
  * permanent, and errors that never carry a URL's secret parts, a token, or a secret echoed by
  * the server.
  */
-import type { ConnectorContext, DeliveryOutcome } from '../domain/ports.js';
+import type { ConnectorContext, CallOutcome } from '../domain/ports.js';
 import { readAuthMode, readBasicAuthAccount } from '../domain/provider-options.js';
 import type { Provider } from '../domain/types.js';
 import { URL_IN_TEXT, redactText, redactUrl } from '../redact.js';
@@ -103,7 +103,7 @@ export async function sendHttp(
   build: (attempt: number) => HttpRequestSpec,
   context: ConnectorContext,
   options: SendHttpOptions,
-): Promise<DeliveryOutcome> {
+): Promise<CallOutcome> {
   const secrets = [...options.secrets];
   const classify = options.classify ?? classifyStatus;
   const resendAmbiguous = options.resendAfterAmbiguousFailure ?? true;
@@ -111,7 +111,7 @@ export async function sendHttp(
     options.retryDelayOf ??
     ((headers: Headers, nowMs: number) => parseRetryAfter(headers.get('retry-after'), nowMs));
   const maxAttempts = Math.max(1, context.maxAttempts);
-  let last: DeliveryOutcome = {
+  let last: CallOutcome = {
     success: false,
     statusCode: null,
     error: 'not attempted',
@@ -124,7 +124,7 @@ export async function sendHttp(
     const target = options.target ?? redactUrl(request.url);
     const { url, headers } = moveUserinfoToHeader(request.url, request.headers);
     const attemptSecrets = [...secrets, ...credentialHeaderValues(headers)];
-    const aborted = (): DeliveryOutcome => ({
+    const aborted = (): CallOutcome => ({
       success: false,
       statusCode: null,
       error: scrub(`call to ${target} aborted by shutdown before an answer`, attemptSecrets),

@@ -4,7 +4,7 @@
  * itself determines, through `sendHttp` (timeout, attempts, Retry-After, redaction), classifying
  * the answer the product's way. Each connector supplies only what is its own.
  */
-import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
+import type { Connector, ConnectorContext, CallOutcome, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { secretsOf } from './env.js';
 import { describeTarget, providerTimeoutMs, sendHttp, type SendHttpOptions } from './http.js';
@@ -37,7 +37,7 @@ export function createJsonConnector(spec: JsonConnectorSpec): Connector {
   return {
     type: provider.spec.type,
     idempotent: spec.idempotent,
-    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
+    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<CallOutcome> {
       const body = JSON.stringify(spec.payload(request));
       const headers = spec.requestHeaders
         ? { ...fixedHeaders, ...spec.requestHeaders(request, body) }

@@ -25,7 +25,7 @@ export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
  * Throws `ConnectorError` when the provider's configuration cannot work: an env var it needs is
  * not named or not set, a URL env var does not hold an http(s) URL, a required option is missing.
  * The message names the provider and the env var (never a value); the reconciler records a
- * `skipped` execution with it. Everything that happens during a call is a `DeliveryOutcome`.
+ * `skipped` execution with it. Everything that happens during a call is a `CallOutcome`.
  */
 export function createConnector(provider: Provider, context: ConnectorContext): Connector {
   const type = provider.spec.type;

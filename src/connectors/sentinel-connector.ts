@@ -6,7 +6,7 @@
  * The API does not deduplicate: a re-send adds a second row. Queries dedupe by `IdempotencyKey`
  * (e.g. `| summarize arg_max(TimeGenerated, *) by IdempotencyKey`), so the connector is not idempotent.
  */
-import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
+import type { Connector, ConnectorContext, CallOutcome, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
 import { AUDIT_EVENT_TYPE } from './audit-event.js';
@@ -150,11 +150,7 @@ export function createSentinelConnector(provider: Provider, context: ConnectorCo
   );
   const target = `${describeTarget(provider)} (Logs Ingestion API)`;
 
-  async function ingest(
-    request: DeliveryRequest,
-    token: string,
-    signal?: AbortSignal,
-  ): Promise<DeliveryOutcome> {
+  async function ingest(request: DeliveryRequest, token: string, signal?: AbortSignal): Promise<CallOutcome> {
     const body = JSON.stringify(buildSentinelRecords(request));
     return sendHttp(
       () => ({

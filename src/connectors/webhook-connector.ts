@@ -12,7 +12,7 @@
  * `ConnectorError` at creation.
  */
 import { createHmac } from 'node:crypto';
-import type { Connector, ConnectorContext, DeliveryOutcome, DeliveryRequest } from '../domain/ports.js';
+import type { Connector, ConnectorContext, CallOutcome, DeliveryRequest } from '../domain/ports.js';
 import type { Provider } from '../domain/types.js';
 import { ConnectorError } from '../errors.js';
 import { buildAuditEvent, unixSeconds } from './audit-event.js';
@@ -51,7 +51,7 @@ export function createWebhookConnector(provider: Provider, context: ConnectorCon
 
   return {
     ...json,
-    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
+    async deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<CallOutcome> {
       if (!SAFE_WEBHOOK_ID.test(request.idempotencyKey)) {
         return {
           success: false,

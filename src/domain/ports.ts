@@ -174,7 +174,7 @@ export interface DeliveryRequest {
 }
 
 /** Outcome of one connector call after its own bounded attempts. Never contains secrets. */
-export interface DeliveryOutcome {
+export interface CallOutcome {
   success: boolean;
   /** Status of the final HTTP answer, null when no answer (timeout, refused, file). */
   statusCode: number | null;
@@ -191,7 +191,7 @@ export interface Connector {
   /** Whether a re-send with the same idempotency key is deduplicated by the receiver. */
   readonly idempotent: boolean;
   /** Deliver; resolves with an outcome for every failure it can classify, rejects only on bugs. */
-  deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome>;
+  deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<CallOutcome>;
 }
 
 /** Environment variables, injected (never read `process.env` below the CLI). */

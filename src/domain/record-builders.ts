@@ -2,8 +2,8 @@
  * The records a run writes, built from planned calls and their outcomes. Pure: the same inputs
  * give the same record, hence (through serializeRecord) the same bytes and hash.
  */
-import type { DeliveryOutcome } from './ports.js';
-import type { ExpiredClaim, PlannedCall } from './retry-plan.js';
+import type { CallOutcome } from './ports.js';
+import { executionIdOf, idempotencyKeyOf, type ExpiredClaim, type PlannedCall } from './retry-plan.js';
 import type {
   ApprovalEvidence,
   ClaimRecord,
@@ -61,7 +61,7 @@ export interface DeliveryRecordOptions {
 /** The record of one attempt (initial delivery or retry), written whatever its outcome. */
 export function buildDeliveryRecord(
   call: PlannedCall,
-  outcome: Pick<DeliveryOutcome, 'success' | 'statusCode' | 'error'>,
+  outcome: Pick<CallOutcome, 'success' | 'statusCode' | 'error'>,
   options: DeliveryRecordOptions,
 ): DeliveryRecord {
   return sealRecord<DeliveryRecord>(
@@ -75,8 +75,8 @@ export function buildDeliveryRecord(
       delivery_success: outcome.success,
       status_code: outcome.statusCode,
       error: outcome.success ? '' : outcome.error,
-      execution_id: call.executionId,
-      idempotency_key: call.idempotencyKey,
+      execution_id: executionIdOf(call),
+      idempotency_key: idempotencyKeyOf(call),
       attempted_at: options.attemptedAt,
       completed_at: options.completedAt,
       run_id: options.runId,
@@ -94,36 +94,21 @@ export interface ExecutionRecordOptions {
   revision: string;
 }
 
-/** The call could not be made (e.g. a missing env var): recorded as `skipped` with the reason. */
-export interface SkippedOutcome {
-  skipped: string;
-}
-
-/** The result of executing a retry: a connector outcome, or a reason the call was not made. */
-export type ExecutionOutcome = Pick<DeliveryOutcome, 'success' | 'statusCode' | 'error'> | SkippedOutcome;
-
 /**
- * The execution record of a retry (docs/reference.md §4): `delivered` / `failed` from the connector outcome,
- * `skipped` with its reason when no call was made. Evidence: each counted approval (name,
+ * The execution record of a retry (docs/reference.md §4): `delivered` / `failed` from the connector
+ * outcome. (`skipped` is only read: records written before a call that cannot be made stopped at
+ * its provider's NotReady condition have it.) Evidence: each counted approval (name,
  * manifest path and blob, introducing commit, author, signature, base commit) — the primary in
  * `approval`, all of them in `approvals` when more than one was counted — `emergency`, and the
  * source revision; `delivery_plan_id` / `delivery_metadata_id` (CAVRA's) and public evidence refs
- * as URIs: this attempt's delivery (not for skipped: no attempt was made), the delivery plan, the
+ * as URIs: this attempt's delivery, the delivery plan, the
  * approval decision and the run (src/domain/evidence-uris.ts).
  */
 export function buildExecutionRecord(
   call: PlannedCall,
-  outcome: ExecutionOutcome,
+  outcome: Pick<CallOutcome, 'success' | 'statusCode' | 'error'>,
   options: ExecutionRecordOptions,
 ): ExecutionRecord {
-  if ('skipped' in outcome) {
-    return executionRecord(
-      call,
-      'skipped',
-      { skipped: outcome.skipped, success: false, statusCode: null, error: '' },
-      options,
-    );
-  }
   return executionRecord(
     call,
     outcome.success ? 'delivered' : 'failed',
@@ -144,20 +129,18 @@ function executionRecord(
   options: ExecutionRecordOptions,
 ): ExecutionRecord {
   // CAVRA's URI forms (evidence-uris.ts), each resolvable through the API; the approval's
-  // manifest, blob and commit are in `approval`. A skipped execution made no attempt.
-  const deliveryMetadataId = status === 'skipped' ? '' : deliveryRecordId(call.key, call.attempt);
+  // manifest, blob and commit are in `approval`.
+  const deliveryMetadataId = deliveryRecordId(call.key, call.attempt);
   const planId = deliveryPlanId(call.key);
   const refs = [
-    ...(deliveryMetadataId === ''
-      ? []
-      : [evidenceUri(EVIDENCE_URI_SCHEMES.connectorDelivery, deliveryMetadataId)]),
+    evidenceUri(EVIDENCE_URI_SCHEMES.connectorDelivery, deliveryMetadataId),
     evidenceUri(EVIDENCE_URI_SCHEMES.auditDelivery, planId),
     evidenceUri(EVIDENCE_URI_SCHEMES.retryApproval, call.approvalDecisionId),
     evidenceUri(EVIDENCE_URI_SCHEMES.retryWorker, options.runId),
   ];
   const evidence = countedEvidence(call);
   const record: Record<string, unknown> & Partial<ExecutionRecord> = {
-    execution_id: call.executionId,
+    execution_id: call.claimId,
     execution_status: status,
     executed_at: options.executedAt,
     executed_by: options.executedBy,

@@ -62,15 +62,15 @@ export interface RetryWorkInput {
 
 /** One connector call to make: an initial delivery (attempt 1) or the execution of a retry. */
 export interface PlannedCall {
-  /** execution_id for retries, deliveryRecordId for attempt 1: the claim's file name. */
+  /**
+   * The call's one id: the execution id of a retry, the delivery record id of attempt 1. It names
+   * the claim file; see {@link executionIdOf} and {@link idempotencyKeyOf} for what records and
+   * providers are given.
+   */
   claimId: string;
   kind: 'delivery' | 'execution';
   key: DeliveryKey;
   attempt: number;
-  /** executionId for retries; the delivery id for attempt 1 (docs/reference.md §7 webhook-id). */
-  idempotencyKey: string;
-  /** '' for attempt 1. */
-  executionId: string;
   provider: Provider;
   delivery: AuditDelivery;
   /** The delivery's selected providers (`all` resolved to the enabled ones), sorted. */
@@ -151,6 +151,19 @@ interface KeyContext {
   delivery: AuditDelivery | null;
   provider: Provider | null;
   selectedProviders: string[];
+}
+
+/** The execution id of a retry; '' for attempt 1, which is a delivery, not an execution. */
+export function executionIdOf(call: Pick<PlannedCall, 'kind' | 'claimId'>): string {
+  return call.kind === 'execution' ? call.claimId : '';
+}
+
+/**
+ * The idempotency key the provider is sent (docs/reference.md §7 webhook-id): the execution id of
+ * a retry, the delivery id for attempt 1.
+ */
+export function idempotencyKeyOf(call: Pick<PlannedCall, 'kind' | 'claimId' | 'key'>): string {
+  return call.kind === 'execution' ? call.claimId : call.key.delivery_id;
 }
 
 /** Plan the retry work of one run. */
@@ -263,7 +276,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     if (executions.length < policy.max_retry_deliveries_per_run) {
       executions.push(candidate.call);
       candidate.decision.execute = true;
-      candidate.decision.execution_id = candidate.call.executionId;
+      candidate.decision.execution_id = candidate.call.claimId;
     } else {
       setReason(candidate.decision, {
         reason: 'run_limit_reached',
@@ -439,8 +452,6 @@ function initialCall(context: KeyContext): PlannedCall {
     kind: 'delivery',
     key,
     attempt: 1,
-    idempotencyKey: key.delivery_id,
-    executionId: '',
     provider: context.provider as Provider,
     delivery: context.delivery as AuditDelivery,
     selectedProviders: context.selectedProviders,
@@ -465,8 +476,6 @@ function retryCall(context: KeyContext, counted: readonly ApprovalView[], attemp
     kind: 'execution',
     key,
     attempt,
-    idempotencyKey: id,
-    executionId: id,
     provider: context.provider as Provider,
     delivery: context.delivery as AuditDelivery,
     selectedProviders: context.selectedProviders,

@@ -147,7 +147,7 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
     wouldRecord: {
       calls: calls.map((call) => ({
         claim_id: call.claimId,
-        execution_id: call.kind === 'execution' ? call.executionId : null,
+        execution_id: call.kind === 'execution' ? call.claimId : null,
         delivery_id: call.key.delivery_id,
         provider: call.key.provider,
         attempt: call.attempt,

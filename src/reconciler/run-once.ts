@@ -22,7 +22,7 @@ import { CONDITION_REASONS } from '../domain/conditions.js';
 import type {
   Clock,
   Connector,
-  DeliveryOutcome,
+  CallOutcome,
   ReconcilerStore,
   TreeChange,
   WalkedChange,
@@ -33,7 +33,7 @@ import {
   buildExecutionRecord,
   type RunAcceptances,
 } from '../domain/record-builders.js';
-import type { PlannedCall } from '../domain/retry-plan.js';
+import { executionIdOf, idempotencyKeyOf, type PlannedCall } from '../domain/retry-plan.js';
 import type {
   ClaimRecord,
   DeliveryRecord,
@@ -717,17 +717,17 @@ async function callConnector(
   connector: Connector,
   call: PlannedCall,
   now: Date,
-): Promise<{ outcome: DeliveryOutcome; completedAt: IsoTime }> {
+): Promise<{ outcome: CallOutcome; completedAt: IsoTime }> {
   const { options } = context;
-  let outcome: DeliveryOutcome;
+  let outcome: CallOutcome;
   try {
     outcome = await connector.deliver({
-      idempotencyKey: call.idempotencyKey,
+      idempotencyKey: idempotencyKeyOf(call),
       deliveryId: call.key.delivery_id,
       auditId: call.key.audit_id,
       provider: call.key.provider,
       attempt: call.attempt,
-      executionId: call.executionId,
+      executionId: executionIdOf(call),
       package: call.delivery.spec.package,
       at: now.toISOString(),
     });

@@ -31,7 +31,7 @@ export interface ReadRecordsResult {
 }
 
 /** What one file turned out to be: a record of a kind, or a finding. */
-export type RecordFileOutcome =
+export type ParsedRecordFile =
   | {
       kind: RecordKind | 'claims';
       id: string;
@@ -46,7 +46,7 @@ export type RecordFileOutcome =
  * content, so an outcome never goes stale: a long-running reconciler passes the same cache to
  * every readRecords call and only parses what is new (a no-op run parses nothing).
  */
-export type RecordCache = Map<string, RecordFileOutcome>;
+export type RecordCache = Map<string, ParsedRecordFile>;
 
 export interface ReadRecordsOptions {
   cache?: RecordCache;
@@ -62,7 +62,7 @@ export async function readRecords(
 ): Promise<ReadRecordsResult> {
   const cache = options.cache;
   const entries = await reader.listTree(commit, [RECORDS_DIR]);
-  const outcomes: RecordFileOutcome[] = [];
+  const outcomes: ParsedRecordFile[] = [];
   const toRead: { path: string; blob: string }[] = [];
   for (const entry of entries) {
     const cached = cache?.get(`${entry.blob}:${entry.path}`);
@@ -85,7 +85,7 @@ export async function readRecords(
     const blobs = await reader.readBlobs([...new Set(toRead.map((entry) => entry.blob))]);
     for (const entry of toRead) {
       const content = blobs.get(entry.blob);
-      const outcome: RecordFileOutcome =
+      const outcome: ParsedRecordFile =
         content === undefined
           ? {
               kind: null,
@@ -115,7 +115,7 @@ export function parseRecordFiles(files: readonly RecordFile[]): ReadRecordsResul
  * One file on its own: its place in the layout, JSON, shape, id = file name, hash, month.
  * Records are frozen-by-convention: cached outcomes are shared between calls, never mutate them.
  */
-export function parseRecordFile(file: RecordFile): RecordFileOutcome {
+export function parseRecordFile(file: RecordFile): ParsedRecordFile {
   const location = parseRecordPath(file.path);
   if (location === null) {
     return rejected(
@@ -229,15 +229,15 @@ export function parseRecordFile(file: RecordFile): RecordFileOutcome {
   return { kind, id, path: file.path, record, warning };
 }
 
-function rejected(result: Finding): RecordFileOutcome {
+function rejected(result: Finding): ParsedRecordFile {
   return { kind: null, finding: result };
 }
 
 /** Outcomes → RecordSet (first copy of an id wins, in path order) + findings, all sorted. */
-export function assembleRecords(outcomes: readonly RecordFileOutcome[]): ReadRecordsResult {
+export function assembleRecords(outcomes: readonly ParsedRecordFile[]): ReadRecordsResult {
   const records = emptyRecordSet();
   const findings: Finding[] = [];
-  const accepted: Extract<RecordFileOutcome, { record: object }>[] = [];
+  const accepted: Extract<ParsedRecordFile, { record: object }>[] = [];
   for (const outcome of outcomes) {
     if (outcome.kind === null) findings.push(outcome.finding);
     else {

@@ -168,7 +168,7 @@ describe('quorum: the execution', () => {
     expect(call.approvalDecisionId).toBe(
       countedDecisionId([approvalDecisionId(BOB), approvalDecisionId(ALICE)]),
     );
-    expect(call.executionId).toBe(executionId(call.approvalDecisionId, KEY, 2));
+    expect(call.claimId).toBe(executionId(call.approvalDecisionId, KEY, 2));
 
     const record = buildExecutionRecord(
       call,

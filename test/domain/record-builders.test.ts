@@ -92,16 +92,6 @@ const BUILDERS: [name: string, build: () => object, hashField: string | null][] 
     'execution_hash',
   ],
   [
-    'execution-skipped.json',
-    () =>
-      buildExecutionRecord(
-        plannedCalls().execution,
-        { skipped: 'env var HOOK_URL is not set' },
-        { runId: RUN, executedAt: times.attemptedAt, executedBy: 'replica-a', revision: REVISION },
-      ),
-    'execution_hash',
-  ],
-  [
     'claim.json',
     () =>
       buildClaim(plannedCalls().execution, {
@@ -148,7 +138,7 @@ describe('buildExecutionRecord', () => {
       revision: REVISION,
     });
     expect(record).toMatchObject({
-      execution_id: execution.executionId,
+      execution_id: execution.claimId,
       execution_status: 'delivered',
       approval_decision_id: execution.approvalDecisionId,
       attempt: 2,
@@ -175,26 +165,6 @@ describe('buildExecutionRecord', () => {
       source_revision: REVISION,
     });
   });
-
-  it('records a skipped call with its reason and no delivery ref', () => {
-    const record = buildExecutionRecord(
-      plannedCalls().execution,
-      { skipped: 'missing env var' },
-      { runId: RUN, executedAt: times.attemptedAt, executedBy: 'r', revision: REVISION },
-    );
-    expect(record).toMatchObject({
-      execution_status: 'skipped',
-      skipped: 'missing env var',
-      delivery_success: false,
-    });
-    // No attempt was made: no connector-delivery ref and no delivery metadata id.
-    expect(record.public_evidence_refs).toEqual([
-      `go-rollback-drill-audit-delivery://${deliveryPlanId(plannedCalls().execution.key)}`,
-      `go-rollback-drill-retry-approval://${plannedCalls().execution.approvalDecisionId}`,
-      `go-rollback-drill-retry-worker://${RUN}`,
-    ]);
-    expect(record.delivery_metadata_id).toBe('');
-  });
 });
 
 describe('buildUnknownOutcome', () => {
@@ -213,7 +183,7 @@ describe('buildUnknownOutcome', () => {
     );
     expect(result.execution).toMatchObject({
       execution_status: 'unknown',
-      execution_id: execution.executionId,
+      execution_id: execution.claimId,
       delivery_success: false,
       executed_by: 'replica-b',
     });
@@ -221,7 +191,7 @@ describe('buildUnknownOutcome', () => {
       record_id: 'audit-2026-06.ops-webhook.2',
       attempt: 2,
       delivery_success: false,
-      execution_id: execution.executionId,
+      execution_id: execution.claimId,
       error: 'outcome unknown: claim lease expired at 2026-06-28T10:10:00.000Z (held by replica-a)',
     });
     expect(hasValidHash(result.delivery, 'record_hash')).toBe(true);

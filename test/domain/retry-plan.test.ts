@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildClaim, buildDeliveryRecord } from '../../src/domain/record-builders.js';
-import { planRetryWork, type RetryWorkInput } from '../../src/domain/retry-plan.js';
+import {
+  executionIdOf,
+  idempotencyKeyOf,
+  planRetryWork,
+  type RetryWorkInput,
+} from '../../src/domain/retry-plan.js';
 import { emptyRecordSet } from '../../src/domain/types.js';
 import { executionId } from '../../src/domain/ids.js';
 import {
@@ -45,8 +50,8 @@ describe('planRetryWork: initial deliveries', () => {
         call.claimId,
         call.kind,
         call.attempt,
-        call.idempotencyKey,
-        call.executionId,
+        idempotencyKeyOf(call),
+        executionIdOf(call),
       ]),
     ).toEqual([
       ['audit-2026-06.ops-webhook.1', 'delivery', 1, 'audit-2026-06', ''],
@@ -136,9 +141,9 @@ describe('planRetryWork: expired claims', () => {
 
   it('the execution id is a pure function of (decision, key, attempt)', () => {
     const { call } = withExpiredRetryClaim(true);
-    expect(call.executionId).toBe(executionId(call.approvalDecisionId, KEY, 2));
-    expect(call.idempotencyKey).toBe(call.executionId);
-    expect(call.claimId).toBe(call.executionId);
+    expect(call.claimId).toBe(executionId(call.approvalDecisionId, KEY, 2));
+    expect(idempotencyKeyOf(call)).toBe(call.claimId);
+    expect(executionIdOf(call)).toBe(call.claimId);
   });
 });
 
