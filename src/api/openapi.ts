@@ -775,7 +775,7 @@ export function createOpenApiDocument(): Record<string, unknown> {
       operationId: 'metrics',
       summary: 'Prometheus metrics (text exposition format).',
       description:
-        'Process and reconciler metrics, API latency, and gauges of the served revision computed at each scrape: cavra_recoveries_open, cavra_recoveries_breached, cavra_recoveries_pending (merged RecoveryClosure manifests not recorded yet) and cavra_retry_keys_waiting{reason}.',
+        'Process and reconciler metrics, API latency, and gauges of the served revision computed at each scrape: cavra_recoveries_open, cavra_recoveries_breached, cavra_recoveries_pending (merged RecoveryClosure manifests not recorded yet), cavra_emergency_executions, cavra_emergency_executions_unclosed and cavra_retry_keys_waiting{reason}.',
       responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: str } } } },
     },
   };

@@ -1,6 +1,7 @@
 /**
- * Gauges of the served revision in `/metrics`: open, breached and pending recoveries (from the
- * retry recovery report at now) and retry keys waiting, by reason (from the retry plan). They are
+ * Gauges of the served revision in `/metrics`: open, breached and pending recoveries and
+ * break-glass executions, all and those no closure cites yet (from the retry recovery report at
+ * now), and retry keys waiting, by reason (from the retry plan). They are
  * computed when Prometheus scrapes, from the same revision the API serves, so a scrape and a GET
  * of the report agree; every metric of one scrape shares one computation.
  */
@@ -22,6 +23,8 @@ export interface RevisionGaugeValues {
   open: number;
   breached: number;
   pending: number;
+  emergency: number;
+  emergencyUnclosed: number;
   /** Keys the plan does not execute now, by reason (delivered and executed keys are not waiting). */
   waiting: Record<string, number>;
 }
@@ -49,7 +52,13 @@ export async function computeRevisionGauges(
     const pending = view.snapshot.manifests.manifests.closures.filter(
       (closure) => !recorded.has(closureIdOf(closure)),
     ).length;
-    return { open: report.recovery_open_count, breached: report.recovery_slo_breached_count, pending };
+    return {
+      open: report.recovery_open_count,
+      breached: report.recovery_slo_breached_count,
+      pending,
+      emergency: report.emergency_execution_count,
+      emergencyUnclosed: report.emergency_unclosed_count,
+    };
   });
   const waiting: Record<string, number> = {};
   if (planRetries !== undefined) {
@@ -125,6 +134,16 @@ export function registerRevisionGauges(registry: Registry, options: RevisionGaug
     'cavra_recoveries_pending',
     'RecoveryClosure manifests merged at the served revision that the reconciler has not recorded yet.',
     (v) => v.pending,
+  );
+  simple(
+    'cavra_emergency_executions',
+    'Break-glass (emergency: true) executions recorded at the served revision.',
+    (v) => v.emergency,
+  );
+  simple(
+    'cavra_emergency_executions_unclosed',
+    'Break-glass executions no RecoveryClosure cites yet (the report is critical while any is).',
+    (v) => v.emergencyUnclosed,
   );
   replace(
     registry,

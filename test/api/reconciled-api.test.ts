@@ -58,7 +58,7 @@ async function gauges(): Promise<Record<string, number>> {
   const text = await (await fetch(`${served.url}/metrics`)).text();
   const values: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const match = /^(cavra_recoveries_\w+|cavra_retry_keys_waiting(?:\{[^}]*\})?) (\d+)$/.exec(line);
+    const match = /^(cavra_recoveries_\w+|cavra_emergency_\w+|cavra_retry_keys_waiting(?:\{[^}]*\})?) (\d+)$/.exec(line);
     if (match?.[1] !== undefined) values[match[1]] = Number(match[2]);
   }
   return values;
@@ -165,6 +165,8 @@ describe('retry plan, trends and gauges of a reconciled repository', () => {
       cavra_recoveries_open: 1,
       cavra_recoveries_breached: 1,
       cavra_recoveries_pending: 0,
+      cavra_emergency_executions: 0,
+      cavra_emergency_executions_unclosed: 0,
       'cavra_retry_keys_waiting{reason="wait_for_retry_ack"}': 1,
       'cavra_retry_keys_waiting{reason="request_approval"}': 1,
     });
@@ -239,6 +241,8 @@ spec:
       cavra_recoveries_open: 1,
       cavra_recoveries_breached: 1,
       cavra_recoveries_pending: 1,
+      cavra_emergency_executions: 0,
+      cavra_emergency_executions_unclosed: 0,
       'cavra_retry_keys_waiting{reason="request_approval"}': 1,
     });
     const merged = await planByKey();

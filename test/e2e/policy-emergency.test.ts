@@ -8,6 +8,11 @@
  * policy-emergency-limits.test.ts.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { createMetrics } from '../../src/api/metrics.js';
+import { startServer } from '../../src/api/server.js';
+import { createSnapshotSource } from '../../src/api/snapshot-source.js';
+import { createGitReader } from '../../src/git/index.js';
 import { commitBreakGlass, openFrozenFailure } from '../helpers/break-glass-scenario.js';
 import { git } from '../helpers/git-fixtures.js';
 import { reply } from '../helpers/http-receiver.js';
@@ -19,6 +24,32 @@ function closureYaml(name: string, playbookId: string, refs: string[]): string {
     `  playbook_id: ${playbookId}\n  provider: ${PROVIDER}\n  state: resolved\n  closed_by: alice@example.com\n` +
     `  verification_refs: [${refs.join(', ')}]\n`
   );
+}
+
+/** The dashboard's break-glass gauges, scraped from `/metrics` of the API over the scenario's remote. */
+async function emergencyGauges(s: PolicyScenario): Promise<Record<string, number>> {
+  const reader = createGitReader(s.ops.remote);
+  try {
+    const source = createSnapshotSource(reader, {
+      tip: () => reader.resolve('refs/heads/main'),
+      tipCacheMs: 0,
+    });
+    const app = createApp({
+      source,
+      clock: s.clock,
+      metrics: createMetrics({ processMetrics: false }),
+      startedAt: new Date('2026-06-28T08:00:00Z'),
+    });
+    const running = await startServer(app, { port: 0 });
+    const text = await (await fetch(`${running.url}/metrics`)).text();
+    await running.close();
+    const values: Record<string, number> = {};
+    for (const match of text.matchAll(/^(cavra_emergency_\w+) (\d+)$/gm))
+      values[match[1]!] = Number(match[2]);
+    return values;
+  } finally {
+    await reader.close();
+  }
 }
 
 describe('break-glass approvals, end to end', () => {
@@ -87,6 +118,10 @@ describe('break-glass approvals, end to end', () => {
     expect(report.recovery_open_count).toBe(0);
     expect(report.emergency_unclosed_count).toBe(1);
     expect(report.alert_level).toBe('critical');
+    expect(await emergencyGauges(s)).toEqual({
+      cavra_emergency_executions: 1,
+      cavra_emergency_executions_unclosed: 1,
+    });
 
     s.clock.advanceMinutes(5);
     await s.commit(
@@ -103,6 +138,10 @@ describe('break-glass approvals, end to end', () => {
     expect(report.emergency_execution_count).toBe(1);
     expect(report.emergency_unclosed_count).toBe(0);
     expect(report.alert_level).toBe('healthy');
+    expect(await emergencyGauges(s)).toEqual({
+      cavra_emergency_executions: 1,
+      cavra_emergency_executions_unclosed: 0,
+    });
   });
 
   it.each([
