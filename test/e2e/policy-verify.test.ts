@@ -8,9 +8,16 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditFinding } from '../../src/audit/audit-finding.js';
-import { withHash } from '../../src/domain/hash.js';
-import { approvalPlanId, deliveryRecordId, executionId, retryPlanId } from '../../src/domain/ids.js';
-import type { ExecutionRecord } from '../../src/domain/types.js';
+import { EVIDENCE_URI_SCHEMES, evidenceUri } from '../../src/domain/evidence-uris.js';
+import {
+  approvalPlanId,
+  deliveryPlanId,
+  deliveryRecordId,
+  executionId,
+  retryPlanId,
+} from '../../src/domain/ids.js';
+import { sealRecord } from '../../src/domain/record-format.js';
+import type { DeliveryKey, ExecutionRecord } from '../../src/domain/types.js';
 import { recordPath, serializeRecord } from '../../src/records/layout.js';
 import {
   ackByYaml,
@@ -22,6 +29,20 @@ import {
 } from '../helpers/policy-scenario.js';
 
 const FREEZE = { from: '2026-06-28T10:00:00Z', to: '2026-06-28T12:00:00Z', reason: 'release freeze' };
+
+/** The evidence fields of a forged attempt-2 execution of `key`, as the reconciler would write them. */
+function forgedRefs(key: DeliveryKey, decision: string, runId: string) {
+  return {
+    delivery_plan_id: deliveryPlanId(key),
+    delivery_metadata_id: deliveryRecordId(key, 2),
+    public_evidence_refs: [
+      evidenceUri(EVIDENCE_URI_SCHEMES.connectorDelivery, deliveryRecordId(key, 2)),
+      evidenceUri(EVIDENCE_URI_SCHEMES.auditDelivery, deliveryPlanId(key)),
+      evidenceUri(EVIDENCE_URI_SCHEMES.retryApproval, decision),
+      evidenceUri(EVIDENCE_URI_SCHEMES.retryWorker, runId),
+    ],
+  };
+}
 
 describe('verify recomputes the freeze', () => {
   let s: PolicyScenario;
@@ -80,9 +101,10 @@ describe('verify recomputes the freeze', () => {
       approval_decision_id: d2Decision,
       executed_at: executedAt,
       approval: { ...d1.approval, name: 'approve-d2' },
-      public_evidence_refs: [deliveryRecordId(key, 2), d1.approval.manifest],
+      ...forgedRefs(key, d2Decision, d1.run_id),
     };
-    const forged = withHash<ExecutionRecord, 'execution_hash'>(rest, 'execution_hash');
+    // Sealed as the reconciler seals a record: current schema, recomputed controls, a correct hash.
+    const forged = sealRecord<ExecutionRecord>('executions', rest, 'execution_hash');
     const file = recordPath('executions', forged.execution_id, forged.executed_at);
     await s.commit(
       { [file]: serializeRecord(forged) },
@@ -170,9 +192,9 @@ describe('verify recomputes the quorum', () => {
       approval_plan_id: approvalPlanId(key),
       approval_decision_id: decision,
       approval: { ...bob, name: 'approve-d2-bob' },
-      public_evidence_refs: [deliveryRecordId(key, 2), bob.manifest],
+      ...forgedRefs(key, decision, d1.run_id),
     };
-    const forged = withHash<ExecutionRecord, 'execution_hash'>(rest, 'execution_hash');
+    const forged = sealRecord<ExecutionRecord>('executions', rest, 'execution_hash');
     const file = recordPath('executions', forged.execution_id, forged.executed_at);
     await s.commit(
       { [file]: serializeRecord(forged) },
