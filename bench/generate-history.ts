@@ -366,7 +366,12 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
     for (const d of pendingDeliveries) {
       selected.forEach((provider) => {
         const index = providers.indexOf(provider);
-        delivery({ delivery_id: `delivery-${d}`, audit_id: `audit-${d}`, provider }, 1, shape.fails(d, index), '');
+        delivery(
+          { delivery_id: `delivery-${d}`, audit_id: `audit-${d}`, provider },
+          1,
+          shape.fails(d, index),
+          '',
+        );
         deliveries++;
       });
     }
@@ -429,28 +434,6 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
       fresh.executions.push(record);
       executions++;
     }
-    let playbooks = 0;
-    if (shape.closures && runs % 5 === 0) {
-      // Planned as the reconciler plans it, over every record so far and this run's outcomes.
-      const current = {
-        ...all,
-        deliveries: [...all.deliveries, ...fresh.deliveries],
-        executions: [...all.executions, ...fresh.executions],
-      };
-      for (const record of planPlaybooks({
-        providers: providerManifests,
-        policy: POLICY,
-        records: current,
-        now: new Date(at),
-        revision,
-        generatedBy: REPLICA_ID,
-      })) {
-        files.push([recordPath('playbooks', record.playbook_id, at), serializeRecord(record)]);
-        fresh.playbooks.push(record);
-        playbookId = record.playbook_id;
-        playbooks++;
-      }
-    }
     let closures = 0;
     for (const pending of pendingClosures) {
       const commitId = await importer.markId(pending.mark);
@@ -474,7 +457,13 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
           external_ref: spec.external_ref,
           notes: spec.notes,
           verification_refs: [],
-          source: { name: manifest.name, manifest: pending.path, blob: pending.blob, commit: commitId, author: OPERATOR },
+          source: {
+            name: manifest.name,
+            manifest: pending.path,
+            blob: pending.blob,
+            commit: commitId,
+            author: OPERATOR,
+          },
           recorded_at: at,
           source_revision: revision,
         },
@@ -483,6 +472,29 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
       files.push([recordPath('closures', record.closure_id, at), serializeRecord(record)]);
       fresh.closures.push(record);
       closures++;
+    }
+    let playbooks = 0;
+    if (shape.closures && runs % 5 === 0) {
+      // Planned as the reconciler plans it, over every record so far and this run's outcomes.
+      const current = {
+        ...all,
+        deliveries: [...all.deliveries, ...fresh.deliveries],
+        executions: [...all.executions, ...fresh.executions],
+        closures: [...all.closures, ...fresh.closures],
+      };
+      for (const record of planPlaybooks({
+        providers: providerManifests,
+        policy: POLICY,
+        records: current,
+        now: new Date(at),
+        revision,
+        generatedBy: REPLICA_ID,
+      })) {
+        files.push([recordPath('playbooks', record.playbook_id, at), serializeRecord(record)]);
+        fresh.playbooks.push(record);
+        playbookId = record.playbook_id;
+        playbooks++;
+      }
     }
     const runRecord = buildRunRecord({
       revision,
@@ -519,8 +531,14 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
     const month = monthAt(time);
     const files: [string, string][] = [];
     if (i === 1)
-      files.push(['manifests/providers.yaml', providersYaml(shape.providers)], ['manifests/policy.yaml', policyYaml()]);
-    files.push([`manifests/deliveries/${month}/delivery-${i}.yaml`, deliveryYaml(i, shape.deliveryProviders)]);
+      files.push(
+        ['manifests/providers.yaml', providersYaml(shape.providers)],
+        ['manifests/policy.yaml', policyYaml()],
+      );
+    files.push([
+      `manifests/deliveries/${month}/delivery-${i}.yaml`,
+      deliveryYaml(i, shape.deliveryProviders),
+    ]);
     pendingDeliveries.push(i);
     let approval: Omit<PendingApproval, 'mark'> | null = null;
     // The delivery eleven commits back was recorded by an earlier run (it failed where `fails`).

@@ -127,7 +127,10 @@ async function buildCli(): Promise<void> {
   if (process.env.BENCH_NO_BUILD === '1') return;
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tsc exited ${code}`))));
   });
@@ -248,7 +251,9 @@ async function measure(commits: number, rounds: number, receiver: Receiver): Pro
       const dir = join(work, `round-${round}`);
       await mkdir(dir);
       const clone = join(dir, 'clone.git');
-      const cloneMs = await timeIt(() => runGit(work, ['clone', '-q', '--bare', '--no-local', generated.dir, clone]));
+      const cloneMs = await timeIt(() =>
+        runGit(work, ['clone', '-q', '--bare', '--no-local', generated.dir, clone]),
+      );
       const remote = join(dir, 'remote.git');
       await runGit(work, ['clone', '-q', '--bare', '--no-local', generated.dir, remote]);
       const stateDir = join(dir, 'state');
@@ -339,8 +344,7 @@ export async function runHistoryBench(): Promise<BenchResult> {
   const growth: Record<string, number> = {
     baseline: Number((last.baseline_ms / first.baseline_ms).toFixed(2)),
   };
-  for (const command of COMMANDS)
-    growth[command] = Number((last.ms[command] / first.ms[command]).toFixed(2));
+  for (const command of COMMANDS) growth[command] = Number((last.ms[command] / first.ms[command]).toFixed(2));
   const ratio = Math.max(...results.flatMap((r) => COMMANDS.map((command) => r.ratio[command])));
   const noop = Math.max(...results.map((r) => r.noop_median_ms));
   console.log(

@@ -4,8 +4,9 @@
  * - `verify.unknown-approval`: each approval an execution names is a RetryApproval for its key in
  *   the named blob, at the named path of the named commit, an ancestor of its source revision;
  * - `verify.approval-not-allowed`: the gate recomputed at the execution's source revision — the
- *   manifests there, the ledger as it stood before its claim, its time — with `planReconcile`,
- *   which must plan this very execution (base and current policy, signatures, quorum included);
+ *   manifests there, the ledger as it stood before its claim, its time — with `planRetryWork` (the
+ *   retry step of `planReconcile`), which must plan this very execution (base and current policy,
+ *   signatures, quorum included);
  * - `verify.approval-reused`: an approval (by name) that more than one execution carries;
  * - `verify.orphan-record`: a delivery whose AuditDelivery never existed in its source revision's
  *   history, a closure whose RecoveryClosure is not at its source commit, a closure's playbook or
@@ -25,17 +26,20 @@ import { keyString } from '../domain/retry-rules.js';
 import type {
   ApprovalEvidence,
   ClosureRecord,
+  DeliveryKey,
   DeliveryRecord,
   ExecutionRecord,
+  ManifestSet,
   PlaybookRecord,
   RecordSet,
 } from '../domain/types.js';
-import { planReconcile } from '../plan/plan-reconcile.js';
+import { planRetryWork } from '../domain/retry-plan.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
 import { markAncestors } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
+import { readGateFacts } from '../read-model/read-gate-facts.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
 import { resolveLimits } from '../manifests/limits.js';
@@ -314,7 +318,8 @@ function evidenceProblem(
 /**
  * Recompute the gate for each execution: the manifests at its source revision, the records of its
  * key as the ledger stood before its claim (its own commit's parent when there is no claim), at
- * the time it was executed; `planReconcile` must plan it, with its very execution id.
+ * the time it was executed; `planRetryWork` (the retry step of `planReconcile`) over the documents
+ * of its key must plan it, with its very execution id.
  */
 async function checkGate(
   reader: GitReader,
@@ -360,21 +365,29 @@ async function checkGate(
       });
       manifestsAt.set(revision, manifests);
     }
-    const snapshot: Snapshot = {
+    // Only the execution's key is decided here: the gate facts and the retry plan are computed
+    // over the key's own documents (its AuditDelivery, approvals and acknowledgements), so each
+    // execution costs what its key holds, not what the whole revision holds (the plan's
+    // decisions for one key never depend on another key's documents or records).
+    const scoped = scopeManifestsToKey(manifests.manifests, execution);
+    const gate = await readGateFacts(reader, {
       revision,
-      ledgerRevision: ledgerRevision ?? '',
-      manifests,
-      records,
-      recordFindings: [],
-      history: input.cache.history,
-    };
-    const facts = await readPlanFacts(reader, snapshot);
-    const plan = planReconcile(facts, new Date(execution.executed_at), {
-      leaseMinutes: 10,
-      replicaId: execution.executed_by,
-      shard: null,
-      push: true,
+      ledgerRevision,
+      manifests: scoped,
+      cache: input.cache.history,
     });
+    const plan = {
+      retry: planRetryWork({
+        revision,
+        manifests: scoped,
+        policy: scoped.policy?.spec ?? DEFAULT_POLICY_SPEC,
+        gateFacts: gate,
+        records,
+        now: new Date(execution.executed_at),
+        leaseMinutes: 10,
+        notReady: new Set(),
+      }),
+    };
     if (plan.retry.executions.some((call) => call.claimId === execution.execution_id)) continue;
     const decision = plan.retry.decisions.find((candidate) => keyString(candidate.key) === key);
     const reason = decision
@@ -388,6 +401,20 @@ async function checkGate(
     });
   }
   return findings;
+}
+
+/** The documents of the manifest set that concern one delivery key (the providers and policy whole). */
+function scopeManifestsToKey(manifests: ManifestSet, key: DeliveryKey): ManifestSet {
+  const ofKey = (spec: { delivery: string; provider: string }): boolean =>
+    spec.delivery === key.delivery_id && spec.provider === key.provider;
+  return {
+    providers: manifests.providers,
+    policy: manifests.policy,
+    deliveries: manifests.deliveries.filter((delivery) => delivery.name === key.delivery_id),
+    acknowledgements: manifests.acknowledgements.filter((ack) => ofKey(ack.spec)),
+    approvals: manifests.approvals.filter((approval) => ofKey(approval.spec)),
+    closures: [],
+  };
 }
 
 /** An approval (by name) carried by more than one execution. */
