@@ -15,9 +15,9 @@
  * - `validate --format json`, `plan --format json`, `verify --format json` with `--repo CLONE`;
  * - the first `reconcile --once` of a new replica: its state dir holds a fresh clone of a fresh
  *   copy of the remote, and the calls go to a receiver on 127.0.0.1 (a process of its own).
- * Baseline, in the same round: one `git log --raw --no-renames -z --no-abbrev` over the whole
- * history read to the end, plus the tip's manifests (`ls-tree`, `cat-file --batch`) parsed with
- * `yaml`. Also measured: the CLI's start-up (`--version`) and, after the last round, the no-op
+ * Baseline, in the same round and also a Node process of its own: one `git log --raw --no-renames
+ * -z --no-abbrev` over the whole history read to the end, plus the tip's manifests (`ls-tree`,
+ * `cat-file --batch`) parsed with `yaml`. Also measured: the CLI's start-up (`--version`) and, after the last round, the no-op
  * pass of the loop in-process on the replica's state (tips unmoved, nothing due; target < 10 ms).
  *
  * Printed: medians per command and size, ratios to the baseline (target ≤ 2×), growth 1,000 →
@@ -30,8 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
-import { createGitReader, openGitStore } from '../src/git/index.js';
+import { openGitStore } from '../src/git/index.js';
 import { createSilentLogger } from '../src/observability/logger.js';
 import { runLoop } from '../src/reconciler/loop.js';
 import {
@@ -159,20 +158,51 @@ const cliEnv = (now: string, hookUrl: string): NodeJS.ProcessEnv => ({
   HOOK_URL: hookUrl,
 });
 
-/** One `git log --raw` over the history, plus the tip's manifests read and parsed with `yaml`. */
-async function baseline(clone: string): Promise<void> {
-  await runGit(clone, ['log', '--raw', '--no-renames', '-z', '--no-abbrev', 'main']);
-  const reader = createGitReader(clone, { gitDir: true });
-  try {
-    const tip = await reader.resolve('main');
-    const entries = await reader.listTree(tip, ['manifests/']);
-    const blobs = await reader.readBlobs(entries.map((entry) => entry.blob));
-    for (const entry of entries) {
-      for (const document of parseAllDocuments(blobs.get(entry.blob)!.toString('utf8'))) document.toJS();
-    }
-  } finally {
-    await reader.close();
-  }
+/**
+ * The baseline, as a process of its own like the CLI (so both pay a Node start-up): one
+ * `git log --raw` over the history read to the end, then the tip's manifests listed (`ls-tree`),
+ * read (`cat-file --batch`) and parsed with `yaml`.
+ */
+const BASELINE_SCRIPT = `
+const { spawnSync } = require('node:child_process');
+const { parseAllDocuments } = require(process.argv[2]);
+const dir = process.argv[1];
+const git = (args, input) => {
+  const result = spawnSync('git', args, { cwd: dir, input, maxBuffer: 1 << 30 });
+  if (result.status !== 0) throw new Error('git ' + args[0] + ' failed: ' + result.stderr);
+  return result.stdout;
+};
+git(['log', '--raw', '--no-renames', '-z', '--no-abbrev', 'main']);
+const blobs = git(['ls-tree', '-r', '-z', 'main', 'manifests'])
+  .toString('utf8').split('\\0').filter(Boolean).map((line) => line.split(' ')[2].split('\\t')[0]);
+const out = git(['cat-file', '--batch'], blobs.join('\\n') + '\\n');
+let offset = 0;
+for (let i = 0; i < blobs.length; i++) {
+  const newline = out.indexOf(10, offset);
+  const size = Number(out.subarray(offset, newline).toString('latin1').split(' ')[2]);
+  const text = out.subarray(newline + 1, newline + 1 + size).toString('utf8');
+  offset = newline + 2 + size;
+  for (const document of parseAllDocuments(text)) document.toJS();
+}
+`;
+const YAML_MODULE = join(ROOT, 'node_modules', 'yaml', 'dist', 'index.js');
+
+function baseline(clone: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['-e', BASELINE_SCRIPT, clone, YAML_MODULE], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const err: Buffer[] = [];
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(performance.now() - started)
+        : reject(new Error(`the baseline failed: ${Buffer.concat(err).toString('utf8')}`)),
+    );
+  });
 }
 
 /** The loop's no-op pass on a replica's state: tips unmoved since its last run, nothing due. */
@@ -260,7 +290,7 @@ async function measure(commits: number, rounds: number, receiver: Receiver): Pro
       await mkdir(stateDir);
       await runGit(work, ['clone', '-q', '--bare', '--no-local', remote, join(stateDir, 'repo.git')]);
 
-      const baselineMs = await timeIt(() => baseline(clone));
+      const baselineMs = await baseline(clone, env);
       const startup = await runCli(['--version'], env);
       const read = ['--repo', clone, '--ref', 'main', '--format', 'json'];
       const validate = await runCli(['validate', ...read], env);

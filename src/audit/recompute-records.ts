@@ -19,6 +19,7 @@
 import { canonicalJson } from '../domain/canonical-json.js';
 import { collectRecordIds } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
+import { compareStrings } from '../domain/recovery-state.js';
 import { planPlaybooks } from '../domain/playbooks.js';
 import type { GitReader, StoredObject, WalkedCommit } from '../domain/ports.js';
 import { computeRetryRecoveryReport, type ReportEnvelope } from '../domain/report.js';
@@ -36,6 +37,7 @@ import type {
 import { planRetryWork } from '../domain/retry-plan.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
+import type { DocumentSummary } from '../manifests/document-identity.js';
 import { markAncestors } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
@@ -329,12 +331,24 @@ async function checkGate(
 ): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];
   const manifestsAt = new Map<string, Awaited<ReturnType<typeof readManifests>>>();
+  const closureTargets = indexRecords(input.snapshot.records);
+  const pathsOf = indexKeyPaths(input.history, input.cache.history.documents);
   // In ledger order, so the ledger's walk for the gate facts only ever moves forward.
   const claimOf = (execution: ExecutionRecord): number =>
     ledger.firstClaim.get(execution.execution_id) ??
     ledger.position.get(addedAt('executions', execution.execution_id, execution.executed_at)) ??
     -1;
   const executions = [...input.snapshot.records.executions].sort((a, b) => claimOf(a) - claimOf(b));
+  // Every approval commit the executions name, verified with the first read (one git call).
+  let prefetch: string[] | undefined = [
+    ...new Set(
+      executions.flatMap((execution) =>
+        evidenceOf(execution).flatMap((evidence) =>
+          isCommit(evidence.commit) && input.history.index.byId.has(evidence.commit) ? [evidence.commit] : [],
+        ),
+      ),
+    ),
+  ];
   let done = 0;
   for (const execution of executions) {
     input.progress('recomputing the gate', done++, executions.length);
@@ -356,14 +370,19 @@ async function checkGate(
       if (outcome.kind !== 'deliveries' && outcome.kind !== 'executions') return false;
       return keyString(outcome.record as unknown as DeliveryRecord) === key;
     });
-    let manifests = manifestsAt.get(revision);
+    // Only the files that ever held a document of this key (or a provider or the policy) are
+    // read at the revision: the rest of its tree cannot change what is decided for the key.
+    const paths = pathsOf(execution);
+    const at = `${revision}\n${paths.join('\n')}`;
+    let manifests = manifestsAt.get(at);
     if (manifests === undefined) {
+      if (manifestsAt.size > 256) manifestsAt.clear();
       manifests = await readManifests(reader, revision, {
-        records: indexRecords(input.snapshot.records),
+        records: closureTargets,
         history: input.cache.history,
-        cache: input.cache.manifests,
+        paths,
       });
-      manifestsAt.set(revision, manifests);
+      manifestsAt.set(at, manifests);
     }
     // Only the execution's key is decided here: the gate facts and the retry plan are computed
     // over the key's own documents (its AuditDelivery, approvals and acknowledgements), so each
@@ -375,7 +394,9 @@ async function checkGate(
       ledgerRevision,
       manifests: scoped,
       cache: input.cache.history,
+      ...(prefetch !== undefined && prefetch.length > 0 ? { prefetchSignatures: prefetch } : {}),
     });
+    prefetch = undefined;
     const plan = {
       retry: planRetryWork({
         revision,
@@ -401,6 +422,61 @@ async function checkGate(
     });
   }
   return findings;
+}
+
+/**
+ * For each delivery key, the manifest paths that ever held a document that can bear on it: its
+ * AuditDelivery (by name), its approvals and acknowledgements (by delivery and provider), any
+ * Provider or ReconcilerPolicy, and any blob whose documents are unknown (too large, not YAML).
+ * Built once from the walk (every path it lists under manifests/ with the blob put there), so a
+ * key's files at a revision are looked up without listing the revision's tree.
+ */
+function indexKeyPaths(
+  history: BranchHistory,
+  documents: ReadonlyMap<string, readonly DocumentSummary[] | null>,
+): (key: DeliveryKey) => string[] {
+  const always = new Set<string>();
+  const byName = new Map<string, Set<string>>();
+  const add = (map: Map<string, Set<string>>, key: string, path: string): void => {
+    let set = map.get(key);
+    if (set === undefined) {
+      set = new Set();
+      map.set(key, set);
+    }
+    set.add(path);
+  };
+  const seen = new Set<string>();
+  for (const commit of history.index.commits) {
+    for (const change of commit.changes) {
+      if (change.status === 'deleted' || !change.path.startsWith('manifests/')) continue;
+      const pair = `${change.path}\n${change.blob}`;
+      if (seen.has(pair)) continue;
+      seen.add(pair);
+      const summaries = documents.get(change.blob);
+      if (summaries === undefined || summaries === null) {
+        always.add(change.path);
+        continue;
+      }
+      for (const summary of summaries) {
+        if (summary.kind === 'Provider' || summary.kind === 'ReconcilerPolicy') always.add(change.path);
+        else if (summary.kind === 'AuditDelivery') add(byName, `delivery\n${summary.name}`, change.path);
+        else if (summary.kind === 'RetryApproval' || summary.kind === 'RetryAcknowledgement') {
+          const spec = summary.value?.spec as Record<string, unknown> | undefined;
+          if (spec === undefined || typeof spec.delivery !== 'string' || typeof spec.provider !== 'string')
+            always.add(change.path);
+          else add(byName, `pair\n${spec.delivery}\n${spec.provider}`, change.path);
+        }
+      }
+    }
+  }
+  return (key) =>
+    [
+      ...new Set([
+        ...always,
+        ...(byName.get(`delivery\n${key.delivery_id}`) ?? []),
+        ...(byName.get(`pair\n${key.delivery_id}\n${key.provider}`) ?? []),
+      ]),
+    ].sort(compareStrings);
 }
 
 /** The documents of the manifest set that concern one delivery key (the providers and policy whole). */
