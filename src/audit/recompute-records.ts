@@ -44,6 +44,7 @@ import { readManifests } from '../read-model/read-manifests.js';
 import { readGateFacts } from '../read-model/read-gate-facts.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
+import type { ManifestCache } from '../manifests/validate-manifests.js';
 import { resolveLimits } from '../manifests/limits.js';
 import { indexRecords, assembleRecords, type RecordFileOutcome } from '../records/read-records.js';
 import { recordPath, REPORT_JSON_PATH } from '../records/layout.js';
@@ -330,7 +331,6 @@ async function checkGate(
   addedAt: (kind: 'executions', id: string, at: string) => string,
 ): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];
-  const manifestsAt = new Map<string, Awaited<ReturnType<typeof readManifests>>>();
   const closureTargets = indexRecords(input.snapshot.records);
   const pathsOf = indexKeyPaths(input.history, input.cache.history.documents);
   // In ledger order, so the ledger's walk for the gate facts only ever moves forward.
@@ -349,12 +349,19 @@ async function checkGate(
       ),
     ),
   ];
+  // The executions one run read at one source revision and one ledger commit share a read of
+  // the manifests there and the gate facts (over the union of their keys' documents).
+  interface Item {
+    execution: ExecutionRecord;
+    revision: string;
+    before: number | null;
+    ledgerRevision: string | null;
+    key: string;
+  }
+  const groups: Item[][] = [];
   let done = 0;
   for (const execution of executions) {
-    input.progress('recomputing the gate', done++, executions.length);
     if (execution.execution_status === 'skipped') continue;
-    const file = safePath('executions', execution.execution_id, execution.executed_at);
-    const commit = addedAt('executions', execution.execution_id, execution.executed_at);
     const revision = execution.source_revision;
     if (!isCommit(revision) || !input.history.index.byId.has(revision)) continue; // history-rewritten says it
     const claimed = claimOf(execution);
@@ -363,63 +370,78 @@ async function checkGate(
     // included: an approval an earlier execution carried is consumed there).
     const before = ledger.parents[claimed]![0] ?? null;
     const ledgerRevision = before === null ? null : ledger.commits[before]!.commit;
-    const key = keyString(execution);
-    const records = recordsAt(ledger, before, (outcomeKey) => {
+    const item = { execution, revision, before, ledgerRevision, key: keyString(execution) };
+    const last = groups[groups.length - 1]?.[0];
+    if (last !== undefined && last.revision === revision && last.ledgerRevision === ledgerRevision)
+      groups[groups.length - 1]!.push(item);
+    else groups.push([item]);
+  }
+  const manifestCache: ManifestCache = new Map();
+  for (const group of groups) {
+    const { revision, before, ledgerRevision } = group[0]!;
+    const keys = new Set(group.map((item) => item.key));
+    const grouped = recordsAt(ledger, before, (outcomeKey) => {
       const outcome = ledger.outcomes.get(outcomeKey);
       if (outcome === undefined || outcome.kind === null) return false;
       if (outcome.kind !== 'deliveries' && outcome.kind !== 'executions') return false;
-      return keyString(outcome.record as unknown as DeliveryRecord) === key;
+      return keys.has(keyString(outcome.record as unknown as DeliveryRecord));
     });
-    // Only the files that ever held a document of this key (or a provider or the policy) are
-    // read at the revision: the rest of its tree cannot change what is decided for the key.
-    const paths = pathsOf(execution);
-    const at = `${revision}\n${paths.join('\n')}`;
-    let manifests = manifestsAt.get(at);
-    if (manifests === undefined) {
-      if (manifestsAt.size > 256) manifestsAt.clear();
-      manifests = await readManifests(reader, revision, {
-        records: closureTargets,
-        history: input.cache.history,
-        paths,
-      });
-      manifestsAt.set(at, manifests);
-    }
-    // Only the execution's key is decided here: the gate facts and the retry plan are computed
-    // over the key's own documents (its AuditDelivery, approvals and acknowledgements), so each
+    // Only the files that ever held a document of these keys (or a provider or the policy) are
+    // read at the revision: the rest of its tree cannot change what is decided for the keys.
+    const paths = [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
+    const manifests = await readManifests(reader, revision, {
+      records: closureTargets,
+      history: input.cache.history,
+      cache: manifestCache,
+      paths,
+    });
+    // Only the executions' keys are decided here: the gate facts and the retry plan are computed
+    // over the keys' own documents (AuditDelivery, approvals and acknowledgements), so each
     // execution costs what its key holds, not what the whole revision holds (the plan's
     // decisions for one key never depend on another key's documents or records).
-    const scoped = scopeManifestsToKey(manifests.manifests, execution);
     const gate = await readGateFacts(reader, {
       revision,
       ledgerRevision,
-      manifests: scoped,
+      manifests: scopeManifestsToKeys(
+        manifests.manifests,
+        group.map((item) => item.execution),
+      ),
       cache: input.cache.history,
       ...(prefetch !== undefined && prefetch.length > 0 ? { prefetchSignatures: prefetch } : {}),
     });
     prefetch = undefined;
-    const plan = {
-      retry: planRetryWork({
-        revision,
-        manifests: scoped,
-        policy: scoped.policy?.spec ?? DEFAULT_POLICY_SPEC,
-        gateFacts: gate,
-        records,
-        now: new Date(execution.executed_at),
-        leaseMinutes: 10,
-        notReady: new Set(),
-      }),
-    };
-    if (plan.retry.executions.some((call) => call.claimId === execution.execution_id)) continue;
-    const decision = plan.retry.decisions.find((candidate) => keyString(candidate.key) === key);
-    const reason = decision
-      ? `${decision.reason}${(decision as { message?: string }).message ? `: ${(decision as { message?: string }).message}` : ''}`
-      : 'no retry decision for its key';
-    findings.push({
-      rule: 'verify.approval-not-allowed',
-      file,
-      commit,
-      message: `the gate recomputed at source revision ${short(revision)} (ledger ${ledgerRevision ? short(ledgerRevision) : 'empty'}) at ${execution.executed_at} does not execute ${execution.execution_id} (${reason}); the execution was not authorised as recorded.`,
-    });
+    for (const { execution, key } of group) {
+      input.progress('recomputing the gate', done++, executions.length);
+      const scoped = scopeManifestsToKeys(manifests.manifests, [execution]);
+      const records: RecordSet = {
+        ...grouped,
+        deliveries: grouped.deliveries.filter((record) => keyString(record) === key),
+        executions: grouped.executions.filter((record) => keyString(record) === key),
+      };
+      const plan = {
+        retry: planRetryWork({
+          revision,
+          manifests: scoped,
+          policy: scoped.policy?.spec ?? DEFAULT_POLICY_SPEC,
+          gateFacts: gate,
+          records,
+          now: new Date(execution.executed_at),
+          leaseMinutes: 10,
+          notReady: new Set(),
+        }),
+      };
+      if (plan.retry.executions.some((call) => call.claimId === execution.execution_id)) continue;
+      const decision = plan.retry.decisions.find((candidate) => keyString(candidate.key) === key);
+      const reason = decision
+        ? `${decision.reason}${(decision as { message?: string }).message ? `: ${(decision as { message?: string }).message}` : ''}`
+        : 'no retry decision for its key';
+      findings.push({
+        rule: 'verify.approval-not-allowed',
+        file: safePath('executions', execution.execution_id, execution.executed_at),
+        commit: addedAt('executions', execution.execution_id, execution.executed_at),
+        message: `the gate recomputed at source revision ${short(revision)} (ledger ${ledgerRevision ? short(ledgerRevision) : 'empty'}) at ${execution.executed_at} does not execute ${execution.execution_id} (${reason}); the execution was not authorised as recorded.`,
+      });
+    }
   }
   return findings;
 }
@@ -479,14 +501,16 @@ function indexKeyPaths(
     ].sort(compareStrings);
 }
 
-/** The documents of the manifest set that concern one delivery key (the providers and policy whole). */
-function scopeManifestsToKey(manifests: ManifestSet, key: DeliveryKey): ManifestSet {
+/** The documents of the manifest set that concern these delivery keys (the providers and policy whole). */
+function scopeManifestsToKeys(manifests: ManifestSet, keys: readonly DeliveryKey[]): ManifestSet {
+  const names = new Set(keys.map((key) => key.delivery_id));
+  const pairs = new Set(keys.map((key) => `${key.delivery_id}\n${key.provider}`));
   const ofKey = (spec: { delivery: string; provider: string }): boolean =>
-    spec.delivery === key.delivery_id && spec.provider === key.provider;
+    pairs.has(`${spec.delivery}\n${spec.provider}`);
   return {
     providers: manifests.providers,
     policy: manifests.policy,
-    deliveries: manifests.deliveries.filter((delivery) => delivery.name === key.delivery_id),
+    deliveries: manifests.deliveries.filter((delivery) => names.has(delivery.name)),
     acknowledgements: manifests.acknowledgements.filter((ack) => ofKey(ack.spec)),
     approvals: manifests.approvals.filter((approval) => ofKey(approval.spec)),
     closures: [],

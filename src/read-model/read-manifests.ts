@@ -42,7 +42,7 @@ export interface ReadManifestsOptions {
    * Read only these files of the revision (those absent there are skipped), looked up with one
    * batch request instead of listing the tree: for a caller that needs the documents of a few
    * files at many revisions (verify's gate recompute, one delivery key at a time). Symbolic links
-   * are not told apart from files on this path.
+   * are not told apart from files on this path. A `cache` is only added to, not pruned.
    */
   paths?: readonly string[];
 }
@@ -169,8 +169,10 @@ export async function readManifests(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   if (options.cache) {
-    // `hits` now holds exactly this revision's files: make it the shared cache's content.
-    for (const key of options.cache.keys()) if (!hits.has(key)) options.cache.delete(key);
+    // `hits` now holds exactly this revision's files: make it the shared cache's content (a read
+    // of some paths only adds to it: the other files are still the caller's).
+    if (options.paths === undefined)
+      for (const key of options.cache.keys()) if (!hits.has(key)) options.cache.delete(key);
     for (const [key, outcome] of hits) options.cache.set(key, outcome);
   }
   return withRefused(result, [
