@@ -149,7 +149,7 @@ function providersYaml(count: number): string {
 const POLICY = normalizePolicySpec({
   approvers: ['bob@example.com', 'carol@example.com'],
   require_retry_ack: false,
-} as never);
+});
 
 function policyYaml(): string {
   // No acknowledgement required: the generated acknowledgements name deliveries of their own
@@ -209,7 +209,7 @@ function sourceOf(path: string, blob: string, commit: string, time: number): Man
     commit,
     time: isoAt(time),
     author: OPERATOR,
-    signature: { status: 'none', principal: '' } as CommitInfo['signature'],
+    signature: { status: 'none', principal: '' },
   };
   return { path, document: 0, line: 1, column: 1, blob, introduced };
 }
@@ -422,7 +422,7 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
             blob: pending.blob,
             commit: commitId,
             author: OPERATOR,
-            signature: { status: 'none', principal: '' } as ExecutionRecord['approval']['signature'],
+            signature: { status: 'none', principal: '' },
             base: '',
           },
           emergency: false,
