@@ -4,8 +4,9 @@
  * - `verify.unknown-approval`: each approval an execution names is a RetryApproval for its key in
  *   the named blob, at the named path of the named commit, an ancestor of its source revision;
  * - `verify.approval-not-allowed`: the gate recomputed at the execution's source revision — the
- *   manifests there, the ledger as it stood before its claim, its time — with `planReconcile`,
- *   which must plan this very execution (base and current policy, signatures, quorum included);
+ *   manifests there, the ledger as it stood before its claim, its time — with `planRetryWork` (the
+ *   retry step of `planReconcile`), which must plan this very execution (base and current policy,
+ *   signatures, quorum included);
  * - `verify.approval-reused`: an approval (by name) that more than one execution carries;
  * - `verify.orphan-record`: a delivery whose AuditDelivery never existed in its source revision's
  *   history, a closure whose RecoveryClosure is not at its source commit, a closure's playbook or
@@ -18,6 +19,7 @@
 import { canonicalJson } from '../domain/canonical-json.js';
 import { collectRecordIds } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
+import { compareStrings } from '../domain/recovery-state.js';
 import { planPlaybooks, playbookAtVersion } from '../domain/playbooks.js';
 import type { GitReader, StoredObject, WalkedCommit } from '../domain/ports.js';
 import { computeRetryRecoveryReport, reportAtVersion, type ReportEnvelope } from '../domain/report.js';
@@ -25,19 +27,24 @@ import { keyString } from '../domain/retry-rules.js';
 import type {
   ApprovalEvidence,
   ClosureRecord,
+  DeliveryKey,
   DeliveryRecord,
   ExecutionRecord,
+  ManifestSet,
   PlaybookRecord,
   RecordSet,
 } from '../domain/types.js';
-import { planReconcile } from '../plan/plan-reconcile.js';
+import { planRetryWork } from '../domain/retry-plan.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
+import type { DocumentSummary } from '../manifests/document-identity.js';
 import { markAncestors } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
+import { readGateFacts } from '../read-model/read-gate-facts.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
+import type { ManifestCache } from '../manifests/validate-manifests.js';
 import { resolveLimits } from '../manifests/limits.js';
 import { indexRecords, assembleRecords, type ParsedRecordFile } from '../records/read-records.js';
 import { recordPath, REPORT_JSON_PATH } from '../records/layout.js';
@@ -314,7 +321,8 @@ function evidenceProblem(
 /**
  * Recompute the gate for each execution: the manifests at its source revision, the records of its
  * key as the ledger stood before its claim (its own commit's parent when there is no claim), at
- * the time it was executed; `planReconcile` must plan it, with its very execution id.
+ * the time it was executed; `planRetryWork` (the retry step of `planReconcile`) over the documents
+ * of its key must plan it, with its very execution id.
  */
 async function checkGate(
   reader: GitReader,
@@ -323,19 +331,37 @@ async function checkGate(
   addedAt: (kind: 'executions', id: string, at: string) => string,
 ): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];
-  const manifestsAt = new Map<string, Awaited<ReturnType<typeof readManifests>>>();
+  const closureTargets = indexRecords(input.snapshot.records);
+  const pathsOf = indexKeyPaths(input.history, input.cache.history.documents);
   // In ledger order, so the ledger's walk for the gate facts only ever moves forward.
   const claimOf = (execution: ExecutionRecord): number =>
     ledger.firstClaim.get(execution.execution_id) ??
     ledger.position.get(addedAt('executions', execution.execution_id, execution.executed_at)) ??
     -1;
   const executions = [...input.snapshot.records.executions].sort((a, b) => claimOf(a) - claimOf(b));
+  // Every approval commit the executions name, verified with the first read (one git call).
+  let prefetch: string[] | undefined = [
+    ...new Set(
+      executions.flatMap((execution) =>
+        evidenceOf(execution).flatMap((evidence) =>
+          isCommit(evidence.commit) && input.history.index.byId.has(evidence.commit) ? [evidence.commit] : [],
+        ),
+      ),
+    ),
+  ];
+  // The executions one run read at one source revision and one ledger commit share a read of
+  // the manifests there and the gate facts (over the union of their keys' documents).
+  interface Item {
+    execution: ExecutionRecord;
+    revision: string;
+    before: number | null;
+    ledgerRevision: string | null;
+    key: string;
+  }
+  const groups: Item[][] = [];
   let done = 0;
   for (const execution of executions) {
-    input.progress('recomputing the gate', done++, executions.length);
     if (execution.execution_status === 'skipped') continue;
-    const file = safePath('executions', execution.execution_id, execution.executed_at);
-    const commit = addedAt('executions', execution.execution_id, execution.executed_at);
     const revision = execution.source_revision;
     if (!isCommit(revision) || !input.history.index.byId.has(revision)) continue; // history-rewritten says it
     const claimed = claimOf(execution);
@@ -344,50 +370,151 @@ async function checkGate(
     // included: an approval an earlier execution carried is consumed there).
     const before = ledger.parents[claimed]![0] ?? null;
     const ledgerRevision = before === null ? null : ledger.commits[before]!.commit;
-    const key = keyString(execution);
-    const records = recordsAt(ledger, before, (outcomeKey) => {
+    const item = { execution, revision, before, ledgerRevision, key: keyString(execution) };
+    const last = groups[groups.length - 1]?.[0];
+    if (last !== undefined && last.revision === revision && last.ledgerRevision === ledgerRevision)
+      groups[groups.length - 1]!.push(item);
+    else groups.push([item]);
+  }
+  const manifestCache: ManifestCache = new Map();
+  for (const group of groups) {
+    const { revision, before, ledgerRevision } = group[0]!;
+    const keys = new Set(group.map((item) => item.key));
+    const grouped = recordsAt(ledger, before, (outcomeKey) => {
       const outcome = ledger.outcomes.get(outcomeKey);
       if (outcome === undefined || outcome.kind === null) return false;
       if (outcome.kind !== 'deliveries' && outcome.kind !== 'executions') return false;
-      return keyString(outcome.record as unknown as DeliveryRecord) === key;
+      return keys.has(keyString(outcome.record as unknown as DeliveryRecord));
     });
-    let manifests = manifestsAt.get(revision);
-    if (manifests === undefined) {
-      manifests = await readManifests(reader, revision, {
-        records: indexRecords(input.snapshot.records),
-        history: input.cache.history,
-        cache: input.cache.manifests,
-      });
-      manifestsAt.set(revision, manifests);
-    }
-    const snapshot: Snapshot = {
-      revision,
-      ledgerRevision: ledgerRevision ?? '',
-      manifests,
-      records,
-      recordFindings: [],
+    // Only the files that ever held a document of these keys (or a provider or the policy) are
+    // read at the revision: the rest of its tree cannot change what is decided for the keys.
+    const paths = [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
+    const manifests = await readManifests(reader, revision, {
+      records: closureTargets,
       history: input.cache.history,
-    };
-    const facts = await readPlanFacts(reader, snapshot);
-    const plan = planReconcile(facts, new Date(execution.executed_at), {
-      leaseMinutes: 10,
-      replicaId: execution.executed_by,
-      shard: null,
-      push: true,
+      cache: manifestCache,
+      paths,
     });
-    if (plan.retry.executions.some((call) => call.claimId === execution.execution_id)) continue;
-    const decision = plan.retry.decisions.find((candidate) => keyString(candidate.key) === key);
-    const reason = decision
-      ? `${decision.reason}${(decision as { message?: string }).message ? `: ${(decision as { message?: string }).message}` : ''}`
-      : 'no retry decision for its key';
-    findings.push({
-      rule: 'verify.approval-not-allowed',
-      file,
-      commit,
-      message: `the gate recomputed at source revision ${short(revision)} (ledger ${ledgerRevision ? short(ledgerRevision) : 'empty'}) at ${execution.executed_at} does not execute ${execution.execution_id} (${reason}); the execution was not authorised as recorded.`,
+    // Only the executions' keys are decided here: the gate facts and the retry plan are computed
+    // over the keys' own documents (AuditDelivery, approvals and acknowledgements), so each
+    // execution costs what its key holds, not what the whole revision holds (the plan's
+    // decisions for one key never depend on another key's documents or records).
+    const gate = await readGateFacts(reader, {
+      revision,
+      ledgerRevision,
+      manifests: scopeManifestsToKeys(
+        manifests.manifests,
+        group.map((item) => item.execution),
+      ),
+      cache: input.cache.history,
+      ...(prefetch !== undefined && prefetch.length > 0 ? { prefetchSignatures: prefetch } : {}),
     });
+    prefetch = undefined;
+    for (const { execution, key } of group) {
+      input.progress('recomputing the gate', done++, executions.length);
+      const scoped = scopeManifestsToKeys(manifests.manifests, [execution]);
+      const records: RecordSet = {
+        ...grouped,
+        deliveries: grouped.deliveries.filter((record) => keyString(record) === key),
+        executions: grouped.executions.filter((record) => keyString(record) === key),
+      };
+      const plan = {
+        retry: planRetryWork({
+          revision,
+          manifests: scoped,
+          policy: scoped.policy?.spec ?? DEFAULT_POLICY_SPEC,
+          gateFacts: gate,
+          records,
+          now: new Date(execution.executed_at),
+          leaseMinutes: 10,
+          notReady: new Set(),
+        }),
+      };
+      if (plan.retry.executions.some((call) => call.claimId === execution.execution_id)) continue;
+      const decision = plan.retry.decisions.find((candidate) => keyString(candidate.key) === key);
+      const reason = decision
+        ? `${decision.reason}${(decision as { message?: string }).message ? `: ${(decision as { message?: string }).message}` : ''}`
+        : 'no retry decision for its key';
+      findings.push({
+        rule: 'verify.approval-not-allowed',
+        file: safePath('executions', execution.execution_id, execution.executed_at),
+        commit: addedAt('executions', execution.execution_id, execution.executed_at),
+        message: `the gate recomputed at source revision ${short(revision)} (ledger ${ledgerRevision ? short(ledgerRevision) : 'empty'}) at ${execution.executed_at} does not execute ${execution.execution_id} (${reason}); the execution was not authorised as recorded.`,
+      });
+    }
   }
   return findings;
+}
+
+/**
+ * For each delivery key, the manifest paths that ever held a document that can bear on it: its
+ * AuditDelivery (by name), its approvals and acknowledgements (by delivery and provider), any
+ * Provider or ReconcilerPolicy, and any blob whose documents are unknown (too large, not YAML).
+ * Built once from the walk (every path it lists under manifests/ with the blob put there), so a
+ * key's files at a revision are looked up without listing the revision's tree.
+ */
+function indexKeyPaths(
+  history: BranchHistory,
+  documents: ReadonlyMap<string, readonly DocumentSummary[] | null>,
+): (key: DeliveryKey) => string[] {
+  const always = new Set<string>();
+  const byName = new Map<string, Set<string>>();
+  const add = (map: Map<string, Set<string>>, key: string, path: string): void => {
+    let set = map.get(key);
+    if (set === undefined) {
+      set = new Set();
+      map.set(key, set);
+    }
+    set.add(path);
+  };
+  const seen = new Set<string>();
+  for (const commit of history.index.commits) {
+    for (const change of commit.changes) {
+      if (change.status === 'deleted' || !change.path.startsWith('manifests/')) continue;
+      const pair = `${change.path}\n${change.blob}`;
+      if (seen.has(pair)) continue;
+      seen.add(pair);
+      const summaries = documents.get(change.blob);
+      if (summaries === undefined || summaries === null) {
+        always.add(change.path);
+        continue;
+      }
+      for (const summary of summaries) {
+        if (summary.kind === 'Provider' || summary.kind === 'ReconcilerPolicy') always.add(change.path);
+        else if (summary.kind === 'AuditDelivery') add(byName, `delivery\n${summary.name}`, change.path);
+        else if (summary.kind === 'RetryApproval' || summary.kind === 'RetryAcknowledgement') {
+          const spec = summary.value?.spec as Record<string, unknown> | undefined;
+          if (spec === undefined || typeof spec.delivery !== 'string' || typeof spec.provider !== 'string')
+            always.add(change.path);
+          else add(byName, `pair\n${spec.delivery}\n${spec.provider}`, change.path);
+        }
+      }
+    }
+  }
+  return (key) =>
+    [
+      ...new Set([
+        ...always,
+        ...(byName.get(`delivery\n${key.delivery_id}`) ?? []),
+        ...(byName.get(`pair\n${key.delivery_id}\n${key.provider}`) ?? []),
+      ]),
+    ].sort(compareStrings);
+}
+
+/** The documents of the manifest set that concern these delivery keys (the providers and policy whole). */
+function scopeManifestsToKeys(manifests: ManifestSet, keys: readonly DeliveryKey[]): ManifestSet {
+  const names = new Set(keys.map((key) => key.delivery_id));
+  const pairs = new Set(keys.map((key) => `${key.delivery_id}\n${key.provider}`));
+  const ofKey = (spec: { delivery: string; provider: string }): boolean =>
+    pairs.has(`${spec.delivery}\n${spec.provider}`);
+  return {
+    providers: manifests.providers,
+    policy: manifests.policy,
+    deliveries: manifests.deliveries.filter((delivery) => names.has(delivery.name)),
+    acknowledgements: manifests.acknowledgements.filter((ack) => ofKey(ack.spec)),
+    approvals: manifests.approvals.filter((approval) => ofKey(approval.spec)),
+    closures: [],
+  };
 }
 
 /** An approval (by name) carried by more than one execution. */

@@ -29,7 +29,11 @@ export interface DocumentSummary {
 }
 
 /** Kinds whose documents are kept whole (see DocumentSummary.value). */
-const KEPT_KINDS: ReadonlySet<ManifestKind> = new Set(['RetryApproval', 'RecoveryClosure']);
+const KEPT_KINDS: ReadonlySet<ManifestKind> = new Set([
+  'RetryApproval',
+  'RecoveryClosure',
+  'RetryAcknowledgement',
+]);
 
 /**
  * Deterministic text of a parsed YAML value: JSON with object keys sorted by UTF-16 code units

@@ -52,6 +52,13 @@ export interface ReadGateFactsOptions {
   /** The walk's cache; pass the one `readManifests` used so history is walked once. */
   cache?: HistoryCache;
   limits?: Partial<YamlLimits>;
+  /**
+   * Commits to verify along with the approvals' own, against the same allowed-signers contents,
+   * into the cache: a caller about to read the facts of many revisions one approval at a time
+   * (verify's gate recompute) names every approval commit once, so git verifies them in one call
+   * instead of one call per read.
+   */
+  prefetchSignatures?: readonly string[];
 }
 
 /** Read every history fact the gate needs at `revision` (see the file comment for the cost). */
@@ -127,6 +134,8 @@ async function readGateFactsAlone(
     want(tipSigners, commit);
     want(baseSigners(base.commit), commit);
   }
+  for (const content of [...wanted.keys()])
+    for (const commit of options.prefetchSignatures ?? []) want(content, commit);
   const signatureOf = await verifyGrouped(reader, cache, wanted);
 
   const approvals = new Map<string, ApprovalFacts>();

@@ -8,7 +8,7 @@
  */
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GitReader } from '../domain/ports.js';
+import type { GitReader, TreeEntry } from '../domain/ports.js';
 import type { Finding, ManifestCondition } from '../domain/types.js';
 import { createHistoryCache, type HistoryCache } from './history-cache.js';
 import { readDocumentProvenance } from './document-provenance.js';
@@ -37,6 +37,13 @@ export interface ReadManifestsOptions {
   history?: HistoryCache;
   /** Called as files are checked (the CLI draws a progress bar on a terminal). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Read only these files of the revision (those absent there are skipped), looked up with one
+   * batch request instead of listing the tree: for a caller that needs the documents of a few
+   * files at many revisions (verify's gate recompute, one delivery key at a time). Symbolic links
+   * are not told apart from files on this path. A `cache` is only added to, not pruned.
+   */
+  paths?: readonly string[];
 }
 
 export const MANIFESTS_DIR = 'manifests/';
@@ -114,7 +121,10 @@ export async function readManifests(
 ): Promise<ManifestLoadResult> {
   const limits = resolveLimits(options.limits);
   // Without the trailing slash the prefix also matches `manifests` itself, should it be a link.
-  const listed = await reader.listTree(commit, [MANIFESTS_DIR.slice(0, -1)], { symlinks: true });
+  const listed =
+    options.paths === undefined
+      ? await reader.listTree(commit, [MANIFESTS_DIR.slice(0, -1)], { symlinks: true })
+      : await lookUpPaths(reader, commit, options.paths);
   const links = listed.filter((e) => e.symlink === true);
   const entries = listed.filter((e) => e.symlink !== true && isManifestPath(e.path));
   const refused = entries.filter((e) => e.size > limits.maxFileBytes);
@@ -158,14 +168,34 @@ export async function readManifests(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   if (options.cache) {
-    // `hits` now holds exactly this revision's files: make it the shared cache's content.
-    for (const key of options.cache.keys()) if (!hits.has(key)) options.cache.delete(key);
+    // `hits` now holds exactly this revision's files: make it the shared cache's content (a read
+    // of some paths only adds to it: the other files are still the caller's).
+    if (options.paths === undefined)
+      for (const key of options.cache.keys()) if (!hits.has(key)) options.cache.delete(key);
     for (const [key, outcome] of hits) options.cache.set(key, outcome);
   }
   return withRefused(result, [
     ...refused.map((e) => tooLarge(e.path, e.size, limits.maxFileBytes)),
     ...links.map((e) => symlinked(e.path)),
   ]);
+}
+
+/** The blobs at `paths` in `commit` (one batch request; sizes only, no content). */
+async function lookUpPaths(
+  reader: GitReader,
+  commit: string,
+  paths: readonly string[],
+): Promise<TreeEntry[]> {
+  const wanted = [...new Set(paths)].filter((path) => path.startsWith(MANIFESTS_DIR)).sort();
+  if (wanted.length === 0) return [];
+  const objects = await reader.readObjects(
+    wanted.map((path) => `${commit}:${path}`),
+    { maxBytes: 0 },
+  );
+  return wanted.flatMap((path) => {
+    const object = objects.get(`${commit}:${path}`);
+    return object ? [{ path, blob: object.id, size: object.size }] : [];
+  });
 }
 
 /**

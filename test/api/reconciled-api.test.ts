@@ -58,7 +58,8 @@ async function gauges(): Promise<Record<string, number>> {
   const text = await (await fetch(`${served.url}/metrics`)).text();
   const values: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const match = /^(cavra_recoveries_\w+|cavra_emergency_\w+|cavra_retry_keys_waiting(?:\{[^}]*\})?) (\d+)$/.exec(line);
+    const match =
+      /^(cavra_recoveries_\w+|cavra_emergency_\w+|cavra_retry_keys_waiting(?:\{[^}]*\})?) (\d+)$/.exec(line);
     if (match?.[1] !== undefined) values[match[1]] = Number(match[2]);
   }
   return values;
