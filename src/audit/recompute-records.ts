@@ -74,16 +74,17 @@ export async function recomputeRecords(reader: GitReader, input: RecomputeInput)
   const addedAt = (kind: Parameters<typeof recordPath>[0], id: string, at: string): string =>
     ledger.commitOfPath.get(safePath(kind, id, at)) ?? '';
   const tracked = createAncestry(input.history);
+  const paths = indexKeyPaths(input.history, input.cache.history.documents);
 
   input.progress('checking approvals', 0, records.executions.length);
   findings.push(...(await checkApprovalEvidence(reader, input, tracked, addedAt)));
-  findings.push(...(await checkGate(reader, input, ledger, addedAt)));
+  findings.push(...(await checkGate(reader, input, ledger, paths, addedAt)));
   findings.push(...(await checkReuse(reader, input, addedAt)));
   input.progress('checking references', 0, 0);
   findings.push(...checkDeliveries(input, tracked, addedAt));
   findings.push(...(await checkClosures(reader, input, addedAt)));
   input.progress('recomputing playbooks and the report', 0, 0);
-  findings.push(...(await checkPlaybooks(reader, input, ledger)));
+  findings.push(...(await checkPlaybooks(reader, input, ledger, paths)));
   findings.push(...(await checkReport(reader, input, ledger.reportCommit || input.ledgerRevision)));
   return findings;
 }
@@ -328,11 +329,12 @@ async function checkGate(
   reader: GitReader,
   input: RecomputeInput,
   ledger: LedgerIndex,
+  paths: KeyPaths,
   addedAt: (kind: 'executions', id: string, at: string) => string,
 ): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];
   const closureTargets = indexRecords(input.snapshot.records);
-  const pathsOf = indexKeyPaths(input.history, input.cache.history.documents);
+  const pathsOf = paths.ofKey;
   // In ledger order, so the ledger's walk for the gate facts only ever moves forward.
   const claimOf = (execution: ExecutionRecord): number =>
     ledger.firstClaim.get(execution.execution_id) ??
@@ -388,12 +390,12 @@ async function checkGate(
     });
     // Only the files that ever held a document of these keys (or a provider or the policy) are
     // read at the revision: the rest of its tree cannot change what is decided for the keys.
-    const paths = [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
+    const keyPaths = [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
     const manifests = await readManifests(reader, revision, {
       records: closureTargets,
       history: input.cache.history,
       cache: manifestCache,
-      paths,
+      paths: keyPaths,
     });
     // Only the executions' keys are decided here: the gate facts and the retry plan are computed
     // over the keys' own documents (AuditDelivery, approvals and acknowledgements), so each
@@ -453,10 +455,17 @@ async function checkGate(
  * Built once from the walk (every path it lists under manifests/ with the blob put there), so a
  * key's files at a revision are looked up without listing the revision's tree.
  */
+interface KeyPaths {
+  /** The files that can bear on a delivery key (see {@link indexKeyPaths}). */
+  ofKey(key: DeliveryKey): string[];
+  /** The files that ever held a Provider or the ReconcilerPolicy (or whose documents are unknown). */
+  shared: string[];
+}
+
 function indexKeyPaths(
   history: BranchHistory,
   documents: ReadonlyMap<string, readonly DocumentSummary[] | null>,
-): (key: DeliveryKey) => string[] {
+): KeyPaths {
   const always = new Set<string>();
   const byName = new Map<string, Set<string>>();
   const add = (map: Map<string, Set<string>>, key: string, path: string): void => {
@@ -491,14 +500,17 @@ function indexKeyPaths(
       }
     }
   }
-  return (key) =>
-    [
-      ...new Set([
-        ...always,
-        ...(byName.get(`delivery\n${key.delivery_id}`) ?? []),
-        ...(byName.get(`pair\n${key.delivery_id}\n${key.provider}`) ?? []),
-      ]),
-    ].sort(compareStrings);
+  return {
+    ofKey: (key) =>
+      [
+        ...new Set([
+          ...always,
+          ...(byName.get(`delivery\n${key.delivery_id}`) ?? []),
+          ...(byName.get(`pair\n${key.delivery_id}\n${key.provider}`) ?? []),
+        ]),
+      ].sort(compareStrings),
+    shared: [...always].sort(compareStrings),
+  };
 }
 
 /** The documents of the manifest set that concern these delivery keys (the providers and policy whole). */
@@ -683,8 +695,12 @@ async function checkPlaybooks(
   reader: GitReader,
   input: RecomputeInput,
   ledger: LedgerIndex,
+  paths: KeyPaths,
 ): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];
+  // A playbook is planned from the providers and the policy alone: only their files are read at
+  // its revision (a full read at every playbook's revision would cost playbooks × files).
+  const manifestCache: ManifestCache = new Map();
   for (const playbook of input.snapshot.records.playbooks) {
     const path = safePath('playbooks', playbook.playbook_id, playbook.generated_at);
     const commit = ledger.commitOfPath.get(path);
@@ -693,7 +709,11 @@ async function checkPlaybooks(
     const revision = playbook.source_revision;
     if (!isCommit(revision) || !input.history.index.byId.has(revision)) continue;
     const manifests = (
-      await readManifests(reader, revision, { history: input.cache.history, cache: input.cache.manifests })
+      await readManifests(reader, revision, {
+        history: input.cache.history,
+        cache: manifestCache,
+        paths: paths.shared,
+      })
     ).manifests;
     const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
     const expected = canonicalJson(playbook);
