@@ -115,6 +115,12 @@ interface LedgerIndex {
   /** The newest commit that wrote the report ('' when none in the walk). */
   reportCommit: string;
   outcomes: ReadonlyMap<string, ParsedRecordFile>;
+  /**
+   * Delivery and execution outcome keys by delivery key, with the positions that added each
+   * (-1: present at the baseline); built on first use, so the records of a few keys at a
+   * position cost those keys' records, not the ledger's.
+   */
+  byDeliveryKey?: Map<string, Map<string, number[]>>;
 }
 
 function indexLedger(
@@ -189,6 +195,37 @@ function recordsAt(
     if (!keep(key)) continue;
     const outcome = index.outcomes.get(key);
     if (outcome !== undefined && outcome.kind !== null && outcome.kind !== 'claims') outcomes.push(outcome);
+  }
+  return assembleRecords(outcomes).records;
+}
+
+/** The delivery and execution records of `keys` at a position of the walk (see {@link recordsAt}). */
+function recordsOfKeysAt(index: LedgerIndex, position: number | null, keys: ReadonlySet<string>): RecordSet {
+  if (index.byDeliveryKey === undefined) {
+    const byKey = new Map<string, Map<string, number[]>>();
+    const note = (outcomeKey: string, at: number): void => {
+      const outcome = index.outcomes.get(outcomeKey);
+      if (outcome === undefined || (outcome.kind !== 'deliveries' && outcome.kind !== 'executions')) return;
+      const key = keyString(outcome.record as unknown as DeliveryRecord);
+      let outcomes = byKey.get(key);
+      if (outcomes === undefined) byKey.set(key, (outcomes = new Map()));
+      let positions = outcomes.get(outcomeKey);
+      if (positions === undefined) outcomes.set(outcomeKey, (positions = []));
+      positions.push(at);
+    };
+    for (const outcomeKey of index.baselineKeys) note(outcomeKey, -1);
+    index.added.forEach((keysAdded, at) => {
+      for (const outcomeKey of keysAdded) note(outcomeKey, at);
+    });
+    index.byDeliveryKey = byKey;
+  }
+  const marks = position === null ? null : ancestorsOf(index, position);
+  const outcomes: ParsedRecordFile[] = [];
+  for (const key of keys) {
+    for (const [outcomeKey, positions] of index.byDeliveryKey.get(key) ?? []) {
+      if (positions.some((at) => at === -1 || (marks !== null && marks[at] === 1)))
+        outcomes.push(index.outcomes.get(outcomeKey)!);
+    }
   }
   return assembleRecords(outcomes).records;
 }
@@ -382,12 +419,7 @@ async function checkGate(
   for (const group of groups) {
     const { revision, before, ledgerRevision } = group[0]!;
     const keys = new Set(group.map((item) => item.key));
-    const grouped = recordsAt(ledger, before, (outcomeKey) => {
-      const outcome = ledger.outcomes.get(outcomeKey);
-      if (outcome === undefined || outcome.kind === null) return false;
-      if (outcome.kind !== 'deliveries' && outcome.kind !== 'executions') return false;
-      return keys.has(keyString(outcome.record as unknown as DeliveryRecord));
-    });
+    const grouped = recordsOfKeysAt(ledger, before, keys);
     // Only the files that ever held a document of these keys (or a provider or the policy) are
     // read at the revision: the rest of its tree cannot change what is decided for the keys.
     const keyPaths = [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
