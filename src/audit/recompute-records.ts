@@ -208,10 +208,13 @@ function recordsOfKeysAt(index: LedgerIndex, position: number | null, keys: Read
       if (outcome === undefined || (outcome.kind !== 'deliveries' && outcome.kind !== 'executions')) return;
       const key = keyString(outcome.record as unknown as DeliveryRecord);
       let outcomes = byKey.get(key);
-      if (outcomes === undefined) byKey.set(key, (outcomes = new Map()));
-      let positions = outcomes.get(outcomeKey);
-      if (positions === undefined) outcomes.set(outcomeKey, (positions = []));
-      positions.push(at);
+      if (outcomes === undefined) {
+        outcomes = new Map<string, number[]>();
+        byKey.set(key, outcomes);
+      }
+      const positions = outcomes.get(outcomeKey);
+      if (positions === undefined) outcomes.set(outcomeKey, [at]);
+      else positions.push(at);
     };
     for (const outcomeKey of index.baselineKeys) note(outcomeKey, -1);
     index.added.forEach((keysAdded, at) => {
@@ -489,7 +492,7 @@ async function checkGate(
  */
 interface KeyPaths {
   /** The files that can bear on a delivery key (see {@link indexKeyPaths}). */
-  ofKey(key: DeliveryKey): string[];
+  ofKey: (key: DeliveryKey) => string[];
   /** The files that ever held a Provider or the ReconcilerPolicy (or whose documents are unknown). */
   shared: string[];
 }
