@@ -5,57 +5,41 @@
  * a blocked approval stays blocked when unrelated documents are appended to its file; and a
  * two-commit push that widens `approvers` and then approves is judged at its base.
  */
+import type { Env } from '../../src/domain/ports.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
-import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
+import { type HttpReceiver } from '../helpers/http-receiver.js';
 import {
   ackYaml,
   approvalYaml,
   createCliContext,
-  createOpsRepo,
   createSettableClock,
-  createStateDir,
   deliveryYaml,
-  openTestReconciler,
   policyYaml,
   providerYaml,
   readRemoteRecords,
-  reconcilerEnv,
   type OpsRepo,
   type TestReconciler,
+  openFailingHookReplica,
+  type FailingHookReplica,
 } from '../helpers/reconciler-fixtures.js';
-import type { TempDir } from '../helpers/git-fixtures.js';
 
 describe('the approval gate against ordinary git operations', () => {
   let ops: OpsRepo;
-  let state: TempDir;
   let receiver: HttpReceiver;
   let replica: TestReconciler;
   const clock = createSettableClock('2026-06-28T10:00:00Z');
-  let env: ReturnType<typeof reconcilerEnv>;
+  let env: Env;
+
+  let fixture: FailingHookReplica;
 
   beforeEach(async () => {
-    ops = await createOpsRepo();
-    state = await createStateDir();
-    receiver = await startHttpReceiver();
-    receiver.respond('/hook', reply.status(503, 'down'));
-    env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
     clock.set('2026-06-28T10:00:00Z');
-    replica = await openTestReconciler({
-      remote: ops.remote,
-      stateDir: state.dir,
-      replicaId: 'r',
-      clock,
-      env,
-    });
+    fixture = await openFailingHookReplica(clock);
+    ({ ops, receiver, replica, env } = fixture);
   });
-  afterEach(async () => {
-    await replica.close();
-    await receiver.close();
-    await state.cleanup();
-    await ops.cleanup();
-  });
+  afterEach(() => fixture.close());
 
   async function reconcile(): Promise<number> {
     clock.set(new Date(clock.now().getTime() + 60_000).toISOString());

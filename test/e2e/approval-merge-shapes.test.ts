@@ -10,27 +10,26 @@
  * own base has not moved.
  * (The fast-forward shape is in approval-gate-git.test.ts.)
  */
+import type { Env } from '../../src/domain/ports.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
 import type { RetryDecision } from '../../src/domain/retry-plan.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
-import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
-import { commitFiles, git, pushBranch, type TempDir } from '../helpers/git-fixtures.js';
+import { reply, type HttpReceiver } from '../helpers/http-receiver.js';
+import { commitFiles, git, pushBranch } from '../helpers/git-fixtures.js';
 import {
   ackYaml,
   approvalYaml,
   createCliContext,
-  createOpsRepo,
   createSettableClock,
-  createStateDir,
   deliveryYaml,
-  openTestReconciler,
   policyYaml,
   providerYaml,
   readRemoteRecords,
-  reconcilerEnv,
   type OpsRepo,
   type TestReconciler,
+  openFailingHookReplica,
+  type FailingHookReplica,
 } from '../helpers/reconciler-fixtures.js';
 
 type Shape = 'no-ff' | 'squash';
@@ -42,33 +41,19 @@ const BOB = 'Bob <bob@example.com>';
 
 describe('a PR that widens approvers and then approves, merged --no-ff or squashed', () => {
   let ops: OpsRepo;
-  let state: TempDir;
   let receiver: HttpReceiver;
   let replica: TestReconciler;
   const clock = createSettableClock('2026-06-28T10:00:00Z');
-  let env: ReturnType<typeof reconcilerEnv>;
+  let env: Env;
+
+  let fixture: FailingHookReplica;
 
   beforeEach(async () => {
-    ops = await createOpsRepo();
-    state = await createStateDir();
-    receiver = await startHttpReceiver();
-    receiver.respond('/hook', reply.status(503, 'down'));
-    env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
     clock.set('2026-06-28T10:00:00Z');
-    replica = await openTestReconciler({
-      remote: ops.remote,
-      stateDir: state.dir,
-      replicaId: 'r',
-      clock,
-      env,
-    });
+    fixture = await openFailingHookReplica(clock);
+    ({ ops, receiver, replica, env } = fixture);
   });
-  afterEach(async () => {
-    await replica.close();
-    await receiver.close();
-    await state.cleanup();
-    await ops.cleanup();
-  });
+  afterEach(() => fixture.close());
 
   /** One reconcile a minute after the last; returns the connector calls it made. */
   async function reconcile(): Promise<number> {

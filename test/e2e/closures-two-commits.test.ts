@@ -7,25 +7,24 @@
  * anything again or raises a finding (issue 11: appending a second closure used to re-record the
  * first with a new `closed_at`).
  */
+import type { Env } from '../../src/domain/ports.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
 import type { ClosureRecord } from '../../src/domain/types.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
-import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
-import { git, type TempDir } from '../helpers/git-fixtures.js';
+
+import { git } from '../helpers/git-fixtures.js';
 import {
   createCliContext,
-  createOpsRepo,
   createSettableClock,
-  createStateDir,
   deliveryYaml,
-  openTestReconciler,
   policyYaml,
   providerYaml,
   readRemoteRecords,
-  reconcilerEnv,
   type OpsRepo,
   type TestReconciler,
+  openFailingHookReplica,
+  type FailingHookReplica,
 } from '../helpers/reconciler-fixtures.js';
 
 function closureYaml(name: string, playbookId: string, state: string): string {
@@ -47,33 +46,18 @@ const SECOND_AT = '2026-06-28T12:00:00Z';
 
 describe('two closures appended to one file in two commits', () => {
   let ops: OpsRepo;
-  let state: TempDir;
-  let receiver: HttpReceiver;
   let replica: TestReconciler;
   const clock = createSettableClock('2026-06-28T10:00:00Z');
-  let env: ReturnType<typeof reconcilerEnv>;
+  let env: Env;
+
+  let fixture: FailingHookReplica;
 
   beforeEach(async () => {
-    ops = await createOpsRepo();
-    state = await createStateDir();
-    receiver = await startHttpReceiver();
-    receiver.respond('/hook', reply.status(503, 'down'));
-    env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
     clock.set('2026-06-28T10:00:00Z');
-    replica = await openTestReconciler({
-      remote: ops.remote,
-      stateDir: state.dir,
-      replicaId: 'r',
-      clock,
-      env,
-    });
+    fixture = await openFailingHookReplica(clock);
+    ({ ops, replica, env } = fixture);
   });
-  afterEach(async () => {
-    await replica.close();
-    await receiver.close();
-    await state.cleanup();
-    await ops.cleanup();
-  });
+  afterEach(() => fixture.close());
 
   async function reconcile(at: string): Promise<void> {
     clock.set(at);

@@ -9,25 +9,24 @@
  * - the control: the line added in an earlier commit that a reconcile has recorded (it is the
  *   base) → trusted, executed exactly once, the execution's evidence naming the base.
  */
+import type { Env } from '../../src/domain/ports.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
 import type { RetryDecision } from '../../src/domain/retry-plan.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
-import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
+import { reply, type HttpReceiver } from '../helpers/http-receiver.js';
 import { createSshSigningKey, createTempDir, type TempDir } from '../helpers/git-fixtures.js';
 import {
   approvalYaml,
   createCliContext,
-  createOpsRepo,
   createSettableClock,
-  createStateDir,
   deliveryYaml,
-  openTestReconciler,
   providerYaml,
   readRemoteRecords,
-  reconcilerEnv,
   type OpsRepo,
   type TestReconciler,
+  openFailingHookReplica,
+  type FailingHookReplica,
 } from '../helpers/reconciler-fixtures.js';
 
 type SigningKey = Awaited<ReturnType<typeof createSshSigningKey>>;
@@ -54,11 +53,10 @@ describe('the allowed-signers file is judged at the base', () => {
   let daveIsMallory: string;
 
   let ops: OpsRepo;
-  let state: TempDir;
   let receiver: HttpReceiver;
   let replica: TestReconciler;
   const clock = createSettableClock('2026-06-28T10:00:00Z');
-  let env: ReturnType<typeof reconcilerEnv>;
+  let env: Env;
 
   beforeAll(async () => {
     keys = await createTempDir('cavra-keys-');
@@ -70,27 +68,14 @@ describe('the allowed-signers file is judged at the base', () => {
     await keys.cleanup();
   });
 
+  let fixture: FailingHookReplica;
+
   beforeEach(async () => {
-    ops = await createOpsRepo();
-    state = await createStateDir();
-    receiver = await startHttpReceiver();
-    receiver.respond('/hook', reply.status(503, 'down'));
-    env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
     clock.set('2026-06-28T10:00:00Z');
-    replica = await openTestReconciler({
-      remote: ops.remote,
-      stateDir: state.dir,
-      replicaId: 'r',
-      clock,
-      env,
-    });
+    fixture = await openFailingHookReplica(clock);
+    ({ ops, receiver, replica, env } = fixture);
   });
-  afterEach(async () => {
-    await replica.close();
-    await receiver.close();
-    await state.cleanup();
-    await ops.cleanup();
-  });
+  afterEach(() => fixture.close());
 
   async function reconcile(): Promise<number> {
     clock.advanceMinutes(1);

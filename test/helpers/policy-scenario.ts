@@ -12,26 +12,22 @@ import type { FreezeWindow } from '../../src/domain/types.js';
 import type { RetryDecision } from '../../src/domain/retry-plan.js';
 import type { RunResult } from '../../src/domain/run-result.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
-import { reply, startHttpReceiver, type HttpReceiver } from './http-receiver.js';
+import type { HttpReceiver } from './http-receiver.js';
 import {
   approvalYaml,
   createCliContext,
-  createOpsRepo,
   createSettableClock,
-  createStateDir,
   deliveryYaml,
-  openTestReconciler,
+  openFailingHookReplica,
   policyYaml,
   providerYaml,
   readRemoteRecords,
-  reconcilerEnv,
   type ApprovalYamlOptions,
   type OpsRepo,
   type PolicyYamlOptions,
   type SettableClock,
-  type TestReconciler,
 } from './reconciler-fixtures.js';
-import { git, type CommitOptions, type TempDir } from './git-fixtures.js';
+import { git, type CommitOptions } from './git-fixtures.js';
 import type { RecordSet } from '../../src/domain/types.js';
 
 export interface GatePolicyOptions extends PolicyYamlOptions {
@@ -139,19 +135,9 @@ export async function openPolicyScenario(
   deliveries: string[] = ['d1'],
   extraFiles: Record<string, string> = {},
 ): Promise<PolicyScenario> {
-  const ops = await createOpsRepo();
-  const state: TempDir = await createStateDir();
-  const receiver = await startHttpReceiver();
-  receiver.respond('/hook', reply.status(503, 'down'));
-  const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
   const clock = createSettableClock(startAt);
-  const replica: TestReconciler = await openTestReconciler({
-    remote: ops.remote,
-    stateDir: state.dir,
-    replicaId: 'r',
-    clock,
-    env,
-  });
+  const fixture = await openFailingHookReplica(clock);
+  const { ops, receiver, env, replica } = fixture;
   await ops.commit(
     {
       'manifests/policy.yaml': policy,
@@ -223,12 +209,7 @@ export async function openPolicyScenario(
         files.set(path, await git(ops.remote, ['show', `refs/heads/main:${path}`]));
       return files;
     },
-    async close() {
-      await replica.close();
-      await receiver.close();
-      await state.cleanup();
-      await ops.cleanup();
-    },
+    close: () => fixture.close(),
   };
   return scenario;
 }

@@ -30,6 +30,7 @@ import {
   type CommitOptions,
   type TempDir,
 } from './git-fixtures.js';
+import { reply, startHttpReceiver, type HttpReceiver } from './http-receiver.js';
 
 /** A 32-byte Standard Webhooks secret, fixed so signatures are reproducible. */
 export const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -513,4 +514,43 @@ export async function seedApprovedRetries(options: ApprovedRetriesOptions): Prom
 /** The env var holding a provider's URL in these scenarios. */
 export function urlEnvOf(provider: string): string {
   return `URL_${provider.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/**
+ * The gate tests' set-up: an ops repository, a receiver whose `/hook` fails every call (503), and
+ * one replica `r` on the ops remote with the given clock.
+ */
+export interface FailingHookReplica {
+  ops: OpsRepo;
+  receiver: HttpReceiver;
+  env: Env;
+  replica: TestReconciler;
+  close(): Promise<void>;
+}
+
+export async function openFailingHookReplica(clock: SettableClock): Promise<FailingHookReplica> {
+  const ops = await createOpsRepo();
+  const state = await createStateDir();
+  const receiver = await startHttpReceiver();
+  receiver.respond('/hook', reply.status(503, 'down'));
+  const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
+  const replica = await openTestReconciler({
+    remote: ops.remote,
+    stateDir: state.dir,
+    replicaId: 'r',
+    clock,
+    env,
+  });
+  return {
+    ops,
+    receiver,
+    env,
+    replica,
+    async close() {
+      await replica.close();
+      await receiver.close();
+      await state.cleanup();
+      await ops.cleanup();
+    },
+  };
 }
