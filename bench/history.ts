@@ -33,6 +33,8 @@ import { fileURLToPath } from 'node:url';
 import { openGitStore } from '../src/git/index.js';
 import { createSilentLogger } from '../src/observability/logger.js';
 import { runLoop } from '../src/reconciler/loop.js';
+import { timeNoopPasses } from './noop-passes.js';
+import { startReceiver, type Receiver } from './receiver.js';
 import {
   commitTime,
   generateHistory,
@@ -60,42 +62,6 @@ type Command = (typeof COMMANDS)[number];
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const REPLICA = 'bench-replica';
-
-/** A receiver in a process of its own (in the bench's event loop its timers would wait on us). */
-const RECEIVER_SCRIPT = `
-const { createServer } = require('node:http');
-let count = 0;
-const server = createServer((request, response) => {
-  request.resume();
-  request.on('end', () => {
-    if (request.method === 'GET') return void response.end(String(count));
-    count++;
-    response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-  });
-});
-server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
-`;
-
-interface Receiver {
-  url: string;
-  count: () => Promise<number>;
-  close: () => void;
-}
-
-async function startReceiver(): Promise<Receiver> {
-  const child = spawn(process.execPath, ['-e', RECEIVER_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the receiver exited with ${code}`)));
-    child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  return {
-    url: `${origin}/hook`,
-    count: async () => Number(await (await fetch(`${origin}/count`)).text()),
-    close: () => void child.kill(),
-  };
-}
 
 interface CliRun {
   ms: number;
@@ -234,14 +200,7 @@ async function measureNoop(stateDir: string, remote: string, now: Date): Promise
       once: true,
     };
     await runLoop(options); // this process's first pass (reads the state the CLI left)
-    const samples: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      const started = performance.now();
-      const result = await runLoop(options);
-      samples.push(performance.now() - started);
-      if (result?.outcome !== 'noop') throw new Error(`expected a no-op run, got ${result?.outcome}`);
-    }
-    return samples;
+    return await timeNoopPasses(options);
   } finally {
     await store.close();
   }
@@ -328,7 +287,6 @@ async function measure(commits: number, rounds: number, receiver: Receiver): Pro
     ms[command] = Math.round(median(times[command]));
     ratio[command] = Number((median(times[command]) / base).toFixed(2));
   }
-  noop.sort((a, b) => a - b);
   const result: SizeResult = {
     commits,
     approvals: generated.approvals,

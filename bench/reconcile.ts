@@ -16,6 +16,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { timeNoopPasses } from './noop-passes.js';
+import { startReceiver } from './receiver.js';
 import { createConnector, createConnectorContext } from '../src/connectors/index.js';
 import type { DeliveryRequest } from '../src/domain/ports.js';
 import type { DeliveryRecord } from '../src/domain/types.js';
@@ -156,52 +158,6 @@ spec:
   recovery:
     auto_playbooks: false
 `;
-}
-
-/**
- * The receiver runs in a process of its own, as a provider would: in the bench's own event loop,
- * its timers would wait on whatever the reconciler computes and charge the receiver's work to it.
- * `GET /count` answers how many deliveries it has seen.
- */
-const RECEIVER_SCRIPT = `
-const { createServer } = require('node:http');
-const latency = Number(process.argv[1]);
-let count = 0;
-const server = createServer((request, response) => {
-  request.resume();
-  request.on('end', () => {
-    if (request.method === 'GET') return void response.end(String(count));
-    count++;
-    const answer = () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    if (latency > 0) setTimeout(answer, latency);
-    else answer();
-  });
-});
-server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
-`;
-
-interface Receiver {
-  url: string;
-  count: () => Promise<number>;
-  close: () => void;
-}
-
-async function startReceiver(latencyMs: number): Promise<Receiver> {
-  const child = spawn(process.execPath, ['-e', RECEIVER_SCRIPT, String(latencyMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the receiver exited with ${code}`)));
-    child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  return {
-    url: `${origin}/hook`,
-    count: async () => Number(await (await fetch(`${origin}/count`)).text()),
-    close: () => void child.kill(),
-  };
 }
 
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -475,15 +431,9 @@ async function noop(manifestCount: number, recordCount: number): Promise<Record<
     const fullStarted = performance.now();
     const full = await reconcileOnce(options); // reads and plans everything, finds nothing to do
     const fullMs = performance.now() - fullStarted;
-    const samples: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      const started = performance.now();
-      const result = await runLoop(options);
-      samples.push(performance.now() - started);
-      if (result?.outcome !== 'noop' || full.commits.length > 0) throw new Error('expected a no-op run');
-    }
+    if (full.commits.length > 0) throw new Error('expected the full read to commit nothing');
+    const samples = await timeNoopPasses(options);
     await store.close();
-    samples.sort((a, b) => a - b);
     return {
       manifests: manifestCount,
       records: recordCount,
