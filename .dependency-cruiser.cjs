@@ -6,113 +6,43 @@
  */
 const layer = (name) => `^src/${name}/`;
 
-/** For each folder, the folders it must not import. */
-const forbidden = {
-  domain: [
-    'audit',
-    'schemas',
-    'manifests',
-    'records',
-    'reports',
-    'git',
-    'connectors',
-    'read-model',
-    'plan',
-    'reconciler',
-    'api',
-    'cli',
-    'observability',
-  ],
-  schemas: [
-    'audit',
-    'manifests',
-    'records',
-    'reports',
-    'git',
-    'connectors',
-    'read-model',
-    'plan',
-    'reconciler',
-    'api',
-    'cli',
-    'audit',
-  ],
-  manifests: [
-    'audit',
-    'records',
-    'reports',
-    'git',
-    'connectors',
-    'read-model',
-    'plan',
-    'reconciler',
-    'api',
-    'cli',
-    'audit',
-  ],
-  records: [
-    'audit',
-    'manifests',
-    'schemas',
-    'reports',
-    'git',
-    'connectors',
-    'read-model',
-    'plan',
-    'reconciler',
-    'api',
-    'cli',
-    'audit',
-  ],
-  reports: [
-    'audit',
-    'manifests',
-    'schemas',
-    'records',
-    'git',
-    'connectors',
-    'read-model',
-    'plan',
-    'reconciler',
-    'api',
-    'cli',
-    'audit',
-  ],
-  git: [
-    'audit',
-    'manifests',
-    'schemas',
-    'records',
-    'reports',
-    'connectors',
-    'read-model',
-    'plan',
-    'reconciler',
-    'api',
-    'cli',
-    'audit',
-  ],
-  connectors: [
-    'audit',
-    'manifests',
-    'schemas',
-    'records',
-    'reports',
-    'git',
-    'read-model',
-    'plan',
-    'reconciler',
-    'api',
-    'cli',
-    'audit',
-  ],
-  'read-model': ['audit', 'git', 'connectors', 'plan', 'reconciler', 'api', 'cli', 'audit'],
-  plan: ['audit', 'git', 'connectors', 'reconciler', 'api', 'cli', 'audit'],
-  reconciler: ['git', 'connectors', 'api', 'cli', 'audit'],
+/** The layers, innermost first: a folder imports only folders of earlier layers. */
+const layers = [
+  ['domain'],
+  ['schemas', 'manifests', 'records', 'reports', 'git', 'connectors'],
+  ['read-model'],
+  ['plan'],
   // The audit (`verify`) reads through the GitReader port and recomputes with the pure plan.
-  audit: ['git', 'connectors', 'reconciler', 'api', 'cli'],
-  api: ['git', 'connectors', 'reconciler', 'cli', 'audit'],
+  ['reconciler', 'audit'],
+  ['api'],
+  ['cli'],
+];
+/** Imports within a layer that are allowed (validation applies the compiled schemas). */
+const sameLayer = { manifests: ['schemas'] };
+/** The adapters: only the CLI wires them in; the layers between use the ports of domain/. */
+const adapters = ['git', 'connectors'];
+/** Beyond the order of the layers. */
+const alsoForbidden = {
+  domain: ['observability'],
+  'read-model': adapters,
+  plan: adapters,
+  reconciler: adapters,
+  audit: adapters,
+  // The API serves what the read model reads: it neither reconciles nor audits.
+  api: [...adapters, 'reconciler', 'audit'],
 };
+
+/** For each folder, the folders it must not import. */
+const forbidden = Object.fromEntries(
+  layers.flatMap((members, index) =>
+    members.map((from) => {
+      const later = layers.slice(index + 1).flat();
+      const siblings = members.filter((other) => other !== from && !(sameLayer[from] ?? []).includes(other));
+      return [from, [...new Set([...siblings, ...later, ...(alsoForbidden[from] ?? [])])]];
+    }),
+  ),
+);
+delete forbidden.cli; // the outermost layer may import anything
 
 module.exports = {
   forbidden: [
