@@ -4,15 +4,13 @@
  * bundled demo (see demo.ts).
  */
 import type { Command } from 'commander';
-import { createMetrics } from '../api/metrics.js';
-import { createRunRecorder } from '../api/run-observer.js';
 import { EXIT, ExitError } from '../errors.js';
 import { runLoop } from '../reconciler/loop.js';
 import type { CliContext } from './context.js';
 import { demoInstructions, prepareDemo } from './demo.js';
 import { createLogLevelOption } from './log-level.js';
 import { createReconciler, logRunResult, type ReconcileCommandOptions } from './reconcile.js';
-import { parsePort, startApiServer } from './serve.js';
+import { parsePort } from './serve.js';
 
 const DEFAULT_PORT = 8080;
 
@@ -47,6 +45,12 @@ export async function runStart(options: StartCommandOptions, context: CliContext
     );
   }
 
+  // Loaded here, not at CLI start-up (see api-server.ts).
+  const [{ createMetrics }, { createRunRecorder }, { startApiServer }] = await Promise.all([
+    import('../api/metrics.js'),
+    import('../api/run-observer.js'),
+    import('./api-server.js'),
+  ]);
   const metrics = createMetrics();
   // The loop's own runs, so /status shows this process's last run and last error.
   const runs = createRunRecorder(() => runContext.clock.now());

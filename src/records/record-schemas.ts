@@ -1,21 +1,16 @@
 /**
- * The published JSON Schemas of records (schemas/records/*.json, docs/records.md), compiled once
- * with ajv (2020-12, strict). A record is validated against the schema of its kind and format
- * version: its `schema` field names the version, a record without one was written before format
- * v2 and is v1. The files are what an auditor loads with a stock validator; this module reads
- * the very same files, so the reconciler and the auditor cannot disagree.
+ * The published JSON Schemas of records (schemas/*.json under records/, docs/records.md) and their
+ * validators (2020-12, strict), compiled ahead of time into ./compiled-validators.ts by
+ * scripts/compile-validators.ts from these very files, so the reconciler and an auditor who loads
+ * them with a stock validator cannot disagree (a test regenerates the module and compares). A
+ * record is validated against the schema of its kind and format version: its `schema` field names
+ * the version, a record without one was written before format v2 and is v1.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import {
-  RECORD_SUBJECTS,
-  RECORD_VERSIONS,
-  SCHEMA_NAMES,
-  type RecordSubject,
-  type RecordVersion,
-} from '../domain/record-format.js';
+import type { ErrorObject } from 'ajv';
+import { SCHEMA_NAMES, type RecordSubject, type RecordVersion } from '../domain/record-format.js';
 import { InternalError } from '../errors.js';
+import { validatorsByFile } from './compiled-validators.js';
 
 /** schemas/records/ of the package (works from src/ under tsx and from dist/). */
 export const RECORD_SCHEMAS_DIR = new URL('../../schemas/records/', import.meta.url);
@@ -25,15 +20,10 @@ export function recordSchemaFileName(subject: RecordSubject, version: RecordVers
   return `${SCHEMA_NAMES[subject]}.v${version}.schema.json`;
 }
 
-interface Compiled {
-  files: Map<string, Record<string, unknown>>;
-  validators: Map<string, ValidateFunction>;
-}
+let loaded: Map<string, Record<string, unknown>> | undefined;
 
-let compiled: Compiled | undefined;
-
-function compile(): Compiled {
-  const ajv = new Ajv2020({ strict: true, allErrors: false });
+/** The schema files as published, read when first asked for (a violation's `$id`, `schema --records`). */
+function loadFiles(): Map<string, Record<string, unknown>> {
   const files = new Map<string, Record<string, unknown>>();
   let names: string[];
   try {
@@ -45,32 +35,12 @@ function compile(): Compiled {
     );
   }
   for (const name of names.sort()) {
-    const schema = JSON.parse(readFileSync(new URL(name, RECORD_SCHEMAS_DIR), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    files.set(name, schema);
-    ajv.addSchema(schema);
+    files.set(
+      name,
+      JSON.parse(readFileSync(new URL(name, RECORD_SCHEMAS_DIR), 'utf8')) as Record<string, unknown>,
+    );
   }
-  const validators = new Map<string, ValidateFunction>();
-  for (const subject of RECORD_SUBJECTS) {
-    for (const version of RECORD_VERSIONS) {
-      const file = recordSchemaFileName(subject, version);
-      const schema = files.get(file);
-      if (schema === undefined) {
-        throw new InternalError(
-          `The record schema ${file} is missing from schemas/records/; reinstall the package.`,
-        );
-      }
-      validators.set(file, ajv.getSchema(String(schema.$id)) as ValidateFunction);
-    }
-  }
-  return { files, validators };
-}
-
-function getCompiled(): Compiled {
-  compiled ??= compile();
-  return compiled;
+  return files;
 }
 
 /** The first violation of a record's schema, or null when it validates. */
@@ -91,11 +61,16 @@ export function validateRecordSchema(
   record: unknown,
 ): RecordSchemaViolation | null {
   const file = recordSchemaFileName(subject, version);
-  const { validators, files } = getCompiled();
-  const validate = validators.get(file) as ValidateFunction;
+  const validate = validatorsByFile[file];
+  if (validate === undefined) {
+    throw new InternalError(
+      `The record schema ${file} is missing from schemas/records/; reinstall the package.`,
+    );
+  }
   if (validate(record)) return null;
   const error = (validate.errors ?? [])[0] as ErrorObject;
-  const id = files.get(file)?.$id;
+  loaded ??= loadFiles();
+  const id = loaded.get(file)?.$id;
   return describeError(error, typeof id === 'string' ? id : file);
 }
 
@@ -122,5 +97,6 @@ function describeError(error: ErrorObject, schemaId: string): RecordSchemaViolat
 
 /** Every published record schema, by file name (for `cavra-gitops schema --records`). */
 export function listRecordSchemas(): { file: string; schema: Record<string, unknown> }[] {
-  return [...getCompiled().files].map(([file, schema]) => ({ file, schema }));
+  loaded ??= loadFiles();
+  return [...loaded].map(([file, schema]) => ({ file, schema }));
 }

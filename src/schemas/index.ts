@@ -1,14 +1,14 @@
 /**
- * The published JSON Schemas (schemas/*.schema.json), loaded and compiled once with ajv
- * (JSON Schema 2020-12, strict mode, all errors). Validation of a parsed document returns ajv's
- * errors; mapping them to findings is src/schemas/schema-findings.ts.
+ * The published JSON Schemas (schemas/*.schema.json) and their validators (JSON Schema 2020-12,
+ * strict mode, all errors), compiled ahead of time into ./compiled-validators.ts by
+ * scripts/compile-validators.ts from these very files. Validation of a parsed document returns
+ * ajv's errors; mapping them to findings is src/schemas/schema-findings.ts.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject } from 'ajv';
 import { MANIFEST_KINDS, type ManifestKind } from '../domain/types.js';
 import { InternalError } from '../errors.js';
+import { validatorsByFile } from './compiled-validators.js';
 
 /** Schema file name per kind, e.g. `RetryApproval` → `retry-approval.schema.json`. */
 export function schemaFileName(kind: ManifestKind): string {
@@ -18,24 +18,10 @@ export function schemaFileName(kind: ManifestKind): string {
 /** The schemas/ directory of the package (works from src/ under tsx and from dist/). */
 export const SCHEMAS_DIR = new URL('../../schemas/', import.meta.url);
 
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-type AddFormats = (ajv: Ajv2020, formats: string[]) => Ajv2020;
-const addFormats: AddFormats =
-  (addFormatsModule as unknown as { default?: AddFormats }).default ??
-  (addFormatsModule as unknown as AddFormats);
+let loaded: Map<ManifestKind, Record<string, unknown>> | undefined;
 
-interface CompiledSchemas {
-  schemas: Map<ManifestKind, Record<string, unknown>>;
-  validators: Map<ManifestKind, ValidateFunction>;
-}
-
-let compiled: CompiledSchemas | undefined;
-
-function compileAll(): CompiledSchemas {
-  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, verbose: true });
-  addFormats(ajv, ['date-time']);
+function loadAll(): Map<ManifestKind, Record<string, unknown>> {
   const schemas = new Map<ManifestKind, Record<string, unknown>>();
-  const validators = new Map<ManifestKind, ValidateFunction>();
   for (const kind of MANIFEST_KINDS) {
     const url = new URL(schemaFileName(kind), SCHEMAS_DIR);
     let schema: Record<string, unknown>;
@@ -48,26 +34,21 @@ function compileAll(): CompiledSchemas {
       );
     }
     schemas.set(kind, schema);
-    validators.set(kind, ajv.compile(schema));
   }
-  return { schemas, validators };
-}
-
-function getCompiled(): CompiledSchemas {
-  compiled ??= compileAll();
-  return compiled;
+  return schemas;
 }
 
 /** Validate a whole parsed document (apiVersion, kind, metadata, spec) against its kind's schema. */
 export function validateDocument(kind: ManifestKind, value: unknown): ErrorObject[] {
-  const validate = getCompiled().validators.get(kind);
+  const validate = validatorsByFile[schemaFileName(kind)];
   if (validate === undefined) throw new InternalError(`No schema compiled for kind ${kind}.`);
   return validate(value) ? [] : [...(validate.errors ?? [])];
 }
 
 /** The schema of one kind, as published. */
 export function schemaFor(kind: ManifestKind): Record<string, unknown> {
-  const schema = getCompiled().schemas.get(kind);
+  loaded ??= loadAll();
+  const schema = loaded.get(kind);
   if (schema === undefined) throw new InternalError(`No schema loaded for kind ${kind}.`);
   return schema;
 }
