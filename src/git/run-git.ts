@@ -38,6 +38,26 @@ export function createGitEnv(env: Env, extra: Record<string, string> = {}): Node
   return { ...result, ...extra };
 }
 
+/**
+ * `env` with `settings` added as git's environment config (GIT_CONFIG_COUNT, GIT_CONFIG_KEY_n,
+ * GIT_CONFIG_VALUE_n; git >= 2.31), after any the env already carries: every git run with it
+ * sees them as if passed with `-c`, over whatever the repository's config says, and nothing is
+ * written (a `git config` write is a process of its own).
+ */
+export function withConfigEnv(
+  env: NodeJS.ProcessEnv,
+  settings: readonly (readonly [string, string])[],
+): NodeJS.ProcessEnv {
+  const given = Number(env.GIT_CONFIG_COUNT ?? '0');
+  const start = Number.isInteger(given) && given > 0 ? given : 0;
+  const result: NodeJS.ProcessEnv = { ...env, GIT_CONFIG_COUNT: String(start + settings.length) };
+  settings.forEach(([key, value], index) => {
+    result[`GIT_CONFIG_KEY_${start + index}`] = key;
+    result[`GIT_CONFIG_VALUE_${start + index}`] = value;
+  });
+  return result;
+}
+
 export interface RunGitOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;

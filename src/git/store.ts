@@ -13,7 +13,7 @@ import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fas
 import { signCommit } from './sign-commit.js';
 import { createGitReader } from './reader.js';
 import { redactRemote } from './redact-remote.js';
-import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
+import { createGitEnv, describeGitFailure, runGit, withConfigEnv } from './run-git.js';
 import { runPorcelain, settlePorcelain, type PorcelainResult } from './run-porcelain.js';
 import { verifyRevision } from './verify-revision.js';
 import { isLocalRemote } from './state-dir.js';
@@ -87,9 +87,12 @@ const SCRATCH_REF = 'refs/cavra-gitops/last-commit';
 const MAX_PACKS = 32;
 const CLONE_DIR = 'repo.git';
 /**
- * The clone's settings. No gc in the middle of a run (it would stall a commit); `maintain()` rolls
- * packs up between runs instead. Small commits and fetches stay packs: exploding them into loose
- * objects costs a file per object, milliseconds each on a slow disk.
+ * The settings of every git the store runs, given through the environment (withConfigEnv), so
+ * they hold whatever the clone's config says and cost no `git config` write (simple-git waits
+ * 50 ms after each silent command: five writes were 0.3 s of a new replica's first run). No gc in
+ * the middle of a run (it would stall a commit); `maintain()` rolls packs up between runs instead.
+ * Small commits and fetches stay packs: exploding them into loose objects costs a file per
+ * object, milliseconds each on a slow disk.
  */
 const CLONE_SETTINGS: readonly (readonly [string, string])[] = [
   ['gc.auto', '0'],
@@ -122,7 +125,7 @@ export async function openGitStore(options: GitStoreOptions): Promise<CavraGitSt
   const remoteLabel = redactRemote(options.remote);
   const stateDir = resolvePath(options.cwd ?? process.cwd(), options.stateDir);
   const repoDir = join(stateDir, CLONE_DIR);
-  const env = createGitEnv(options.env ?? process.env, { GIT_DIR: repoDir });
+  const env = withConfigEnv(createGitEnv(options.env ?? process.env, { GIT_DIR: repoDir }), CLONE_SETTINGS);
   await mkdir(stateDir, { recursive: true });
   const lock = await acquireStateLock(stateDir);
   try {
@@ -190,8 +193,8 @@ async function initClone(
 }
 
 /**
- * Set the clone's remote and settings. They are read first (one `git config --list`) and only
- * what differs is written: a reopened clone costs one command, not one per setting.
+ * Set the clone's remote: read first (one `git config --list`) and written only when it differs
+ * (a new clone, a moved remote, e.g. a rotated credential in the URL).
  */
 async function configureClone(repoDir: string, remote: string, env: NodeJS.ProcessEnv): Promise<void> {
   const options = { cwd: repoDir, env: { ...env, GIT_DIR: repoDir } };
@@ -201,20 +204,11 @@ async function configureClone(repoDir: string, remote: string, env: NodeJS.Proce
     );
   const listed = await settlePorcelain(options, (git) => git.listConfig('local'));
   if (!listed.ok) throw failure(listed);
-  const settings: (readonly [string, string])[] = [['remote.origin.url', remote], ...CLONE_SETTINGS];
-  for (const [key, value] of settings) {
-    if (listed.value.all[listedConfigKey(key)] === value) continue;
-    const result = await settlePorcelain(options, (git) => git.addConfig(key, value, false, 'local'));
-    if (!result.ok) throw failure(result);
-  }
-}
-
-/** A key as `git config --list` prints it: section and name lower-cased, a subsection as written. */
-function listedConfigKey(key: string): string {
-  const parts = key.split('.');
-  const name = parts.pop() ?? '';
-  const section = parts.shift() ?? '';
-  return [section.toLowerCase(), ...parts, name.toLowerCase()].join('.');
+  if (listed.value.all['remote.origin.url'] === remote) return;
+  const result = await settlePorcelain(options, (git) =>
+    git.addConfig('remote.origin.url', remote, false, 'local'),
+  );
+  if (!result.ok) throw failure(result);
 }
 
 /**
