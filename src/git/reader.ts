@@ -185,9 +185,11 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
     async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
       assertRevision(ancestor, repoDir);
       assertRevision(descendant, repoDir);
-      const result = await runPorcelain(['merge-base', '--is-ancestor', ancestor, descendant], porcelain);
-      // 0: an ancestor, 1: not one; anything else is git failing (unknown commit, broken repo).
-      if (result.ok) return true;
+      // Not `--is-ancestor`, which answers by exit code alone: simple-git waits 50 ms more for a
+      // command that prints nothing, and this runs on every pass whose tip moved. `ancestor` is
+      // an ancestor exactly when it is the best common ancestor; exit 1: none in common.
+      const result = await runPorcelain(['merge-base', ancestor, descendant], porcelain);
+      if (result.ok) return result.value.trim() === ancestor;
       if (result.exitCode === 1) return false;
       throw new GitError(
         `Checking whether ${ancestor} is an ancestor of ${descendant} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,

@@ -188,6 +188,9 @@ describe('isAncestor and readObjects', () => {
     expect(await reader.isAncestor(ids.root!, ids.deleted!)).toBe(true);
     expect(await reader.isAncestor(ids.deleted!, ids.deleted!)).toBe(true);
     expect(await reader.isAncestor(ids.side2!, ids.merge!)).toBe(false);
+    // A descendant is not an ancestor (their best common ancestor is the other one).
+    expect(await reader.isAncestor(ids.deleted!, ids.root!)).toBe(false);
+    await expect(reader.isAncestor('f'.repeat(40), ids.root!)).rejects.toThrow(/is an ancestor of/);
   });
 
   it('reads <commit>:<path> objects with their blob ids; missing paths are null; large ones are skipped unread', async () => {
