@@ -20,6 +20,7 @@ import {
   formatFindings,
   type ValidateFormat,
 } from '../manifests/format-findings.js';
+import { createHistoryCache, prefetchBranch } from '../read-model/history-cache.js';
 import { readManifests, readWorktreeManifests } from '../read-model/read-manifests.js';
 import type { ClosureTargets } from '../domain/closures.js';
 import type { ManifestLoadResult } from '../manifests/validate-manifests.js';
@@ -70,9 +71,15 @@ export async function validateRevision(
   const progress = createProgressReporter(context);
   try {
     const { revision, ledgerRevision } = await resolveRevisions(repository, options);
+    const history = createHistoryCache();
+    // git walks the history (for provenance) while the records are read and checked.
+    prefetchBranch(repository.reader, history, 'tracked', revision);
     const records = await readRecordTargets(repository.reader, ledgerRevision ?? revision);
     const onProgress = progress.phase('validating manifests');
-    return { revision, result: await readManifests(repository.reader, revision, { records, onProgress }) };
+    return {
+      revision,
+      result: await readManifests(repository.reader, revision, { records, onProgress, history }),
+    };
   } finally {
     progress.stop();
     await repository.close();

@@ -184,6 +184,22 @@ export async function readBranchAt(
 }
 
 /**
+ * Start walking `commit`'s history into the cache now, without waiting for it. `git log
+ * --topo-order` prints nothing until it has walked every commit (half a second at 10,000), so a
+ * read that lists and verifies records first gets the walk for free on git's side while it does.
+ * A later read of the same commit finds it walked, or waits for this walk in the cache's queue; a
+ * failed walk is left for that read to make again and report.
+ */
+export function prefetchBranch(
+  reader: GitReader,
+  cache: HistoryCache,
+  slot: 'tracked' | 'ledger',
+  commit: string,
+): void {
+  withHistoryCache(cache, () => readBranchAt(reader, cache, slot, commit)).catch(() => undefined);
+}
+
+/**
  * Take a walk of `tip`'s whole history that lists at least the slot's prefixes (e.g. every path:
  * the ledger check's walk) as the slot's walked branch, so that history is not walked again. The
  * folds read only the paths they know, so extra changes are ignored. Does nothing when the slot

@@ -8,7 +8,7 @@ import { emptyRecordSet, type Finding, type RecordSet } from '../domain/types.js
 import type { ManifestCache, ManifestLoadResult } from '../manifests/validate-manifests.js';
 import { readManifests } from './read-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
-import { createHistoryCache, type HistoryCache } from './history-cache.js';
+import { createHistoryCache, prefetchBranch, type HistoryCache } from './history-cache.js';
 
 export interface Snapshot {
   /** Commit the manifests were read from. */
@@ -53,6 +53,9 @@ export async function readSnapshot(
   options: ReadSnapshotOptions = {},
 ): Promise<Snapshot> {
   const ledgerRevision = options.ledgerRevision === undefined ? revision : options.ledgerRevision;
+  const history = options.cache?.history ?? createHistoryCache();
+  // git walks the history (for provenance) while the records are read and checked.
+  prefetchBranch(reader, history, 'tracked', revision);
   const { records, findings } =
     ledgerRevision === null
       ? { records: emptyRecordSet(), findings: [] }
@@ -60,7 +63,6 @@ export async function readSnapshot(
           ...(options.cache ? { cache: options.cache.records } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         });
-  const history = options.cache?.history ?? createHistoryCache();
   const manifests = await readManifests(reader, revision, {
     records: indexRecords(records),
     history,
