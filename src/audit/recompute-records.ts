@@ -38,7 +38,7 @@ import { planRetryWork } from '../domain/retry-plan.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
 import type { DocumentSummary } from '../manifests/document-identity.js';
-import { markAncestors } from '../read-model/history-index.js';
+import { isAncestorPosition } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
 import { readGateFacts } from '../read-model/read-gate-facts.js';
@@ -244,7 +244,9 @@ interface Ancestry {
 }
 
 function createAncestry(history: BranchHistory): Ancestry {
-  const marks = new Map<number, Uint8Array>();
+  // Verdicts by pair; each walk goes back only as far as the ancestor's position (evidence and
+  // deliveries are usually a few commits before the revision that read them), not the history.
+  const verdicts = new Map<string, boolean>();
   const { byId } = history.index;
   return {
     has: (commit) => byId.has(commit),
@@ -252,13 +254,13 @@ function createAncestry(history: BranchHistory): Ancestry {
       const a = byId.get(ancestor);
       const c = byId.get(commit);
       if (a === undefined || c === undefined) return false;
-      let set = marks.get(c);
-      if (set === undefined) {
-        if (marks.size > 64) marks.clear();
-        set = markAncestors(history.index, c);
-        marks.set(c, set);
+      const key = `${a}\n${c}`;
+      let verdict = verdicts.get(key);
+      if (verdict === undefined) {
+        verdict = isAncestorPosition(history.index, a, c);
+        verdicts.set(key, verdict);
       }
-      return set[a] === 1;
+      return verdict;
     },
   };
 }
@@ -418,7 +420,10 @@ async function checkGate(
       groups[groups.length - 1]!.push(item);
     else groups.push([item]);
   }
-  const manifestCache: ManifestCache = new Map();
+  // Seeded with the tip's validated files: a file a revision shares with the tip (same path, blob
+  // and provenance) is validated once, not once per run that reads it (a local copy, so what the
+  // runs' revisions add is dropped with the audit).
+  const manifestCache: ManifestCache = new Map(input.cache.manifests);
   for (const group of groups) {
     const { revision, before, ledgerRevision } = group[0]!;
     const keys = new Set(group.map((item) => item.key));
@@ -735,7 +740,7 @@ async function checkPlaybooks(
   const findings: AuditFinding[] = [];
   // A playbook is planned from the providers and the policy alone: only their files are read at
   // its revision (a full read at every playbook's revision would cost playbooks × files).
-  const manifestCache: ManifestCache = new Map();
+  const manifestCache: ManifestCache = new Map(input.cache.manifests);
   for (const playbook of input.snapshot.records.playbooks) {
     const path = safePath('playbooks', playbook.playbook_id, playbook.generated_at);
     const commit = ledger.commitOfPath.get(path);
