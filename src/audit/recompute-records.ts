@@ -34,11 +34,12 @@ import type {
   PlaybookRecord,
   RecordSet,
 } from '../domain/types.js';
+import { emptyRecordSet } from '../domain/types.js';
 import { planRetryWork } from '../domain/retry-plan.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
 import type { DocumentSummary } from '../manifests/document-identity.js';
-import { isAncestorPosition } from '../read-model/history-index.js';
+import { advanceAncestorMarks, isAncestorPosition } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
 import { readGateFacts } from '../read-model/read-gate-facts.js';
@@ -197,6 +198,105 @@ function recordsAt(
     if (outcome !== undefined && outcome.kind !== null && outcome.kind !== 'claims') outcomes.push(outcome);
   }
   return assembleRecords(outcomes).records;
+}
+
+/**
+ * The records at one position after another (playbooks in ledger order), each from the last by
+ * the records the positions in between added: assembled on their own, then merged into the id
+ * order assembleRecords gives. That is the very set assembleRecords gives for all of them as long
+ * as no two records share a kind and id or a sort key (then which copy counts, or their order,
+ * depends on paths): at the first such record, or a position that is no descendant of the last,
+ * the cursor gives up (null) and the caller assembles from the root ({@link recordsAt}).
+ */
+interface RecordsCursor {
+  position: number;
+  marks: Uint8Array;
+  seen: Set<string>;
+  records: RecordSet;
+  broken: boolean;
+}
+
+function createRecordsCursor(index: LedgerIndex): RecordsCursor {
+  return {
+    position: -1,
+    marks: new Uint8Array(index.commits.length),
+    seen: new Set(),
+    records: emptyRecordSet(),
+    broken: false,
+  };
+}
+
+/** The order sortById (records/read-records.ts) leaves each kind in: by its id field's text. */
+const ID_FIELDS = {
+  deliveries: 'record_id',
+  executions: 'execution_id',
+  playbooks: 'playbook_id',
+  closures: 'closure_id',
+  runs: 'run_id',
+  claims: 'claim_id',
+} as const satisfies Record<keyof RecordSet, string>;
+
+function recordsAtCursor(cursor: RecordsCursor, index: LedgerIndex, position: number): RecordSet | null {
+  if (cursor.broken) return null;
+  const first = cursor.position === -1;
+  const added = advanceAncestorMarks(
+    { parentsOf: (at) => index.parents[at]! },
+    cursor.marks,
+    cursor.position,
+    position,
+  );
+  if (added === null) {
+    cursor.broken = true;
+    return null;
+  }
+  const keys = [...(first ? index.baselineKeys : []), ...added.flatMap((at) => index.added[at]!)];
+  const outcomes: ParsedRecordFile[] = [];
+  for (const key of keys) {
+    const outcome = index.outcomes.get(key);
+    if (outcome === undefined || outcome.kind === null || outcome.kind === 'claims') continue;
+    // Its file's id and its sort key: either seen before, and paths would decide.
+    const identity = `${outcome.kind}/${outcome.id}`;
+    const sortKey = `${outcome.kind}\n${String(outcome.record[ID_FIELDS[outcome.kind]])}`;
+    if (cursor.seen.has(identity) || cursor.seen.has(sortKey)) {
+      cursor.broken = true;
+      return null;
+    }
+    cursor.seen.add(identity);
+    cursor.seen.add(sortKey);
+    outcomes.push(outcome);
+  }
+  const delta = assembleRecords(outcomes).records;
+  const merged = emptyRecordSet();
+  for (const kind of Object.keys(ID_FIELDS) as (keyof RecordSet)[]) {
+    const list = mergeById<unknown>(cursor.records[kind], delta[kind], ID_FIELDS[kind]);
+    if (list === null) {
+      cursor.broken = true;
+      return null;
+    }
+    (merged[kind] as unknown[]) = list;
+  }
+  cursor.position = position;
+  cursor.records = merged;
+  return merged;
+}
+
+/** Two lists in id order merged into one; null when an id is in both (no order between them). */
+function mergeById<T>(a: readonly T[], b: readonly T[], field: string): T[] | null {
+  if (b.length === 0) return [...a];
+  const idOf = (record: T): string => String((record as Record<string, unknown>)[field]);
+  const result: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = idOf(a[i]!);
+    const y = idOf(b[j]!);
+    if (x === y) return null;
+    if (x < y) result.push(a[i++]!);
+    else result.push(b[j++]!);
+  }
+  while (i < a.length) result.push(a[i++]!);
+  while (j < b.length) result.push(b[j++]!);
+  return result;
 }
 
 /** The delivery and execution records of `keys` at a position of the walk (see {@link recordsAt}). */
@@ -741,7 +841,27 @@ async function checkPlaybooks(
   // A playbook is planned from the providers and the policy alone: only their files are read at
   // its revision (a full read at every playbook's revision would cost playbooks × files).
   const manifestCache: ManifestCache = new Map(input.cache.manifests);
-  for (const playbook of input.snapshot.records.playbooks) {
+  // In ledger order, so the records at each playbook's commit come from the previous one's.
+  const positionOf = (playbook: PlaybookRecord): number => {
+    const commit = ledger.commitOfPath.get(
+      safePath('playbooks', playbook.playbook_id, playbook.generated_at),
+    );
+    return commit === undefined ? -1 : (ledger.position.get(commit) ?? -1);
+  };
+  const playbooks = [...input.snapshot.records.playbooks].sort((a, b) => positionOf(a) - positionOf(b));
+  const cursor = createRecordsCursor(ledger);
+  // The records at its commit but the playbooks that commit added (they are not their own input).
+  const recordsBefore = (position: number, own: ReadonlySet<string>): RecordSet => {
+    const all = recordsAtCursor(cursor, ledger, position);
+    if (all === null) return recordsAt(ledger, position, (key) => !own.has(key));
+    const ownRecords = new Set<unknown>();
+    for (const key of own) {
+      const outcome = ledger.outcomes.get(key);
+      if (outcome !== undefined && outcome.kind !== null) ownRecords.add(outcome.record);
+    }
+    return { ...all, playbooks: all.playbooks.filter((record) => !ownRecords.has(record)) };
+  };
+  for (const playbook of playbooks) {
     const path = safePath('playbooks', playbook.playbook_id, playbook.generated_at);
     const commit = ledger.commitOfPath.get(path);
     const position = commit === undefined ? undefined : ledger.position.get(commit);
@@ -770,7 +890,7 @@ async function checkPlaybooks(
       }).some((candidate) => canonicalJson(playbookAtVersion(candidate, version)) === expected);
     // The playbooks of its own commit (it, and any generated with it) are not their own input.
     const own = new Set(ledger.added[position]!.filter((key) => key.includes(':records/playbooks/')));
-    let ok = recomputes(recordsAt(ledger, position, (key) => !own.has(key)));
+    let ok = recomputes(recordsBefore(position, own));
     // Planned at the run's start: the records before one of its run's earlier reconciler commits.
     for (
       let at: number | undefined = ledger.parents[position]![0], steps = 0;

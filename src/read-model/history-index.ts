@@ -166,23 +166,26 @@ export function extendNewestRecordedAncestors(
  * ancestors (`marks` holding exactly `from` and its ancestors: every ancestor of `position` not
  * marked is reached without crossing a marked commit, since an ancestor of a marked commit is
  * marked). Returns null when `from` is not an ancestor of `position`; `marks` is then spoilt.
- * With `from` = -1 and no marks, it marks every ancestor (as {@link markAncestors}).
+ * With `from` = -1 and no marks, it marks every ancestor (as {@link markAncestors}). Takes an
+ * index, or the parents of each position of another walk (the audit's ledger index).
  */
 export function advanceAncestorMarks(
-  index: HistoryIndex,
+  index: HistoryIndex | { parentsOf: (position: number) => readonly number[] },
   marks: Uint8Array,
   from: number,
   position: number,
 ): number[] | null {
   if (position === from) return [];
   if (marks[position] === 1) return null; // behind `from`, or `from` itself
+  const parentsOf =
+    'parentsOf' in index ? index.parentsOf : (at: number) => index.commits[at]!.parentPositions;
   let found = from === -1;
   const added = [position];
   const pending = [position];
   marks[position] = 1;
   while (pending.length > 0) {
     const current = pending.pop()!;
-    for (const parent of index.commits[current]!.parentPositions) {
+    for (const parent of parentsOf(current)) {
       if (parent === from) found = true;
       if (marks[parent] === 0) {
         marks[parent] = 1;
