@@ -524,14 +524,22 @@ async function checkGate(
   // and provenance) is validated once, not once per run that reads it (a local copy, so what the
   // runs' revisions add is dropped with the audit).
   const manifestCache: ManifestCache = new Map(input.cache.manifests);
+  // Only the files that ever held a document of a group's keys (or a provider or the policy) are
+  // read at its revision: the rest of the tree cannot change what is decided for the keys. Where
+  // they are at every group's revision is asked in a few requests up front, not one per group.
+  const keyPathsOf = (group: readonly Item[]): string[] =>
+    [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
+  const located = await readObjectsInChunks(
+    reader,
+    groups.flatMap((group) => keyPathsOf(group).map((path) => `${group[0]!.revision}:${path}`)),
+  );
+  const groupReader = withLocatedPaths(reader, located);
   for (const group of groups) {
     const { revision, before, ledgerRevision } = group[0]!;
     const keys = new Set(group.map((item) => item.key));
     const grouped = recordsOfKeysAt(ledger, before, keys);
-    // Only the files that ever held a document of these keys (or a provider or the policy) are
-    // read at the revision: the rest of its tree cannot change what is decided for the keys.
-    const keyPaths = [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
-    const manifests = await readManifests(reader, revision, {
+    const keyPaths = keyPathsOf(group);
+    const manifests = await readManifests(groupReader, revision, {
       records: closureTargets,
       history: input.cache.history,
       cache: manifestCache,
@@ -586,6 +594,40 @@ async function checkGate(
     }
   }
   return findings;
+}
+
+/** `readObjects` sizes only (no content) of many names, a few thousand per request. */
+async function readObjectsInChunks(
+  reader: GitReader,
+  names: readonly string[],
+): Promise<Map<string, StoredObject | null>> {
+  const result = new Map<string, StoredObject | null>();
+  const unique = [...new Set(names)];
+  for (let start = 0; start < unique.length; start += 2000) {
+    const objects = await reader.readObjects(unique.slice(start, start + 2000), { maxBytes: 0 });
+    for (const [name, object] of objects) result.set(name, object);
+  }
+  return result;
+}
+
+/**
+ * `reader`, with the size-only lookups (`readObjects`, maxBytes 0) of names in `located`
+ * answered from it (what the same request gave up front); everything else goes to git.
+ */
+function withLocatedPaths(reader: GitReader, located: ReadonlyMap<string, StoredObject | null>): GitReader {
+  return {
+    resolve: (rev) => reader.resolve(rev),
+    listTree: (commit, prefixes, options) => reader.listTree(commit, prefixes, options),
+    readBlobs: (blobs) => reader.readBlobs(blobs),
+    walkHistory: (request) => reader.walkHistory(request),
+    isAncestor: (ancestor, descendant) => reader.isAncestor(ancestor, descendant),
+    verifySignatures: (commits, signers) => reader.verifySignatures(commits, signers),
+    readObjects: (names, options) => {
+      if (options?.maxBytes !== 0 || !names.every((name) => located.has(name)))
+        return reader.readObjects(names, options);
+      return Promise.resolve(new Map(names.map((name) => [name, located.get(name) ?? null])));
+    },
+  };
 }
 
 /**
