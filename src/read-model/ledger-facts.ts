@@ -31,10 +31,9 @@ import {
 const READ_CHUNK = 2000;
 
 /**
- * Fold the ledger branch's walked commits not folded yet: read each record blob they add (once,
- * cached), remember execution and closure records, and the `source_revision`s of records that
- * reconciler commits (those with the replica trailer) added. A record an operator commits does
- * not make a revision "recorded": the base of a change must be what a reconciler saw.
+ * Fold the ledger branch's walked commits not folded yet: read and summarise each record blob of
+ * a kind the gate reads that they add (once, cached by kind and blob). What each commit then adds
+ * to the gate's facts is {@link visitLedgerFacts} over those summaries.
  */
 export async function foldLedgerHistory(
   reader: GitReader,
@@ -65,29 +64,17 @@ export async function foldLedgerHistory(
       cache.records.set(key, content === null ? null : summarizeRecord(item.kind, content));
     }
   }
-  for (const commit of pending) {
-    visitLedgerFacts(cache, commit, (fact, key) => {
-      const map =
-        fact === 'execution' ? ledger.executions : fact === 'closure' ? ledger.closures : ledger.recorded;
-      addPosition(map, key, commit.position);
-    });
-  }
   ledger.done = commits.length;
-}
-
-function addPosition(map: Map<string, number[]>, key: string, position: number): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [position]);
-  else if (list[list.length - 1] !== position) list.push(position);
 }
 
 /** What a ledger commit adds to the gate's facts: an execution or closure record (by blob), a recorded revision. */
 export type LedgerFact = 'execution' | 'closure' | 'recorded';
 
 /**
- * The gate's facts one walked ledger commit adds, from the record summaries the fold read (see
- * {@link foldLedgerHistory}): the one reading of a commit's records, for the fold and for
- * {@link LedgerCursor}s alike.
+ * The gate's facts one folded ledger commit adds, from the record summaries the fold read (see
+ * {@link foldLedgerHistory}): its execution and closure records, and the `source_revision`s of
+ * its records when it is a reconciler commit (replica trailer). A record an operator commits does
+ * not make a revision "recorded": the base of a change must be what a reconciler saw.
  */
 export function visitLedgerFacts(
   cache: HistoryCache,
