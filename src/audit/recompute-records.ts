@@ -34,11 +34,12 @@ import type {
   PlaybookRecord,
   RecordSet,
 } from '../domain/types.js';
+import { emptyRecordSet } from '../domain/types.js';
 import { planRetryWork } from '../domain/retry-plan.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
 import type { DocumentSummary } from '../manifests/document-identity.js';
-import { markAncestors } from '../read-model/history-index.js';
+import { advanceAncestorMarks, isAncestorPosition } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
 import { readGateFacts } from '../read-model/read-gate-facts.js';
@@ -199,6 +200,105 @@ function recordsAt(
   return assembleRecords(outcomes).records;
 }
 
+/**
+ * The records at one position after another (playbooks in ledger order), each from the last by
+ * the records the positions in between added: assembled on their own, then merged into the id
+ * order assembleRecords gives. That is the very set assembleRecords gives for all of them as long
+ * as no two records share a kind and id or a sort key (then which copy counts, or their order,
+ * depends on paths): at the first such record, or a position that is no descendant of the last,
+ * the cursor gives up (null) and the caller assembles from the root ({@link recordsAt}).
+ */
+interface RecordsCursor {
+  position: number;
+  marks: Uint8Array;
+  seen: Set<string>;
+  records: RecordSet;
+  broken: boolean;
+}
+
+function createRecordsCursor(index: LedgerIndex): RecordsCursor {
+  return {
+    position: -1,
+    marks: new Uint8Array(index.commits.length),
+    seen: new Set(),
+    records: emptyRecordSet(),
+    broken: false,
+  };
+}
+
+/** The order sortById (records/read-records.ts) leaves each kind in: by its id field's text. */
+const ID_FIELDS = {
+  deliveries: 'record_id',
+  executions: 'execution_id',
+  playbooks: 'playbook_id',
+  closures: 'closure_id',
+  runs: 'run_id',
+  claims: 'claim_id',
+} as const satisfies Record<keyof RecordSet, string>;
+
+function recordsAtCursor(cursor: RecordsCursor, index: LedgerIndex, position: number): RecordSet | null {
+  if (cursor.broken) return null;
+  const first = cursor.position === -1;
+  const added = advanceAncestorMarks(
+    { parentsOf: (at) => index.parents[at]! },
+    cursor.marks,
+    cursor.position,
+    position,
+  );
+  if (added === null) {
+    cursor.broken = true;
+    return null;
+  }
+  const keys = [...(first ? index.baselineKeys : []), ...added.flatMap((at) => index.added[at]!)];
+  const outcomes: ParsedRecordFile[] = [];
+  for (const key of keys) {
+    const outcome = index.outcomes.get(key);
+    if (outcome === undefined || outcome.kind === null || outcome.kind === 'claims') continue;
+    // Its file's id and its sort key: either seen before, and paths would decide.
+    const identity = `${outcome.kind}/${outcome.id}`;
+    const sortKey = `${outcome.kind}\n${String(outcome.record[ID_FIELDS[outcome.kind]])}`;
+    if (cursor.seen.has(identity) || cursor.seen.has(sortKey)) {
+      cursor.broken = true;
+      return null;
+    }
+    cursor.seen.add(identity);
+    cursor.seen.add(sortKey);
+    outcomes.push(outcome);
+  }
+  const delta = assembleRecords(outcomes).records;
+  const merged = emptyRecordSet();
+  for (const kind of Object.keys(ID_FIELDS) as (keyof RecordSet)[]) {
+    const list = mergeById<unknown>(cursor.records[kind], delta[kind], ID_FIELDS[kind]);
+    if (list === null) {
+      cursor.broken = true;
+      return null;
+    }
+    (merged[kind] as unknown[]) = list;
+  }
+  cursor.position = position;
+  cursor.records = merged;
+  return merged;
+}
+
+/** Two lists in id order merged into one; null when an id is in both (no order between them). */
+function mergeById<T>(a: readonly T[], b: readonly T[], field: string): T[] | null {
+  if (b.length === 0) return [...a];
+  const idOf = (record: T): string => String((record as Record<string, unknown>)[field]);
+  const result: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = idOf(a[i]!);
+    const y = idOf(b[j]!);
+    if (x === y) return null;
+    if (x < y) result.push(a[i++]!);
+    else result.push(b[j++]!);
+  }
+  while (i < a.length) result.push(a[i++]!);
+  while (j < b.length) result.push(b[j++]!);
+  return result;
+}
+
 /** The delivery and execution records of `keys` at a position of the walk (see {@link recordsAt}). */
 function recordsOfKeysAt(index: LedgerIndex, position: number | null, keys: ReadonlySet<string>): RecordSet {
   if (index.byDeliveryKey === undefined) {
@@ -244,7 +344,9 @@ interface Ancestry {
 }
 
 function createAncestry(history: BranchHistory): Ancestry {
-  const marks = new Map<number, Uint8Array>();
+  // Verdicts by pair; each walk goes back only as far as the ancestor's position (evidence and
+  // deliveries are usually a few commits before the revision that read them), not the history.
+  const verdicts = new Map<string, boolean>();
   const { byId } = history.index;
   return {
     has: (commit) => byId.has(commit),
@@ -252,13 +354,13 @@ function createAncestry(history: BranchHistory): Ancestry {
       const a = byId.get(ancestor);
       const c = byId.get(commit);
       if (a === undefined || c === undefined) return false;
-      let set = marks.get(c);
-      if (set === undefined) {
-        if (marks.size > 64) marks.clear();
-        set = markAncestors(history.index, c);
-        marks.set(c, set);
+      const key = `${a}\n${c}`;
+      let verdict = verdicts.get(key);
+      if (verdict === undefined) {
+        verdict = isAncestorPosition(history.index, a, c);
+        verdicts.set(key, verdict);
       }
-      return set[a] === 1;
+      return verdict;
     },
   };
 }
@@ -418,15 +520,26 @@ async function checkGate(
       groups[groups.length - 1]!.push(item);
     else groups.push([item]);
   }
-  const manifestCache: ManifestCache = new Map();
+  // Seeded with the tip's validated files: a file a revision shares with the tip (same path, blob
+  // and provenance) is validated once, not once per run that reads it (a local copy, so what the
+  // runs' revisions add is dropped with the audit).
+  const manifestCache: ManifestCache = new Map(input.cache.manifests);
+  // Only the files that ever held a document of a group's keys (or a provider or the policy) are
+  // read at its revision: the rest of the tree cannot change what is decided for the keys. Where
+  // they are at every group's revision is asked in a few requests up front, not one per group.
+  const keyPathsOf = (group: readonly Item[]): string[] =>
+    [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
+  const located = await readObjectsInChunks(
+    reader,
+    groups.flatMap((group) => keyPathsOf(group).map((path) => `${group[0]!.revision}:${path}`)),
+  );
+  const groupReader = withLocatedPaths(reader, located);
   for (const group of groups) {
     const { revision, before, ledgerRevision } = group[0]!;
     const keys = new Set(group.map((item) => item.key));
     const grouped = recordsOfKeysAt(ledger, before, keys);
-    // Only the files that ever held a document of these keys (or a provider or the policy) are
-    // read at the revision: the rest of its tree cannot change what is decided for the keys.
-    const keyPaths = [...new Set(group.flatMap((item) => pathsOf(item.execution)))].sort(compareStrings);
-    const manifests = await readManifests(reader, revision, {
+    const keyPaths = keyPathsOf(group);
+    const manifests = await readManifests(groupReader, revision, {
       records: closureTargets,
       history: input.cache.history,
       cache: manifestCache,
@@ -481,6 +594,40 @@ async function checkGate(
     }
   }
   return findings;
+}
+
+/** `readObjects` sizes only (no content) of many names, a few thousand per request. */
+async function readObjectsInChunks(
+  reader: GitReader,
+  names: readonly string[],
+): Promise<Map<string, StoredObject | null>> {
+  const result = new Map<string, StoredObject | null>();
+  const unique = [...new Set(names)];
+  for (let start = 0; start < unique.length; start += 2000) {
+    const objects = await reader.readObjects(unique.slice(start, start + 2000), { maxBytes: 0 });
+    for (const [name, object] of objects) result.set(name, object);
+  }
+  return result;
+}
+
+/**
+ * `reader`, with the size-only lookups (`readObjects`, maxBytes 0) of names in `located`
+ * answered from it (what the same request gave up front); everything else goes to git.
+ */
+function withLocatedPaths(reader: GitReader, located: ReadonlyMap<string, StoredObject | null>): GitReader {
+  return {
+    resolve: (rev) => reader.resolve(rev),
+    listTree: (commit, prefixes, options) => reader.listTree(commit, prefixes, options),
+    readBlobs: (blobs) => reader.readBlobs(blobs),
+    walkHistory: (request) => reader.walkHistory(request),
+    isAncestor: (ancestor, descendant) => reader.isAncestor(ancestor, descendant),
+    verifySignatures: (commits, signers) => reader.verifySignatures(commits, signers),
+    readObjects: (names, options) => {
+      if (options?.maxBytes !== 0 || !names.every((name) => located.has(name)))
+        return reader.readObjects(names, options);
+      return Promise.resolve(new Map(names.map((name) => [name, located.get(name) ?? null])));
+    },
+  };
 }
 
 /**
@@ -735,8 +882,28 @@ async function checkPlaybooks(
   const findings: AuditFinding[] = [];
   // A playbook is planned from the providers and the policy alone: only their files are read at
   // its revision (a full read at every playbook's revision would cost playbooks × files).
-  const manifestCache: ManifestCache = new Map();
-  for (const playbook of input.snapshot.records.playbooks) {
+  const manifestCache: ManifestCache = new Map(input.cache.manifests);
+  // In ledger order, so the records at each playbook's commit come from the previous one's.
+  const positionOf = (playbook: PlaybookRecord): number => {
+    const commit = ledger.commitOfPath.get(
+      safePath('playbooks', playbook.playbook_id, playbook.generated_at),
+    );
+    return commit === undefined ? -1 : (ledger.position.get(commit) ?? -1);
+  };
+  const playbooks = [...input.snapshot.records.playbooks].sort((a, b) => positionOf(a) - positionOf(b));
+  const cursor = createRecordsCursor(ledger);
+  // The records at its commit but the playbooks that commit added (they are not their own input).
+  const recordsBefore = (position: number, own: ReadonlySet<string>): RecordSet => {
+    const all = recordsAtCursor(cursor, ledger, position);
+    if (all === null) return recordsAt(ledger, position, (key) => !own.has(key));
+    const ownRecords = new Set<unknown>();
+    for (const key of own) {
+      const outcome = ledger.outcomes.get(key);
+      if (outcome !== undefined && outcome.kind !== null) ownRecords.add(outcome.record);
+    }
+    return { ...all, playbooks: all.playbooks.filter((record) => !ownRecords.has(record)) };
+  };
+  for (const playbook of playbooks) {
     const path = safePath('playbooks', playbook.playbook_id, playbook.generated_at);
     const commit = ledger.commitOfPath.get(path);
     const position = commit === undefined ? undefined : ledger.position.get(commit);
@@ -765,7 +932,7 @@ async function checkPlaybooks(
       }).some((candidate) => canonicalJson(playbookAtVersion(candidate, version)) === expected);
     // The playbooks of its own commit (it, and any generated with it) are not their own input.
     const own = new Set(ledger.added[position]!.filter((key) => key.includes(':records/playbooks/')));
-    let ok = recomputes(recordsAt(ledger, position, (key) => !own.has(key)));
+    let ok = recomputes(recordsBefore(position, own));
     // Planned at the run's start: the records before one of its run's earlier reconciler commits.
     for (
       let at: number | undefined = ledger.parents[position]![0], steps = 0;

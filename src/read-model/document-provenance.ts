@@ -15,8 +15,8 @@ import { summarizeYamlFile } from '../manifests/document-identity.js';
 import type { YamlLimits } from '../manifests/limits.js';
 import { parseYamlFile, type ParsedYamlFile } from '../manifests/parse-yaml.js';
 import { isManifestPath } from '../manifests/validate-manifests.js';
+import { ancestorMarksAt } from './ancestor-marks.js';
 import {
-  ancestorMarksOf,
   commitInfoAt,
   readBranchAt,
   useLimits,
@@ -24,7 +24,7 @@ import {
   type BranchHistory,
   type HistoryCache,
 } from './history-cache.js';
-import { compareCommits, markAncestors } from './history-index.js';
+import { compareCommits } from './history-index.js';
 
 /** Blobs read per `cat-file` request while folding, so memory stays bounded on long histories. */
 const READ_CHUNK = 2000;
@@ -80,9 +80,7 @@ async function readProvenanceAlone(
     parsed,
   );
 
-  const marks = at.atTip
-    ? null
-    : ancestorMarksOf(at.branch, at.position, () => markAncestors(at.branch.index, at.position));
+  const marks = at.atTip ? null : ancestorMarksAt(at.branch, at.position);
   const { commits } = at.branch.index;
   const oldestHolder = (identity: string): number | null => {
     let best: number | null = null;

@@ -35,18 +35,13 @@ export interface ManifestHistory {
   policyPaths: Set<string>;
 }
 
-/** Folded ledger facts of a branch (up to `done` commits of its index). */
+/**
+ * How far a branch's ledger is folded (`done` commits of its index): the record blobs those
+ * commits added are summarised in `HistoryCache.records`, from which a ledger cursor
+ * (ledger-cursor.ts) takes the facts of the commits it stands on.
+ */
 export interface LedgerHistory {
   done: number;
-  /** Execution record blobs ever added (also ones deleted later) → positions of the commits adding them. */
-  executions: Map<string, number[]>;
-  /** Closure record blobs ever added → positions of the commits adding them. */
-  closures: Map<string, number[]>;
-  /**
-   * `source_revision`s of records added by reconciler commits (those carrying the replica
-   * trailer) → positions of those commits.
-   */
-  recorded: Map<string, number[]>;
 }
 
 /** One walked branch and what was folded from it. */
@@ -56,10 +51,6 @@ export interface BranchHistory {
   ledger: LedgerHistory;
   /** CommitInfo by position, built once (shared, never mutate). */
   commitInfos: Map<number, CommitInfo>;
-  /** Ancestor marks of non-tip commits asked for (API `?at=`, verify), a few kept. */
-  ancestorMarks: Map<number, Uint8Array>;
-  /** Newest recorded ancestors, valid for `commits` commits and `recorded` revisions of a ledger. */
-  newestRecorded: { commits: number; ledger: LedgerHistory; recorded: number; values: Int32Array } | null;
 }
 
 export interface HistoryCache {
@@ -131,7 +122,7 @@ function emptyManifestHistory(): ManifestHistory {
 }
 
 function emptyLedgerHistory(): LedgerHistory {
-  return { done: 0, executions: new Map(), closures: new Map(), recorded: new Map() };
+  return { done: 0 };
 }
 
 function createBranchHistory(index: HistoryIndex): BranchHistory {
@@ -140,8 +131,6 @@ function createBranchHistory(index: HistoryIndex): BranchHistory {
     manifests: emptyManifestHistory(),
     ledger: emptyLedgerHistory(),
     commitInfos: new Map(),
-    ancestorMarks: new Map(),
-    newestRecorded: null,
   };
 }
 
@@ -215,20 +204,6 @@ export function adoptWalk(
   const index = createHistoryIndex(slot === 'tracked' ? TRACKED_PREFIXES : LEDGER_PREFIXES);
   appendWalk(index, walked, tip);
   cache[slot] = createBranchHistory(index);
-}
-
-/** 1 for `position` and its ancestors (cached for a few positions). */
-export function ancestorMarksOf(
-  branch: BranchHistory,
-  position: number,
-  compute: () => Uint8Array,
-): Uint8Array {
-  const cached = branch.ancestorMarks.get(position);
-  if (cached !== undefined && cached.length === branch.index.commits.length) return cached;
-  const marks = compute();
-  if (branch.ancestorMarks.size >= 4) branch.ancestorMarks.clear();
-  branch.ancestorMarks.set(position, marks);
-  return marks;
 }
 
 /**

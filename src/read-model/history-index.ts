@@ -130,15 +130,92 @@ export function computeNewestRecordedAncestors(
   for (const commit of index.commits) {
     if (isRecorded(commit.commit)) recorded[commit.position] = 1;
   }
-  for (const commit of index.commits) {
+  extendNewestRecordedAncestors(index, recorded, result, 0, index.commits.length);
+  return result;
+}
+
+/**
+ * The pass of {@link computeNewestRecordedAncestors} over positions `from` (inclusive) to `to`
+ * (exclusive) only, into `result`, whose entries before `from` must already be right for
+ * `recorded` (1 = recorded, by position). A commit's answer depends only on its parents, whose
+ * positions are smaller, so a caller that learns of a newly recorded commit at position p need
+ * recompute only from p + 1, and only as far as it will ask.
+ */
+export function extendNewestRecordedAncestors(
+  index: HistoryIndex,
+  recorded: Uint8Array,
+  result: Int32Array,
+  from: number,
+  to: number,
+): void {
+  for (let position = from; position < to; position++) {
     let best = -1;
-    for (const parent of commit.parentPositions) {
+    for (const parent of index.commits[position]!.parentPositions) {
       const candidate = recorded[parent] === 1 ? parent : result[parent]!;
       if (candidate === -1) continue;
       if (best === -1 || compareCommits(index.commits[candidate]!, index.commits[best]!) > 0)
         best = candidate;
     }
-    result[commit.position] = best;
+    result[position] = best;
   }
-  return result;
+}
+
+/**
+ * The ancestors of `position` (itself included) that `marks` does not mark yet, marked now and
+ * returned in ascending position order, when the commit at `from` is `position` or one of its
+ * ancestors (`marks` holding exactly `from` and its ancestors: every ancestor of `position` not
+ * marked is reached without crossing a marked commit, since an ancestor of a marked commit is
+ * marked). Returns null when `from` is not an ancestor of `position`; `marks` is then spoilt.
+ * With `from` = -1 and no marks, it marks every ancestor (as {@link markAncestors}). Takes an
+ * index, or the parents of each position of another walk (the audit's ledger index).
+ */
+export function advanceAncestorMarks(
+  index: HistoryIndex | { parentsOf: (position: number) => readonly number[] },
+  marks: Uint8Array,
+  from: number,
+  position: number,
+): number[] | null {
+  if (position === from) return [];
+  if (marks[position] === 1) return null; // behind `from`, or `from` itself
+  const parentsOf =
+    'parentsOf' in index ? index.parentsOf : (at: number) => index.commits[at]!.parentPositions;
+  let found = from === -1;
+  const added = [position];
+  const pending = [position];
+  marks[position] = 1;
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    for (const parent of parentsOf(current)) {
+      if (parent === from) found = true;
+      if (marks[parent] === 0) {
+        marks[parent] = 1;
+        pending.push(parent);
+        added.push(parent);
+      }
+    }
+  }
+  if (!found) return null;
+  return added.sort((a, b) => a - b);
+}
+
+/**
+ * Whether the commit at `ancestor` is the one at `position` or one of its ancestors. The walk
+ * back from `position` never goes below `ancestor`'s position (parents come before children, so
+ * nothing there can lead to it): it costs the commits between the two, not the whole history.
+ */
+export function isAncestorPosition(index: HistoryIndex, ancestor: number, position: number): boolean {
+  if (ancestor === position) return true;
+  if (ancestor > position) return false;
+  const seen = new Set<number>([position]);
+  const pending = [position];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    for (const parent of index.commits[current]!.parentPositions) {
+      if (parent === ancestor) return true;
+      if (parent < ancestor || seen.has(parent)) continue;
+      seen.add(parent);
+      pending.push(parent);
+    }
+  }
+  return false;
 }

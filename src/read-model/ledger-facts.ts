@@ -20,6 +20,7 @@ import { MAX_RECORD_BYTES } from '../records/read-records.js';
 import { validateDocument } from '../schemas/index.js';
 import { readManifestDocuments } from './document-provenance.js';
 import { commitInfoAt, type BranchHistory, type HistoryCache } from './history-cache.js';
+import type { IndexedCommit } from './history-index.js';
 import {
   recordKindOf,
   summarizeRecord,
@@ -29,17 +30,10 @@ import {
 
 const READ_CHUNK = 2000;
 
-/** A ledger branch as of a commit: `marks` are that commit's ancestors, null at the walked tip. */
-export interface LedgerAt {
-  branch: BranchHistory;
-  marks: Uint8Array | null;
-}
-
 /**
- * Fold the ledger branch's walked commits not folded yet: read each record blob they add (once,
- * cached), remember execution and closure records, and the `source_revision`s of records that
- * reconciler commits (those with the replica trailer) added. A record an operator commits does
- * not make a revision "recorded": the base of a change must be what a reconciler saw.
+ * Fold the ledger branch's walked commits not folded yet: read and summarise each record blob of
+ * a kind the gate reads that they add (once, cached by kind and blob). What each commit then adds
+ * to the gate's facts is {@link visitLedgerFacts} over those summaries.
  */
 export async function foldLedgerHistory(
   reader: GitReader,
@@ -70,35 +64,32 @@ export async function foldLedgerHistory(
       cache.records.set(key, content === null ? null : summarizeRecord(item.kind, content));
     }
   }
-  for (const commit of pending) {
-    for (const change of commit.changes) {
-      const kind = recordChangeKind(change);
-      if (kind === null) continue;
-      const summary: RecordSummary | null = cache.records.get(`${kind}:${change.blob}`) ?? null;
-      if (summary === null) continue;
-      if (summary.execution !== null) addPosition(ledger.executions, change.blob, commit.position);
-      if (summary.closure !== null) addPosition(ledger.closures, change.blob, commit.position);
-      if (commit.replica !== '' && summary.sourceRevision !== '') {
-        addPosition(ledger.recorded, summary.sourceRevision, commit.position);
-      }
-    }
-  }
   ledger.done = commits.length;
 }
 
-function addPosition(map: Map<string, number[]>, key: string, position: number): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [position]);
-  else if (list[list.length - 1] !== position) list.push(position);
-}
+/** What a ledger commit adds to the gate's facts: an execution or closure record (by blob), a recorded revision. */
+export type LedgerFact = 'execution' | 'closure' | 'recorded';
 
-/** Keys whose entry was added at a marked commit (all keys when `marks` is null: the walked tip). */
-export function keysAt(map: ReadonlyMap<string, readonly number[]>, marks: Uint8Array | null): string[] {
-  const keys: string[] = [];
-  for (const [key, positions] of map) {
-    if (marks === null || positions.some((position) => marks[position] === 1)) keys.push(key);
+/**
+ * The gate's facts one folded ledger commit adds, from the record summaries the fold read (see
+ * {@link foldLedgerHistory}): its execution and closure records, and the `source_revision`s of
+ * its records when it is a reconciler commit (replica trailer). A record an operator commits does
+ * not make a revision "recorded": the base of a change must be what a reconciler saw.
+ */
+export function visitLedgerFacts(
+  cache: HistoryCache,
+  commit: IndexedCommit,
+  visit: (fact: LedgerFact, key: string) => void,
+): void {
+  for (const change of commit.changes) {
+    const kind = recordChangeKind(change);
+    if (kind === null) continue;
+    const summary: RecordSummary | null = cache.records.get(`${kind}:${change.blob}`) ?? null;
+    if (summary === null) continue;
+    if (summary.execution !== null) visit('execution', change.blob);
+    if (summary.closure !== null) visit('closure', change.blob);
+    if (commit.replica !== '' && summary.sourceRevision !== '') visit('recorded', summary.sourceRevision);
   }
-  return keys;
 }
 
 /**
@@ -121,22 +112,67 @@ function recordChangeKind(change: {
 }
 
 /**
- * What the ledger has consumed: RetryApproval name → execution ids, RecoveryClosure name →
- * closure ids. Reads (once, cached) the manifest blobs the records name.
+ * What the ledger has consumed — RetryApproval name → execution ids, RecoveryClosure name →
+ * closure ids — tallied record by record, so a reader that moves along the ledger (verify, one
+ * run after another) adds only the records since its last position instead of recounting from
+ * the root. Names and ids are kept sorted (compareStrings) and each id list is replaced, never
+ * changed, when it grows, so facts handed out earlier stay as they were.
+ *
+ * Which name a record consumes depends on the tracked branch's walk (an id recomputed at the
+ * evidence commit) and the YAML limits the blobs were parsed with: the tally is only extended
+ * while both are as they were (see {@link isTallyFor}).
  */
-export async function readConsumption(
+export interface ConsumptionTally {
+  tracked: BranchHistory;
+  commits: number;
+  limitsKey: string;
+  approvals: SortedNames;
+  closures: SortedNames;
+  /** The facts as of the last record tallied (null: to be built). */
+  facts: ConsumptionFacts | null;
+}
+
+interface SortedNames {
+  names: string[];
+  ids: Map<string, readonly string[]>;
+}
+
+export function createConsumptionTally(cache: HistoryCache, tracked: BranchHistory): ConsumptionTally {
+  return {
+    tracked,
+    commits: tracked.index.commits.length,
+    limitsKey: cache.limitsKey,
+    approvals: { names: [], ids: new Map() },
+    closures: { names: [], ids: new Map() },
+    facts: null,
+  };
+}
+
+/** Whether `tally` was counted against this tracked walk and these parses (else start a new one). */
+export function isTallyFor(tally: ConsumptionTally, cache: HistoryCache, tracked: BranchHistory): boolean {
+  return (
+    tally.tracked === tracked &&
+    tally.commits === tracked.index.commits.length &&
+    tally.limitsKey === cache.limitsKey
+  );
+}
+
+/**
+ * Add execution and closure record blobs (as the ledger's commits added them; a blob given twice
+ * counts once, as a set of ids does) to the tally. Reads (once, cached) the manifest blobs the
+ * records name.
+ */
+export async function tallyConsumption(
   reader: GitReader,
   cache: HistoryCache,
-  ledger: LedgerAt | null,
-  tracked: BranchHistory,
+  tally: ConsumptionTally,
+  added: { executions: readonly string[]; closures: readonly string[] },
   limits: YamlLimits,
-): Promise<ConsumptionFacts> {
-  const approvals = new Map<string, Set<string>>();
-  const closures = new Map<string, Set<string>>();
-  if (ledger === null) return { approvals: new Map(), closures: new Map() };
-  const history = ledger.branch.ledger;
-  const executions = summariesOf(cache, 'executions', keysAt(history.executions, ledger.marks));
-  const closureRecords = summariesOf(cache, 'closures', keysAt(history.closures, ledger.marks));
+): Promise<void> {
+  const executions = summariesOf(cache, 'executions', added.executions);
+  const closureRecords = summariesOf(cache, 'closures', added.closures);
+  if (executions.length === 0 && closureRecords.length === 0) return;
+  const tracked = tally.tracked;
   const blobs = new Map<string, string>();
   for (const summary of executions) {
     for (const evidence of summary.execution!.evidence) blobs.set(evidence.blob, evidence.manifest);
@@ -149,14 +185,6 @@ export async function readConsumption(
     [...blobs].map(([blob, path]) => ({ blob, path: path === '' ? 'manifests/unknown.yaml' : path })),
     limits,
   );
-  const add = (map: Map<string, Set<string>>, name: string, id: string): void => {
-    let set = map.get(name);
-    if (set === undefined) {
-      set = new Set();
-      map.set(name, set);
-    }
-    set.add(id);
-  };
   for (const summary of executions) {
     const execution = summary.execution!;
     for (const evidence of execution.evidence) {
@@ -168,7 +196,7 @@ export async function readConsumption(
         execution.approvalDecisionId,
         (spec) => spec.delivery === execution.key.delivery_id && spec.provider === execution.key.provider,
       );
-      for (const name of names) add(approvals, name, execution.executionId);
+      for (const name of names) addSorted(tally.approvals, name, execution.executionId);
     }
   }
   for (const summary of closureRecords) {
@@ -181,9 +209,45 @@ export async function readConsumption(
       closure.closureId,
       (spec) => spec.playbook_id === closure.playbookId && spec.provider === closure.provider,
     );
-    for (const name of names) add(closures, name, closure.closureId);
+    for (const name of names) addSorted(tally.closures, name, closure.closureId);
   }
-  return { approvals: sortedLists(approvals), closures: sortedLists(closures) };
+  tally.facts = null;
+}
+
+/** The consumption the tally holds, names and ids in compareStrings order. */
+export function consumptionOf(tally: ConsumptionTally): ConsumptionFacts {
+  tally.facts ??= { approvals: mapOf(tally.approvals), closures: mapOf(tally.closures) };
+  return tally.facts;
+}
+
+function mapOf(sorted: SortedNames): Map<string, readonly string[]> {
+  const map = new Map<string, readonly string[]>();
+  for (const name of sorted.names) map.set(name, sorted.ids.get(name)!);
+  return map;
+}
+
+function addSorted(sorted: SortedNames, name: string, id: string): void {
+  const ids = sorted.ids.get(name);
+  if (ids === undefined) {
+    sorted.names.splice(insertionPoint(sorted.names, name), 0, name);
+    sorted.ids.set(name, [id]);
+    return;
+  }
+  const at = insertionPoint(ids, id);
+  if (ids[at] === id) return;
+  sorted.ids.set(name, [...ids.slice(0, at), id, ...ids.slice(at)]);
+}
+
+/** The first index whose value is not before `value` (compareStrings). */
+function insertionPoint(values: readonly string[], value: string): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareStrings(values[middle]!, value) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function summariesOf(cache: HistoryCache, kind: string, blobs: readonly string[]): RecordSummary[] {
@@ -191,14 +255,6 @@ function summariesOf(cache: HistoryCache, kind: string, blobs: readonly string[]
   for (const blob of blobs) {
     const summary = cache.records.get(`${kind}:${blob}`);
     if (summary) result.push(summary);
-  }
-  return result;
-}
-
-function sortedLists(map: Map<string, Set<string>>): Map<string, string[]> {
-  const result = new Map<string, string[]>();
-  for (const name of [...map.keys()].sort(compareStrings)) {
-    result.set(name, [...map.get(name)!].sort(compareStrings));
   }
   return result;
 }

@@ -11,6 +11,10 @@
  *   that ever held a ReconcilerPolicy, known from the walk);
  * - signatures: one `git log --no-walk` per distinct allowed-signers content;
  * - consumption over the ledger's whole history.
+ * The ledger facts (consumption, recorded revisions) come from the ledger branch's cursor
+ * (ledger-cursor.ts): a read at a descendant of the last ledger commit read adds only the ledger
+ * commits in between, so reading run after run in ledger order (verify, the loop) costs the
+ * history once.
  * No git call per file, per commit or per approval. `ApprovalFacts.introduced.signature` is the
  * signature as verified at the tip (readManifests leaves it unverified).
  *
@@ -27,7 +31,6 @@ import { validateManifests, type ManifestFileInput } from '../manifests/validate
 import { sha256Hex } from '../domain/hash.js';
 import { foldManifestHistory } from './document-provenance.js';
 import {
-  ancestorMarksOf,
   createHistoryCache,
   readBranchAt,
   useLimits,
@@ -36,8 +39,13 @@ import {
   type BranchHistory,
   type HistoryCache,
 } from './history-cache.js';
-import { computeNewestRecordedAncestors, markAncestors } from './history-index.js';
-import { foldLedgerHistory, keysAt, readConsumption, type LedgerAt } from './ledger-facts.js';
+import {
+  consumptionAt,
+  ledgerCursorAt,
+  newestRecordedAncestorAt,
+  type LedgerCursor,
+} from './ledger-cursor.js';
+import { foldLedgerHistory } from './ledger-facts.js';
 
 /** Allowed-signers files larger than this are treated as absent (they trust nobody). */
 export const MAX_ALLOWED_SIGNERS_BYTES = 1024 * 1024;
@@ -82,7 +90,8 @@ async function readGateFactsAlone(
     commit: options.revision,
     policy: options.manifests.policy?.spec ?? structuredClone(DEFAULT_POLICY_SPEC),
   };
-  const newest = newestRecordedOf(tracked.branch, ledger);
+  const newestOf = (position: number): number =>
+    ledger === null ? -1 : newestRecordedAncestorAt(ledger, tracked.branch, position);
   const { commits, byId } = tracked.branch.index;
 
   // Base of each approval, by name.
@@ -91,7 +100,7 @@ async function readGateFactsAlone(
     const introduced = approval.source.introduced;
     const position = introduced === null ? undefined : byId.get(introduced.commit);
     if (position === undefined) continue; // no provenance (cannot happen for a committed revision)
-    const recordedBase = newest[position]!;
+    const recordedBase = newestOf(position);
     const base =
       recordedBase >= 0
         ? { commit: commits[recordedBase]!.commit, recorded: true }
@@ -151,17 +160,20 @@ async function readGateFactsAlone(
       signatureAtTip,
     });
   }
-  const consumed = await readConsumption(reader, cache, ledger, tracked.branch, limits);
+  const consumed =
+    ledger === null
+      ? { approvals: new Map(), closures: new Map() }
+      : await consumptionAt(reader, cache, ledger, tracked.branch, limits);
   return { current, approvals, consumed };
 }
 
-/** The ledger's walked history as of `ledgerRevision`, or null when there is no ledger yet. */
+/** The ledger's cursor at `ledgerRevision`, or null when there is no ledger yet. */
 async function readLedgerAt(
   reader: GitReader,
   cache: HistoryCache,
   options: ReadGateFactsOptions,
   tracked: BranchAt,
-): Promise<LedgerAt | null> {
+): Promise<LedgerCursor | null> {
   const ledgerRevision = options.ledgerRevision;
   if (ledgerRevision === null || ledgerRevision === '') return null;
   const at =
@@ -169,40 +181,9 @@ async function readLedgerAt(
       ? tracked
       : await readBranchAt(reader, cache, 'ledger', ledgerRevision);
   await foldLedgerHistory(reader, cache, at.branch);
-  // An older ledger commit than the walked tip (the API's `?at=`): only records added by its
-  // ancestors count.
-  const marks = at.atTip
-    ? null
-    : ancestorMarksOf(at.branch, at.position, () => markAncestors(at.branch.index, at.position));
-  return { branch: at.branch, marks };
-}
-
-/** Newest recorded ancestor of every tracked commit (cached at the walked tips). */
-function newestRecordedOf(tracked: BranchHistory, ledger: LedgerAt | null): Int32Array {
-  if (ledger === null) return computeNewestRecordedAncestors(tracked.index, () => false);
-  const history = ledger.branch.ledger;
-  const cached = tracked.newestRecorded;
-  const cacheable = ledger.marks === null;
-  if (
-    cacheable &&
-    cached !== null &&
-    cached.commits === tracked.index.commits.length &&
-    cached.ledger === history &&
-    cached.recorded === history.recorded.size
-  ) {
-    return cached.values;
-  }
-  const recorded = new Set(keysAt(history.recorded, ledger.marks));
-  const values = computeNewestRecordedAncestors(tracked.index, (commit) => recorded.has(commit));
-  if (cacheable) {
-    tracked.newestRecorded = {
-      commits: tracked.index.commits.length,
-      ledger: history,
-      recorded: history.recorded.size,
-      values,
-    };
-  }
-  return values;
+  // An older ledger commit than the walked tip (the API's `?at=`, verify): only records added by
+  // its ancestors count, which the cursor at that commit holds.
+  return ledgerCursorAt(cache, at.branch, at.position);
 }
 
 /**

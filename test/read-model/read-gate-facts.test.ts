@@ -767,3 +767,92 @@ describe('the history cache', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// The ledger cursor: reads run after run through one cache decide as fresh reads do
+// ---------------------------------------------------------------------------------------------
+
+describe('the ledger read at one commit after another', () => {
+  it('forward, onto a side line, through its merge and back: every read through one cache equals a fresh read', async () => {
+    const dir = repo.dir;
+    const t0 = await commitFiles(
+      dir,
+      { ...BASICS, 'manifests/policy.yaml': policy({ approvers: ['bob@example.com'] }) },
+      'T0',
+      { date: '2026-06-28T08:00:00Z' },
+    );
+    const commits: string[] = [t0];
+    const approve = async (i: number, date: string): Promise<{ commit: string; blob: string }> => {
+      const path = `manifests/a${i}.yaml`;
+      const commit = await commitFiles(dir, { [path]: approval(`approve-${i}`, `d${i}`) }, `a${i}`, { date });
+      commits.push(commit);
+      return { commit, blob: await blobAt(dir, commit, path) };
+    };
+    const execute = async (i: number, at: { commit: string; blob: string }, date: string): Promise<void> => {
+      const read = await readAt(dir, { tip: at.commit });
+      const record = executionRecord({
+        delivery: `d${i}`,
+        decisionId: approvalDecisionId(approvalOf(read, `approve-${i}`)),
+        manifest: `manifests/a${i}.yaml`,
+        blob: at.blob,
+        commit: at.commit,
+      });
+      const commit = await commitFiles(
+        dir,
+        { [record.path]: record.content },
+        `execute\n\n${REPLICA_TRAILER}: r\n`,
+        {
+          date,
+        },
+      );
+      commits.push(commit);
+    };
+    const a1 = await approve(1, '2026-06-28T08:10:00Z');
+    commits.push(await recordRevision(dir, a1.commit, '2026-06-28T08:15:00Z'));
+    await execute(1, a1, '2026-06-28T08:20:00Z');
+    const a2 = await approve(2, '2026-06-28T08:30:00Z');
+    // A side line: an approval and its execution, merged back with --no-ff.
+    await git(dir, ['checkout', '-q', '-b', 'side']);
+    const a3 = await approve(3, '2026-06-28T08:40:00Z');
+    await execute(3, a3, '2026-06-28T08:45:00Z');
+    commits.push(await recordRevision(dir, a3.commit, '2026-06-28T08:50:00Z'));
+    await git(dir, ['checkout', '-q', 'main']);
+    await execute(2, a2, '2026-06-28T09:00:00Z');
+    const a4 = await approve(4, '2026-06-28T09:10:00Z');
+    await git(dir, ['merge', '-q', '--no-ff', '-m', 'merge side', 'side']);
+    commits.push(await git(dir, ['rev-parse', 'HEAD']));
+    const a5 = await approve(5, '2026-06-28T09:30:00Z');
+    await execute(5, a5, '2026-06-28T09:40:00Z');
+    expect(a4.commit).not.toBe('');
+
+    // Every commit in the order made (the side line's commits come between main's), then back to
+    // the start and forward again: with the ledger on the tracked branch, and with the revision
+    // fixed at the tip and the ledger moving (verify's runs, where the ledger commit before a
+    // claim is not the revision read).
+    // The tip first, so every later commit is one the cached walk holds (a commit it does not
+    // hold is walked afresh into a new index, which starts the cursor over anyway).
+    const order = [commits.at(-1)!, ...commits, t0, ...commits.slice(0, 4)];
+    const tip = commits.at(-1)!;
+    const cache = createHistoryCache();
+    const moving = createHistoryCache();
+    const consumedSizes: number[] = [];
+    for (const commit of order) {
+      const shared = await readAt(dir, { cache, tip: commit });
+      const fresh = await readAt(dir, { tip: commit });
+      expect(shared.facts).toEqual(fresh.facts);
+      consumedSizes.push(shared.facts.consumed.approvals.size);
+      const ledgerMoving = await readAt(dir, { cache: moving, tip, ledgerRevision: commit });
+      const ledgerFresh = await readAt(dir, { tip, ledgerRevision: commit });
+      expect(ledgerMoving.facts).toEqual(ledgerFresh.facts);
+    }
+    // The reads did see consumption and bases change along the way.
+    expect(new Set(consumedSizes).size).toBeGreaterThan(2);
+    const last = await readAt(dir, { tip });
+    expect([...last.facts.consumed.approvals.keys()]).toEqual([
+      'approve-1',
+      'approve-2',
+      'approve-3',
+      'approve-5',
+    ]);
+  });
+});
