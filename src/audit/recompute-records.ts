@@ -48,7 +48,7 @@ import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
 import type { ManifestCache } from '../manifests/validate-manifests.js';
 import { resolveLimits } from '../manifests/limits.js';
 import { indexRecords, assembleRecords, type ParsedRecordFile } from '../records/read-records.js';
-import { recordPath, REPORT_JSON_PATH } from '../records/layout.js';
+import { ID_FIELD, recordPath, REPORT_JSON_PATH } from '../records/layout.js';
 import { short } from '../records/ledger-rules.js';
 import type { AuditFinding, AuditProgress } from './audit-finding.js';
 
@@ -226,16 +226,6 @@ function createRecordsCursor(index: LedgerIndex): RecordsCursor {
   };
 }
 
-/** The order sortById (records/read-records.ts) leaves each kind in: by its id field's text. */
-const ID_FIELDS = {
-  deliveries: 'record_id',
-  executions: 'execution_id',
-  playbooks: 'playbook_id',
-  closures: 'closure_id',
-  runs: 'run_id',
-  claims: 'claim_id',
-} as const satisfies Record<keyof RecordSet, string>;
-
 function recordsAtCursor(cursor: RecordsCursor, index: LedgerIndex, position: number): RecordSet | null {
   if (cursor.broken) return null;
   const first = cursor.position === -1;
@@ -256,7 +246,7 @@ function recordsAtCursor(cursor: RecordsCursor, index: LedgerIndex, position: nu
     if (outcome === undefined || outcome.kind === null || outcome.kind === 'claims') continue;
     // Its file's id and its sort key: either seen before, and paths would decide.
     const identity = `${outcome.kind}/${outcome.id}`;
-    const sortKey = `${outcome.kind}\n${String(outcome.record[ID_FIELDS[outcome.kind]])}`;
+    const sortKey = `${outcome.kind}\n${String(outcome.record[ID_FIELD[outcome.kind]])}`;
     if (cursor.seen.has(identity) || cursor.seen.has(sortKey)) {
       cursor.broken = true;
       return null;
@@ -267,8 +257,8 @@ function recordsAtCursor(cursor: RecordsCursor, index: LedgerIndex, position: nu
   }
   const delta = assembleRecords(outcomes).records;
   const merged = emptyRecordSet();
-  for (const kind of Object.keys(ID_FIELDS) as (keyof RecordSet)[]) {
-    const list = mergeById<unknown>(cursor.records[kind], delta[kind], ID_FIELDS[kind]);
+  for (const kind of Object.keys(ID_FIELD) as (keyof RecordSet)[]) {
+    const list = mergeById<unknown>(cursor.records[kind], delta[kind], ID_FIELD[kind]);
     if (list === null) {
       cursor.broken = true;
       return null;
