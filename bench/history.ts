@@ -245,6 +245,8 @@ async function measure(commits: number, rounds: number, receiver: Receiver): Pro
       );
       const remote = join(dir, 'remote.git');
       await runGit(work, ['clone', '-q', '--bare', '--no-local', generated.dir, remote]);
+      // Pushes stay packs, as a git server keeps them (as in bench/reconcile.ts).
+      await runGit(remote, ['config', 'receive.unpackLimit', '1']);
       const stateDir = join(dir, 'state');
       await mkdir(stateDir);
       await runGit(work, ['clone', '-q', '--bare', '--no-local', remote, join(stateDir, 'repo.git')]);
