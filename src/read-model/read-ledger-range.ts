@@ -29,6 +29,8 @@ export interface ReadLedgerRangeOptions {
   baseline: string | null;
   /** The ledger's full listing at `baseline`, when the caller kept it (else it is listed if needed). */
   baselineFiles?: LedgerFiles;
+  /** The commits of `baseline..tip` walked with every path, when the caller walked them already. */
+  commits?: WalkedCommit[] | undefined;
 }
 
 /** Read the commits of `baseline..tip` and the ledger files the check compares. */
@@ -40,7 +42,8 @@ export async function readLedgerRange(
   const commits =
     baseline === tip
       ? []
-      : await reader.walkHistory({ tip, exclude: baseline === null ? [] : [baseline], prefixes: [] });
+      : (options.commits ??
+        (await reader.walkHistory({ tip, exclude: baseline === null ? [] : [baseline], prefixes: [] })));
   const merges = commits.some((commit) => commit.parents.length > 1);
   if (baseline === null || merges) {
     return {

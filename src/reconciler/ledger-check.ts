@@ -42,6 +42,8 @@ export interface LedgerCheckCache {
   recorded?: Set<string>;
   /** `--accept-*` arguments resolved to commit ids. */
   resolved?: { ledgerChanges: string[]; history: string[] };
+  /** The walk of `baseline..tip` started by {@link prefetchLedgerWalk}, until the check takes it. */
+  prefetched?: { tip: string; baseline: string | null; commits: Promise<WalkedCommit[]> };
 }
 
 export function createLedgerCheckCache(): LedgerCheckCache {
@@ -92,6 +94,30 @@ interface Rewrite {
   now: string | null;
 }
 
+/**
+ * Start the walk the check will make of the ledger's commits since the last checked tip, without
+ * waiting for it, so git walks while the run reads its snapshot (a first run walks the whole
+ * history: `--topo-order` prints nothing until it is done). The check takes it when its range is
+ * the same (no rewrite); a failed walk is left for the check to make again and report.
+ */
+export async function prefetchLedgerWalk(
+  reader: GitReader,
+  stateDir: string,
+  cache: LedgerCheckCache,
+  ledgerTip: string | null,
+): Promise<void> {
+  if (cache.state === undefined) cache.state = await readCheckState(stateDir);
+  const baseline = cache.state?.ledgerTip ?? null;
+  if (ledgerTip === null || baseline === ledgerTip) return;
+  const commits = walkRange(reader, ledgerTip, baseline);
+  commits.catch(() => undefined);
+  cache.prefetched = { tip: ledgerTip, baseline, commits };
+}
+
+function walkRange(reader: GitReader, tip: string, baseline: string | null): Promise<WalkedCommit[]> {
+  return reader.walkHistory({ tip, exclude: baseline === null ? [] : [baseline], prefixes: [] });
+}
+
 /** Run the check (see the file comment). Throws ExitError for an `--accept-*` that names no commit. */
 export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<LedgerVerdict> {
   const { reader, cache, tips } = request;
@@ -137,10 +163,16 @@ export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<L
   const acceptedLedger: string[] = [];
   if (tips.ledger !== null) {
     const baseline = ledgerRewritten || state === null ? null : state.ledgerTip;
+    const prefetched = cache.prefetched;
+    delete cache.prefetched;
     if (baseline !== tips.ledger) {
       const range = await readLedgerRange(reader, {
         tip: tips.ledger,
         baseline,
+        commits:
+          prefetched?.tip === tips.ledger && prefetched.baseline === baseline
+            ? await prefetched.commits.catch(() => walkRange(reader, tips.ledger!, baseline))
+            : undefined,
         ...(baseline !== null && cache.files?.commit === baseline
           ? { baselineFiles: cache.files.files }
           : {}),

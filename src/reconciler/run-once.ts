@@ -64,6 +64,7 @@ import { clearJournal, openJournal, readJournal } from './journal.js';
 import { seedLedgerBranch } from './seed-ledger.js';
 import {
   checkLedgerHistory,
+  prefetchLedgerWalk,
   createLedgerCheckCache,
   type AcceptOptions,
   type LedgerCheckCache,
@@ -271,6 +272,8 @@ interface PassView extends LedgerView {
 async function readStep(context: RunContext): Promise<PassView> {
   const { options } = context;
   const tips = await fetchTips(options);
+  options.checkCache ??= createLedgerCheckCache();
+  await prefetchLedgerWalk(options.store, options.store.stateDir, options.checkCache, tips.ledger);
   const snapshot = await readTips(options, tips);
   const facts = await readPlanFacts(options.store, snapshot, {
     checkProvider: (provider) => {
