@@ -246,11 +246,7 @@ export function walkHistory(
     });
     const commits: WalkedCommit[] = [];
     const stderr: Buffer[] = [];
-    const parser = new HistoryLogParser(
-      (commit) => commits.push(commit),
-      request.prefixes,
-      options.strings,
-    );
+    const parser = new HistoryLogParser((commit) => commits.push(commit), request.prefixes, options.strings);
     child.stdout.on('data', (chunk: Buffer) => parser.feed(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) =>

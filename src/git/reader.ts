@@ -42,11 +42,7 @@ const NUL = 0x00;
  * Paths and blob ids are cut straight from the bytes (a substring of a split line would keep the
  * whole line alive) and shared through `table` when given.
  */
-export function parseLsTree(
-  output: Buffer,
-  options: ListTreeOptions = {},
-  table?: StringTable,
-): TreeEntry[] {
+export function parseLsTree(output: Buffer, options: ListTreeOptions = {}, table?: StringTable): TreeEntry[] {
   const entries: TreeEntry[] = [];
   const intern = table ? (value: string) => table.intern(value) : (value: string) => value;
   let start = 0;
