@@ -121,7 +121,13 @@ export class HistoryLogParser {
       if (raw === null) return;
       const path = token.toString('utf8');
       if (this.prefixes.length === 0 || this.prefixes.some((prefix) => path.startsWith(prefix))) {
-        this.current?.changes.push({ path: this.intern(path), ...raw });
+        // A literal of four fields (a spread would give each change an out-of-object property store).
+        this.current?.changes.push({
+          path: this.intern(path),
+          status: raw.status,
+          blob: raw.blob,
+          mode: raw.mode,
+        });
       }
       return;
     }

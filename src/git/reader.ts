@@ -7,7 +7,7 @@ import { GitError, NotACommitError, UnknownRevisionError } from '../errors.js';
 import { StringTable } from '../domain/string-table.js';
 import { BatchReader } from './batch-reader.js';
 import { walkHistory } from './history-walk.js';
-import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
+import { createGitEnv, describeGitFailure, streamGit } from './run-git.js';
 import { verifySignatures } from './verify-signatures.js';
 import { runPorcelain } from './run-porcelain.js';
 import { verifyRevision } from './verify-revision.js';
@@ -161,13 +161,26 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
       if (!everything) args.push('--', ...pathspecs.map((prefix) => prefix.replace(/\/+$/, '')));
       // Bytes (NUL-separated, paths in any encoding) from a raw child: simple-git decodes output to
       // a string first, and holds an empty listing 50 ms (docs/decisions.md).
-      const result = await runGit(args, porcelain);
+      // Parsed as it streams: complete NUL-terminated entries of each chunk, the rest carried over.
+      const entries: TreeEntry[] = [];
+      let carry: Buffer | null = null;
+      const result = await streamGit(args, porcelain, (chunk) => {
+        const data: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
+        const last = data.lastIndexOf(NUL);
+        if (last === -1) {
+          carry = Buffer.from(data);
+          return;
+        }
+        for (const entry of parseLsTree(data.subarray(0, last + 1), listOptions, strings))
+          entries.push(entry);
+        carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null;
+      });
       if (result.exitCode !== 0) {
         throw new GitError(
           `Listing ${prefixes.join(', ') || 'the tree'} at ${commit} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
         );
       }
-      const entries = parseLsTree(result.stdout, listOptions, strings);
+      if (carry !== null) for (const entry of parseLsTree(carry, listOptions, strings)) entries.push(entry);
       // ls-tree matches pathspecs as path components; keep exactly what the prefixes promise.
       return everything
         ? entries

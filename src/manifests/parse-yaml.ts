@@ -391,11 +391,19 @@ function lazyTrees(
     return again.document;
   };
   return parsedDocuments.map((parsed): ParsedDocument => {
-    const { document: _tree, ...rest } = parsed;
-    return Object.defineProperty(rest, 'document', {
-      enumerable: true,
-      get: () => treeOf(rest.index),
-    }) as ParsedDocument;
+    // A literal with a getter (defineProperty on a built object would turn it into a dictionary).
+    const { index, line, column, value, empty, findings } = parsed;
+    return {
+      index,
+      line,
+      column,
+      value,
+      empty,
+      findings,
+      get document() {
+        return treeOf(index);
+      },
+    };
   });
 }
 
