@@ -365,6 +365,30 @@ function positionOfOffset(text: string, offset: number): Position {
 }
 
 /**
+ * A parsed document whose tree is parsed again when asked for. A class: its fields stay in the
+ * object (an object literal with a getter, or defineProperty, makes a dictionary of each).
+ */
+class ReleasedDocument implements ParsedDocument {
+  readonly #treeOf: (index: number) => Document.Parsed;
+
+  constructor(
+    readonly index: number,
+    readonly line: number,
+    readonly column: number,
+    readonly value: unknown,
+    readonly empty: boolean,
+    readonly findings: Finding[],
+    treeOf: (index: number) => Document.Parsed,
+  ) {
+    this.#treeOf = treeOf;
+  }
+
+  get document(): Document.Parsed {
+    return this.#treeOf(this.index);
+  }
+}
+
+/**
  * The same parse without its syntax trees, for a file that waits to be validated while the rest
  * of the revision is parsed (the history walk hands every file of a revision over at once: 10,000
  * trees of ~8 KB each). Values, positions and findings stay; a document's tree is parsed again
@@ -391,19 +415,8 @@ function lazyTrees(
     return again.document;
   };
   return parsedDocuments.map((parsed): ParsedDocument => {
-    // A literal with a getter (defineProperty on a built object would turn it into a dictionary).
     const { index, line, column, value, empty, findings } = parsed;
-    return {
-      index,
-      line,
-      column,
-      value,
-      empty,
-      findings,
-      get document() {
-        return treeOf(index);
-      },
-    };
+    return new ReleasedDocument(index, line, column, value, empty, findings, treeOf);
   });
 }
 
