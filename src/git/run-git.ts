@@ -88,6 +88,9 @@ export function streamGit(
       );
     });
     child.on('close', (code, signal) => {
+      // The listener holds what the caller builds from the output; a closed child's stream can
+      // outlive the call (its handle is released later), so the listener goes now.
+      child.stdout.removeListener('data', onStdout);
       resolve({
         exitCode: code ?? (signal ? 128 : 1),
         stderr: Buffer.concat(err).toString('utf8'),
