@@ -302,7 +302,7 @@ async function throughput(retries: number, latencyMs: number): Promise<Record<st
 }
 
 /** A bare remote of `manifestCount` manifests and `recordCount` delivery records, all delivered. */
-function seedLargeRepository(bare: string, manifestCount: number, recordCount: number): void {
+export function seedLargeRepository(bare: string, manifestCount: number, recordCount: number): void {
   execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
   const files = new Map<string, string>([
     ['manifests/providers.yaml', PROVIDERS],
@@ -331,7 +331,11 @@ const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
  * One `cavra-gitops reconcile --once` of the real CLI in a process of its own, on a fresh state
  * dir: its wall time and peak RSS (what a replica's container must allow for one run).
  */
-async function measureCliRun(bare: string, env: Record<string, string>): Promise<Record<string, number>> {
+export async function measureCliRun(
+  bare: string,
+  env: Record<string, string>,
+  nodeOptions: readonly string[] = [],
+): Promise<Record<string, number>> {
   const stateDir = await mkdtemp(join(tmpdir(), 'cavra-bench-rss-'));
   try {
     const started = performance.now();
@@ -339,6 +343,7 @@ async function measureCliRun(bare: string, env: Record<string, string>): Promise
       process.execPath,
       [
         ...process.execArgv,
+        ...nodeOptions,
         '--import',
         PEAK_RSS_HOOK,
         CLI,

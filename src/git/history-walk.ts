@@ -20,6 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { HistoryWalkRequest, WalkedChange, WalkedCommit } from '../domain/ports.js';
+import type { StringTable } from '../domain/string-table.js';
 import { GitError } from '../errors.js';
 import { describeGitFailure } from './run-git.js';
 
@@ -27,6 +28,9 @@ import { describeGitFailure } from './run-git.js';
 export const REPLICA_TRAILER_KEY = 'Cavra-Gitops-Replica';
 const COMMIT_SENTINEL = 0x01;
 const NUL = 0x00;
+const SPACE = 0x20;
+const COLON = 0x3a;
+const NEWLINE = 0x0a;
 /** Fields before the message body. */
 const HEADER_FIELDS = 4;
 /**
@@ -63,17 +67,23 @@ export class HistoryLogParser {
   private inHeader = false;
   private body: string[] | null = null;
   private current: WalkedCommit | null = null;
-  /** The raw line waiting for its path. */
-  private pendingRaw: string | null = null;
+  /** The raw line waiting for its path, parsed (null: the line was not a change we keep). */
+  private pendingRaw: Omit<WalkedChange, 'path'> | null | undefined = undefined;
 
   private readonly prefixes: readonly string[];
+  private readonly intern: (value: string) => string;
 
-  /** `prefixes`: keep only changes under these directories (all when empty). */
+  /**
+   * `prefixes`: keep only changes under these directories (all when empty). `strings`: where
+   * paths and blob ids are interned (shared with the reader's tree listings).
+   */
   constructor(
     private readonly onCommit: (commit: WalkedCommit) => void,
     prefixes: readonly string[] = [],
+    strings?: StringTable,
   ) {
     this.prefixes = prefixes.map((prefix) => (prefix.endsWith('/') ? prefix : `${prefix}/`));
+    this.intern = strings ? (value) => strings.intern(value) : (value) => value;
   }
 
   feed(chunk: Buffer): void {
@@ -104,13 +114,21 @@ export class HistoryLogParser {
   }
 
   private onToken(token: Buffer): void {
-    if (this.pendingRaw !== null) {
+    if (this.pendingRaw !== undefined) {
       // Always a path: paths may start with any byte, so this is checked before the sentinel.
+      const raw = this.pendingRaw;
+      this.pendingRaw = undefined;
+      if (raw === null) return;
       const path = token.toString('utf8');
       if (this.prefixes.length === 0 || this.prefixes.some((prefix) => path.startsWith(prefix))) {
-        this.addChange(this.pendingRaw, path);
+        // A literal of four fields (a spread would give each change an out-of-object property store).
+        this.current?.changes.push({
+          path: this.intern(path),
+          status: raw.status,
+          blob: raw.blob,
+          mode: raw.mode,
+        });
       }
-      this.pendingRaw = null;
       return;
     }
     if (token.length > 0 && token[0] === COMMIT_SENTINEL) {
@@ -134,9 +152,8 @@ export class HistoryLogParser {
       return;
     }
     // git ends the header with a newline before the first raw line of a non-merge commit.
-    let text = token.toString('latin1');
-    if (text.startsWith('\n')) text = text.slice(1);
-    if (text.startsWith(':') && this.current) this.pendingRaw = text;
+    const start = token[0] === NEWLINE ? 1 : 0;
+    if (token[start] === COLON && this.current) this.pendingRaw = this.parseRaw(token, start);
   }
 
   private finishHeader(body: string): void {
@@ -146,8 +163,8 @@ export class HistoryLogParser {
       commit,
       parents: parents === '' ? [] : parents.split(' '),
       time: Number(time),
-      author,
-      replica: readReplicaTrailer(body),
+      author: this.intern(author),
+      replica: this.intern(readReplicaTrailer(body)),
       changes: [],
     };
   }
@@ -157,24 +174,33 @@ export class HistoryLogParser {
     this.current = null;
   }
 
-  /** `:100644 100644 <old> <new> M` or, for a merge of n parents, n colons, n+1 modes, n+1 ids. */
-  private addChange(raw: string, path: string): void {
-    let parents = 0;
-    while (raw.charCodeAt(parents) === 0x3a /* : */) parents++;
-    const parts = raw.slice(parents).split(' ');
-    if (parts.length < 2 * (parents + 1) + 1) return;
-    const modes = parts.slice(0, parents + 1);
-    const ids = parts.slice(parents + 1, 2 * (parents + 1));
-    const mode = modes[parents] ?? EMPTY_MODE;
+  /**
+   * `:100644 100644 <old> <new> M` or, for a merge of n parents, n colons, n+1 modes, n+1 ids;
+   * read from the bytes (null when the line is short). The blob id is cut out on its own: a
+   * substring of the line would keep the whole line alive as long as the change.
+   */
+  private parseRaw(token: Buffer, start: number): Omit<WalkedChange, 'path'> | null {
+    let at = start;
+    while (token[at] === COLON) at++;
+    const parents = at - start;
+    const fields: [number, number][] = [];
+    while (at <= token.length && fields.length < 2 * (parents + 1) + 1) {
+      let end = token.indexOf(SPACE, at);
+      if (end === -1) end = token.length;
+      fields.push([at, end]);
+      at = end + 1;
+    }
+    if (fields.length < 2 * (parents + 1) + 1) return null;
+    const text = ([from, to]: [number, number]): string => token.toString('latin1', from, to);
+    const modes = fields.slice(0, parents + 1).map(text);
+    const mode = this.intern(modes[parents] ?? EMPTY_MODE);
     const deleted = mode === EMPTY_MODE;
     const added = !deleted && modes.slice(0, parents).every((m) => m === EMPTY_MODE);
-    const change: WalkedChange = {
-      path,
+    return {
       status: deleted ? 'deleted' : added ? 'added' : 'modified',
-      blob: deleted ? '' : (ids[parents] ?? ''),
+      blob: deleted ? '' : this.intern(text(fields[2 * parents + 1]!)),
       mode,
     };
-    this.current?.changes.push(change);
   }
 }
 
@@ -209,6 +235,8 @@ export function buildWalkArgs(request: HistoryWalkRequest): string[] {
 export interface WalkHistoryOptions {
   repoDir: string;
   env: NodeJS.ProcessEnv;
+  /** Where paths and blob ids are interned. */
+  strings?: StringTable;
 }
 
 /** Run the walk: every commit of `request`, newest first (topological), with its changes. */
@@ -224,7 +252,7 @@ export function walkHistory(
     });
     const commits: WalkedCommit[] = [];
     const stderr: Buffer[] = [];
-    const parser = new HistoryLogParser((commit) => commits.push(commit), request.prefixes);
+    const parser = new HistoryLogParser((commit) => commits.push(commit), request.prefixes, options.strings);
     child.stdout.on('data', (chunk: Buffer) => parser.feed(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) =>

@@ -4,9 +4,10 @@
  */
 import type { Env, GitReader, ListTreeOptions, StoredObject, TreeEntry } from '../domain/ports.js';
 import { GitError, NotACommitError, UnknownRevisionError } from '../errors.js';
+import { StringTable } from '../domain/string-table.js';
 import { BatchReader } from './batch-reader.js';
 import { walkHistory } from './history-walk.js';
-import { createGitEnv, describeGitFailure, runGit } from './run-git.js';
+import { createGitEnv, describeGitFailure, streamGit } from './run-git.js';
 import { verifySignatures } from './verify-signatures.js';
 import { runPorcelain } from './run-porcelain.js';
 import { verifyRevision } from './verify-revision.js';
@@ -33,11 +34,17 @@ export interface LocalGitReader extends GitReader {
 }
 
 const TAB = 0x09;
+const SPACE = 0x20;
 const NUL = 0x00;
 
-/** Parse `git ls-tree -r -z --long` output into blob entries (submodules and symlinks are kept out). */
-export function parseLsTree(output: Buffer, options: ListTreeOptions = {}): TreeEntry[] {
+/**
+ * Parse `git ls-tree -r -z --long` output into blob entries (submodules and symlinks are kept out).
+ * Paths and blob ids are cut straight from the bytes (a substring of a split line would keep the
+ * whole line alive) and shared through `table` when given.
+ */
+export function parseLsTree(output: Buffer, options: ListTreeOptions = {}, table?: StringTable): TreeEntry[] {
   const entries: TreeEntry[] = [];
+  const intern = table ? (value: string) => table.intern(value) : (value: string) => value;
   let start = 0;
   while (start < output.length) {
     let end = output.indexOf(NUL, start);
@@ -45,12 +52,16 @@ export function parseLsTree(output: Buffer, options: ListTreeOptions = {}): Tree
     const tab = output.indexOf(TAB, start);
     if (tab !== -1 && tab < end) {
       // "<mode> SP <type> SP <object> SP+ <size>"
-      const meta = output.toString('latin1', start, tab).split(/ +/);
-      const [mode, type, blob, size] = meta;
-      if (type === 'blob' && blob !== undefined) {
-        const path = output.toString('utf8', tab + 1, end);
-        if (mode !== '120000') entries.push({ path, blob, size: Number(size) });
-        else if (options.symlinks === true) entries.push({ path, blob, size: Number(size), symlink: true });
+      const typeAt = output.indexOf(SPACE, start) + 1;
+      const objectAt = typeAt === 0 ? -1 : output.indexOf(SPACE, typeAt) + 1;
+      const sizeAt = objectAt <= 0 ? -1 : output.indexOf(SPACE, objectAt) + 1;
+      if (sizeAt > 0 && sizeAt < tab && output.toString('latin1', typeAt, objectAt - 1) === 'blob') {
+        const mode = output.toString('latin1', start, typeAt - 1);
+        const blob = intern(output.toString('latin1', objectAt, sizeAt - 1));
+        const size = Number(output.toString('latin1', sizeAt, tab));
+        const path = intern(output.toString('utf8', tab + 1, end));
+        if (mode !== '120000') entries.push({ path, blob, size });
+        else if (options.symlinks === true) entries.push({ path, blob, size, symlink: true });
       }
     }
     start = end + 1;
@@ -90,6 +101,8 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
   const env = createGitEnv(options.env ?? process.env, options.gitDir ? { GIT_DIR: repoDir } : {});
   const batch = new BatchReader({ repoDir, env });
   const porcelain = { cwd: repoDir, env };
+  // Paths and blob ids of listings and walks, shared by every structure built from them.
+  const strings = new StringTable();
 
   const resolve = async (rev: string): Promise<string> => {
     assertRevision(rev, repoDir);
@@ -148,13 +161,26 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
       if (!everything) args.push('--', ...pathspecs.map((prefix) => prefix.replace(/\/+$/, '')));
       // Bytes (NUL-separated, paths in any encoding) from a raw child: simple-git decodes output to
       // a string first, and holds an empty listing 50 ms (docs/decisions.md).
-      const result = await runGit(args, porcelain);
+      // Parsed as it streams: complete NUL-terminated entries of each chunk, the rest carried over.
+      const entries: TreeEntry[] = [];
+      let carry: Buffer | null = null;
+      const result = await streamGit(args, porcelain, (chunk) => {
+        const data: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
+        const last = data.lastIndexOf(NUL);
+        if (last === -1) {
+          carry = Buffer.from(data);
+          return;
+        }
+        for (const entry of parseLsTree(data.subarray(0, last + 1), listOptions, strings))
+          entries.push(entry);
+        carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null;
+      });
       if (result.exitCode !== 0) {
         throw new GitError(
           `Listing ${prefixes.join(', ') || 'the tree'} at ${commit} in ${repoDir} failed: ${describeGitFailure(result.stderr)}`,
         );
       }
-      const entries = parseLsTree(result.stdout, listOptions);
+      if (carry !== null) for (const entry of parseLsTree(carry, listOptions, strings)) entries.push(entry);
       // ls-tree matches pathspecs as path components; keep exactly what the prefixes promise.
       return everything
         ? entries
@@ -179,7 +205,7 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
     async walkHistory(request) {
       assertRevision(request.tip, repoDir);
       for (const commit of request.exclude ?? []) assertRevision(commit, repoDir);
-      return walkHistory(request, { repoDir, env });
+      return walkHistory(request, { repoDir, env, strings });
     },
 
     async isAncestor(ancestor: string, descendant: string): Promise<boolean> {

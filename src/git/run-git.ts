@@ -72,16 +72,32 @@ export interface RunGitResult {
 }
 
 /** Run git to completion. Resolves for any exit code; rejects only when git cannot be started. */
-export function runGit(args: string[], options: RunGitOptions): Promise<RunGitResult> {
+export async function runGit(args: string[], options: RunGitOptions): Promise<RunGitResult> {
+  const out: Buffer[] = [];
+  const result = await streamGit(args, options, (chunk) => out.push(chunk));
+  const stdout = Buffer.concat(out);
+  out.length = 0;
+  return { ...result, stdout };
+}
+
+/**
+ * Run git to completion, handing each chunk of its output to `onStdout` as it arrives (a listing
+ * of 100,000 files is parsed as it streams rather than held twice, as chunks and joined).
+ * Resolves for any exit code; rejects only when git cannot be started.
+ */
+export function streamGit(
+  args: string[],
+  options: RunGitOptions,
+  onStdout: (chunk: Buffer) => void,
+): Promise<Omit<RunGitResult, 'stdout'>> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: options.cwd,
       env: options.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stdout.on('data', onStdout);
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => {
       reject(
@@ -92,9 +108,11 @@ export function runGit(args: string[], options: RunGitOptions): Promise<RunGitRe
       );
     });
     child.on('close', (code, signal) => {
+      // The listener holds what the caller builds from the output; a closed child's stream can
+      // outlive the call (its handle is released later), so the listener goes now.
+      child.stdout.removeListener('data', onStdout);
       resolve({
         exitCode: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out),
         stderr: Buffer.concat(err).toString('utf8'),
       });
     });

@@ -7,6 +7,7 @@
  */
 import { Composer, isMap, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document, type Node } from 'yaml';
 import type { Finding } from '../domain/types.js';
+import { InternalError } from '../errors.js';
 import type { YamlLimits } from './limits.js';
 import { makeFinding, type RuleId } from './rules.js';
 import { detectSecretInComment } from './secrets.js';
@@ -361,6 +362,62 @@ function positionOfOffset(text: string, offset: number): Position {
     }
   }
   return { line, column: offset - lastNewline };
+}
+
+/**
+ * A parsed document whose tree is parsed again when asked for. A class: its fields stay in the
+ * object (an object literal with a getter, or defineProperty, makes a dictionary of each).
+ */
+class ReleasedDocument implements ParsedDocument {
+  readonly #treeOf: (index: number) => Document.Parsed;
+
+  constructor(
+    readonly index: number,
+    readonly line: number,
+    readonly column: number,
+    readonly value: unknown,
+    readonly empty: boolean,
+    readonly findings: Finding[],
+    treeOf: (index: number) => Document.Parsed,
+  ) {
+    this.#treeOf = treeOf;
+  }
+
+  get document(): Document.Parsed {
+    return this.#treeOf(this.index);
+  }
+}
+
+/**
+ * The same parse without its syntax trees, for a file that waits to be validated while the rest
+ * of the revision is parsed (the history walk hands every file of a revision over at once: 10,000
+ * trees of ~8 KB each). Values, positions and findings stay; a document's tree is parsed again
+ * from the text, with the same limits, only when a finding must be placed in it.
+ */
+export function releaseSyntaxTrees(file: ParsedYamlFile, limits: YamlLimits): ParsedYamlFile {
+  if (file.documents.length === 0) return file;
+  return { ...file, documents: lazyTrees(file.path, file.text, file.documents, limits) };
+}
+
+/** Documents whose trees are parsed again on demand (a function of its own: it must not keep `file`). */
+function lazyTrees(
+  path: string,
+  text: string,
+  parsedDocuments: readonly ParsedDocument[],
+  limits: YamlLimits,
+): ParsedDocument[] {
+  let reparsed: ParsedYamlFile | null = null;
+  const treeOf = (index: number): Document.Parsed => {
+    reparsed ??= parseYamlFile(path, text, limits);
+    const again = reparsed.documents.find((candidate) => candidate.index === index);
+    if (again === undefined)
+      throw new InternalError(`re-parsing ${path} did not give back its document ${index}.`);
+    return again.document;
+  };
+  return parsedDocuments.map((parsed): ParsedDocument => {
+    const { index, line, column, value, empty, findings } = parsed;
+    return new ReleasedDocument(index, line, column, value, empty, findings, treeOf);
+  });
 }
 
 /**

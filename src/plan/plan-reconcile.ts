@@ -122,6 +122,7 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
     snapshot,
     pending: unknown,
     retryInput,
+    planned: { input: retryInput, plan: retry },
     committedReport: facts.committed.report,
     committedStatus: facts.committed.status,
     now,

@@ -17,7 +17,7 @@ import {
   type ReportEnvelope,
 } from '../domain/report.js';
 import { buildRunRecord, hasAcceptances, type RunAcceptances } from '../domain/record-builders.js';
-import { planRetryWork, type RetryWorkInput } from '../domain/retry-plan.js';
+import { planRetryWork, type RetryWorkInput, type RetryWorkPlan } from '../domain/retry-plan.js';
 import type {
   ClaimRecord,
   ClosureRecord,
@@ -69,6 +69,13 @@ export interface SettleLedgerInput {
   pending: PendingOutcomes;
   /** The retry plan's input, to re-plan over the new records for an accurate status. */
   retryInput: RetryWorkInput | null;
+  /**
+   * A retry plan the caller has already made, with the input it was made from. When re-planning
+   * would give it the same input (the same facts, the same deliveries, executions and claims, the
+   * same time), it is used as is: the plan is a pure function of that input, and a second copy
+   * of 100,000 decisions is not built while the first is still held.
+   */
+  planned?: { input: RetryWorkInput; plan: RetryWorkPlan };
   /** The committed report and status at the snapshot's ledger revision (null when absent). */
   committedReport: ReportEnvelope | null;
   committedStatus: StatusDocument | null;
@@ -249,7 +256,11 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
 
   let nextDueAt: IsoTime | null = null;
   if (input.retryInput) {
-    const retry = planRetryWork({ ...input.retryInput, records, now });
+    const replanInput: RetryWorkInput = { ...input.retryInput, records, now };
+    const retry =
+      input.planned !== undefined && sameRetryInput(input.planned.input, replanInput)
+        ? input.planned.plan
+        : planRetryWork(replanInput);
     const closureFindings = planClosures({
       closures: manifests.closures,
       records,
@@ -286,6 +297,27 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
     reportChanged: committed.report !== input.committedReport,
     committed,
   };
+}
+
+/**
+ * Whether two retry plan inputs are the same for planRetryWork: every fact the same object, the
+ * same time, and the same deliveries, executions and claims (the record kinds it reads), element
+ * by element (a settlement's record lists are new arrays even when nothing was added to them).
+ */
+function sameRetryInput(a: RetryWorkInput, b: RetryWorkInput): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof RetryWorkInput)[]);
+  for (const key of keys) {
+    if (key === 'records' || key === 'now') continue;
+    if (a[key] !== b[key]) return false;
+  }
+  if (a.now.getTime() !== b.now.getTime()) return false;
+  const sameList = (x: readonly unknown[], y: readonly unknown[]): boolean =>
+    x === y || (x.length === y.length && x.every((item, index) => item === y[index]));
+  return (
+    sameList(a.records.deliveries, b.records.deliveries) &&
+    sameList(a.records.executions, b.records.executions) &&
+    sameList(a.records.claims, b.records.claims)
+  );
 }
 
 export function earliest(a: IsoTime | null, b: IsoTime | null): IsoTime | null {

@@ -13,7 +13,7 @@ import type { GitReader, StoredObject, TreeEntry } from '../domain/ports.js';
 import type { CommitInfo } from '../domain/types.js';
 import { summarizeYamlFile } from '../manifests/document-identity.js';
 import type { YamlLimits } from '../manifests/limits.js';
-import { parseYamlFile, type ParsedYamlFile } from '../manifests/parse-yaml.js';
+import { parseYamlFile, releaseSyntaxTrees, type ParsedYamlFile } from '../manifests/parse-yaml.js';
 import { isManifestPath } from '../manifests/validate-manifests.js';
 import { ancestorMarksAt } from './ancestor-marks.js';
 import {
@@ -203,7 +203,10 @@ export async function readManifestDocuments(
       const key = `${file.path}\n${file.blob}`;
       // A file of the revision is validated too: hand over its parse (multi-document files were
       // summarised chunk by chunk, so they are parsed whole once here, for validation).
-      if (keep.has(key)) into.set(key, summary.whole ?? parseYamlFile(file.path, content, limits));
+      if (keep.has(key)) {
+        const whole = summary.whole ?? parseYamlFile(file.path, content, limits);
+        into.set(key, releaseSyntaxTrees(whole, limits));
+      }
     }
   }
   return into;

@@ -21,10 +21,22 @@ import {
 } from './history-index.js';
 import type { RecordSummary } from './record-summary.js';
 
+/**
+ * The record directories whose changes the history folds read: executions and closures
+ * (consumption), runs and claims (recorded revisions; ledger-facts.ts says why). Delivery and
+ * playbook records, nearly all of a ledger, are left out of the walked changes the cache keeps
+ * (the commits themselves are all listed).
+ */
+const GATE_RECORD_PREFIXES = [
+  'records/executions/',
+  'records/closures/',
+  'records/runs/',
+  'records/claims/',
+] as const;
 /** Prefixes of the tracked branch's walk: manifests, and records (when they live on the same branch). */
-export const TRACKED_PREFIXES = ['manifests/', 'records/'] as const;
+export const TRACKED_PREFIXES = ['manifests/', ...GATE_RECORD_PREFIXES] as const;
 /** Prefixes of a separate ledger branch's walk. */
-export const LEDGER_PREFIXES = ['records/'] as const;
+export const LEDGER_PREFIXES = GATE_RECORD_PREFIXES;
 
 /** Folded manifest facts of a branch (up to `done` commits of its index). */
 export interface ManifestHistory {

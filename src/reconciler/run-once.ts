@@ -831,6 +831,8 @@ async function buildChange(
     snapshot,
     pending,
     retryInput: plan ? { ...plan.retryInput, records: snapshot.records } : null,
+    // The plan's own retry plan is reused where re-planning would give the same (no second copy).
+    ...(plan ? { planned: { input: plan.retryInput, plan: plan.retry } } : {}),
     committedReport,
     committedStatus,
     now,

@@ -1,0 +1,20 @@
+/**
+ * The peak RSS of the reconcile suite's large first run (10,000 manifests, 100,000 records), for
+ * profiling memory: `npx tsx bench/profile-memory.ts [dir] [node flags...]`, e.g.
+ * `--heapsnapshot-near-heap-limit=1 --max-old-space-size=256` or `--heap-prof`. The seeded bare
+ * repository is kept in `dir` (default: a temp dir) so repeated runs skip the seeding; the child
+ * runs in `dir`, so snapshots and profiles land there.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { measureCliRun, seedLargeRepository } from './reconcile.js';
+
+const dir = process.argv[2] ?? (await mkdtemp(join(tmpdir(), 'cavra-bench-memory-')));
+const flags = process.argv.slice(3);
+mkdirSync(dir, { recursive: true });
+const bare = join(dir, 'large.git');
+if (!existsSync(bare)) seedLargeRepository(bare, 10_000, 100_000);
+process.chdir(dir);
+console.log(JSON.stringify(await measureCliRun(bare, {}, flags)));
