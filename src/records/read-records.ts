@@ -89,10 +89,21 @@ export async function readRecords(
   // Values many records repeat (provider, run id, revision, times) are kept once for this read.
   const strings: ValueTable = new Map();
   // Read and parse in chunks: the whole ledger's bytes (131 MB for 100,000 v1 records) are never
-  // held at once, only a chunk's, which are dropped as soon as its files are parsed.
+  // held at once, only two chunks', dropped as soon as their files are parsed. The next chunk is
+  // asked for before this one is parsed, so git reads while we parse.
+  const request = (start: number): Promise<Map<string, Buffer>> => {
+    const pending = reader.readBlobs([
+      ...new Set(toRead.slice(start, start + READ_CHUNK).map((entry) => entry.blob)),
+    ]);
+    // Awaited below; this only keeps a read that fails while we parse from going unhandled.
+    pending.catch(() => undefined);
+    return pending;
+  };
+  let next = toRead.length > 0 ? request(0) : null;
   for (let start = 0; start < toRead.length; start += READ_CHUNK) {
     const chunk = toRead.slice(start, start + READ_CHUNK);
-    const blobs = await reader.readBlobs([...new Set(chunk.map((entry) => entry.blob))]);
+    const blobs = await next!;
+    next = start + READ_CHUNK < toRead.length ? request(start + READ_CHUNK) : null;
     for (const entry of chunk) {
       const content = blobs.get(entry.blob);
       const outcome: ParsedRecordFile =
