@@ -202,9 +202,9 @@ export function prefetchBranch(
 
 /**
  * Take a walk of `tip`'s whole history that lists at least the slot's prefixes (e.g. every path:
- * the ledger check's walk) as the slot's walked branch, so that history is not walked again. The
- * folds read only the paths they know, so extra changes are ignored. Does nothing when the slot
- * holds a branch already.
+ * the ledger check's walk) as the slot's walked branch, so that history is not walked again. Only
+ * the changes under the slot's prefixes are kept, as its own walk would have listed. Does nothing
+ * when the slot holds a branch already.
  */
 export function adoptWalk(
   cache: HistoryCache,
@@ -213,8 +213,14 @@ export function adoptWalk(
   tip: string,
 ): void {
   if (cache[slot] !== null) return;
-  const index = createHistoryIndex(slot === 'tracked' ? TRACKED_PREFIXES : LEDGER_PREFIXES);
-  appendWalk(index, walked, tip);
+  const prefixes: readonly string[] = slot === 'tracked' ? TRACKED_PREFIXES : LEDGER_PREFIXES;
+  const index = createHistoryIndex(prefixes);
+  // Keep only the changes a walk of the slot's prefixes would have listed (what the folds read).
+  const kept = walked.map((commit) => ({
+    ...commit,
+    changes: commit.changes.filter((change) => prefixes.some((prefix) => change.path.startsWith(prefix))),
+  }));
+  appendWalk(index, kept, tip);
   cache[slot] = createBranchHistory(index);
 }
 

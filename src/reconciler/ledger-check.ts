@@ -16,6 +16,7 @@ import type { RunAcceptances } from '../domain/record-builders.js';
 import type { RunRecord } from '../domain/types.js';
 import { ExitError, GitError } from '../errors.js';
 import { readLedgerRange, readReconcilerSigning, type LedgerFiles } from '../read-model/read-ledger-range.js';
+import { adoptWalk, withHistoryCache, type HistoryCache } from '../read-model/history-cache.js';
 import type { Snapshot } from '../read-model/read-snapshot.js';
 import {
   checkLedger,
@@ -98,20 +99,32 @@ interface Rewrite {
  * Start the walk the check will make of the ledger's commits since the last checked tip, without
  * waiting for it, so git walks while the run reads its snapshot (a first run walks the whole
  * history: `--topo-order` prints nothing until it is done). The check takes it when its range is
- * the same (no rewrite); a failed walk is left for the check to make again and report.
+ * the same (no rewrite); a failed walk is left for the check to make again and report. A walk
+ * from the root of the tracked branch's tip (a first run, records on the tracked branch) is also
+ * the gate's history walk: it is handed to `history` before the snapshot's read asks for one, so
+ * the whole history is walked by git once, not twice.
  */
 export async function prefetchLedgerWalk(
   reader: GitReader,
   stateDir: string,
   cache: LedgerCheckCache,
-  ledgerTip: string | null,
+  tips: { revision: string; ledger: string | null },
+  history?: HistoryCache,
 ): Promise<void> {
   if (cache.state === undefined) cache.state = await readCheckState(stateDir);
   const baseline = cache.state?.ledgerTip ?? null;
-  if (ledgerTip === null || baseline === ledgerTip) return;
-  const commits = walkRange(reader, ledgerTip, baseline);
+  const tip = tips.ledger;
+  if (tip === null || baseline === tip) return;
+  const commits = walkRange(reader, tip, baseline);
   commits.catch(() => undefined);
-  cache.prefetched = { tip: ledgerTip, baseline, commits };
+  cache.prefetched = { tip, baseline, commits };
+  if (history !== undefined && baseline === null && tip === tips.revision && history.tracked === null) {
+    // Queued first, so the snapshot's own walk finds the branch walked; a failed walk adopts
+    // nothing and that read walks again.
+    withHistoryCache(history, async () => adoptWalk(history, 'tracked', await commits, tip)).catch(
+      () => undefined,
+    );
+  }
 }
 
 function walkRange(reader: GitReader, tip: string, baseline: string | null): Promise<WalkedCommit[]> {

@@ -273,7 +273,13 @@ async function readStep(context: RunContext): Promise<PassView> {
   const { options } = context;
   const tips = await fetchTips(options);
   options.checkCache ??= createLedgerCheckCache();
-  await prefetchLedgerWalk(options.store, options.store.stateDir, options.checkCache, tips.ledger);
+  await prefetchLedgerWalk(
+    options.store,
+    options.store.stateDir,
+    options.checkCache,
+    tips,
+    options.cache?.history,
+  );
   const snapshot = await readTips(options, tips);
   const facts = await readPlanFacts(options.store, snapshot, {
     checkProvider: (provider) => {
