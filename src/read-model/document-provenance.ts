@@ -9,7 +9,8 @@
  * it is enough to parse each blob the walk lists (once, cached by blob id) and keep, per
  * identity, the commits that listed it.
  */
-import type { GitReader, StoredObject, TreeEntry } from '../domain/ports.js';
+import type { GitReader, TreeEntry } from '../domain/ports.js';
+import { readAheadInChunks } from '../domain/read-ahead.js';
 import type { CommitInfo } from '../domain/types.js';
 import { summarizeYamlFile } from '../manifests/document-identity.js';
 import type { YamlLimits } from '../manifests/limits.js';
@@ -176,38 +177,30 @@ export async function readManifestDocuments(
   into: Map<string, ParsedYamlFile> = new Map(),
 ): Promise<Map<string, ParsedYamlFile>> {
   const missing = files.filter((file) => !cache.documents.has(file.blob));
-  const request = (start: number): Promise<Map<string, StoredObject | null>> => {
-    const pending = reader.readObjects(
-      [...new Set(missing.slice(start, start + READ_CHUNK).map((file) => file.blob))],
-      { maxBytes: limits.maxFileBytes },
-    );
-    // Awaited below; this only keeps a read that fails while we parse from going unhandled.
-    pending.catch(() => undefined);
-    return pending;
-  };
-  let next = missing.length > 0 ? request(0) : null;
-  for (let start = 0; start < missing.length; start += READ_CHUNK) {
-    const chunk = missing.slice(start, start + READ_CHUNK);
-    const objects = await next!;
-    // Ask for the next chunk before parsing this one, so git reads while we parse.
-    next = start + READ_CHUNK < missing.length ? request(start + READ_CHUNK) : null;
-    for (const file of chunk) {
-      if (cache.documents.has(file.blob)) continue;
-      const content = objects.get(file.blob)?.content ?? null;
-      if (content === null) {
-        cache.documents.set(file.blob, null);
-        continue;
+  await readAheadInChunks(
+    missing,
+    READ_CHUNK,
+    (chunk) =>
+      reader.readObjects([...new Set(chunk.map((file) => file.blob))], { maxBytes: limits.maxFileBytes }),
+    (chunk, objects) => {
+      for (const file of chunk) {
+        if (cache.documents.has(file.blob)) continue;
+        const content = objects.get(file.blob)?.content ?? null;
+        if (content === null) {
+          cache.documents.set(file.blob, null);
+          continue;
+        }
+        const summary = summarizeYamlFile(file.path, content, limits, cache.chunks);
+        cache.documents.set(file.blob, summary.documents);
+        const key = `${file.path}\n${file.blob}`;
+        // A file of the revision is validated too: hand over its parse (multi-document files were
+        // summarised chunk by chunk, so they are parsed whole once here, for validation).
+        if (keep.has(key)) {
+          const whole = summary.whole ?? parseYamlFile(file.path, content, limits);
+          into.set(key, releaseSyntaxTrees(whole, limits));
+        }
       }
-      const summary = summarizeYamlFile(file.path, content, limits, cache.chunks);
-      cache.documents.set(file.blob, summary.documents);
-      const key = `${file.path}\n${file.blob}`;
-      // A file of the revision is validated too: hand over its parse (multi-document files were
-      // summarised chunk by chunk, so they are parsed whole once here, for validation).
-      if (keep.has(key)) {
-        const whole = summary.whole ?? parseYamlFile(file.path, content, limits);
-        into.set(key, releaseSyntaxTrees(whole, limits));
-      }
-    }
-  }
+    },
+  );
   return into;
 }

@@ -8,6 +8,7 @@
 import { collectClosureTargets } from '../domain/closures.js';
 import { withIndefiniteArticle } from '../domain/indefinite-article.js';
 import type { GitReader } from '../domain/ports.js';
+import { readAheadInChunks } from '../domain/read-ahead.js';
 import { compareStrings } from '../domain/recovery-state.js';
 import type { Finding, RecordKind, RecordSet } from '../domain/types.js';
 import { emptyRecordSet } from '../domain/types.js';
@@ -89,41 +90,33 @@ export async function readRecords(
   // Values many records repeat (provider, run id, revision, times) are kept once for this read.
   const strings: ValueTable = new Map();
   // Read and parse in chunks: the whole ledger's bytes (131 MB for 100,000 v1 records) are never
-  // held at once, only two chunks', dropped as soon as their files are parsed. The next chunk is
-  // asked for before this one is parsed, so git reads while we parse.
-  const request = (start: number): Promise<Map<string, Buffer>> => {
-    const pending = reader.readBlobs([
-      ...new Set(toRead.slice(start, start + READ_CHUNK).map((entry) => entry.blob)),
-    ]);
-    // Awaited below; this only keeps a read that fails while we parse from going unhandled.
-    pending.catch(() => undefined);
-    return pending;
-  };
-  let next = toRead.length > 0 ? request(0) : null;
-  for (let start = 0; start < toRead.length; start += READ_CHUNK) {
-    const chunk = toRead.slice(start, start + READ_CHUNK);
-    const blobs = await next!;
-    next = start + READ_CHUNK < toRead.length ? request(start + READ_CHUNK) : null;
-    for (const entry of chunk) {
-      const content = blobs.get(entry.blob);
-      const outcome: ParsedRecordFile =
-        content === undefined
-          ? {
-              kind: null,
-              finding: finding(
-                entry.path,
-                '',
-                '',
-                'record.unreadable',
-                `blob ${entry.blob} could not be read; run \`git fsck\` on the repository.`,
-              ),
-            }
-          : parseRecordFile({ path: entry.path, content }, strings);
-      cache?.set(`${entry.blob}:${entry.path}`, outcome);
-      outcomes.push(outcome);
-      options.onProgress?.(outcomes.length, entries.length);
-    }
-  }
+  // held at once, only two chunks', dropped as soon as their files are parsed.
+  await readAheadInChunks(
+    toRead,
+    READ_CHUNK,
+    (chunk) => reader.readBlobs([...new Set(chunk.map((entry) => entry.blob))]),
+    (chunk, blobs) => {
+      for (const entry of chunk) {
+        const content = blobs.get(entry.blob);
+        const outcome: ParsedRecordFile =
+          content === undefined
+            ? {
+                kind: null,
+                finding: finding(
+                  entry.path,
+                  '',
+                  '',
+                  'record.unreadable',
+                  `blob ${entry.blob} could not be read; run \`git fsck\` on the repository.`,
+                ),
+              }
+            : parseRecordFile({ path: entry.path, content }, strings);
+        cache?.set(`${entry.blob}:${entry.path}`, outcome);
+        outcomes.push(outcome);
+        options.onProgress?.(outcomes.length, entries.length);
+      }
+    },
+  );
   return assembleRecords(outcomes);
 }
 
