@@ -8,7 +8,6 @@
 import type { Env } from '../../src/domain/ports.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
-import { reconcileOnce } from '../../src/reconciler/run-once.js';
 import { type HttpReceiver } from '../helpers/http-receiver.js';
 import {
   ackYaml,
@@ -20,7 +19,6 @@ import {
   providerYaml,
   readRemoteRecords,
   type OpsRepo,
-  type TestReconciler,
   openFailingHookReplica,
   type FailingHookReplica,
 } from '../helpers/reconciler-fixtures.js';
@@ -28,7 +26,6 @@ import {
 describe('the approval gate against ordinary git operations', () => {
   let ops: OpsRepo;
   let receiver: HttpReceiver;
-  let replica: TestReconciler;
   const clock = createSettableClock('2026-06-28T10:00:00Z');
   let env: Env;
 
@@ -37,16 +34,11 @@ describe('the approval gate against ordinary git operations', () => {
   beforeEach(async () => {
     clock.set('2026-06-28T10:00:00Z');
     fixture = await openFailingHookReplica(clock);
-    ({ ops, receiver, replica, env } = fixture);
+    ({ ops, receiver, env } = fixture);
   });
   afterEach(() => fixture.close());
 
-  async function reconcile(): Promise<number> {
-    clock.set(new Date(clock.now().getTime() + 60_000).toISOString());
-    const before = receiver.requests.length;
-    await reconcileOnce(replica.options);
-    return receiver.requests.length - before;
-  }
+  const reconcile = (): Promise<number> => fixture.reconcile();
 
   async function reasonOf(delivery: string): Promise<{ reason: string; message: string }> {
     const cli = createCliContext(ops.work, env, clock);

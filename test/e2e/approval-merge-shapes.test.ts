@@ -12,9 +12,8 @@
  */
 import type { Env } from '../../src/domain/ports.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runPlan, type PlanView } from '../../src/cli/plan.js';
+import { runPlan } from '../../src/cli/plan.js';
 import type { RetryDecision } from '../../src/domain/retry-plan.js';
-import { reconcileOnce } from '../../src/reconciler/run-once.js';
 import { reply, type HttpReceiver } from '../helpers/http-receiver.js';
 import { commitFiles, git, pushBranch } from '../helpers/git-fixtures.js';
 import {
@@ -27,7 +26,6 @@ import {
   providerYaml,
   readRemoteRecords,
   type OpsRepo,
-  type TestReconciler,
   openFailingHookReplica,
   type FailingHookReplica,
 } from '../helpers/reconciler-fixtures.js';
@@ -42,7 +40,6 @@ const BOB = 'Bob <bob@example.com>';
 describe('a PR that widens approvers and then approves, merged --no-ff or squashed', () => {
   let ops: OpsRepo;
   let receiver: HttpReceiver;
-  let replica: TestReconciler;
   const clock = createSettableClock('2026-06-28T10:00:00Z');
   let env: Env;
 
@@ -51,32 +48,18 @@ describe('a PR that widens approvers and then approves, merged --no-ff or squash
   beforeEach(async () => {
     clock.set('2026-06-28T10:00:00Z');
     fixture = await openFailingHookReplica(clock);
-    ({ ops, receiver, replica, env } = fixture);
+    ({ ops, receiver, env } = fixture);
   });
   afterEach(() => fixture.close());
 
-  /** One reconcile a minute after the last; returns the connector calls it made. */
-  async function reconcile(): Promise<number> {
-    clock.advanceMinutes(1);
-    const before = receiver.requests.length;
-    await reconcileOnce(replica.options);
-    return receiver.requests.length - before;
-  }
-
-  const callsFor = (delivery: string): number =>
-    receiver.requests.filter((r) => r.body.includes(`"${delivery}"`)).length;
+  const reconcile = (): Promise<number> => fixture.reconcile();
+  const callsFor = (delivery: string): number => fixture.callsFor(delivery);
+  const decisionOf = (delivery: string): Promise<RetryDecision> => fixture.decisionOf(delivery);
 
   async function plan(format: 'json' | 'text'): Promise<string> {
     const cli = createCliContext(ops.work, env, clock);
     expect(await runPlan({ remote: ops.remote, format }, cli.context)).toBe(0);
     return cli.stdout();
-  }
-
-  async function decisionOf(delivery: string): Promise<RetryDecision> {
-    const view = JSON.parse(await plan('json')) as PlanView;
-    const decision = view.decisions.find((d) => d.key.delivery_id === delivery);
-    if (!decision) throw new Error(`no decision for ${delivery}: ${JSON.stringify(view.decisions)}`);
-    return decision;
   }
 
   /**

@@ -9,22 +9,17 @@
  * - the control: the line added in an earlier commit that a reconcile has recorded (it is the
  *   base) → trusted, executed exactly once, the execution's evidence naming the base.
  */
-import type { Env } from '../../src/domain/ports.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runPlan, type PlanView } from '../../src/cli/plan.js';
 import type { RetryDecision } from '../../src/domain/retry-plan.js';
-import { reconcileOnce } from '../../src/reconciler/run-once.js';
 import { reply, type HttpReceiver } from '../helpers/http-receiver.js';
 import { createSshSigningKey, createTempDir, type TempDir } from '../helpers/git-fixtures.js';
 import {
   approvalYaml,
-  createCliContext,
   createSettableClock,
   deliveryYaml,
   providerYaml,
   readRemoteRecords,
   type OpsRepo,
-  type TestReconciler,
   openFailingHookReplica,
   type FailingHookReplica,
 } from '../helpers/reconciler-fixtures.js';
@@ -54,9 +49,7 @@ describe('the allowed-signers file is judged at the base', () => {
 
   let ops: OpsRepo;
   let receiver: HttpReceiver;
-  let replica: TestReconciler;
   const clock = createSettableClock('2026-06-28T10:00:00Z');
-  let env: Env;
 
   beforeAll(async () => {
     keys = await createTempDir('cavra-keys-');
@@ -73,28 +66,13 @@ describe('the allowed-signers file is judged at the base', () => {
   beforeEach(async () => {
     clock.set('2026-06-28T10:00:00Z');
     fixture = await openFailingHookReplica(clock);
-    ({ ops, receiver, replica, env } = fixture);
+    ({ ops, receiver } = fixture);
   });
   afterEach(() => fixture.close());
 
-  async function reconcile(): Promise<number> {
-    clock.advanceMinutes(1);
-    const before = receiver.requests.length;
-    await reconcileOnce(replica.options);
-    return receiver.requests.length - before;
-  }
-
-  const callsFor = (delivery: string): number =>
-    receiver.requests.filter((r) => r.body.includes(`"${delivery}"`)).length;
-
-  async function decisionOf(delivery: string): Promise<RetryDecision> {
-    const cli = createCliContext(ops.work, env, clock);
-    expect(await runPlan({ remote: ops.remote, format: 'json' }, cli.context)).toBe(0);
-    const view = JSON.parse(cli.stdout()) as PlanView;
-    const decision = view.decisions.find((d) => d.key.delivery_id === delivery);
-    if (!decision) throw new Error(`no decision for ${delivery}: ${JSON.stringify(view.decisions)}`);
-    return decision;
-  }
+  const reconcile = (): Promise<number> => fixture.reconcile();
+  const callsFor = (delivery: string): number => fixture.callsFor(delivery);
+  const decisionOf = (delivery: string): Promise<RetryDecision> => fixture.decisionOf(delivery);
 
   /** Signed-approvals policy trusting bob only; d1 and d2 fail attempt 1; that revision is recorded. */
   async function signedBase(): Promise<string> {

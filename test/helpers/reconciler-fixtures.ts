@@ -19,6 +19,8 @@ import {
 } from '../../src/reconciler/run-once.js';
 import { readRecords } from '../../src/records/read-records.js';
 import type { CliContext } from '../../src/cli/context.js';
+import { runPlan, type PlanView } from '../../src/cli/plan.js';
+import type { RetryDecision } from '../../src/domain/retry-plan.js';
 import {
   commitFiles,
   createBareRemote,
@@ -525,6 +527,12 @@ export interface FailingHookReplica {
   receiver: HttpReceiver;
   env: Env;
   replica: TestReconciler;
+  /** One reconcile a minute after the clock's time; the connector calls it made. */
+  reconcile(): Promise<number>;
+  /** The calls the receiver got that name `delivery`. */
+  callsFor(delivery: string): number;
+  /** `plan --format json`'s decision for `delivery` (throws when it has none). */
+  decisionOf(delivery: string): Promise<RetryDecision>;
   close(): Promise<void>;
 }
 
@@ -546,6 +554,23 @@ export async function openFailingHookReplica(clock: SettableClock): Promise<Fail
     receiver,
     env,
     replica,
+    async reconcile() {
+      clock.advanceMinutes(1);
+      const before = receiver.requests.length;
+      await reconcileOnce(replica.options);
+      return receiver.requests.length - before;
+    },
+    callsFor: (delivery) => receiver.requests.filter((r) => r.body.includes(`"${delivery}"`)).length,
+    async decisionOf(delivery) {
+      const cli = createCliContext(ops.work, env, clock);
+      if ((await runPlan({ remote: ops.remote, format: 'json' }, cli.context)) !== 0) {
+        throw new Error(`plan failed: ${cli.stderr()}`);
+      }
+      const view = JSON.parse(cli.stdout()) as PlanView;
+      const decision = view.decisions.find((d) => d.key.delivery_id === delivery);
+      if (!decision) throw new Error(`no decision for ${delivery}: ${JSON.stringify(view.decisions)}`);
+      return decision;
+    },
     async close() {
       await replica.close();
       await receiver.close();
