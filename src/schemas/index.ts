@@ -18,6 +18,9 @@ export function schemaFileName(kind: ManifestKind): string {
 /** The schemas/ directory of the package (works from src/ under tsx and from dist/). */
 export const SCHEMAS_DIR = new URL('../../schemas/', import.meta.url);
 
+/** Each kind's compiled validator, looked up once (validation runs per document). */
+const VALIDATORS = new Map(MANIFEST_KINDS.map((kind) => [kind, validatorsByFile[schemaFileName(kind)]]));
+
 let loaded: Map<ManifestKind, Record<string, unknown>> | undefined;
 
 function loadAll(): Map<ManifestKind, Record<string, unknown>> {
@@ -40,7 +43,7 @@ function loadAll(): Map<ManifestKind, Record<string, unknown>> {
 
 /** Validate a whole parsed document (apiVersion, kind, metadata, spec) against its kind's schema. */
 export function validateDocument(kind: ManifestKind, value: unknown): ErrorObject[] {
-  const validate = validatorsByFile[schemaFileName(kind)];
+  const validate = VALIDATORS.get(kind);
   if (validate === undefined) throw new InternalError(`No schema compiled for kind ${kind}.`);
   return validate(value) ? [] : [...(validate.errors ?? [])];
 }
