@@ -18,6 +18,7 @@ import {
   type ReconcilerOptions,
 } from '../../src/reconciler/run-once.js';
 import { readRecords } from '../../src/records/read-records.js';
+import { createSnapshotCache } from '../../src/read-model/read-snapshot.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { runPlan, type PlanView } from '../../src/cli/plan.js';
 import type { RetryDecision } from '../../src/domain/retry-plan.js';
@@ -335,6 +336,8 @@ export async function openTestReconciler(options: TestReconcilerOptions): Promis
       sleeps?.push(ms);
     },
     random: () => 0.5,
+    // A read cache for the replica's life, as the loop keeps one (incremental walks, a first run's single walk).
+    cache: createSnapshotCache(),
   };
   return { options: reconcilerOptions, store, close: () => store.close() };
 }
