@@ -36,9 +36,9 @@ import type {
 } from '../domain/types.js';
 import { emptyRecordSet } from '../domain/types.js';
 import { planRetryWork } from '../domain/retry-plan.js';
+import type { DocumentSummary } from '../manifests/document-identity.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
-import type { DocumentSummary } from '../manifests/document-identity.js';
 import { advanceAncestorMarks, isAncestorPosition } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
@@ -51,6 +51,7 @@ import { indexRecords, assembleRecords, type ParsedRecordFile } from '../records
 import { ID_FIELD, recordPath, REPORT_JSON_PATH } from '../records/layout.js';
 import { short } from '../records/ledger-rules.js';
 import type { AuditFinding, AuditProgress } from './audit-finding.js';
+import { documentsNamed, indexKeyPaths, scopeManifestsToKeys, type KeyPaths } from './key-scope.js';
 
 export interface RecomputeInput {
   snapshot: Snapshot;
@@ -529,11 +530,13 @@ async function checkGate(
     const keys = new Set(group.map((item) => item.key));
     const grouped = recordsOfKeysAt(ledger, before, keys);
     const keyPaths = keyPathsOf(group);
+    const names = paths.namesOf(group.map((item) => item.execution));
     const manifests = await readManifests(groupReader, revision, {
       records: closureTargets,
       history: input.cache.history,
       cache: manifestCache,
       paths: keyPaths,
+      selectDocuments: (_path, documents) => documentsNamed(documents, names),
     });
     // Only the executions' keys are decided here: the gate facts and the retry plan are computed
     // over the keys' own documents (AuditDelivery, approvals and acknowledgements), so each
@@ -617,87 +620,6 @@ function withLocatedPaths(reader: GitReader, located: ReadonlyMap<string, Stored
         return reader.readObjects(names, options);
       return Promise.resolve(new Map(names.map((name) => [name, located.get(name) ?? null])));
     },
-  };
-}
-
-/**
- * For each delivery key, the manifest paths that ever held a document that can bear on it: its
- * AuditDelivery (by name), its approvals and acknowledgements (by delivery and provider), any
- * Provider or ReconcilerPolicy, and any blob whose documents are unknown (too large, not YAML).
- * Built once from the walk (every path it lists under manifests/ with the blob put there), so a
- * key's files at a revision are looked up without listing the revision's tree.
- */
-interface KeyPaths {
-  /** The files that can bear on a delivery key (see {@link indexKeyPaths}). */
-  ofKey: (key: DeliveryKey) => string[];
-  /** The files that ever held a Provider or the ReconcilerPolicy (or whose documents are unknown). */
-  shared: string[];
-}
-
-function indexKeyPaths(
-  history: BranchHistory,
-  documents: ReadonlyMap<string, readonly DocumentSummary[] | null>,
-): KeyPaths {
-  const always = new Set<string>();
-  const byName = new Map<string, Set<string>>();
-  const add = (map: Map<string, Set<string>>, key: string, path: string): void => {
-    let set = map.get(key);
-    if (set === undefined) {
-      set = new Set();
-      map.set(key, set);
-    }
-    set.add(path);
-  };
-  const seen = new Set<string>();
-  for (const commit of history.index.commits) {
-    for (const change of commit.changes) {
-      if (change.status === 'deleted' || !change.path.startsWith('manifests/')) continue;
-      const pair = `${change.path}\n${change.blob}`;
-      if (seen.has(pair)) continue;
-      seen.add(pair);
-      const summaries = documents.get(change.blob);
-      if (summaries === undefined || summaries === null) {
-        always.add(change.path);
-        continue;
-      }
-      for (const summary of summaries) {
-        if (summary.kind === 'Provider' || summary.kind === 'ReconcilerPolicy') always.add(change.path);
-        else if (summary.kind === 'AuditDelivery') add(byName, `delivery\n${summary.name}`, change.path);
-        else if (summary.kind === 'RetryApproval' || summary.kind === 'RetryAcknowledgement') {
-          const spec = summary.value?.spec as Record<string, unknown> | undefined;
-          if (spec === undefined || typeof spec.delivery !== 'string' || typeof spec.provider !== 'string')
-            always.add(change.path);
-          else add(byName, `pair\n${spec.delivery}\n${spec.provider}`, change.path);
-        }
-      }
-    }
-  }
-  return {
-    ofKey: (key) =>
-      [
-        ...new Set([
-          ...always,
-          ...(byName.get(`delivery\n${key.delivery_id}`) ?? []),
-          ...(byName.get(`pair\n${key.delivery_id}\n${key.provider}`) ?? []),
-        ]),
-      ].sort(compareStrings),
-    shared: [...always].sort(compareStrings),
-  };
-}
-
-/** The documents of the manifest set that concern these delivery keys (the providers and policy whole). */
-function scopeManifestsToKeys(manifests: ManifestSet, keys: readonly DeliveryKey[]): ManifestSet {
-  const names = new Set(keys.map((key) => key.delivery_id));
-  const pairs = new Set(keys.map((key) => `${key.delivery_id}\n${key.provider}`));
-  const ofKey = (spec: { delivery: string; provider: string }): boolean =>
-    pairs.has(`${spec.delivery}\n${spec.provider}`);
-  return {
-    providers: manifests.providers,
-    policy: manifests.policy,
-    deliveries: manifests.deliveries.filter((delivery) => names.has(delivery.name)),
-    acknowledgements: manifests.acknowledgements.filter((ack) => ofKey(ack.spec)),
-    approvals: manifests.approvals.filter((approval) => ofKey(approval.spec)),
-    closures: [],
   };
 }
 

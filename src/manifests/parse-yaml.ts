@@ -5,7 +5,19 @@
  * by yaml's expansion counter. Messages are written here from yaml's error *codes*, never from
  * yaml's own messages, which quote the source line (and so could quote a secret).
  */
-import { Composer, isMap, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document, type Node } from 'yaml';
+import {
+  Composer,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  Parser,
+  type CST,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { Finding } from '../domain/types.js';
 import { InternalError } from '../errors.js';
 import type { YamlLimits } from './limits.js';
@@ -386,6 +398,31 @@ class ReleasedDocument implements ParsedDocument {
   get document(): Document.Parsed {
     return this.#treeOf(this.index);
   }
+}
+
+let emptyTree: Document.Parsed | null = null;
+
+/**
+ * Documents known by their values alone (no text), as a file to validate: for a reader that takes
+ * a few documents of a file from the history walk's summaries instead of reading and parsing the
+ * whole file again (verify's gate recompute). Having no text, a finding on one is put at line 1.
+ */
+export function fileOfDocumentValues(
+  path: string,
+  documents: readonly { index: number; value: unknown }[],
+): ParsedYamlFile {
+  const lineCounter = new LineCounter();
+  lineCounter.addNewLine(0);
+  const treeOf = (): Document.Parsed => (emptyTree ??= parseDocument(''));
+  return {
+    path,
+    findings: [],
+    lineCounter,
+    text: '',
+    documents: documents.map(
+      (document) => new ReleasedDocument(document.index, 1, 1, document.value, false, [], treeOf),
+    ),
+  };
 }
 
 /**

@@ -50,6 +50,8 @@ export interface ManifestFileInput {
   introducedByDocument?: readonly (CommitInfo | null)[];
   /** The file already parsed with the same limits (the history walk parsed it): not parsed again. */
   parsed?: ParsedYamlFile;
+  /** `parsed` holds only some of the file's documents (a reader's selection): never cached by the file's key. */
+  partial?: boolean;
 }
 
 export interface ManifestLoadResult {
@@ -82,9 +84,9 @@ export type ManifestCache = Map<string, ParsedManifestFile>;
 
 /** Cache key of a file read from git; null for working-tree files (no blob id to trust). */
 export function manifestCacheKey(
-  input: Pick<ManifestFileInput, 'path' | 'blob' | 'introduced' | 'introducedByDocument'>,
+  input: Pick<ManifestFileInput, 'path' | 'blob' | 'introduced' | 'introducedByDocument' | 'partial'>,
 ): string | null {
-  if (input.blob === '') return null;
+  if (input.blob === '' || input.partial === true) return null;
   const perDocument = (input.introducedByDocument ?? []).map((info) => info?.commit ?? '').join(',');
   return `${input.path}\n${input.blob}\n${input.introduced?.commit ?? ''}\n${perDocument}`;
 }

@@ -10,6 +10,8 @@ import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitReader, TreeEntry } from '../domain/ports.js';
 import type { Finding, ManifestCondition } from '../domain/types.js';
+import type { DocumentSummary } from '../manifests/document-identity.js';
+import { fileOfDocumentValues, type ParsedYamlFile } from '../manifests/parse-yaml.js';
 import { createHistoryCache, type HistoryCache } from './history-cache.js';
 import { readDocumentProvenance } from './document-provenance.js';
 import { resolveLimits, type YamlLimits } from '../manifests/limits.js';
@@ -44,6 +46,19 @@ export interface ReadManifestsOptions {
    * are not told apart from files on this path. A `cache` is only added to, not pruned.
    */
   paths?: readonly string[];
+  /**
+   * Of each file not in `cache`, validate only the documents this picks from the history walk's
+   * summaries of its blob (their values, kept for approvals, acknowledgements and closures),
+   * without reading or parsing the file; null, or a picked document whose value the walk did not
+   * keep, reads the file whole. For verify's gate recompute, which decides a few delivery keys at
+   * many revisions: an acknowledgements file shared by many keys would otherwise be read, parsed
+   * and checked whole at each. Only what is valid is meaningful then: the rest of the file is not
+   * checked, and a finding on a picked document is put at line 1.
+   */
+  selectDocuments?: (
+    path: string,
+    documents: readonly DocumentSummary[],
+  ) => readonly DocumentSummary[] | null;
 }
 
 export const MANIFESTS_DIR = 'manifests/';
@@ -129,19 +144,18 @@ export async function readManifests(
   const entries = listed.filter((e) => e.symlink !== true && isManifestPath(e.path));
   const refused = entries.filter((e) => e.size > limits.maxFileBytes);
   const accepted = entries.filter((e) => e.size <= limits.maxFileBytes);
+  const history = options.history ?? createHistoryCache();
   const provenance =
     accepted.length === 0
       ? null
-      : await readDocumentProvenance(reader, commit, accepted, {
-          cache: options.history ?? createHistoryCache(),
-          limits,
-        });
+      : await readDocumentProvenance(reader, commit, accepted, { cache: history, limits });
   const inputs = accepted.map((entry) => ({
     path: entry.path,
     blob: entry.blob,
     introduced: null,
     introducedByDocument: provenance?.introducedOf(entry.blob) ?? [],
     parsed: provenance?.parsed.get(`${entry.path}\n${entry.blob}`),
+    partial: false,
   }));
   // Take this read's cache hits now: a concurrent read may prune the shared cache while we wait
   // for blobs, and a hit must not turn into an unread (empty) file.
@@ -149,8 +163,16 @@ export async function readManifests(
   const uncached = inputs.filter((input) => {
     const key = manifestCacheKey(input);
     const hit = key === null ? undefined : options.cache?.get(key);
-    if (key !== null && hit !== undefined) hits.set(key, hit);
-    return hit === undefined && input.parsed === undefined;
+    if (key !== null && hit !== undefined) {
+      hits.set(key, hit);
+      return false;
+    }
+    if (input.parsed !== undefined) return false;
+    const selected = selectedDocuments(input, history, options.selectDocuments);
+    if (selected === null) return true;
+    input.parsed = selected;
+    input.partial = true;
+    return false;
   });
   const blobs =
     uncached.length === 0
@@ -178,6 +200,20 @@ export async function readManifests(
     ...refused.map((e) => tooLarge(e.path, e.size, limits.maxFileBytes)),
     ...links.map((e) => symlinked(e.path)),
   ]);
+}
+
+/** The documents `select` picks of a file, from the walk's summaries; null to read the file whole. */
+function selectedDocuments(
+  input: { path: string; blob: string },
+  history: HistoryCache,
+  select: ReadManifestsOptions['selectDocuments'],
+): ParsedYamlFile | null {
+  if (select === undefined) return null;
+  const summaries = history.documents.get(input.blob);
+  if (summaries === undefined || summaries === null) return null;
+  const picked = select(input.path, summaries);
+  if (picked === null || picked.some((document) => document.value === null)) return null;
+  return fileOfDocumentValues(input.path, picked);
 }
 
 /** The blobs at `paths` in `commit` (one batch request; sizes only, no content). */
