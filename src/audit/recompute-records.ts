@@ -27,16 +27,13 @@ import { keyString } from '../domain/retry-rules.js';
 import type {
   ApprovalEvidence,
   ClosureRecord,
-  DeliveryKey,
   DeliveryRecord,
   ExecutionRecord,
-  ManifestSet,
   PlaybookRecord,
   RecordSet,
 } from '../domain/types.js';
 import { emptyRecordSet } from '../domain/types.js';
 import { planRetryWork } from '../domain/retry-plan.js';
-import type { DocumentSummary } from '../manifests/document-identity.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
 import { advanceAncestorMarks, isAncestorPosition } from '../read-model/history-index.js';
