@@ -39,7 +39,7 @@ import type { BranchHistory } from '../read-model/history-cache.js';
 import { advanceAncestorMarks, isAncestorPosition } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
-import { readGateFacts } from '../read-model/read-gate-facts.js';
+import { prefetchBaseFiles, readGateFacts } from '../read-model/read-gate-facts.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
 import type { ManifestCache } from '../manifests/validate-manifests.js';
@@ -522,6 +522,13 @@ async function checkGate(
     groups.flatMap((group) => keyPathsOf(group).map((path) => `${group[0]!.revision}:${path}`)),
   );
   const groupReader = withLocatedPaths(reader, located);
+  if (groups.length > 0) {
+    await prefetchBaseFiles(reader, {
+      revision: input.revision,
+      commits: candidateBases(input),
+      cache: input.cache.history,
+    });
+  }
   for (const group of groups) {
     const { revision, before, ledgerRevision } = group[0]!;
     const keys = new Set(group.map((item) => item.key));
@@ -584,6 +591,35 @@ async function checkGate(
     }
   }
   return findings;
+}
+
+/**
+ * Every commit that can be the base of an approval (docs/reference.md §4): a revision a record
+ * names, or the first parent of a commit that put a RetryApproval in place. A base outside them
+ * (a revision only a deleted record named) is still read, by the gate facts' own request.
+ */
+function candidateBases(input: RecomputeInput): string[] {
+  const bases = new Set<string>();
+  const { records } = input.snapshot;
+  for (const list of [
+    records.deliveries,
+    records.executions,
+    records.playbooks,
+    records.closures,
+    records.runs,
+  ]) {
+    for (const record of list as readonly { source_revision?: unknown }[]) {
+      if (typeof record.source_revision === 'string') bases.add(record.source_revision);
+    }
+  }
+  const documents = input.cache.history.documents;
+  for (const commit of input.history.index.commits) {
+    const parent = commit.parents[0];
+    if (parent === undefined) continue;
+    if (commit.changes.some((change) => documents.get(change.blob)?.some((d) => d.kind === 'RetryApproval')))
+      bases.add(parent);
+  }
+  return [...bases];
 }
 
 /** `readObjects` sizes only (no content) of many names, a few thousand per request. */

@@ -167,6 +167,38 @@ async function readGateFactsAlone(
   return { current, approvals, consumed };
 }
 
+export interface PrefetchBaseFilesOptions {
+  /** The tracked branch's commit whose walk the commits are in. */
+  revision: string;
+  /** Commits that may be bases of the reads to come. */
+  commits: readonly string[];
+  cache: HistoryCache;
+  limits?: Partial<YamlLimits>;
+}
+
+/**
+ * Read the policy and the allowed-signers file at each of `commits` into the cache, in two batch
+ * requests: for a caller about to read the gate facts at many revisions whose bases are among
+ * them (verify's gate recompute), so that each read finds its bases' files read instead of asking
+ * git for them in a round trip of its own.
+ */
+export async function prefetchBaseFiles(reader: GitReader, options: PrefetchBaseFilesOptions): Promise<void> {
+  const { cache } = options;
+  await withHistoryCache(cache, async () => {
+    const limits = resolveLimits(options.limits);
+    useLimits(cache, limits);
+    const tracked = await readBranchAt(reader, cache, 'tracked', options.revision);
+    await foldManifestHistory(reader, cache, tracked.branch, limits);
+    const commits = options.commits.filter((commit) => tracked.branch.index.byId.has(commit));
+    const policies = await readPoliciesAt(reader, cache, tracked.branch, commits, limits);
+    await readAllowedSigners(
+      reader,
+      cache,
+      commits.map((commit) => ({ commit, path: policies.get(commit)!.allowed_signers_file })),
+    );
+  });
+}
+
 /** The ledger's cursor at `ledgerRevision`, or null when there is no ledger yet. */
 async function readLedgerAt(
   reader: GitReader,
