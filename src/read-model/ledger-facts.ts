@@ -12,6 +12,7 @@ import { closureIdOf } from '../domain/closures.js';
 import { compareStrings } from '../domain/recovery-state.js';
 import type { Manifest, ManifestKind, RecoveryClosure, RetryApproval } from '../domain/types.js';
 import type { ConsumptionFacts } from '../domain/gate-facts.js';
+import { ConsumedNames } from './consumed-names.js';
 import type { DocumentSummary } from '../manifests/document-identity.js';
 import type { YamlLimits } from '../manifests/limits.js';
 import { normalizeManifest } from '../manifests/normalize.js';
@@ -126,15 +127,8 @@ export interface ConsumptionTally {
   tracked: BranchHistory;
   commits: number;
   limitsKey: string;
-  approvals: SortedNames;
-  closures: SortedNames;
-  /** The facts as of the last record tallied (null: to be built). */
-  facts: ConsumptionFacts | null;
-}
-
-interface SortedNames {
-  names: string[];
-  ids: Map<string, readonly string[]>;
+  approvals: ConsumedNames;
+  closures: ConsumedNames;
 }
 
 export function createConsumptionTally(cache: HistoryCache, tracked: BranchHistory): ConsumptionTally {
@@ -142,9 +136,8 @@ export function createConsumptionTally(cache: HistoryCache, tracked: BranchHisto
     tracked,
     commits: tracked.index.commits.length,
     limitsKey: cache.limitsKey,
-    approvals: { names: [], ids: new Map() },
-    closures: { names: [], ids: new Map() },
-    facts: null,
+    approvals: new ConsumedNames(),
+    closures: new ConsumedNames(),
   };
 }
 
@@ -196,7 +189,7 @@ export async function tallyConsumption(
         execution.approvalDecisionId,
         (spec) => spec.delivery === execution.key.delivery_id && spec.provider === execution.key.provider,
       );
-      for (const name of names) addSorted(tally.approvals, name, execution.executionId);
+      for (const name of names) tally.approvals.add(name, execution.executionId);
     }
   }
   for (const summary of closureRecords) {
@@ -209,45 +202,13 @@ export async function tallyConsumption(
       closure.closureId,
       (spec) => spec.playbook_id === closure.playbookId && spec.provider === closure.provider,
     );
-    for (const name of names) addSorted(tally.closures, name, closure.closureId);
+    for (const name of names) tally.closures.add(name, closure.closureId);
   }
-  tally.facts = null;
 }
 
-/** The consumption the tally holds, names and ids in compareStrings order. */
+/** The consumption the tally holds now, names and ids in compareStrings order (later tallies do not change it). */
 export function consumptionOf(tally: ConsumptionTally): ConsumptionFacts {
-  tally.facts ??= { approvals: mapOf(tally.approvals), closures: mapOf(tally.closures) };
-  return tally.facts;
-}
-
-function mapOf(sorted: SortedNames): Map<string, readonly string[]> {
-  const map = new Map<string, readonly string[]>();
-  for (const name of sorted.names) map.set(name, sorted.ids.get(name)!);
-  return map;
-}
-
-function addSorted(sorted: SortedNames, name: string, id: string): void {
-  const ids = sorted.ids.get(name);
-  if (ids === undefined) {
-    sorted.names.splice(insertionPoint(sorted.names, name), 0, name);
-    sorted.ids.set(name, [id]);
-    return;
-  }
-  const at = insertionPoint(ids, id);
-  if (ids[at] === id) return;
-  sorted.ids.set(name, [...ids.slice(0, at), id, ...ids.slice(at)]);
-}
-
-/** The first index whose value is not before `value` (compareStrings). */
-function insertionPoint(values: readonly string[], value: string): number {
-  let low = 0;
-  let high = values.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (compareStrings(values[middle]!, value) < 0) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+  return { approvals: tally.approvals.view(), closures: tally.closures.view() };
 }
 
 function summariesOf(cache: HistoryCache, kind: string, blobs: readonly string[]): RecordSummary[] {
