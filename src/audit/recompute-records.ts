@@ -120,6 +120,11 @@ interface LedgerIndex {
    * position cost those keys' records, not the ledger's.
    */
   byDeliveryKey?: Map<string, Map<string, number[]>>;
+  /**
+   * The ancestors of the last position {@link recordsOfKeysAt} read at: the gate recompute reads in
+   * ledger order, so each read marks the commits since the last, not the whole ledger again.
+   */
+  keyMarks?: { position: number; marks: Uint8Array };
 }
 
 function indexLedger(
@@ -174,6 +179,16 @@ function ancestorsOf(index: LedgerIndex, position: number): Uint8Array {
     }
   }
   return marks;
+}
+
+/** {@link ancestorsOf}, from the marks of the last position asked when it is an ancestor (see LedgerIndex.keyMarks). */
+function ancestorMarksAt(index: LedgerIndex, position: number): Uint8Array {
+  const parentsOf = { parentsOf: (at: number) => index.parents[at]! };
+  let kept = index.keyMarks;
+  if (kept === undefined || advanceAncestorMarks(parentsOf, kept.marks, kept.position, position) === null)
+    kept = index.keyMarks = { position, marks: ancestorsOf(index, position) };
+  kept.position = position;
+  return kept.marks;
 }
 
 /** The records (no claims) at a position of the walk: the baseline's and those its ancestors added. */
@@ -310,7 +325,7 @@ function recordsOfKeysAt(index: LedgerIndex, position: number | null, keys: Read
     });
     index.byDeliveryKey = byKey;
   }
-  const marks = position === null ? null : ancestorsOf(index, position);
+  const marks = position === null ? null : ancestorMarksAt(index, position);
   const outcomes: ParsedRecordFile[] = [];
   for (const key of keys) {
     for (const [outcomeKey, positions] of index.byDeliveryKey.get(key) ?? []) {
