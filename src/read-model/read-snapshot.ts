@@ -78,9 +78,19 @@ export async function readSnapshot(
   };
 }
 
+/** Whether `<commit>:<path>` names the file at `path`: relative, no `.`, `..` or empty segments, no line feed or NUL. */
+function isObjectPath(path: string): boolean {
+  return (
+    !/[\n\0]/.test(path) &&
+    path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..')
+  );
+}
+
 /**
- * One file of a commit (one `ls-tree`, one blob read), or null when it is absent or larger than
- * `maxBytes` (checked before reading).
+ * One file of a commit, or null when it is absent, not a file or larger than `maxBytes` (checked
+ * before reading): one request to the long-lived `cat-file --batch` (`<commit>:<path>`), so a run
+ * that reads its report and status spawns no process for them; a path that cannot be named so is
+ * looked up with one `ls-tree`.
  */
 export async function readCommittedFile(
   reader: GitReader,
@@ -88,6 +98,10 @@ export async function readCommittedFile(
   path: string,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<Buffer | null> {
+  if (isObjectPath(path)) {
+    const name = `${commit}:${path}`;
+    return (await reader.readObjects([name], { maxBytes })).get(name)?.content ?? null;
+  }
   const entry = (await reader.listTree(commit, [path])).find((candidate) => candidate.path === path);
   if (entry === undefined || entry.size > maxBytes) return null;
   return (await reader.readBlobs([entry.blob])).get(entry.blob) ?? null;
