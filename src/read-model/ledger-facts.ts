@@ -25,6 +25,7 @@ import type { IndexedCommit } from './history-index.js';
 import {
   recordKindOf,
   summarizeRecord,
+  summarizeRecordValue,
   type ManifestEvidence,
   type RecordSummary,
 } from './record-summary.js';
@@ -91,6 +92,14 @@ export function visitLedgerFacts(
     if (summary.closure !== null) visit('closure', change.blob);
     if (commit.replica !== '' && summary.sourceRevision !== '') visit('recorded', summary.sourceRevision);
   }
+}
+
+/**
+ * Note the summary of a record blob another read parsed (the snapshot parses every record at the
+ * tip), so the fold finds it and does not read and parse the blob again.
+ */
+export function noteParsedRecord(cache: HistoryCache, kind: string, blob: string, record: unknown): void {
+  if (GATE_RECORD_KINDS.has(kind)) cache.records.set(`${kind}:${blob}`, summarizeRecordValue(kind, record));
 }
 
 /**

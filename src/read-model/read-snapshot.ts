@@ -9,6 +9,7 @@ import type { ManifestCache, ManifestLoadResult } from '../manifests/validate-ma
 import { readManifests } from './read-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
 import { createHistoryCache, prefetchBranch, type HistoryCache } from './history-cache.js';
+import { noteParsedRecord } from './ledger-facts.js';
 
 export interface Snapshot {
   /** Commit the manifests were read from. */
@@ -62,6 +63,10 @@ export async function readSnapshot(
       : await readRecords(reader, ledgerRevision, {
           ...(options.cache ? { cache: options.cache.records } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          // The gate's ledger fold reads the same blobs (executions, runs...): it takes these.
+          onParsed: (blob, outcome) => {
+            if (outcome.kind !== null) noteParsedRecord(history, outcome.kind, blob, outcome.record);
+          },
         });
   const manifests = await readManifests(reader, revision, {
     records: indexRecords(records),

@@ -65,6 +65,11 @@ export function summarizeRecord(kind: string, content: Buffer): RecordSummary | 
   } catch {
     return null;
   }
+  return summarizeRecordValue(kind, value);
+}
+
+/** Summarise a record file's parsed JSON; null when it is not an object. */
+export function summarizeRecordValue(kind: string, value: unknown): RecordSummary | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
   const record = value as Record<string, unknown>;
   const sourceRevision = COMMIT_ID.test(text(record.source_revision)) ? text(record.source_revision) : '';

@@ -58,6 +58,8 @@ export interface ReadRecordsOptions {
   cache?: RecordCache;
   /** Called as record files are checked (the CLI draws a progress bar on a terminal). */
   onProgress?: (done: number, total: number) => void;
+  /** Called with each file this read parses (not with cache hits), and the blob it was read from. */
+  onParsed?: (blob: string, outcome: ParsedRecordFile) => void;
 }
 
 /** Read, parse and check every file under `records/` at `commit` (one ls-tree, one blob batch). */
@@ -112,6 +114,7 @@ export async function readRecords(
               }
             : parseRecordFile({ path: entry.path, content }, strings);
         cache?.set(`${entry.blob}:${entry.path}`, outcome);
+        options.onParsed?.(entry.blob, outcome);
         outcomes.push(outcome);
         options.onProgress?.(outcomes.length, entries.length);
       }
