@@ -15,6 +15,7 @@ import type { GitReader, WalkedCommit } from '../domain/ports.js';
 import { compareStrings } from '../domain/recovery-state.js';
 import type { RecordKind, RunRecord } from '../domain/types.js';
 import { adoptWalk, readBranchAt } from '../read-model/history-cache.js';
+import { noteParsedRecord } from '../read-model/ledger-facts.js';
 import {
   readLedgerFiles,
   readLedgerRange,
@@ -104,6 +105,8 @@ export async function auditLedger(reader: GitReader, options: AuditOptions): Pro
     const outcome = outcomes.get(`${file.blob}:${file.path}`);
     if (outcome === undefined) continue;
     cache.records.set(`${file.blob}:${file.path}`, outcome);
+    // The gate's ledger fold summarises the same blobs: it takes these instead of reading them again.
+    if (outcome.kind !== null) noteParsedRecord(cache.history, outcome.kind, file.blob, outcome.record);
     // Blobs the tip no longer holds are the ledger rules' business (a change restored is no finding).
     if (tipFiles.get(file.path) === file.blob) findings.push(...recordFindings(file, outcome));
   }
