@@ -19,7 +19,7 @@
 import { canonicalJson } from '../domain/canonical-json.js';
 import { collectRecordIds } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
-import { compareStrings } from '../domain/recovery-state.js';
+import { compareStrings, timeOf } from '../domain/recovery-state.js';
 import { planPlaybooks, playbookAtVersion } from '../domain/playbooks.js';
 import type { GitReader, StoredObject, WalkedCommit } from '../domain/ports.js';
 import { computeRetryRecoveryReport, reportAtVersion, type ReportEnvelope } from '../domain/report.js';
@@ -32,7 +32,6 @@ import type {
   PlaybookRecord,
   RecordSet,
 } from '../domain/types.js';
-import { emptyRecordSet } from '../domain/types.js';
 import { planRetryWork } from '../domain/retry-plan.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
@@ -45,7 +44,7 @@ import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
 import type { ManifestCache } from '../manifests/validate-manifests.js';
 import { resolveLimits } from '../manifests/limits.js';
 import { indexRecords, assembleRecords, type ParsedRecordFile } from '../records/read-records.js';
-import { ID_FIELD, recordPath, REPORT_JSON_PATH } from '../records/layout.js';
+import { recordPath, REPORT_JSON_PATH } from '../records/layout.js';
 import { short } from '../records/ledger-rules.js';
 import type { AuditFinding, AuditProgress } from './audit-finding.js';
 import { documentsNamed, indexKeyPaths, scopeManifestsToKeys, type KeyPaths } from './key-scope.js';
@@ -211,95 +210,6 @@ function recordsAt(
     if (outcome !== undefined && outcome.kind !== null && outcome.kind !== 'claims') outcomes.push(outcome);
   }
   return assembleRecords(outcomes).records;
-}
-
-/**
- * The records at one position after another (playbooks in ledger order), each from the last by
- * the records the positions in between added: assembled on their own, then merged into the id
- * order assembleRecords gives. That is the very set assembleRecords gives for all of them as long
- * as no two records share a kind and id or a sort key (then which copy counts, or their order,
- * depends on paths): at the first such record, or a position that is no descendant of the last,
- * the cursor gives up (null) and the caller assembles from the root ({@link recordsAt}).
- */
-interface RecordsCursor {
-  position: number;
-  marks: Uint8Array;
-  seen: Set<string>;
-  records: RecordSet;
-  broken: boolean;
-}
-
-function createRecordsCursor(index: LedgerIndex): RecordsCursor {
-  return {
-    position: -1,
-    marks: new Uint8Array(index.commits.length),
-    seen: new Set(),
-    records: emptyRecordSet(),
-    broken: false,
-  };
-}
-
-function recordsAtCursor(cursor: RecordsCursor, index: LedgerIndex, position: number): RecordSet | null {
-  if (cursor.broken) return null;
-  const first = cursor.position === -1;
-  const added = advanceAncestorMarks(
-    { parentsOf: (at) => index.parents[at]! },
-    cursor.marks,
-    cursor.position,
-    position,
-  );
-  if (added === null) {
-    cursor.broken = true;
-    return null;
-  }
-  const keys = [...(first ? index.baselineKeys : []), ...added.flatMap((at) => index.added[at]!)];
-  const outcomes: ParsedRecordFile[] = [];
-  for (const key of keys) {
-    const outcome = index.outcomes.get(key);
-    if (outcome === undefined || outcome.kind === null || outcome.kind === 'claims') continue;
-    // Its file's id and its sort key: either seen before, and paths would decide.
-    const identity = `${outcome.kind}/${outcome.id}`;
-    const sortKey = `${outcome.kind}\n${String(outcome.record[ID_FIELD[outcome.kind]])}`;
-    if (cursor.seen.has(identity) || cursor.seen.has(sortKey)) {
-      cursor.broken = true;
-      return null;
-    }
-    cursor.seen.add(identity);
-    cursor.seen.add(sortKey);
-    outcomes.push(outcome);
-  }
-  const delta = assembleRecords(outcomes).records;
-  const merged = emptyRecordSet();
-  for (const kind of Object.keys(ID_FIELD) as (keyof RecordSet)[]) {
-    const list = mergeById<unknown>(cursor.records[kind], delta[kind], ID_FIELD[kind]);
-    if (list === null) {
-      cursor.broken = true;
-      return null;
-    }
-    (merged[kind] as unknown[]) = list;
-  }
-  cursor.position = position;
-  cursor.records = merged;
-  return merged;
-}
-
-/** Two lists in id order merged into one; null when an id is in both (no order between them). */
-function mergeById<T>(a: readonly T[], b: readonly T[], field: string): T[] | null {
-  if (b.length === 0) return [...a];
-  const idOf = (record: T): string => String((record as Record<string, unknown>)[field]);
-  const result: T[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = idOf(a[i]!);
-    const y = idOf(b[j]!);
-    if (x === y) return null;
-    if (x < y) result.push(a[i++]!);
-    else result.push(b[j++]!);
-  }
-  while (i < a.length) result.push(a[i++]!);
-  while (j < b.length) result.push(b[j++]!);
-  return result;
 }
 
 /** The delivery and execution records of `keys` at a position of the walk (see {@link recordsAt}). */
@@ -851,18 +761,11 @@ async function checkPlaybooks(
     return commit === undefined ? -1 : (ledger.position.get(commit) ?? -1);
   };
   const playbooks = [...input.snapshot.records.playbooks].sort((a, b) => positionOf(a) - positionOf(b));
-  const cursor = createRecordsCursor(ledger);
-  // The records at its commit but the playbooks that commit added (they are not their own input).
-  const recordsBefore = (position: number, own: ReadonlySet<string>): RecordSet => {
-    const all = recordsAtCursor(cursor, ledger, position);
-    if (all === null) return recordsAt(ledger, position, (key) => !own.has(key));
-    const ownRecords = new Set<unknown>();
-    for (const key of own) {
-      const outcome = ledger.outcomes.get(key);
-      if (outcome !== undefined && outcome.kind !== null) ownRecords.add(outcome.record);
-    }
-    return { ...all, playbooks: all.playbooks.filter((record) => !ownRecords.has(record)) };
-  };
+  const inputs = indexPlaybookInputs(ledger);
+  // The records at a position but `own`, as planPlaybooks at `now` reads them.
+  const recordsBefore = (position: number, own: ReadonlySet<string>, now: number, lookbackHours: number) =>
+    recordsForPlaybooks(ledger, inputs, position, own, now - lookbackHours * HOUR_MS, now) ??
+    recordsAt(ledger, position, (key) => !own.has(key));
   for (const playbook of playbooks) {
     const path = safePath('playbooks', playbook.playbook_id, playbook.generated_at);
     const commit = ledger.commitOfPath.get(path);
@@ -881,6 +784,7 @@ async function checkPlaybooks(
     const expected = canonicalJson(playbook);
     // A playbook written before format v2 recomputes as v1.
     const version = Object.hasOwn(playbook, 'schema') ? 2 : 1;
+    const now = Date.parse(playbook.generated_at);
     const recomputes = (records: RecordSet): boolean =>
       planPlaybooks({
         providers: manifests.providers,
@@ -892,14 +796,14 @@ async function checkPlaybooks(
       }).some((candidate) => canonicalJson(playbookAtVersion(candidate, version)) === expected);
     // The playbooks of its own commit (it, and any generated with it) are not their own input.
     const own = new Set(ledger.added[position]!.filter((key) => key.includes(':records/playbooks/')));
-    let ok = recomputes(recordsBefore(position, own));
+    let ok = recomputes(recordsBefore(position, own, now, policy.recovery.lookback_hours));
     // Planned at the run's start: the records before one of its run's earlier reconciler commits.
     for (
       let at: number | undefined = ledger.parents[position]![0], steps = 0;
       !ok && at !== undefined && steps < 64;
       steps++
     ) {
-      ok = recomputes(recordsAt(ledger, at));
+      ok = recomputes(recordsBefore(at, new Set(), now, policy.recovery.lookback_hours));
       if (ledger.commits[at]!.replica === '') break;
       at = ledger.parents[at]![0];
     }
@@ -912,6 +816,114 @@ async function checkPlaybooks(
     });
   }
   return findings;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The records of a ledger index as planPlaybooks reads them, found by time: the deliveries and
+ * executions in order of the time planPlaybooks counts a failure at, the deliveries that carry
+ * each execution's id, the playbooks and closures, and the positions that added each.
+ */
+interface PlaybookInputs {
+  timed: { at: number; key: string }[];
+  deliveriesOf: Map<string, string[]>;
+  others: string[];
+  positions: Map<string, number[]>;
+  /** `kind/id` of records more than one file holds (which copy counts depends on paths). */
+  duplicated: Set<string>;
+}
+
+function indexPlaybookInputs(index: LedgerIndex): PlaybookInputs {
+  const positions = new Map<string, number[]>();
+  const note = (key: string, at: number): void => {
+    const list = positions.get(key);
+    if (list === undefined) positions.set(key, [at]);
+    else list.push(at);
+  };
+  for (const key of index.baselineKeys) note(key, -1);
+  index.added.forEach((keys, at) => {
+    for (const key of keys) note(key, at);
+  });
+  const inputs: PlaybookInputs = {
+    timed: [],
+    deliveriesOf: new Map(),
+    others: [],
+    positions,
+    duplicated: new Set(),
+  };
+  const files = new Set<string>();
+  for (const key of positions.keys()) {
+    const outcome = index.outcomes.get(key);
+    if (
+      outcome === undefined ||
+      outcome.kind === null ||
+      outcome.kind === 'claims' ||
+      outcome.kind === 'runs'
+    )
+      continue;
+    const identity = `${outcome.kind}/${outcome.id}`;
+    if (files.has(identity)) inputs.duplicated.add(identity);
+    files.add(identity);
+    if (outcome.kind === 'deliveries') {
+      const delivery = outcome.record as unknown as DeliveryRecord;
+      inputs.timed.push({ at: timeOf(delivery.completed_at || delivery.attempted_at), key });
+      if (delivery.execution_id !== '') {
+        const list = inputs.deliveriesOf.get(delivery.execution_id);
+        if (list === undefined) inputs.deliveriesOf.set(delivery.execution_id, [key]);
+        else list.push(key);
+      }
+    } else if (outcome.kind === 'executions') {
+      inputs.timed.push({ at: timeOf((outcome.record as unknown as ExecutionRecord).executed_at), key });
+    } else inputs.others.push(key);
+  }
+  inputs.timed.sort((a, b) => a.at - b.at);
+  return inputs;
+}
+
+/**
+ * The records at a position of the walk but `own` (see {@link recordsAt}) that planPlaybooks can
+ * count at a time `to` looking back to `from`: every playbook and closure, the deliveries and
+ * executions whose failure time is within [from, to], and the deliveries that carry those
+ * executions' ids. planPlaybooks counts only failures within its lookback window, so it decides
+ * the same from these as from every record, at the cost of what the window holds, not of the
+ * ledger. Null when one of them is a record more than one file holds (read them all then).
+ */
+function recordsForPlaybooks(
+  index: LedgerIndex,
+  inputs: PlaybookInputs,
+  position: number,
+  own: ReadonlySet<string>,
+  from: number,
+  to: number,
+): RecordSet | null {
+  const marks = ancestorMarksAt(index, position);
+  const keys = new Set<string>();
+  const take = (key: string): void => {
+    if (!own.has(key) && (inputs.positions.get(key) ?? []).some((at) => at === -1 || marks[at] === 1))
+      keys.add(key);
+  };
+  let low = 0;
+  let high = inputs.timed.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (inputs.timed[middle]!.at < from) low = middle + 1;
+    else high = middle;
+  }
+  for (let i = low; i < inputs.timed.length && inputs.timed[i]!.at <= to; i++) take(inputs.timed[i]!.key);
+  for (const key of [...keys]) {
+    const outcome = index.outcomes.get(key)!;
+    if (outcome.kind === 'executions')
+      for (const delivery of inputs.deliveriesOf.get(outcome.id) ?? []) take(delivery);
+  }
+  for (const key of inputs.others) take(key);
+  const outcomes: ParsedRecordFile[] = [];
+  for (const key of keys) {
+    const outcome = index.outcomes.get(key)!;
+    if (outcome.kind === null || inputs.duplicated.has(`${outcome.kind}/${outcome.id}`)) return null;
+    outcomes.push(outcome);
+  }
+  return assembleRecords(outcomes).records;
 }
 
 /** The committed report, recomputed from the tip's records with its own time, author and SLO. */

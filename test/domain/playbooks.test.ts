@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_SPEC, defaultCategory, defaultIdempotent } from '../../src/domain/defaults.js';
 import { planPlaybooks, type PlanPlaybooksInput } from '../../src/domain/playbooks.js';
@@ -258,4 +259,93 @@ describe('recoveryStepsFor', () => {
       for (const other of others) expect(recoveryStepsFor(other)[0]).not.toBe(steps[0]);
     },
   );
+});
+
+describe('planPlaybooks reads failures within its lookback window only', () => {
+  // verify's playbook recompute (audit/recompute-records.ts) gives it only the deliveries and
+  // executions whose failure time is within [now - lookback, now], the deliveries that carry
+  // those executions' ids, and every playbook and closure: it must decide the same from them.
+  it('decides the same from those records as from every record', () => {
+    const minutes = fc.integer({ min: -120, max: 72 * 60 });
+    const providerName = fc.constantFrom('ops-webhook', 'splunk-main', 'drop-box');
+    const delivery = fc.record({
+      provider: providerName,
+      minutesAgo: minutes,
+      success: fc.boolean(),
+      execution: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+    });
+    const execution = fc.record({
+      id: fc.integer({ min: 0, max: 5 }),
+      provider: providerName,
+      minutesAgo: minutes,
+      status: fc.constantFrom('delivered', 'failed', 'skipped', 'unknown'),
+    });
+    const closure = fc.record({
+      provider: providerName,
+      minutesAgo: minutes,
+      state: fc.constantFrom('resolved', 'acknowledged'),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(delivery, { maxLength: 12 }),
+        fc.array(execution, { maxLength: 6 }),
+        fc.array(closure, { maxLength: 2 }),
+        fc.integer({ min: 1, max: 48 }),
+        fc.integer({ min: 1, max: 3 }),
+        (deliveryCases, executionCases, closureCases, lookbackHours, minFailures) => {
+          const executionId = (n: number) => `gordackretryexec-${String(n).padStart(16, '0')}`;
+          const executions = [...new Map(executionCases.map((c) => [c.id, c])).values()].map((c) =>
+            makeExecution({
+              id: executionId(c.id),
+              provider: c.provider,
+              status: c.status,
+              executedAt: ago(c.minutesAgo),
+            }),
+          );
+          const deliveries = deliveryCases.map((c, index) =>
+            makeDelivery({
+              deliveryId: `audit-${index}`,
+              provider: c.provider,
+              attempt: 1,
+              success: c.success,
+              at: ago(c.minutesAgo),
+              ...(c.execution === undefined ? {} : { executionId: executionId(c.execution) }),
+            }),
+          );
+          const playbook = makePlaybook({
+            id: fixtureId('gordackrecovery-', 1),
+            generatedAt: ago(600),
+            providers: [{ provider: 'splunk-main' }],
+          });
+          const closures = closureCases.map((c, index) =>
+            makeClosure({
+              id: fixtureId('gordackrecoveryclosure-', index),
+              playbookId: playbook.playbook_id,
+              provider: c.provider,
+              state: c.state,
+              closedAt: ago(c.minutesAgo),
+            }),
+          );
+          const all = recordSet({ deliveries, executions, playbooks: [playbook], closures });
+          const from = NOW.getTime() - lookbackHours * 3_600_000;
+          const within = (at: string) => Date.parse(at) >= from && Date.parse(at) <= NOW.getTime();
+          const inWindow = executions.filter((e) => within(e.executed_at));
+          const ids = new Set(inWindow.map((e) => e.execution_id));
+          const windowed = recordSet({
+            deliveries: deliveries.filter(
+              (d) => within(d.completed_at || d.attempted_at) || ids.has(d.execution_id),
+            ),
+            executions: inWindow,
+            playbooks: [playbook],
+            closures,
+          });
+          const options = {
+            policy: policy({ lookback_hours: lookbackHours, min_failure_count: minFailures }),
+          };
+          expect(plan(windowed, options)).toEqual(plan(all, options));
+        },
+      ),
+      { seed: 1616, numRuns: 300 },
+    );
+  });
 });
