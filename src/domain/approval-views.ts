@@ -34,22 +34,6 @@ export interface ApprovalView {
 const UNSIGNED: SignatureInfo = Object.freeze({ status: 'none', principal: '' });
 
 /**
- * approvalDecisionId by manifest object: a run plans twice (before its calls and after them) and
- * the loop's manifest cache hands the same objects to every run, so each approval's canonical JSON
- * and hash is computed once, not once per plan (manifests are never changed once read).
- */
-const decisionIds = new WeakMap<RetryApproval, string>();
-
-function decisionIdOf(approval: RetryApproval): string {
-  let id = decisionIds.get(approval);
-  if (id === undefined) {
-    id = approvalDecisionId(approval);
-    decisionIds.set(approval, id);
-  }
-  return id;
-}
-
-/**
  * Views of `approvals`. Without facts for an approval the base is the default policy and the
  * signatures count as absent (fail closed: the read step gives facts for every valid approval).
  * Consumed = named in the ledger history's consumption facts, or carried by an execution record
@@ -68,7 +52,7 @@ export function buildApprovalViews(
   }
   const views = new Map<string, ApprovalView>();
   for (const approval of approvals) {
-    const decisionId = decisionIdOf(approval);
+    const decisionId = approvalDecisionId(approval);
     const known: ApprovalFacts | undefined = facts.approvals.get(approval.name);
     const consumed = new Set<string>([
       ...(facts.consumed.approvals.get(approval.name) ?? []),

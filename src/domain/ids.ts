@@ -29,6 +29,23 @@ export const ID_PREFIXES = {
  * is what lets one approval authorise exactly one execution.
  */
 export function approvalDecisionId(approval: RetryApproval): string {
+  let id = decisionIds.get(approval);
+  if (id === undefined) {
+    id = computeDecisionId(approval);
+    decisionIds.set(approval, id);
+  }
+  return id;
+}
+
+/**
+ * Decision ids by manifest object: a run plans twice (before its calls and after them), verify
+ * checks every execution against them, and the loop's manifest cache hands the same objects to
+ * every run, so each id's canonical JSON and hash is computed once (manifests are never changed
+ * once read).
+ */
+const decisionIds = new WeakMap<RetryApproval, string>();
+
+function computeDecisionId(approval: RetryApproval): string {
   // `emergency` was added to the spec later: it is hashed only when true, so the decision ids
   // (and execution ids) of approvals written before it are unchanged.
   const { emergency, ...withoutEmergency } = approval.spec;
