@@ -47,7 +47,7 @@ export interface ReadManifestsOptions {
    */
   paths?: readonly string[];
   /**
-   * Of each file not in `cache`, validate only the documents this picks from the history walk's
+   * Of each file, validate only the documents this picks from the history walk's
    * summaries of its blob (their values, kept for approvals, acknowledgements and closures),
    * without reading or parsing the file; null, or a picked document whose value the walk did not
    * keep, reads the file whole. For verify's gate recompute, which decides a few delivery keys at
@@ -161,18 +161,18 @@ export async function readManifests(
   // for blobs, and a hit must not turn into an unread (empty) file.
   const hits: ManifestCache = new Map();
   const uncached = inputs.filter((input) => {
-    const key = manifestCacheKey(input);
-    const hit = key === null ? undefined : options.cache?.get(key);
-    if (key !== null && hit !== undefined) {
-      hits.set(key, hit);
+    // A selection first: even a cached file costs its every document in the cross-document rules.
+    const selected =
+      input.parsed === undefined ? selectedDocuments(input, history, options.selectDocuments) : null;
+    if (selected !== null) {
+      input.parsed = selected;
+      input.partial = true;
       return false;
     }
-    if (input.parsed !== undefined) return false;
-    const selected = selectedDocuments(input, history, options.selectDocuments);
-    if (selected === null) return true;
-    input.parsed = selected;
-    input.partial = true;
-    return false;
+    const key = manifestCacheKey(input);
+    const hit = key === null ? undefined : options.cache?.get(key);
+    if (key !== null && hit !== undefined) hits.set(key, hit);
+    return hit === undefined && input.parsed === undefined;
   });
   const blobs =
     uncached.length === 0
