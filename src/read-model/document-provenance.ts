@@ -68,18 +68,21 @@ async function readProvenanceAlone(
 ): Promise<DocumentProvenance> {
   const { cache, limits } = options;
   useLimits(cache, limits);
-  const at = await readBranchAt(reader, cache, 'tracked', commit);
   const wanted = new Set(entries.map((entry) => `${entry.path}\n${entry.blob}`));
-  const parsed = await foldManifestHistory(reader, cache, at.branch, limits, wanted);
-  // Blobs of the revision the walk did not list (cannot happen with a complete walk; cheap to cover).
-  await readManifestDocuments(
+  // git prints nothing of a walk until it has walked every commit: the revision's own files (most
+  // of the blobs the fold reads, and all a revision walked before needs) are parsed meanwhile.
+  const walked = readBranchAt(reader, cache, 'tracked', commit);
+  walked.catch(() => {}); // awaited below, where its failure is reported
+  const parsed = await readManifestDocuments(
     reader,
     cache,
     entries.filter((entry) => !cache.documents.has(entry.blob)),
     limits,
     wanted,
-    parsed,
   );
+  const at = await walked;
+  for (const [key, file] of await foldManifestHistory(reader, cache, at.branch, limits, wanted))
+    parsed.set(key, file);
 
   const marks = at.atTip ? null : ancestorMarksAt(at.branch, at.position);
   const { commits } = at.branch.index;

@@ -27,7 +27,11 @@ import {
 import type { ClosureTargets } from '../domain/closures.js';
 
 export interface ReadManifestsOptions {
-  records?: ClosureTargets;
+  /**
+   * The records' ids the closure rules check references against; a promise lets the manifests be
+   * read and parsed while the records are (only validation waits for them).
+   */
+  records?: ClosureTargets | Promise<ClosureTargets>;
   limits?: Partial<YamlLimits>;
   /** Results of earlier reads; files whose blob and introducing commits are unchanged are not read again. */
   cache?: ManifestCache;
@@ -183,8 +187,9 @@ export async function readManifests(
     ...input,
     content: blobs.get(input.blob) ?? Buffer.alloc(0),
   }));
+  const records = await options.records;
   const result = validateManifests(files, {
-    records: options.records,
+    records,
     limits,
     ...(options.cache ? { cache: hits } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -256,7 +261,7 @@ export async function readWorktreeManifests(
     files.push({ path, content: await readFile(join(dir, path)), blob: '', introduced: null });
   }
   const result = validateManifests(files, {
-    records: options.records,
+    records: await options.records,
     limits,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });

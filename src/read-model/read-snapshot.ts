@@ -47,7 +47,7 @@ export interface ReadSnapshotOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Read manifests and records of a revision in batch (records first: closure rules need them). */
+/** Read manifests and records of a revision in batch, at the same time (see below). */
 export async function readSnapshot(
   reader: GitReader,
   revision: string,
@@ -57,10 +57,10 @@ export async function readSnapshot(
   const history = options.cache?.history ?? createHistoryCache();
   // git walks the history (for provenance) while the records are read and checked.
   prefetchBranch(reader, history, 'tracked', revision);
-  const { records, findings } =
+  const recordsRead =
     ledgerRevision === null
-      ? { records: emptyRecordSet(), findings: [] }
-      : await readRecords(reader, ledgerRevision, {
+      ? Promise.resolve({ records: emptyRecordSet(), findings: [] })
+      : readRecords(reader, ledgerRevision, {
           ...(options.cache ? { cache: options.cache.records } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
           // The gate's ledger fold reads the same blobs (executions, runs...): it takes these.
@@ -68,11 +68,18 @@ export async function readSnapshot(
             if (outcome.kind !== null) noteParsedRecord(history, outcome.kind, blob, outcome.record);
           },
         });
-  const manifests = await readManifests(reader, revision, {
-    records: indexRecords(records),
-    history,
-    ...(options.cache ? { cache: options.cache.manifests } : {}),
-  });
+  // The manifests are read and parsed while the records are; only their validation waits for the
+  // records (closure rules check references against them).
+  const targets = recordsRead.then((read) => indexRecords(read.records));
+  targets.catch(() => {}); // a failed read of the records is reported by awaiting them below
+  const [{ records, findings }, manifests] = await Promise.all([
+    recordsRead,
+    readManifests(reader, revision, {
+      records: targets,
+      history,
+      ...(options.cache ? { cache: options.cache.manifests } : {}),
+    }),
+  ]);
   return {
     revision,
     ledgerRevision: ledgerRevision ?? '',

@@ -78,9 +78,11 @@ describe('readManifests', () => {
     );
     const { reader, calls } = countingReader(git);
     const result = await readManifests(reader, second);
-    // Each blob the walk lists is read once and parsed once: the revision's files are validated
-    // from the walk's parse, so no second blob read is needed.
-    expect(calls).toMatchObject({ listTree: 1, walkHistory: 1, readObjects: 1, readBlobs: 0 });
+    // Each blob is read once and parsed once, in two requests to the one cat-file: the revision's
+    // files while git walks the history, then the blobs only history holds (the older ack). The
+    // revision's files are validated from that parse, so no second blob read is needed.
+    expect(calls).toMatchObject({ listTree: 1, walkHistory: 1, readObjects: 2, readBlobs: 0 });
+    expect(new Set(calls.contentsRead).size).toBe(calls.contentsRead.length);
     expect(result.findings).toEqual([]);
     expect(result.manifests.acknowledgements[0]!.spec.acknowledged_at).toBe('2026-06-29T11:30:00Z');
     expect(result.manifests.acknowledgements[0]!.source).toMatchObject({
