@@ -63,22 +63,30 @@ function setRouteName(res: Response, name: string): void {
   (res.locals as { routeName?: string }).routeName = name;
 }
 
-/** Memoised, serialised answer of `route` for one view, arguments and time bucket. */
+/**
+ * Memoised, serialised answer of `route` for one view and arguments; a time-dependent route keeps
+ * only its newest time bucket's answer (older buckets are never asked for again), and answers are
+ * weighed by their bytes so the view's memo is bounded by bytes, not only by entries.
+ */
 function preparedAnswer(
   route: FlowRoute,
   view: RevisionView,
   args: unknown,
   now: Date | null,
 ): Promise<PreparedBody> {
-  const key = `answer:${route.name}:${JSON.stringify(args)}:${now === null ? '' : now.getTime()}`;
-  return view.memo(key, () => {
+  const key = `answer:${route.name}:${JSON.stringify(args)}`;
+  const compute = (): Promise<PreparedBody> => {
     const answer = (async () => prepareJson(await route.compute({ view, args, now })))();
-    // A deterministic answer (404 for an unknown id) may stay cached; anything else is retried.
-    answer.catch((error: unknown) => {
-      if (!(error instanceof HttpError) || error.status >= 500) view.forget(key);
-    });
+    answer.then(
+      (prepared) => view.weigh(key, answer, prepared.body.length),
+      (error: unknown) => {
+        // A deterministic answer (404 for an unknown id) may stay cached; anything else is retried.
+        if (!(error instanceof HttpError) || error.status >= 500) view.forget(key);
+      },
+    );
     return answer;
-  });
+  };
+  return now === null ? view.memo(key, compute) : view.memoAt(key, now.getTime(), compute);
 }
 
 /** Express app serving every route of docs/reference.md §8 from `options.source`. */

@@ -33,6 +33,18 @@ export interface RevisionView {
   readonly committedStatus: unknown;
   /** Memoise a value derived from this view (bounded; evicted least recently used first). */
   memo<T>(key: string, compute: () => T): T;
+  /**
+   * Memoise a value derived from this view at a time bucket `at` (ms; e.g. the report at a
+   * minute): only the newest bucket's value of `key` is kept, since time only moves on and an
+   * older bucket is never asked for again. A request for an older bucket than the one kept (a
+   * request that was slow to arrive) is computed and not kept.
+   */
+  memoAt<T>(key: string, at: number, compute: () => T): T;
+  /**
+   * Say what the memoised `value` of `key` weighs in bytes (a serialised body, once known), so
+   * the memo is bounded by bytes too; no effect when `key` holds another value by now.
+   */
+  weigh(key: string, value: unknown, bytes: number): void;
   /** Drop a memoised value (e.g. a promise that failed for a reason that may not last). */
   forget(key: string): void;
 }
@@ -71,17 +83,40 @@ const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
 
 /** Derived values memoised per view; bounded because query parameters are client-chosen. */
 const MEMO_CAPACITY = 256;
+/**
+ * Bytes of weighed memos (response bodies) kept per view. A page of 500 deliveries is ~340 KB, the
+ * report at 100,000 records ~140 KB; the retry plan of 64,000 keys is ~80 MB and is kept alone
+ * (only requests of the same second share it anyway).
+ */
+export const MEMO_MAX_BYTES = 32 * 1024 * 1024;
+
+/** One memoised value, with the time bucket it was computed for (null: time-independent). */
+interface Held {
+  at: number | null;
+  value: unknown;
+}
 
 /** Build a view around an already-read snapshot (also what in-memory sources and benches use). */
 export function createRevisionView(snapshot: Snapshot, committedStatus: unknown = null): RevisionView {
-  const memos = new LruCache<string, unknown>(MEMO_CAPACITY);
+  const memos = new LruCache<string, Held>(MEMO_CAPACITY, MEMO_MAX_BYTES);
   return {
     revision: snapshot.revision,
     ledgerRevision: snapshot.ledgerRevision,
     snapshot,
     committedStatus,
     memo<T>(key: string, compute: () => T): T {
-      return memos.getOrCompute(key, compute) as T;
+      return memos.getOrCompute(key, () => ({ at: null, value: compute() })).value as T;
+    },
+    memoAt<T>(key: string, at: number, compute: () => T): T {
+      const held = memos.get(key);
+      if (held !== undefined && held.at === at) return held.value as T;
+      const value = compute();
+      if (held === undefined || held.at === null || held.at < at) memos.set(key, { at, value });
+      return value;
+    },
+    weigh(key: string, value: unknown, bytes: number): void {
+      const held = memos.get(key);
+      if (held !== undefined && held.value === value) memos.setWeight(key, held, bytes);
     },
     forget(key: string): void {
       memos.delete(key);

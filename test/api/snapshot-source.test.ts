@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GitReader } from '../../src/domain/ports.js';
 import { HttpError } from '../../src/api/http-error.js';
 import { GitError } from '../../src/errors.js';
-import { createSnapshotSource } from '../../src/api/snapshot-source.js';
+import { MEMO_MAX_BYTES, createRevisionView, createSnapshotSource } from '../../src/api/snapshot-source.js';
+import { emptyRecordSet } from '../../src/domain/types.js';
+import type { Snapshot } from '../../src/read-model/read-snapshot.js';
 import { createGitReader, type LocalGitReader } from '../../src/git/index.js';
 import { COMMITTED_STATUS, createFixtureRepo, type FixtureRepo } from './fixtures.js';
 
@@ -134,5 +136,61 @@ describe('createSnapshotSource', () => {
     expect(view.revision).toBe(repo.second);
     expect(view.ledgerRevision).toBe(repo.first);
     expect(view.snapshot.records.playbooks).toHaveLength(1);
+  });
+});
+
+describe('createRevisionView memos', () => {
+  const snapshot = (): Snapshot => ({
+    revision: 'a'.repeat(40),
+    ledgerRevision: 'a'.repeat(40),
+    manifests: {
+      manifests: {
+        providers: [],
+        policy: null,
+        deliveries: [],
+        acknowledgements: [],
+        approvals: [],
+        closures: [],
+      },
+      findings: [],
+      conditions: [],
+    },
+    records: emptyRecordSet(),
+    recordFindings: [],
+  });
+
+  it('keeps only the newest time bucket of a key, and does not keep an older one asked for late', () => {
+    const view = createRevisionView(snapshot());
+    const computed: number[] = [];
+    const at = (bucket: number): number =>
+      view.memoAt('answer', bucket, () => {
+        computed.push(bucket);
+        return bucket;
+      });
+    expect([at(60), at(60), at(120), at(120)]).toEqual([60, 60, 120, 120]);
+    expect(at(60)).toBe(60); // a late request for the older minute is computed, not served from 120
+    expect(at(120)).toBe(120);
+    expect(at(60)).toBe(60);
+    expect(computed).toEqual([60, 120, 60, 60]);
+  });
+
+  it('is bounded by the bytes of weighed values: an old body goes, indexes stay', () => {
+    const view = createRevisionView(snapshot());
+    let builds = 0;
+    const index = (): unknown =>
+      view.memo('index', () => {
+        builds++;
+        return new Map();
+      });
+    index();
+    const bodies = ['first', 'second'].map((name) => {
+      const body = view.memo(name, () => ({ name }));
+      view.weigh(name, body, MEMO_MAX_BYTES * 0.6);
+      return body;
+    });
+    expect(view.memo('second', () => ({ name: 'recomputed' }))).toBe(bodies[1]);
+    expect(view.memo('first', () => ({ name: 'recomputed' }))).toEqual({ name: 'recomputed' });
+    index();
+    expect(builds).toBe(1);
   });
 });
