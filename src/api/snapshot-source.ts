@@ -47,6 +47,12 @@ export interface RevisionView {
   weigh(key: string, value: unknown, bytes: number): void;
   /** Drop a memoised value (e.g. a promise that failed for a reason that may not last). */
   forget(key: string): void;
+  /**
+   * Drop every value memoised with {@link memoAt} (the source does when the view stops being the
+   * tip's: a plan of the tip is tens of megabytes, and nothing asks an old tip about now again
+   * but the odd `?at=`, which computes it anew).
+   */
+  dropTimedMemos(): void;
 }
 
 /** The API's only data dependency. Tests and benches may implement it with in-memory views. */
@@ -99,6 +105,7 @@ interface Held {
 /** Build a view around an already-read snapshot (also what in-memory sources and benches use). */
 export function createRevisionView(snapshot: Snapshot, committedStatus: unknown = null): RevisionView {
   const memos = new LruCache<string, Held>(MEMO_CAPACITY, MEMO_MAX_BYTES);
+  const timedKeys = new Set<string>();
   return {
     revision: snapshot.revision,
     ledgerRevision: snapshot.ledgerRevision,
@@ -111,7 +118,10 @@ export function createRevisionView(snapshot: Snapshot, committedStatus: unknown 
       const held = memos.get(key);
       if (held !== undefined && held.at === at) return held.value as T;
       const value = compute();
-      if (held === undefined || held.at === null || held.at < at) memos.set(key, { at, value });
+      if (held === undefined || held.at === null || held.at < at) {
+        memos.set(key, { at, value });
+        timedKeys.add(key);
+      }
       return value;
     },
     weigh(key: string, value: unknown, bytes: number): void {
@@ -120,6 +130,10 @@ export function createRevisionView(snapshot: Snapshot, committedStatus: unknown 
     },
     forget(key: string): void {
       memos.delete(key);
+    },
+    dropTimedMemos(): void {
+      for (const key of timedKeys) memos.delete(key);
+      timedKeys.clear();
     },
   };
 }
@@ -167,6 +181,8 @@ export function createSnapshotSource(reader: GitReader, options: SnapshotSourceO
   // Parsed manifest and record files shared by every view: a new tip re-parses only what changed.
   const parsed = createSnapshotCache();
   let ready = false;
+  // The view of the tip last served: when the tip moves on, its time-bucketed memos are dropped.
+  let tipView: RevisionView | null = null;
 
   function load(revision: string, ledgerRevision: string): Promise<RevisionView> {
     const key = `${revision}:${ledgerRevision}`;
@@ -220,7 +236,12 @@ export function createSnapshotSource(reader: GitReader, options: SnapshotSourceO
     async current() {
       const revision = await tip();
       const ledgerRevision = ledgerTip === undefined ? revision : await ledgerTip();
-      return load(revision, ledgerRevision);
+      const view = await load(revision, ledgerRevision);
+      if (view !== tipView) {
+        tipView?.dropTimedMemos();
+        tipView = view;
+      }
+      return view;
     },
     async at(rev) {
       const commit = await resolveCommit(rev);

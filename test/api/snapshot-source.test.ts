@@ -72,6 +72,19 @@ describe('createSnapshotSource', () => {
     expect(listings.get(repo.first)).toBeGreaterThan(before);
   });
 
+  it('drops the time-bucketed memos of the tip view once the tip moves on, and keeps its other memos', async () => {
+    let tip = repo.first;
+    const source = createSnapshotSource(reader, { tip: async () => tip, tipCacheMs: 0 });
+    const old = await source.current();
+    const timed = old.memoAt('plan', 1_000, () => ({ plan: 'first' }));
+    const index = old.memo('index', () => ({ index: 'first' }));
+    expect(old.memoAt('plan', 1_000, () => ({ plan: 'again' }))).toBe(timed);
+    tip = repo.second;
+    expect((await source.current()).revision).toBe(repo.second);
+    expect(old.memoAt('plan', 1_000, () => ({ plan: 'again' }))).toEqual({ plan: 'again' });
+    expect(old.memo('index', () => ({ index: 'again' }))).toBe(index);
+  });
+
   it('reuses the tip answer for tipCacheMs on the injected clock', async () => {
     let calls = 0;
     let nowMs = 0;
