@@ -3,7 +3,8 @@
  * the built CLI, `node dist/cli/main.js serve --repo <bare repo>`, in a process of its own — no
  * tsx, no bench code in it — over a generated ops repository (bench/seed-serve-repository.ts).
  * The load is the api suite's: the report endpoint (plain and conditional), then the list
- * endpoints the console pages through; the figure is the server's `VmHWM` after it.
+ * endpoints the console pages through; the figure is the server's `VmHWM` after it. Then, apart,
+ * what the console's once-a-minute retry plan adds (`peak_rss_after_plans_mb`).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { fetchOnce, load, procStatusMb, type LoadResult } from './http-load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = process.env.BENCH_SERVE_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
 const FLOW = '/runtime/go-pilot/rollback-drill-notifications';
 const AUDIT = `${FLOW}/acknowledgements/audit-delivery`;
 
@@ -30,6 +31,9 @@ const LIST_PATHS = [
   `${AUDIT}/retry-execution-trends`,
   '/status',
 ];
+
+/** Rounds of the console's once-a-minute plan requests measured after the load. */
+const PLAN_ROUNDS = 3;
 
 export interface ServeMemoryOptions {
   /** Node flags for the server (e.g. `--heapsnapshot-signal=SIGUSR2`). */
@@ -123,11 +127,26 @@ export async function measureServeMemory(
     );
     if (failed.length > 0) throw new Error(`serve answered errors: ${JSON.stringify(failed).slice(0, 2000)}`);
     await options.afterLoad?.(pid, base);
+    const peak = procStatusMb(pid, 'VmHWM');
+    const afterLoad = procStatusMb(pid, 'VmRSS');
+    // Then what the console adds once a minute: the retry plan (one per second, tens of MB for
+    // 100,000 records) and the suppressions read from it; three rounds, each at a new second.
+    const planStarted = performance.now();
+    for (let round = 0; round < PLAN_ROUNDS; round++) {
+      for (const path of [`${AUDIT}/retry-plan`, `${AUDIT}/suppressions`]) {
+        const answer = await fetchOnce(`${base}${path}`);
+        if (answer.status !== 200) throw new Error(`${path} answered ${answer.status}`);
+      }
+    }
+    const planMs = Math.round((performance.now() - planStarted) / PLAN_ROUNDS);
     return {
       first_read_ms: firstReadMs,
       rss_after_first_read_mb: rssAfterRead,
-      peak_rss_mb: procStatusMb(pid, 'VmHWM'),
-      rss_after_load_mb: procStatusMb(pid, 'VmRSS'),
+      peak_rss_mb: peak,
+      rss_after_load_mb: afterLoad,
+      plan_round_ms: planMs,
+      peak_rss_after_plans_mb: procStatusMb(pid, 'VmHWM'),
+      rss_after_plans_mb: procStatusMb(pid, 'VmRSS'),
       report: reportLoad,
       report_conditional_304: conditional,
       report_latency: reportLatency,
