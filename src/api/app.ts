@@ -86,7 +86,8 @@ function preparedAnswer(
     );
     return answer;
   };
-  return now === null ? view.memo(key, compute) : view.memoAt(key, now.getTime(), compute);
+  if (now === null) return view.memo(key, compute);
+  return view.memoAt(key, { at: now.getTime(), until: now.getTime() + route.timeResolutionMs }, compute);
 }
 
 /** Express app serving every route of docs/reference.md §8 from `options.source`. */
@@ -155,8 +156,10 @@ export function createApp(options: ApiOptions): express.Express {
         const args = route.parse(query, req.params as Record<string, string>);
         const view =
           query.at === undefined ? await options.source.current() : await options.source.at(query.at);
-        const now =
-          route.timeResolutionMs > 0 ? floorTime(options.clock.now(), route.timeResolutionMs) : null;
+        const clockNow = options.clock.now();
+        // Values of time buckets that are over are never asked for again: let them go now.
+        view.expireBefore(clockNow.getTime());
+        const now = route.timeResolutionMs > 0 ? floorTime(clockNow, route.timeResolutionMs) : null;
         const prepared = await preparedAnswer(route, view, args, now);
         sendPrepared(req, res, prepared, view);
       })

@@ -232,7 +232,7 @@ export function planDecisions(
   now: Date,
 ): Promise<readonly RetryDecisionView[]> {
   const key = 'planned';
-  return view.memoAt(key, now.getTime(), () => {
+  return view.memoAt(key, { at: now.getTime(), until: now.getTime() + 1_000 }, () => {
     const planned = planRetries(view.snapshot, now).then((plan) => plan.decisions);
     planned.catch(() => view.forget(key));
     return planned;

@@ -40,7 +40,9 @@ export async function computeRevisionGauges(
   planRetries: RetryPlanner | undefined,
 ): Promise<RevisionGaugeValues> {
   const minute = new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS);
-  const counts = view.memoAt('gauges:report', minute.getTime(), () => {
+  view.expireBefore(now.getTime());
+  const bucket = { at: minute.getTime(), until: minute.getTime() + MINUTE_MS };
+  const counts = view.memoAt('gauges:report', bucket, () => {
     const policy = view.snapshot.manifests.manifests.policy;
     const { report } = computeRetryRecoveryReport(view.snapshot.records, {
       sloMinutes:

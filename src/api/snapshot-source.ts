@@ -34,12 +34,12 @@ export interface RevisionView {
   /** Memoise a value derived from this view (bounded; evicted least recently used first). */
   memo<T>(key: string, compute: () => T): T;
   /**
-   * Memoise a value derived from this view at a time bucket `at` (ms; e.g. the report at a
-   * minute): only the newest bucket's value of `key` is kept, since time only moves on and an
-   * older bucket is never asked for again. A request for an older bucket than the one kept (a
-   * request that was slow to arrive) is computed and not kept.
+   * Memoise a value derived from this view for the time bucket starting at `at` and ending at
+   * `until` (ms; e.g. the report of a minute): only the newest bucket's value of `key` is kept,
+   * since time only moves on and an older bucket is never asked for again. A request for an older
+   * bucket than the one kept (a request that was slow to arrive) is computed and not kept.
    */
-  memoAt<T>(key: string, at: number, compute: () => T): T;
+  memoAt<T>(key: string, bucket: { at: number; until: number }, compute: () => T): T;
   /**
    * Say what the memoised `value` of `key` weighs in bytes (a serialised body, once known), so
    * the memo is bounded by bytes too; no effect when `key` holds another value by now.
@@ -48,9 +48,13 @@ export interface RevisionView {
   /** Drop a memoised value (e.g. a promise that failed for a reason that may not last). */
   forget(key: string): void;
   /**
+   * Drop the values memoised with {@link memoAt} whose bucket ended by `nowMs` (the app does at
+   * every request: a retry plan of 100,000 records holds ~150 MB, and its second is soon over).
+   */
+  expireBefore(nowMs: number): void;
+  /**
    * Drop every value memoised with {@link memoAt} (the source does when the view stops being the
-   * tip's: a plan of the tip is tens of megabytes, and nothing asks an old tip about now again
-   * but the odd `?at=`, which computes it anew).
+   * tip's: nothing asks an old tip about now again but the odd `?at=`, which computes it anew).
    */
   dropTimedMemos(): void;
 }
@@ -105,7 +109,15 @@ interface Held {
 /** Build a view around an already-read snapshot (also what in-memory sources and benches use). */
 export function createRevisionView(snapshot: Snapshot, committedStatus: unknown = null): RevisionView {
   const memos = new LruCache<string, Held>(MEMO_CAPACITY, MEMO_MAX_BYTES);
-  const timedKeys = new Set<string>();
+  // Keys memoised with memoAt, and when their bucket ends.
+  const timed = new Map<string, number>();
+  const expireBefore = (nowMs: number): void => {
+    for (const [key, until] of timed) {
+      if (until > nowMs) continue;
+      memos.delete(key);
+      timed.delete(key);
+    }
+  };
   return {
     revision: snapshot.revision,
     ledgerRevision: snapshot.ledgerRevision,
@@ -114,13 +126,13 @@ export function createRevisionView(snapshot: Snapshot, committedStatus: unknown 
     memo<T>(key: string, compute: () => T): T {
       return memos.getOrCompute(key, () => ({ at: null, value: compute() })).value as T;
     },
-    memoAt<T>(key: string, at: number, compute: () => T): T {
+    memoAt<T>(key: string, bucket: { at: number; until: number }, compute: () => T): T {
       const held = memos.get(key);
-      if (held !== undefined && held.at === at) return held.value as T;
+      if (held !== undefined && held.at === bucket.at) return held.value as T;
       const value = compute();
-      if (held === undefined || held.at === null || held.at < at) {
-        memos.set(key, { at, value });
-        timedKeys.add(key);
+      if (held === undefined || held.at === null || held.at < bucket.at) {
+        memos.set(key, { at: bucket.at, value });
+        timed.set(key, bucket.until);
       }
       return value;
     },
@@ -131,9 +143,9 @@ export function createRevisionView(snapshot: Snapshot, committedStatus: unknown 
     forget(key: string): void {
       memos.delete(key);
     },
+    expireBefore,
     dropTimedMemos(): void {
-      for (const key of timedKeys) memos.delete(key);
-      timedKeys.clear();
+      expireBefore(Number.POSITIVE_INFINITY);
     },
   };
 }

@@ -76,12 +76,14 @@ describe('createSnapshotSource', () => {
     let tip = repo.first;
     const source = createSnapshotSource(reader, { tip: async () => tip, tipCacheMs: 0 });
     const old = await source.current();
-    const timed = old.memoAt('plan', 1_000, () => ({ plan: 'first' }));
+    const timed = old.memoAt('plan', { at: 1_000, until: 2_000 }, () => ({ plan: 'first' }));
     const index = old.memo('index', () => ({ index: 'first' }));
-    expect(old.memoAt('plan', 1_000, () => ({ plan: 'again' }))).toBe(timed);
+    expect(old.memoAt('plan', { at: 1_000, until: 2_000 }, () => ({ plan: 'again' }))).toBe(timed);
     tip = repo.second;
     expect((await source.current()).revision).toBe(repo.second);
-    expect(old.memoAt('plan', 1_000, () => ({ plan: 'again' }))).toEqual({ plan: 'again' });
+    expect(old.memoAt('plan', { at: 1_000, until: 2_000 }, () => ({ plan: 'again' }))).toEqual({
+      plan: 'again',
+    });
     expect(old.memo('index', () => ({ index: 'again' }))).toBe(index);
   });
 
@@ -176,7 +178,7 @@ describe('createRevisionView memos', () => {
     const view = createRevisionView(snapshot());
     const computed: number[] = [];
     const at = (bucket: number): number =>
-      view.memoAt('answer', bucket, () => {
+      view.memoAt('answer', { at: bucket, until: bucket + 60 }, () => {
         computed.push(bucket);
         return bucket;
       });
@@ -185,6 +187,24 @@ describe('createRevisionView memos', () => {
     expect(at(120)).toBe(120);
     expect(at(60)).toBe(60);
     expect(computed).toEqual([60, 120, 60, 60]);
+  });
+
+  it('lets a time bucket go once it is over, and keeps it until then', () => {
+    const view = createRevisionView(snapshot());
+    let plans = 0;
+    const plan = (): unknown =>
+      view.memoAt('plan', { at: 5_000, until: 6_000 }, () => {
+        plans++;
+        return { plans };
+      });
+    const index = view.memo('index', () => ({}));
+    const first = plan();
+    view.expireBefore(5_999);
+    expect(plan()).toBe(first);
+    view.expireBefore(6_000);
+    expect(plan()).not.toBe(first);
+    expect(plans).toBe(2);
+    expect(view.memo('index', () => ({}))).toBe(index);
   });
 
   it('is bounded by the bytes of weighed values: an old body goes, indexes stay', () => {
