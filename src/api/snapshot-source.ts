@@ -95,7 +95,7 @@ const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
 const MEMO_CAPACITY = 256;
 /**
  * Bytes of weighed memos (response bodies) kept per view. A page of 500 deliveries is ~340 KB, the
- * report at 100,000 records ~140 KB; the retry plan of 64,000 keys is ~80 MB and is kept alone
+ * report at 100,000 records ~140 KB; the retry plan of 97,000 keys is ~80 MB and is kept alone
  * (only requests of the same second share it anyway).
  */
 export const MEMO_MAX_BYTES = 32 * 1024 * 1024;
