@@ -8,11 +8,14 @@
  * The servers run in a child process so the load generator does not share their event loop.
  * The view is built in memory (a stub snapshot source), so the numbers are the API's own cost:
  * the revision is read from git once per tip, which is not what this measures.
+ *
+ * Peak RSS (`serve_peak_rss_mb`, issue 10: ≤ 300 MB) is the product's: the built CLI's `serve`
+ * over a generated repository of about 100,000 records, after the same load and the list pages
+ * (bench/serve-memory.ts). The in-memory server above runs under tsx with its records built in JS,
+ * so its own peak (`bench_server_peak_rss_mb`) says nothing about `serve`.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import express from 'express';
@@ -31,6 +34,9 @@ import type {
   RecordSet,
 } from '../src/domain/types.js';
 import { emptyRecordSet } from '../src/domain/types.js';
+import { fetchOnce, load as loadWith, procStatusMb } from './http-load.js';
+import { seedServeRepository } from './seed-serve-repository.js';
+import { buildCli, measureServeMemory } from './serve-memory.js';
 
 const DELIVERIES = 70_000;
 const EXECUTIONS = 29_800;
@@ -44,6 +50,16 @@ const WARMUP_MS = 1_000;
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 10;
 const REPORT_PATH = `${AUDIT_DELIVERY}/retry-recovery-report`;
+/** Records of the repository the real `serve` is measured over (issue 10: peak RSS ≤ 300 MB). */
+const SERVE_RECORDS = 100_000;
+const TARGET_SERVE_PEAK_RSS_MB = 300;
+
+const load = (
+  target: string,
+  headers: Record<string, string> = {},
+  durationMs = DURATION_MS,
+  concurrency = CONCURRENCY,
+) => loadWith(target, headers, durationMs, concurrency);
 
 const PROVIDERS = [
   'ops-webhook',
@@ -208,74 +224,6 @@ async function serve(): Promise<void> {
   });
 }
 
-interface LoadResult {
-  requests: number;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  bytesPerResponse: number;
-  statuses: Record<string, number>;
-}
-
-function once(
-  agent: Agent,
-  url: URL,
-  headers: Record<string, string>,
-): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent, headers }, (res) => {
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** `concurrency` keep-alive clients hammering one URL for `durationMs`. */
-async function load(
-  target: string,
-  headers: Record<string, string> = {},
-  durationMs = DURATION_MS,
-  concurrency = CONCURRENCY,
-): Promise<LoadResult> {
-  const url = new URL(target);
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  let bytes = 0;
-  const started = performance.now();
-  const deadline = started + durationMs;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        const answer = await once(agent, url, headers);
-        latencies.push(performance.now() - t0);
-        statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
-        bytes += answer.bytes;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return {
-    requests: latencies.length,
-    requestsPerSecond: Math.round(latencies.length / elapsed),
-    p50Ms: Number(at(0.5).toFixed(3)),
-    p99Ms: Number(at(0.99).toFixed(3)),
-    bytesPerResponse: Math.round(bytes / Math.max(1, latencies.length)),
-    statuses,
-  };
-}
-
 async function startChild(): Promise<{
   urls: { api: string; trivial: string };
   peakRssMb: () => number | null;
@@ -291,19 +239,9 @@ async function startChild(): Promise<{
   });
   return {
     urls: JSON.parse(first) as { api: string; trivial: string },
-    peakRssMb: () => peakRssMb(child.pid),
+    peakRssMb: () => procStatusMb(child.pid, 'VmHWM'),
     stop: () => child.stdin.end(),
   };
-}
-
-/** The peak resident set of a process (Linux `VmHWM`), in MB; null where /proc has no answer. */
-function peakRssMb(pid: number | undefined): number | null {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Math.round(Number(match[1]) / 1024) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Run the API suite; `ratio` = report req/s ÷ trivial req/s (target ≥ 0.5). */
@@ -312,7 +250,44 @@ export async function runApiBench(): Promise<{
   ratio: number;
   details: Record<string, unknown>;
 }> {
-  const { urls, stop, peakRssMb: servePeakRss } = await startChild();
+  const inMemory = await measureInMemoryServer();
+  const serve = await measureRealServe();
+  const servePeak = serve.peak_rss_mb as number | null;
+  return {
+    ...inMemory,
+    details: {
+      ...inMemory.details,
+      // The product's own `serve` over a generated repository (bench/serve-memory.ts).
+      serve_peak_rss_mb: servePeak,
+      serve,
+      target_serve_peak_rss_mb: TARGET_SERVE_PEAK_RSS_MB,
+      serve_within_target: servePeak !== null && servePeak <= TARGET_SERVE_PEAK_RSS_MB,
+    },
+  };
+}
+
+/** `serve` of the built CLI over a generated repository of about {@link SERVE_RECORDS} records. */
+async function measureRealServe(): Promise<Record<string, unknown>> {
+  await buildCli();
+  const generated = await seedServeRepository(SERVE_RECORDS);
+  try {
+    return {
+      records: generated.records,
+      commits: generated.commits,
+      ...(await measureServeMemory(generated.dir, { durationMs: DURATION_MS })),
+    };
+  } finally {
+    await rm(generated.dir, { recursive: true, force: true });
+  }
+}
+
+/** The ratio and latencies: the API over an in-memory view beside a trivial endpoint, one process. */
+async function measureInMemoryServer(): Promise<{
+  name: string;
+  ratio: number;
+  details: Record<string, unknown>;
+}> {
+  const { urls, stop, peakRssMb: benchServerPeakRss } = await startChild();
   try {
     const reportUrl = `${urls.api}${REPORT_PATH}`;
     // Warm up both (JIT, the report computed once per minute and cached, sockets).
@@ -320,14 +295,7 @@ export async function runApiBench(): Promise<{
     await load(reportUrl, {}, WARMUP_MS);
     const trivial = await load(`${urls.trivial}/trivial`);
     const report = await load(reportUrl);
-    const etag = await new Promise<string>((resolve, reject) => {
-      request(reportUrl, (res) => {
-        res.resume();
-        resolve(String(res.headers.etag));
-      })
-        .on('error', reject)
-        .end();
-    });
+    const { etag } = await fetchOnce(reportUrl);
     const conditional = await load(reportUrl, { 'If-None-Match': etag });
     // Latency under a moderate load: at saturation every request waits for the others (Little's
     // law: 16 in flight at ~3,000 req/s is ~5 ms each before any work), so p99 is measured apart.
@@ -339,7 +307,8 @@ export async function runApiBench(): Promise<{
       ratio: Number(ratio.toFixed(3)),
       details: {
         records: DELIVERIES + EXECUTIONS + PLAYBOOKS + CLOSURES,
-        serve_peak_rss_mb: servePeakRss(),
+        // This bench's own server process (tsx, records built in JS): not the product's `serve`.
+        bench_server_peak_rss_mb: benchServerPeakRss(),
         composition: {
           deliveries: DELIVERIES,
           executions: EXECUTIONS,

@@ -63,22 +63,31 @@ function setRouteName(res: Response, name: string): void {
   (res.locals as { routeName?: string }).routeName = name;
 }
 
-/** Memoised, serialised answer of `route` for one view, arguments and time bucket. */
+/**
+ * Memoised, serialised answer of `route` for one view and arguments; a time-dependent route keeps
+ * only its newest time bucket's answer (older buckets are never asked for again), and answers are
+ * weighed by their bytes so the view's memo is bounded by bytes, not only by entries.
+ */
 function preparedAnswer(
   route: FlowRoute,
   view: RevisionView,
   args: unknown,
   now: Date | null,
 ): Promise<PreparedBody> {
-  const key = `answer:${route.name}:${JSON.stringify(args)}:${now === null ? '' : now.getTime()}`;
-  return view.memo(key, () => {
+  const key = `answer:${route.name}:${JSON.stringify(args)}`;
+  const compute = (): Promise<PreparedBody> => {
     const answer = (async () => prepareJson(await route.compute({ view, args, now })))();
-    // A deterministic answer (404 for an unknown id) may stay cached; anything else is retried.
-    answer.catch((error: unknown) => {
-      if (!(error instanceof HttpError) || error.status >= 500) view.forget(key);
-    });
+    answer.then(
+      (prepared) => view.weigh(key, answer, prepared.body.length),
+      (error: unknown) => {
+        // A deterministic answer (404 for an unknown id) may stay cached; anything else is retried.
+        if (!(error instanceof HttpError) || error.status >= 500) view.forget(key);
+      },
+    );
     return answer;
-  });
+  };
+  if (now === null) return view.memo(key, compute);
+  return view.memoAt(key, { at: now.getTime(), until: now.getTime() + route.timeResolutionMs }, compute);
 }
 
 /** Express app serving every route of docs/reference.md §8 from `options.source`. */
@@ -147,8 +156,10 @@ export function createApp(options: ApiOptions): express.Express {
         const args = route.parse(query, req.params as Record<string, string>);
         const view =
           query.at === undefined ? await options.source.current() : await options.source.at(query.at);
-        const now =
-          route.timeResolutionMs > 0 ? floorTime(options.clock.now(), route.timeResolutionMs) : null;
+        const clockNow = options.clock.now();
+        // Values of time buckets that are over are never asked for again: let them go now.
+        view.expireBefore(clockNow.getTime());
+        const now = route.timeResolutionMs > 0 ? floorTime(clockNow, route.timeResolutionMs) : null;
         const prepared = await preparedAnswer(route, view, args, now);
         sendPrepared(req, res, prepared, view);
       })

@@ -218,8 +218,21 @@ function plannedDecisions(
       'This server was started without a retry planner; use `cavra-gitops plan` instead.',
     );
   }
-  const key = `planned:${now.getTime()}`;
-  return view.memo(key, () => {
+  return planDecisions(view, planRetries, now);
+}
+
+/**
+ * The planner's decisions for a view at `now` (a second), memoised per view for the newest second
+ * only: shared by `retry-plan`, `suppressions` and the `/metrics` gauges. A failed plan is not
+ * kept: it is retried.
+ */
+export function planDecisions(
+  view: RevisionView,
+  planRetries: RetryPlanner,
+  now: Date,
+): Promise<readonly RetryDecisionView[]> {
+  const key = 'planned';
+  return view.memoAt(key, { at: now.getTime(), until: now.getTime() + 1_000 }, () => {
     const planned = planRetries(view.snapshot, now).then((plan) => plan.decisions);
     planned.catch(() => view.forget(key));
     return planned;

@@ -10,6 +10,7 @@ import { closureIdOf } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import { computeRetryRecoveryReport } from '../domain/report.js';
 import type { Clock } from '../domain/ports.js';
+import { planDecisions } from './flow-routes.js';
 import type { RetryPlanner } from './retry-planner.js';
 import type { RevisionView, SnapshotSource } from './snapshot-source.js';
 
@@ -39,7 +40,9 @@ export async function computeRevisionGauges(
   planRetries: RetryPlanner | undefined,
 ): Promise<RevisionGaugeValues> {
   const minute = new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS);
-  const counts = view.memo(`gauges:report:${minute.getTime()}`, () => {
+  view.expireBefore(now.getTime());
+  const bucket = { at: minute.getTime(), until: minute.getTime() + MINUTE_MS };
+  const counts = view.memoAt('gauges:report', bucket, () => {
     const policy = view.snapshot.manifests.manifests.policy;
     const { report } = computeRetryRecoveryReport(view.snapshot.records, {
       sloMinutes:
@@ -63,9 +66,8 @@ export async function computeRevisionGauges(
   const waiting: Record<string, number> = {};
   if (planRetries !== undefined) {
     const second = new Date(Math.floor(now.getTime() / 1000) * 1000);
-    const { decisions } = await view.memo(`gauges:plan:${second.getTime()}`, () =>
-      planRetries(view.snapshot, second),
-    );
+    // The same memoised plan as `retry-plan` and `suppressions`: one plan per view and second.
+    const decisions = await planDecisions(view, planRetries, second);
     for (const decision of decisions) {
       const reason = typeof decision.reason === 'string' ? decision.reason : 'unknown';
       if (decision.execute === true || NOT_WAITING.has(reason)) continue;

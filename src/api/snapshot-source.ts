@@ -33,8 +33,30 @@ export interface RevisionView {
   readonly committedStatus: unknown;
   /** Memoise a value derived from this view (bounded; evicted least recently used first). */
   memo<T>(key: string, compute: () => T): T;
+  /**
+   * Memoise a value derived from this view for the time bucket starting at `at` and ending at
+   * `until` (ms; e.g. the report of a minute): only the newest bucket's value of `key` is kept,
+   * since time only moves on and an older bucket is never asked for again. A request for an older
+   * bucket than the one kept (a request that was slow to arrive) is computed and not kept.
+   */
+  memoAt<T>(key: string, bucket: { at: number; until: number }, compute: () => T): T;
+  /**
+   * Say what the memoised `value` of `key` weighs in bytes (a serialised body, once known), so
+   * the memo is bounded by bytes too; no effect when `key` holds another value by now.
+   */
+  weigh(key: string, value: unknown, bytes: number): void;
   /** Drop a memoised value (e.g. a promise that failed for a reason that may not last). */
   forget(key: string): void;
+  /**
+   * Drop the values memoised with {@link memoAt} whose bucket ended by `nowMs` (the app does at
+   * every request: a retry plan of 100,000 records holds ~150 MB, and its second is soon over).
+   */
+  expireBefore(nowMs: number): void;
+  /**
+   * Drop every value memoised with {@link memoAt} (the source does when the view stops being the
+   * tip's: nothing asks an old tip about now again but the odd `?at=`, which computes it anew).
+   */
+  dropTimedMemos(): void;
 }
 
 /** The API's only data dependency. Tests and benches may implement it with in-memory views. */
@@ -71,20 +93,59 @@ const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
 
 /** Derived values memoised per view; bounded because query parameters are client-chosen. */
 const MEMO_CAPACITY = 256;
+/**
+ * Bytes of weighed memos (response bodies) kept per view. A page of 500 deliveries is ~340 KB, the
+ * report at 100,000 records ~140 KB; the retry plan of 97,000 keys is ~80 MB and is kept alone
+ * (only requests of the same second share it anyway).
+ */
+export const MEMO_MAX_BYTES = 32 * 1024 * 1024;
+
+/** One memoised value, with the time bucket it was computed for (null: time-independent). */
+interface Held {
+  at: number | null;
+  value: unknown;
+}
 
 /** Build a view around an already-read snapshot (also what in-memory sources and benches use). */
 export function createRevisionView(snapshot: Snapshot, committedStatus: unknown = null): RevisionView {
-  const memos = new LruCache<string, unknown>(MEMO_CAPACITY);
+  const memos = new LruCache<string, Held>(MEMO_CAPACITY, MEMO_MAX_BYTES);
+  // Keys memoised with memoAt, and when their bucket ends.
+  const timed = new Map<string, number>();
+  const expireBefore = (nowMs: number): void => {
+    for (const [key, until] of timed) {
+      if (until > nowMs) continue;
+      memos.delete(key);
+      timed.delete(key);
+    }
+  };
   return {
     revision: snapshot.revision,
     ledgerRevision: snapshot.ledgerRevision,
     snapshot,
     committedStatus,
     memo<T>(key: string, compute: () => T): T {
-      return memos.getOrCompute(key, compute) as T;
+      return memos.getOrCompute(key, () => ({ at: null, value: compute() })).value as T;
+    },
+    memoAt<T>(key: string, bucket: { at: number; until: number }, compute: () => T): T {
+      const held = memos.get(key);
+      if (held !== undefined && held.at === bucket.at) return held.value as T;
+      const value = compute();
+      if (held === undefined || held.at === null || held.at < bucket.at) {
+        memos.set(key, { at: bucket.at, value });
+        timed.set(key, bucket.until);
+      }
+      return value;
+    },
+    weigh(key: string, value: unknown, bytes: number): void {
+      const held = memos.get(key);
+      if (held !== undefined && held.value === value) memos.setWeight(key, held, bytes);
     },
     forget(key: string): void {
       memos.delete(key);
+    },
+    expireBefore,
+    dropTimedMemos(): void {
+      expireBefore(Number.POSITIVE_INFINITY);
     },
   };
 }
@@ -132,6 +193,8 @@ export function createSnapshotSource(reader: GitReader, options: SnapshotSourceO
   // Parsed manifest and record files shared by every view: a new tip re-parses only what changed.
   const parsed = createSnapshotCache();
   let ready = false;
+  // The view of the tip last served: when the tip moves on, its time-bucketed memos are dropped.
+  let tipView: RevisionView | null = null;
 
   function load(revision: string, ledgerRevision: string): Promise<RevisionView> {
     const key = `${revision}:${ledgerRevision}`;
@@ -185,7 +248,12 @@ export function createSnapshotSource(reader: GitReader, options: SnapshotSourceO
     async current() {
       const revision = await tip();
       const ledgerRevision = ledgerTip === undefined ? revision : await ledgerTip();
-      return load(revision, ledgerRevision);
+      const view = await load(revision, ledgerRevision);
+      if (view !== tipView) {
+        tipView?.dropTimedMemos();
+        tipView = view;
+      }
+      return view;
     },
     async at(rev) {
       const commit = await resolveCommit(rev);

@@ -498,6 +498,39 @@ describe('process routes', () => {
     }
   });
 
+  it('plans once per view and second for retry-plan, suppressions and /metrics, and keeps only the newest second', async () => {
+    const planned: string[] = [];
+    const counting = await startFixtureServer({
+      planner: async (_snapshot, now) => {
+        planned.push(now.toISOString());
+        return { decisions: FIXED_DECISIONS };
+      },
+    });
+    const at = (iso: string): Promise<unknown> =>
+      (async () => {
+        counting.setNow(new Date(iso));
+        for (const path of [`${AUDIT_DELIVERY}/retry-plan`, `${AUDIT_DELIVERY}/suppressions`, '/metrics'])
+          expect((await fetch(`${counting.url}${path}`)).status).toBe(200);
+      })();
+    try {
+      await at('2026-07-01T12:00:00.250Z');
+      await at('2026-07-01T12:00:00.750Z');
+      await at('2026-07-01T12:00:01.100Z');
+      // A late request for the older second is planned again, by each route that asks: only the
+      // newest second is kept.
+      await at('2026-07-01T12:00:00.900Z');
+      expect(planned).toEqual([
+        '2026-07-01T12:00:00.000Z',
+        '2026-07-01T12:00:01.000Z',
+        '2026-07-01T12:00:00.000Z',
+        '2026-07-01T12:00:00.000Z',
+        '2026-07-01T12:00:00.000Z',
+      ]);
+    } finally {
+      await counting.close();
+    }
+  });
+
   it('GET /openapi.json is an OpenAPI 3.1 document', async () => {
     const { response, body } = await getJson('/openapi.json');
     expect(response.status).toBe(200);

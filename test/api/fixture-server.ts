@@ -37,7 +37,7 @@ export interface FixtureServer {
 
 /** Start the API on 127.0.0.1:0 over a fresh fixture repository. */
 export async function startFixtureServer(
-  options: { planner?: 'fixed' | 'real' | 'none' } = {},
+  options: { planner?: 'fixed' | 'real' | 'none' | RetryPlanner } = {},
 ): Promise<FixtureServer> {
   const repo = await createFixtureRepo();
   const reader = createGitReader(repo.dir);
@@ -50,7 +50,8 @@ export async function startFixtureServer(
     real: createRetryPlanner(reader),
     none: undefined,
   };
-  const planRetries = planners[options.planner ?? 'fixed'];
+  const planRetries =
+    typeof options.planner === 'function' ? options.planner : planners[options.planner ?? 'fixed'];
   const app = createApp({ source, clock: { now: () => now }, metrics, planRetries });
   let running: RunningServer | null = await startServer(app, { port: 0 });
   return {

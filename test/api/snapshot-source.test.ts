@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GitReader } from '../../src/domain/ports.js';
 import { HttpError } from '../../src/api/http-error.js';
 import { GitError } from '../../src/errors.js';
-import { createSnapshotSource } from '../../src/api/snapshot-source.js';
+import { MEMO_MAX_BYTES, createRevisionView, createSnapshotSource } from '../../src/api/snapshot-source.js';
+import { emptyRecordSet } from '../../src/domain/types.js';
+import type { Snapshot } from '../../src/read-model/read-snapshot.js';
 import { createGitReader, type LocalGitReader } from '../../src/git/index.js';
 import { COMMITTED_STATUS, createFixtureRepo, type FixtureRepo } from './fixtures.js';
 
@@ -68,6 +70,21 @@ describe('createSnapshotSource', () => {
     const before = listings.get(repo.first) ?? 0;
     await source.at(repo.first);
     expect(listings.get(repo.first)).toBeGreaterThan(before);
+  });
+
+  it('drops the time-bucketed memos of the tip view once the tip moves on, and keeps its other memos', async () => {
+    let tip = repo.first;
+    const source = createSnapshotSource(reader, { tip: async () => tip, tipCacheMs: 0 });
+    const old = await source.current();
+    const timed = old.memoAt('plan', { at: 1_000, until: 2_000 }, () => ({ plan: 'first' }));
+    const index = old.memo('index', () => ({ index: 'first' }));
+    expect(old.memoAt('plan', { at: 1_000, until: 2_000 }, () => ({ plan: 'again' }))).toBe(timed);
+    tip = repo.second;
+    expect((await source.current()).revision).toBe(repo.second);
+    expect(old.memoAt('plan', { at: 1_000, until: 2_000 }, () => ({ plan: 'again' }))).toEqual({
+      plan: 'again',
+    });
+    expect(old.memo('index', () => ({ index: 'again' }))).toBe(index);
   });
 
   it('reuses the tip answer for tipCacheMs on the injected clock', async () => {
@@ -134,5 +151,79 @@ describe('createSnapshotSource', () => {
     expect(view.revision).toBe(repo.second);
     expect(view.ledgerRevision).toBe(repo.first);
     expect(view.snapshot.records.playbooks).toHaveLength(1);
+  });
+});
+
+describe('createRevisionView memos', () => {
+  const snapshot = (): Snapshot => ({
+    revision: 'a'.repeat(40),
+    ledgerRevision: 'a'.repeat(40),
+    manifests: {
+      manifests: {
+        providers: [],
+        policy: null,
+        deliveries: [],
+        acknowledgements: [],
+        approvals: [],
+        closures: [],
+      },
+      findings: [],
+      conditions: [],
+    },
+    records: emptyRecordSet(),
+    recordFindings: [],
+  });
+
+  it('keeps only the newest time bucket of a key, and does not keep an older one asked for late', () => {
+    const view = createRevisionView(snapshot());
+    const computed: number[] = [];
+    const at = (bucket: number): number =>
+      view.memoAt('answer', { at: bucket, until: bucket + 60 }, () => {
+        computed.push(bucket);
+        return bucket;
+      });
+    expect([at(60), at(60), at(120), at(120)]).toEqual([60, 60, 120, 120]);
+    expect(at(60)).toBe(60); // a late request for the older minute is computed, not served from 120
+    expect(at(120)).toBe(120);
+    expect(at(60)).toBe(60);
+    expect(computed).toEqual([60, 120, 60, 60]);
+  });
+
+  it('lets a time bucket go once it is over, and keeps it until then', () => {
+    const view = createRevisionView(snapshot());
+    let plans = 0;
+    const plan = (): unknown =>
+      view.memoAt('plan', { at: 5_000, until: 6_000 }, () => {
+        plans++;
+        return { plans };
+      });
+    const index = view.memo('index', () => ({}));
+    const first = plan();
+    view.expireBefore(5_999);
+    expect(plan()).toBe(first);
+    view.expireBefore(6_000);
+    expect(plan()).not.toBe(first);
+    expect(plans).toBe(2);
+    expect(view.memo('index', () => ({}))).toBe(index);
+  });
+
+  it('is bounded by the bytes of weighed values: an old body goes, indexes stay', () => {
+    const view = createRevisionView(snapshot());
+    let builds = 0;
+    const index = (): unknown =>
+      view.memo('index', () => {
+        builds++;
+        return new Map();
+      });
+    index();
+    const bodies = ['first', 'second'].map((name) => {
+      const body = view.memo(name, () => ({ name }));
+      view.weigh(name, body, MEMO_MAX_BYTES * 0.6);
+      return body;
+    });
+    expect(view.memo('second', () => ({ name: 'recomputed' }))).toBe(bodies[1]);
+    expect(view.memo('first', () => ({ name: 'recomputed' }))).toEqual({ name: 'recomputed' });
+    index();
+    expect(builds).toBe(1);
   });
 });
