@@ -14,7 +14,7 @@ import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { GitReader, WalkedCommit } from '../domain/ports.js';
 import { compareStrings } from '../domain/recovery-state.js';
 import type { RecordKind, RunRecord } from '../domain/types.js';
-import { adoptWalk, readBranchAt } from '../read-model/history-cache.js';
+import { adoptWalk, readBranchAt, withHistoryCache } from '../read-model/history-cache.js';
 import { noteParsedRecord } from '../read-model/ledger-facts.js';
 import {
   readLedgerFiles,
@@ -41,6 +41,7 @@ import {
   parseRecordFile,
   readRecords,
   type ParsedRecordFile,
+  type RecordCache,
 } from '../records/read-records.js';
 import {
   checkRecordControls,
@@ -91,40 +92,44 @@ export async function auditLedger(reader: GitReader, options: AuditOptions): Pro
   const progress = options.onProgress ?? (() => {});
   const since = options.since ?? null;
   progress('walking the ledger history', 0, 0);
-  const range = await readLedgerRange(reader, { tip: options.ledgerRevision, baseline: since });
+  const cache = createSnapshotCache();
+  const rangeRead = readLedgerRange(reader, { tip: options.ledgerRevision, baseline: since });
+  // The ledger's walk from the root lists every path: it is the gate's history too, taken into the
+  // cache before any read of it (so history is walked once). git prints nothing of the walk until
+  // it has walked every commit: meanwhile the revision's records and manifests are read and parsed.
+  let snapshotRead: Promise<Snapshot> | null = null;
+  if (since === null) {
+    const slot = options.ledgerRevision === options.revision ? 'tracked' : 'ledger';
+    withHistoryCache(cache.history, async () => {
+      adoptWalk(cache.history, slot, (await rangeRead).commits, options.ledgerRevision);
+    }).catch(() => undefined); // a failed walk is reported where the range is awaited
+    snapshotRead = readSnapshot(reader, options.revision, {
+      ledgerRevision: options.ledgerRevision,
+      cache,
+      onProgress: (done, total) => progress('reading records', done, total),
+    });
+    snapshotRead.catch(() => undefined); // awaited below
+  }
+  const range = await rangeRead;
   const parentsFirst = [...range.commits].reverse();
   const tipFiles =
     range.compare === 'all' ? range.tip : await readLedgerFiles(reader, options.ledgerRevision);
+  progress('reading the revision', 0, 0);
+  const snapshot = await (snapshotRead ??
+    readSnapshot(reader, options.revision, { ledgerRevision: options.ledgerRevision, cache }));
 
-  // Every record blob the range added, parsed once.
+  // Every record blob the range added, parsed once (those at the tip were, by the snapshot).
   const added = collectAddedRecords(parentsFirst);
-  const cache = createSnapshotCache();
   const findings: AuditFinding[] = [];
-  const outcomes = await parseAddedRecords(reader, added, progress);
+  const outcomes = await parseAddedRecords(reader, added, cache.records, progress);
   for (const file of added) {
     const outcome = outcomes.get(`${file.blob}:${file.path}`);
     if (outcome === undefined) continue;
-    cache.records.set(`${file.blob}:${file.path}`, outcome);
     // The gate's ledger fold summarises the same blobs: it takes these instead of reading them again.
     if (outcome.kind !== null) noteParsedRecord(cache.history, outcome.kind, file.blob, outcome.record);
     // Blobs the tip no longer holds are the ledger rules' business (a change restored is no finding).
     if (tipFiles.get(file.path) === file.blob) findings.push(...recordFindings(file, outcome));
   }
-
-  // The ledger's walk from the root lists every path: the gate's history reads need no walk of their own.
-  if (since === null) {
-    adoptWalk(
-      cache.history,
-      options.ledgerRevision === options.revision ? 'tracked' : 'ledger',
-      range.commits,
-      options.ledgerRevision,
-    );
-  }
-  progress('reading the revision', 0, 0);
-  const snapshot = await readSnapshot(reader, options.revision, {
-    ledgerRevision: options.ledgerRevision,
-    cache,
-  });
   const policy = snapshot.manifests.manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
 
   // The append-only rules, with what reconcilers' run records accepted.
@@ -234,22 +239,30 @@ function collectAddedRecords(parentsFirst: readonly WalkedCommit[]): AddedFile[]
 async function parseAddedRecords(
   reader: GitReader,
   added: readonly AddedFile[],
+  cache: RecordCache,
   progress: AuditProgress,
 ): Promise<Map<string, ParsedRecordFile>> {
   const outcomes = new Map<string, ParsedRecordFile>();
-  for (let start = 0; start < added.length; start += READ_CHUNK) {
-    progress('reading records', start, added.length);
-    const chunk = added.slice(start, start + READ_CHUNK);
+  const unread = added.filter((file) => {
+    const cached = cache.get(`${file.blob}:${file.path}`);
+    if (cached !== undefined) outcomes.set(`${file.blob}:${file.path}`, cached);
+    return cached === undefined;
+  });
+  for (let start = 0; start < unread.length; start += READ_CHUNK) {
+    progress('reading records', start, unread.length);
+    const chunk = unread.slice(start, start + READ_CHUNK);
     const objects = await reader.readObjects([...new Set(chunk.map((file) => file.blob))], {
       maxBytes: MAX_RECORD_BYTES,
     });
     for (const file of chunk) {
       const content = objects.get(file.blob)?.content ?? null;
       if (content === null) continue; // too large or missing: the tip listing's read reports it
-      outcomes.set(`${file.blob}:${file.path}`, parseRecordFile({ path: file.path, content }));
+      const outcome = parseRecordFile({ path: file.path, content });
+      outcomes.set(`${file.blob}:${file.path}`, outcome);
+      cache.set(`${file.blob}:${file.path}`, outcome);
     }
   }
-  progress('reading records', added.length, added.length);
+  if (unread.length > 0) progress('reading records', unread.length, unread.length);
   return outcomes;
 }
 

@@ -20,6 +20,7 @@ import { ancestorMarksAt } from './ancestor-marks.js';
 import {
   commitInfoAt,
   readBranchAt,
+  hasLimits,
   useLimits,
   withHistoryCache,
   type BranchHistory,
@@ -68,21 +69,18 @@ async function readProvenanceAlone(
 ): Promise<DocumentProvenance> {
   const { cache, limits } = options;
   useLimits(cache, limits);
+  const at = await readBranchAt(reader, cache, 'tracked', commit);
   const wanted = new Set(entries.map((entry) => `${entry.path}\n${entry.blob}`));
-  // git prints nothing of a walk until it has walked every commit: the revision's own files (most
-  // of the blobs the fold reads, and all a revision walked before needs) are parsed meanwhile.
-  const walked = readBranchAt(reader, cache, 'tracked', commit);
-  walked.catch(() => {}); // awaited below, where its failure is reported
-  const parsed = await readManifestDocuments(
+  const parsed = await foldManifestHistory(reader, cache, at.branch, limits, wanted);
+  // Blobs of the revision the walk did not list (cannot happen with a complete walk; cheap to cover).
+  await readManifestDocuments(
     reader,
     cache,
     entries.filter((entry) => !cache.documents.has(entry.blob)),
     limits,
     wanted,
+    parsed,
   );
-  const at = await walked;
-  for (const [key, file] of await foldManifestHistory(reader, cache, at.branch, limits, wanted))
-    parsed.set(key, file);
 
   const marks = at.atTip ? null : ancestorMarksAt(at.branch, at.position);
   const { commits } = at.branch.index;
@@ -107,6 +105,32 @@ async function readProvenanceAlone(
       return result;
     },
   };
+}
+
+/**
+ * Parse the manifest files `entries` of a revision that no read parsed before, without waiting
+ * for the cache's queue: a read that is about to wait there for a walk in flight (`git log
+ * --topo-order` prints nothing until it has walked every commit) has its revision's files — most
+ * of the blobs the fold reads — parsed meanwhile, and the fold then skips them. Returns their
+ * parses (`<path>\n<blob>`) for validation. Does nothing while the cache's documents are of other
+ * YAML limits (only a read in the queue changes them).
+ */
+export async function parseRevisionFiles(
+  reader: GitReader,
+  cache: HistoryCache,
+  entries: readonly Pick<TreeEntry, 'path' | 'blob'>[],
+  limits: YamlLimits,
+): Promise<Map<string, ParsedYamlFile>> {
+  if (cache.limitsKey === '') useLimits(cache, limits);
+  if (!hasLimits(cache, limits)) return new Map();
+  const missing = entries.filter((entry) => !cache.documents.has(entry.blob));
+  return readManifestDocuments(
+    reader,
+    cache,
+    missing,
+    limits,
+    new Set(missing.map((e) => `${e.path}\n${e.blob}`)),
+  );
 }
 
 /**

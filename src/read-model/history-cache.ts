@@ -119,6 +119,11 @@ export function withHistoryCache<T>(cache: HistoryCache, read: () => Promise<T>)
 }
 
 /** Forget parsed documents parsed with other limits (identities depend on what parses). */
+/** Whether the cache's documents were parsed with `limits`. */
+export function hasLimits(cache: HistoryCache, limits: YamlLimits): boolean {
+  return cache.limitsKey === JSON.stringify(limits);
+}
+
 export function useLimits(cache: HistoryCache, limits: YamlLimits): void {
   const key = JSON.stringify(limits);
   if (cache.limitsKey === key) return;

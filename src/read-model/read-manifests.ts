@@ -13,7 +13,7 @@ import type { Finding, ManifestCondition } from '../domain/types.js';
 import type { DocumentSummary } from '../manifests/document-identity.js';
 import { fileOfDocumentValues, type ParsedYamlFile } from '../manifests/parse-yaml.js';
 import { createHistoryCache, type HistoryCache } from './history-cache.js';
-import { readDocumentProvenance } from './document-provenance.js';
+import { parseRevisionFiles, readDocumentProvenance } from './document-provenance.js';
 import { resolveLimits, type YamlLimits } from '../manifests/limits.js';
 import { makeFinding, compareFindings } from '../manifests/rules.js';
 import {
@@ -149,6 +149,8 @@ export async function readManifests(
   const refused = entries.filter((e) => e.size > limits.maxFileBytes);
   const accepted = entries.filter((e) => e.size <= limits.maxFileBytes);
   const history = options.history ?? createHistoryCache();
+  // The revision's own files are parsed first, while git may still be walking its history.
+  const early = accepted.length === 0 ? null : await parseRevisionFiles(reader, history, accepted, limits);
   const provenance =
     accepted.length === 0
       ? null
@@ -158,7 +160,8 @@ export async function readManifests(
     blob: entry.blob,
     introduced: null,
     introducedByDocument: provenance?.introducedOf(entry.blob) ?? [],
-    parsed: provenance?.parsed.get(`${entry.path}\n${entry.blob}`),
+    parsed:
+      provenance?.parsed.get(`${entry.path}\n${entry.blob}`) ?? early?.get(`${entry.path}\n${entry.blob}`),
     partial: false,
   }));
   // Take this read's cache hits now: a concurrent read may prune the shared cache while we wait
