@@ -129,11 +129,22 @@ export interface ExpiredClaim {
   resend: boolean;
 }
 
-export interface RetryWorkPlan {
+/**
+ * What the status reads of the decisions (src/plan/status.ts), counted as they are made, so a run
+ * that prints no decision need not hold one per key.
+ */
+export interface RetryDecisionCounts {
+  /** Keys not executed now that have something to do (`action` ≠ `none`), by reason. */
+  notExecuted: ReadonlyMap<GateReason, number>;
+  /** Keys whose latest attempt failed (`action` ≠ `none` with at least one attempt). */
+  failedKeys: number;
+}
+
+/** The retry work of one run without the decisions: what `reconcile` applies and the status counts. */
+export interface RetryWork {
   deliveries: PlannedCall[];
   executions: PlannedCall[];
-  /** One per key, sorted by key. */
-  decisions: RetryDecision[];
+  counts: RetryDecisionCounts;
   expiredClaims: ExpiredClaim[];
   /**
    * Expired claims whose delivery, provider or approval manifest is gone, so no call can be
@@ -143,6 +154,20 @@ export interface RetryWorkPlan {
   orphanedClaims: ClaimRecord[];
   /** When time alone will change this plan (a waiting key falls due, a lease expires, a freeze closes), or null. */
   nextDueAt: IsoTime | null;
+}
+
+/** The retry work with every key's decision: what `plan` prints and the API serves. */
+export interface RetryWorkPlan extends RetryWork {
+  /** One per key, sorted by key. */
+  decisions: RetryDecision[];
+}
+
+export interface RetryWorkOptions {
+  /**
+   * False: keep no decision per key, only their `counts` (a run's reconcile reads nothing else;
+   * 100,000 decisions with their messages are ~45 MB held for the run). Default true.
+   */
+  keepDecisions?: boolean;
 }
 
 /** Everything known about one key at planning time. */
@@ -166,8 +191,15 @@ export function idempotencyKeyOf(call: Pick<PlannedCall, 'kind' | 'claimId' | 'k
   return call.kind === 'execution' ? call.claimId : call.key.delivery_id;
 }
 
-/** Plan the retry work of one run. */
-export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
+/**
+ * Plan the retry work of one run. Without `keepDecisions: false` the plan carries every key's
+ * decision; with it only their counts, which are the same either way (each decision is made the
+ * same way, then counted and dropped).
+ */
+export function planRetryWork(input: RetryWorkInput, options?: { keepDecisions?: true }): RetryWorkPlan;
+export function planRetryWork(input: RetryWorkInput, options: RetryWorkOptions): RetryWork;
+export function planRetryWork(input: RetryWorkInput, options: RetryWorkOptions = {}): RetryWork {
+  const keepDecisions = options.keepDecisions ?? true;
   const { manifests, policy, records, now } = input;
   const current = { commit: input.gateFacts.current.commit, policy };
   const providers = new Map(manifests.providers.map((provider) => [provider.name, provider]));
@@ -184,7 +216,13 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
   const deliveries: PlannedCall[] = [];
   const candidates: { call: PlannedCall; decision: RetryDecision; decidedAt: number }[] = [];
   const decisions: RetryDecision[] = [];
+  const counts = { notExecuted: new Map<GateReason, number>(), failedKeys: 0 };
   const dueTimes: number[] = [];
+  // A candidate's reason is final only after the run limit below; every other key's after its turn.
+  const settle = (decision: RetryDecision): void => {
+    countDecision(counts, decision);
+    if (keepDecisions) decisions.push(decision);
+  };
 
   for (const context of contexts) {
     const { key } = context;
@@ -233,7 +271,6 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
         : null,
       execution_id: '',
     };
-    decisions.push(decision);
 
     const claim = claims.byKey.get(id);
     const unavailable = unavailableReason(context, notReady);
@@ -249,6 +286,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
           message: `${describeKey(context)}: attempt 1 is delivered in this run.`,
         });
       }
+      settle(decision);
       continue;
     }
 
@@ -257,9 +295,9 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     }
     if (gate.reason === 'change_freeze' && gate.freezeClosesAt !== null)
       dueTimes.push(Date.parse(gate.freezeClosesAt));
-    if (!gate.pass) continue;
-    if (unavailable) setReason(decision, unavailable);
-    else if (claim) setClaimReason(decision, claim, context);
+    if (!gate.pass) settle(decision);
+    else if (unavailable) settle(setReason(decision, unavailable));
+    else if (claim) settle(setClaimReason(decision, claim, context));
     else {
       const call = retryCall(context, gate.counted, state.next_attempt);
       decision.counted_approvals = call.approvals.map((approval) => approval.name);
@@ -287,6 +325,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
       candidate.decision.counted_approvals = [];
       candidate.decision.emergency = false;
     }
+    settle(candidate.decision);
   }
 
   // An expired claim of a provider that is not ready waits (neither re-sent nor written off) until it is.
@@ -305,7 +344,8 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
   return {
     deliveries,
     executions,
-    decisions,
+    ...(keepDecisions ? { decisions } : {}),
+    counts,
     expiredClaims: expired.expiredClaims,
     orphanedClaims: expired.orphanedClaims,
     nextDueAt: validDue.length === 0 ? null : new Date(Math.min(...validDue)).toISOString(),
@@ -319,14 +359,26 @@ interface ReasonUpdate {
   policy_commit?: string | null;
 }
 
-function setReason(decision: RetryDecision, update: ReasonUpdate): void {
+/** Count a decision whose reason is final (see RetryDecisionCounts). */
+function countDecision(
+  counts: { notExecuted: Map<GateReason, number>; failedKeys: number },
+  decision: RetryDecision,
+): void {
+  if (decision.action === 'none') return;
+  if (decision.attempts > 0) counts.failedKeys++;
+  if (!decision.execute)
+    counts.notExecuted.set(decision.reason, (counts.notExecuted.get(decision.reason) ?? 0) + 1);
+}
+
+function setReason(decision: RetryDecision, update: ReasonUpdate): RetryDecision {
   decision.reason = update.reason;
   decision.message = update.message;
   decision.policy = update.policy ?? null;
   decision.policy_commit = update.policy_commit ?? null;
+  return decision;
 }
 
-function setClaimReason(decision: RetryDecision, claim: ClaimState, context: KeyContext): void {
+function setClaimReason(decision: RetryDecision, claim: ClaimState, context: KeyContext): RetryDecision {
   const { claim: record, live } = claim;
   setReason(decision, {
     reason: live ? 'claim_in_flight' : 'claim_expired',
@@ -336,6 +388,7 @@ function setClaimReason(decision: RetryDecision, claim: ClaimState, context: Key
   });
   decision.execution_id = record.claim_id;
   decision.counted_approvals = record.approval_names ? [...record.approval_names] : [];
+  return decision;
 }
 
 /** The newest approval not yet consumed, for the retry policy of a key no approval passes for. */

@@ -17,7 +17,7 @@ import {
   type ReportEnvelope,
 } from '../domain/report.js';
 import { buildRunRecord, hasAcceptances, type RunAcceptances } from '../domain/record-builders.js';
-import { planRetryWork, type RetryWorkInput, type RetryWorkPlan } from '../domain/retry-plan.js';
+import { planRetryWork, type RetryWork, type RetryWorkInput } from '../domain/retry-plan.js';
 import type {
   ClaimRecord,
   ClosureRecord,
@@ -73,9 +73,10 @@ export interface SettleLedgerInput {
    * A retry plan the caller has already made, with the input it was made from. When re-planning
    * would give it the same input (the same facts, the same deliveries, executions and claims, the
    * same time), it is used as is: the plan is a pure function of that input, and a second copy
-   * of 100,000 decisions is not built while the first is still held.
+   * of 100,000 decisions is not built while the first is still held. A re-plan keeps no
+   * decisions, only their counts (the status reads nothing else).
    */
-  planned?: { input: RetryWorkInput; plan: RetryWorkPlan };
+  planned?: { input: RetryWorkInput; plan: RetryWork };
   /** The committed report and status at the snapshot's ledger revision (null when absent). */
   committedReport: ReportEnvelope | null;
   committedStatus: StatusDocument | null;
@@ -260,7 +261,7 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
     const retry =
       input.planned !== undefined && sameRetryInput(input.planned.input, replanInput)
         ? input.planned.plan
-        : planRetryWork(replanInput);
+        : planRetryWork(replanInput, { keepDecisions: false });
     const closureFindings = planClosures({
       closures: manifests.closures,
       records,
