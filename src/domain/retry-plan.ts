@@ -17,10 +17,10 @@ import {
   compareKeys,
   computeRetryState,
   effectiveRetryPolicy,
-  groupAttempts,
   groupBy,
   keyString,
   selectAcknowledgement,
+  sortAttemptsByKey,
   type RetryAction,
 } from './retry-rules.js';
 import { compareStrings } from './recovery-state.js';
@@ -203,9 +203,8 @@ export function planRetryWork(input: RetryWorkInput, options: RetryWorkOptions =
   const { manifests, policy, records, now } = input;
   const current = { commit: input.gateFacts.current.commit, policy };
   const providers = new Map(manifests.providers.map((provider) => [provider.name, provider]));
-  const contexts = collectKeys(manifests, records.deliveries, providers);
   const notReady = input.notReady ?? new Set<string>();
-  const attemptsByKey = groupAttempts(records.deliveries);
+  const sortedAttempts = sortAttemptsByKey(records.deliveries);
   const claims = classifyClaims(records, now);
   const views = buildApprovalViews(manifests.approvals, input.gateFacts, records);
   const viewsByPair = groupBy([...views.values()], (v) =>
@@ -224,14 +223,13 @@ export function planRetryWork(input: RetryWorkInput, options: RetryWorkOptions =
     if (keepDecisions) decisions.push(decision);
   };
 
-  for (const context of contexts) {
+  for (const { context, attempts } of keysWithAttempts(manifests, sortedAttempts, providers)) {
     const { key } = context;
     const id = keyString(key);
     const approvals = viewsByPair.get(pairString(key.delivery_id, key.provider)) ?? [];
     const acknowledgement = selectAcknowledgement(
       acksByPair.get(pairString(key.delivery_id, key.provider)) ?? [],
     );
-    const attempts = attemptsByKey.get(id) ?? [];
     const gateInput = { approvals, acknowledgement, current, subject: describeKey(context), now };
     const authorisation = checkAuthorisation(gateInput);
     // The retry policy (attempt limit, delay) comes from the approval that speaks for the key.
@@ -333,7 +331,7 @@ export function planRetryWork(input: RetryWorkInput, options: RetryWorkOptions =
     claims.expired.filter((claim) => !notReady.has(claim.provider)),
     manifests,
     providers,
-    attemptsByKey,
+    sortedAttempts,
     views,
   );
   for (const claim of claims.live) dueTimes.push(Date.parse(claim.lease_expires_at));
@@ -427,12 +425,44 @@ export function selectedProviderNames(delivery: AuditDelivery, providers: readon
   return [...new Set(names)].sort(compareStrings);
 }
 
-/** Every key: those the manifests select, and those that only records still know. */
-function collectKeys(
+/**
+ * Every key in key order with its attempts: those the manifests select, and those only records
+ * still know. A merge of the manifests' keys with the runs of `sortedAttempts`
+ * (sortAttemptsByKey), so a key's context and attempts live only for its turn.
+ */
+function* keysWithAttempts(
   manifests: ManifestSet,
-  deliveryRecords: readonly DeliveryRecord[],
+  sortedAttempts: readonly DeliveryRecord[],
   providers: ReadonlyMap<string, Provider>,
-): KeyContext[] {
+): Generator<{ context: KeyContext; attempts: DeliveryRecord[] }> {
+  const selected = manifestKeys(manifests, providers);
+  let next = 0;
+  let r = 0;
+  while (next < selected.length || r < sortedAttempts.length) {
+    const fromManifests = selected[next];
+    const record = sortedAttempts[r];
+    let context: KeyContext;
+    if (
+      fromManifests !== undefined &&
+      (record === undefined || compareKeys(fromManifests.key, record) <= 0)
+    ) {
+      context = fromManifests;
+      next++;
+    } else {
+      const { delivery_id, audit_id, provider } = record!;
+      const key = { delivery_id, audit_id, provider };
+      context = { key, delivery: null, provider: providers.get(provider) ?? null, selectedProviders: [] };
+    }
+    const attempts: DeliveryRecord[] = [];
+    while (r < sortedAttempts.length && compareKeys(sortedAttempts[r]!, context.key) === 0) {
+      attempts.push(sortedAttempts[r++]!);
+    }
+    yield { context, attempts };
+  }
+}
+
+/** The keys the manifests select, sorted (a delivery named twice: the later one speaks, as in a map). */
+function manifestKeys(manifests: ManifestSet, providers: ReadonlyMap<string, Provider>): KeyContext[] {
   const contexts = new Map<string, KeyContext>();
   for (const delivery of manifests.deliveries) {
     const selected = selectedProviderNames(delivery, manifests.providers);
@@ -446,18 +476,23 @@ function collectKeys(
       });
     }
   }
-  for (const record of deliveryRecords) {
-    const id = keyString(record);
-    if (contexts.has(id)) continue;
-    const key = { delivery_id: record.delivery_id, audit_id: record.audit_id, provider: record.provider };
-    contexts.set(id, {
-      key,
-      delivery: null,
-      provider: providers.get(record.provider) ?? null,
-      selectedProviders: [],
-    });
-  }
   return [...contexts.values()].sort((a, b) => compareKeys(a.key, b.key));
+}
+
+/** The attempts of `key` in `sortedAttempts` (sortAttemptsByKey), found by binary search. */
+function attemptsOf(sortedAttempts: readonly DeliveryRecord[], key: DeliveryKey): DeliveryRecord[] {
+  let low = 0;
+  let high = sortedAttempts.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareKeys(sortedAttempts[middle]!, key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  const attempts: DeliveryRecord[] = [];
+  for (let i = low; i < sortedAttempts.length && compareKeys(sortedAttempts[i]!, key) === 0; i++) {
+    attempts.push(sortedAttempts[i]!);
+  }
+  return attempts;
 }
 
 function unavailableReason(context: KeyContext, notReady: ReadonlySet<string>): ReasonUpdate | null {
@@ -556,8 +591,17 @@ interface ClaimState {
  * (it should have been removed in the same commit) blocks nothing. Live = lease not yet expired.
  */
 function classifyClaims(records: RecordSet, now: Date) {
-  const executionIds = new Set(records.executions.map((execution) => execution.execution_id));
-  const deliveryIds = new Set(records.deliveries.map((delivery) => delivery.record_id));
+  // The claim ids that have an outcome, found by one pass over the records against the few claims
+  // (not a set of every record id: 100,000 of them on a first run).
+  const claimIds = new Set(records.claims.map((claim) => claim.claim_id));
+  const executionIds = new Set<string>();
+  const deliveryIds = new Set<string>();
+  if (claimIds.size > 0) {
+    for (const execution of records.executions)
+      if (claimIds.has(execution.execution_id)) executionIds.add(execution.execution_id);
+    for (const delivery of records.deliveries)
+      if (claimIds.has(delivery.record_id)) deliveryIds.add(delivery.record_id);
+  }
   const byKey = new Map<string, ClaimState>();
   const live: ClaimRecord[] = [];
   const expired: ClaimRecord[] = [];
@@ -579,7 +623,7 @@ function rebuildExpiredClaims(
   claims: readonly ClaimRecord[],
   manifests: ManifestSet,
   providers: ReadonlyMap<string, Provider>,
-  attemptsByKey: ReadonlyMap<string, DeliveryRecord[]>,
+  sortedAttempts: readonly DeliveryRecord[],
   views: ReadonlyMap<string, ApprovalView>,
 ): { expiredClaims: ExpiredClaim[]; orphanedClaims: ClaimRecord[] } {
   const expiredClaims: ExpiredClaim[] = [];
@@ -607,9 +651,7 @@ function rebuildExpiredClaims(
       call = rebuildExecutionCall(claim, context, views);
     }
     // A delivery record for this attempt means another run already recorded it: not resent.
-    const attemptTaken = (attemptsByKey.get(keyString(key)) ?? []).some(
-      (record) => record.attempt === claim.attempt,
-    );
+    const attemptTaken = attemptsOf(sortedAttempts, key).some((record) => record.attempt === claim.attempt);
     if (call === null || attemptTaken) orphanedClaims.push(claim);
     else expiredClaims.push({ claim, call, resend: provider.spec.enabled && provider.spec.idempotent });
   }

@@ -45,6 +45,7 @@ const world = fc.record({
     fc.record({
       delivery: fc.constantFrom('d1', 'd2', 'd3', 'd4', 'gone-1', 'gone-2'),
       provider: fc.constantFrom(...PROVIDERS),
+      audit: fc.constantFrom('audit-1', 'audit-1', 'audit-2'),
       outcomes: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
       minutesBefore: fc.integer({ min: 0, max: 200 }),
     }),
@@ -95,9 +96,9 @@ function inputOf(w: WorldValue): RetryWorkInput {
   const records = emptyRecordSet();
   const seen = new Set<string>();
   for (const a of w.attempts) {
-    const key = { delivery_id: a.delivery, audit_id: 'audit-1', provider: a.provider };
-    if (seen.has(`${a.delivery}/${a.provider}`)) continue;
-    seen.add(`${a.delivery}/${a.provider}`);
+    const key = { delivery_id: a.delivery, audit_id: a.audit, provider: a.provider };
+    if (seen.has(`${a.delivery}/${a.audit}/${a.provider}`)) continue;
+    seen.add(`${a.delivery}/${a.audit}/${a.provider}`);
     a.outcomes.forEach((success, i) => {
       const record: DeliveryRecord = attempt(
         i + 1,
