@@ -383,20 +383,36 @@ export async function measureCliRun(
  */
 async function peakRssPerRun(): Promise<Record<string, Record<string, number>>> {
   const dir = await mkdtemp(join(tmpdir(), 'cavra-bench-rss-repos-'));
-  const receiver = await startReceiver(0);
   try {
-    const retryBare = join(dir, 'retries.git');
-    const { setup, approvals } = retryRepository(retryBare, 1000);
-    seedBare(retryBare, [setup, approvals]);
-    const retries = await measureCliRun(retryBare, { BENCH_WEBHOOK_URL: receiver.url });
-    if ((await receiver.count()) !== 1000) throw new Error('expected 1,000 calls from the CLI run');
+    const retries = await measureRetriesRun(dir);
     const largeBare = join(dir, 'large.git');
     seedLargeRepository(largeBare, 10_000, 100_000);
     const large = await measureCliRun(largeBare, {});
     return { retries_1000: retries, first_run_10k_manifests_100k_records: large };
   } finally {
-    receiver.close();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The first run of a fresh replica over 1,000 approved retries against the instant receiver, as
+ * one CLI process (its repository is seeded in `dir`): wall time and peak RSS.
+ */
+export async function measureRetriesRun(
+  dir: string,
+  nodeOptions: readonly string[] = [],
+): Promise<Record<string, number>> {
+  const receiver = await startReceiver(0);
+  try {
+    const retryBare = join(dir, `retries-${Date.now()}.git`);
+    const { setup, approvals } = retryRepository(retryBare, 1000);
+    seedBare(retryBare, [setup, approvals]);
+    const retries = await measureCliRun(retryBare, { BENCH_WEBHOOK_URL: receiver.url }, nodeOptions);
+    if ((await receiver.count()) !== 1000) throw new Error('expected 1,000 calls from the CLI run');
+    await rm(retryBare, { recursive: true, force: true });
+    return retries;
+  } finally {
+    receiver.close();
   }
 }
 

@@ -17,10 +17,10 @@ import {
   compareKeys,
   computeRetryState,
   effectiveRetryPolicy,
-  groupAttempts,
   groupBy,
   keyString,
   selectAcknowledgement,
+  sortAttemptsByKey,
   type RetryAction,
 } from './retry-rules.js';
 import { compareStrings } from './recovery-state.js';
@@ -129,11 +129,22 @@ export interface ExpiredClaim {
   resend: boolean;
 }
 
-export interface RetryWorkPlan {
+/**
+ * What the status reads of the decisions (src/plan/status.ts), counted as they are made, so a run
+ * that prints no decision need not hold one per key.
+ */
+export interface RetryDecisionCounts {
+  /** Keys not executed now that have something to do (`action` ≠ `none`), by reason. */
+  notExecuted: ReadonlyMap<GateReason, number>;
+  /** Keys whose latest attempt failed (`action` ≠ `none` with at least one attempt). */
+  failedKeys: number;
+}
+
+/** The retry work of one run without the decisions: what `reconcile` applies and the status counts. */
+export interface RetryWork {
   deliveries: PlannedCall[];
   executions: PlannedCall[];
-  /** One per key, sorted by key. */
-  decisions: RetryDecision[];
+  counts: RetryDecisionCounts;
   expiredClaims: ExpiredClaim[];
   /**
    * Expired claims whose delivery, provider or approval manifest is gone, so no call can be
@@ -143,6 +154,20 @@ export interface RetryWorkPlan {
   orphanedClaims: ClaimRecord[];
   /** When time alone will change this plan (a waiting key falls due, a lease expires, a freeze closes), or null. */
   nextDueAt: IsoTime | null;
+}
+
+/** The retry work with every key's decision: what `plan` prints and the API serves. */
+export interface RetryWorkPlan extends RetryWork {
+  /** One per key, sorted by key. */
+  decisions: RetryDecision[];
+}
+
+export interface RetryWorkOptions {
+  /**
+   * False: keep no decision per key, only their `counts` (a run's reconcile reads nothing else;
+   * 100,000 decisions with their messages are ~45 MB held for the run). Default true.
+   */
+  keepDecisions?: boolean;
 }
 
 /** Everything known about one key at planning time. */
@@ -166,14 +191,20 @@ export function idempotencyKeyOf(call: Pick<PlannedCall, 'kind' | 'claimId' | 'k
   return call.kind === 'execution' ? call.claimId : call.key.delivery_id;
 }
 
-/** Plan the retry work of one run. */
-export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
+/**
+ * Plan the retry work of one run. Without `keepDecisions: false` the plan carries every key's
+ * decision; with it only their counts, which are the same either way (each decision is made the
+ * same way, then counted and dropped).
+ */
+export function planRetryWork(input: RetryWorkInput, options?: { keepDecisions?: true }): RetryWorkPlan;
+export function planRetryWork(input: RetryWorkInput, options: RetryWorkOptions): RetryWork;
+export function planRetryWork(input: RetryWorkInput, options: RetryWorkOptions = {}): RetryWork {
+  const keepDecisions = options.keepDecisions ?? true;
   const { manifests, policy, records, now } = input;
   const current = { commit: input.gateFacts.current.commit, policy };
   const providers = new Map(manifests.providers.map((provider) => [provider.name, provider]));
-  const contexts = collectKeys(manifests, records.deliveries, providers);
   const notReady = input.notReady ?? new Set<string>();
-  const attemptsByKey = groupAttempts(records.deliveries);
+  const sortedAttempts = sortAttemptsByKey(records.deliveries);
   const claims = classifyClaims(records, now);
   const views = buildApprovalViews(manifests.approvals, input.gateFacts, records);
   const viewsByPair = groupBy([...views.values()], (v) =>
@@ -184,16 +215,21 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
   const deliveries: PlannedCall[] = [];
   const candidates: { call: PlannedCall; decision: RetryDecision; decidedAt: number }[] = [];
   const decisions: RetryDecision[] = [];
+  const counts = { notExecuted: new Map<GateReason, number>(), failedKeys: 0 };
   const dueTimes: number[] = [];
+  // A candidate's reason is final only after the run limit below; every other key's after its turn.
+  const settle = (decision: RetryDecision): void => {
+    countDecision(counts, decision);
+    if (keepDecisions) decisions.push(decision);
+  };
 
-  for (const context of contexts) {
+  for (const { context, attempts } of keysWithAttempts(manifests, sortedAttempts, providers)) {
     const { key } = context;
     const id = keyString(key);
     const approvals = viewsByPair.get(pairString(key.delivery_id, key.provider)) ?? [];
     const acknowledgement = selectAcknowledgement(
       acksByPair.get(pairString(key.delivery_id, key.provider)) ?? [],
     );
-    const attempts = attemptsByKey.get(id) ?? [];
     const gateInput = { approvals, acknowledgement, current, subject: describeKey(context), now };
     const authorisation = checkAuthorisation(gateInput);
     // The retry policy (attempt limit, delay) comes from the approval that speaks for the key.
@@ -233,7 +269,6 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
         : null,
       execution_id: '',
     };
-    decisions.push(decision);
 
     const claim = claims.byKey.get(id);
     const unavailable = unavailableReason(context, notReady);
@@ -249,6 +284,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
           message: `${describeKey(context)}: attempt 1 is delivered in this run.`,
         });
       }
+      settle(decision);
       continue;
     }
 
@@ -257,9 +293,9 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     }
     if (gate.reason === 'change_freeze' && gate.freezeClosesAt !== null)
       dueTimes.push(Date.parse(gate.freezeClosesAt));
-    if (!gate.pass) continue;
-    if (unavailable) setReason(decision, unavailable);
-    else if (claim) setClaimReason(decision, claim, context);
+    if (!gate.pass) settle(decision);
+    else if (unavailable) settle(setReason(decision, unavailable));
+    else if (claim) settle(setClaimReason(decision, claim, context));
     else {
       const call = retryCall(context, gate.counted, state.next_attempt);
       decision.counted_approvals = call.approvals.map((approval) => approval.name);
@@ -287,6 +323,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
       candidate.decision.counted_approvals = [];
       candidate.decision.emergency = false;
     }
+    settle(candidate.decision);
   }
 
   // An expired claim of a provider that is not ready waits (neither re-sent nor written off) until it is.
@@ -294,7 +331,7 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
     claims.expired.filter((claim) => !notReady.has(claim.provider)),
     manifests,
     providers,
-    attemptsByKey,
+    sortedAttempts,
     views,
   );
   for (const claim of claims.live) dueTimes.push(Date.parse(claim.lease_expires_at));
@@ -305,7 +342,8 @@ export function planRetryWork(input: RetryWorkInput): RetryWorkPlan {
   return {
     deliveries,
     executions,
-    decisions,
+    ...(keepDecisions ? { decisions } : {}),
+    counts,
     expiredClaims: expired.expiredClaims,
     orphanedClaims: expired.orphanedClaims,
     nextDueAt: validDue.length === 0 ? null : new Date(Math.min(...validDue)).toISOString(),
@@ -319,14 +357,26 @@ interface ReasonUpdate {
   policy_commit?: string | null;
 }
 
-function setReason(decision: RetryDecision, update: ReasonUpdate): void {
+/** Count a decision whose reason is final (see RetryDecisionCounts). */
+function countDecision(
+  counts: { notExecuted: Map<GateReason, number>; failedKeys: number },
+  decision: RetryDecision,
+): void {
+  if (decision.action === 'none') return;
+  if (decision.attempts > 0) counts.failedKeys++;
+  if (!decision.execute)
+    counts.notExecuted.set(decision.reason, (counts.notExecuted.get(decision.reason) ?? 0) + 1);
+}
+
+function setReason(decision: RetryDecision, update: ReasonUpdate): RetryDecision {
   decision.reason = update.reason;
   decision.message = update.message;
   decision.policy = update.policy ?? null;
   decision.policy_commit = update.policy_commit ?? null;
+  return decision;
 }
 
-function setClaimReason(decision: RetryDecision, claim: ClaimState, context: KeyContext): void {
+function setClaimReason(decision: RetryDecision, claim: ClaimState, context: KeyContext): RetryDecision {
   const { claim: record, live } = claim;
   setReason(decision, {
     reason: live ? 'claim_in_flight' : 'claim_expired',
@@ -336,6 +386,7 @@ function setClaimReason(decision: RetryDecision, claim: ClaimState, context: Key
   });
   decision.execution_id = record.claim_id;
   decision.counted_approvals = record.approval_names ? [...record.approval_names] : [];
+  return decision;
 }
 
 /** The newest approval not yet consumed, for the retry policy of a key no approval passes for. */
@@ -374,12 +425,44 @@ export function selectedProviderNames(delivery: AuditDelivery, providers: readon
   return [...new Set(names)].sort(compareStrings);
 }
 
-/** Every key: those the manifests select, and those that only records still know. */
-function collectKeys(
+/**
+ * Every key in key order with its attempts: those the manifests select, and those only records
+ * still know. A merge of the manifests' keys with the runs of `sortedAttempts`
+ * (sortAttemptsByKey), so a key's context and attempts live only for its turn.
+ */
+function* keysWithAttempts(
   manifests: ManifestSet,
-  deliveryRecords: readonly DeliveryRecord[],
+  sortedAttempts: readonly DeliveryRecord[],
   providers: ReadonlyMap<string, Provider>,
-): KeyContext[] {
+): Generator<{ context: KeyContext; attempts: DeliveryRecord[] }> {
+  const selected = manifestKeys(manifests, providers);
+  let next = 0;
+  let r = 0;
+  while (next < selected.length || r < sortedAttempts.length) {
+    const fromManifests = selected[next];
+    const record = sortedAttempts[r];
+    let context: KeyContext;
+    if (
+      fromManifests !== undefined &&
+      (record === undefined || compareKeys(fromManifests.key, record) <= 0)
+    ) {
+      context = fromManifests;
+      next++;
+    } else {
+      const { delivery_id, audit_id, provider } = record!;
+      const key = { delivery_id, audit_id, provider };
+      context = { key, delivery: null, provider: providers.get(provider) ?? null, selectedProviders: [] };
+    }
+    const attempts: DeliveryRecord[] = [];
+    while (r < sortedAttempts.length && compareKeys(sortedAttempts[r]!, context.key) === 0) {
+      attempts.push(sortedAttempts[r++]!);
+    }
+    yield { context, attempts };
+  }
+}
+
+/** The keys the manifests select, sorted (a delivery named twice: the later one speaks, as in a map). */
+function manifestKeys(manifests: ManifestSet, providers: ReadonlyMap<string, Provider>): KeyContext[] {
   const contexts = new Map<string, KeyContext>();
   for (const delivery of manifests.deliveries) {
     const selected = selectedProviderNames(delivery, manifests.providers);
@@ -393,18 +476,23 @@ function collectKeys(
       });
     }
   }
-  for (const record of deliveryRecords) {
-    const id = keyString(record);
-    if (contexts.has(id)) continue;
-    const key = { delivery_id: record.delivery_id, audit_id: record.audit_id, provider: record.provider };
-    contexts.set(id, {
-      key,
-      delivery: null,
-      provider: providers.get(record.provider) ?? null,
-      selectedProviders: [],
-    });
-  }
   return [...contexts.values()].sort((a, b) => compareKeys(a.key, b.key));
+}
+
+/** The attempts of `key` in `sortedAttempts` (sortAttemptsByKey), found by binary search. */
+function attemptsOf(sortedAttempts: readonly DeliveryRecord[], key: DeliveryKey): DeliveryRecord[] {
+  let low = 0;
+  let high = sortedAttempts.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareKeys(sortedAttempts[middle]!, key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  const attempts: DeliveryRecord[] = [];
+  for (let i = low; i < sortedAttempts.length && compareKeys(sortedAttempts[i]!, key) === 0; i++) {
+    attempts.push(sortedAttempts[i]!);
+  }
+  return attempts;
 }
 
 function unavailableReason(context: KeyContext, notReady: ReadonlySet<string>): ReasonUpdate | null {
@@ -503,8 +591,17 @@ interface ClaimState {
  * (it should have been removed in the same commit) blocks nothing. Live = lease not yet expired.
  */
 function classifyClaims(records: RecordSet, now: Date) {
-  const executionIds = new Set(records.executions.map((execution) => execution.execution_id));
-  const deliveryIds = new Set(records.deliveries.map((delivery) => delivery.record_id));
+  // The claim ids that have an outcome, found by one pass over the records against the few claims
+  // (not a set of every record id: 100,000 of them on a first run).
+  const claimIds = new Set(records.claims.map((claim) => claim.claim_id));
+  const executionIds = new Set<string>();
+  const deliveryIds = new Set<string>();
+  if (claimIds.size > 0) {
+    for (const execution of records.executions)
+      if (claimIds.has(execution.execution_id)) executionIds.add(execution.execution_id);
+    for (const delivery of records.deliveries)
+      if (claimIds.has(delivery.record_id)) deliveryIds.add(delivery.record_id);
+  }
   const byKey = new Map<string, ClaimState>();
   const live: ClaimRecord[] = [];
   const expired: ClaimRecord[] = [];
@@ -526,7 +623,7 @@ function rebuildExpiredClaims(
   claims: readonly ClaimRecord[],
   manifests: ManifestSet,
   providers: ReadonlyMap<string, Provider>,
-  attemptsByKey: ReadonlyMap<string, DeliveryRecord[]>,
+  sortedAttempts: readonly DeliveryRecord[],
   views: ReadonlyMap<string, ApprovalView>,
 ): { expiredClaims: ExpiredClaim[]; orphanedClaims: ClaimRecord[] } {
   const expiredClaims: ExpiredClaim[] = [];
@@ -554,9 +651,7 @@ function rebuildExpiredClaims(
       call = rebuildExecutionCall(claim, context, views);
     }
     // A delivery record for this attempt means another run already recorded it: not resent.
-    const attemptTaken = (attemptsByKey.get(keyString(key)) ?? []).some(
-      (record) => record.attempt === claim.attempt,
-    );
+    const attemptTaken = attemptsOf(sortedAttempts, key).some((record) => record.attempt === claim.attempt);
     if (call === null || attemptTaken) orphanedClaims.push(claim);
     else expiredClaims.push({ claim, call, resend: provider.spec.enabled && provider.spec.idempotent });
   }

@@ -80,6 +80,15 @@ function compareAttempts(a: DeliveryRecord, b: DeliveryRecord): number {
   );
 }
 
+/**
+ * Delivery records sorted by key, and within a key by attempt (then attempted_at, record_id): each
+ * key's attempts are one run, in the order groupAttempts gives them, without a map or an array
+ * per key (a first run over 100,000 records would hold both for the whole plan).
+ */
+export function sortAttemptsByKey(records: readonly DeliveryRecord[]): DeliveryRecord[] {
+  return [...records].sort((a, b) => compareKeys(a, b) || compareAttempts(a, b));
+}
+
 /** Delivery records grouped by key, each group sorted by attempt (then attempted_at, record_id). */
 export function groupAttempts(records: readonly DeliveryRecord[]): Map<string, DeliveryRecord[]> {
   const groups = groupBy(records, keyString);

@@ -14,6 +14,7 @@ import { buildUnknownDeliveryFromClaim, buildUnknownOutcome } from '../domain/re
 import {
   planRetryWork,
   type PlannedCall,
+  type RetryWork,
   type RetryWorkInput,
   type RetryWorkPlan,
 } from '../domain/retry-plan.js';
@@ -36,6 +37,11 @@ export interface PlanOptions {
   shard: Shard | null;
   /** False with `--no-push`: calls need a published claim, so none is made (nor counted as due). */
   push: boolean;
+  /**
+   * False: the retry plan keeps only the decisions' counts, not one decision per key (`reconcile`
+   * prints none; see RetryWorkOptions). Default true (`plan`, the API).
+   */
+  keepDecisions?: boolean;
 }
 
 export const DEFAULT_LEASE_MINUTES = 10;
@@ -55,14 +61,15 @@ export interface WouldRecord {
   report_changes: boolean;
 }
 
-export interface ReconcilePlan {
+/** `R`: the retry plan with every key's decision (the default) or only their counts. */
+export interface ReconcilePlan<R extends RetryWork = RetryWorkPlan> {
   revision: string;
   ledgerRevision: string;
   now: IsoTime;
   /** The run id of this plan's records. */
   runId: string;
   policy: ReconcilerPolicySpec;
-  retry: RetryWorkPlan;
+  retry: R;
   /** What `retry` was planned from, so commits can settle the ledger over the records they add. */
   retryInput: RetryWorkInput;
   /** Closure manifests not yet recorded, as records to write. */
@@ -81,7 +88,13 @@ export interface ReconcilePlan {
 }
 
 /** Plan a reconcile: pure, no git, clock, fs or network. */
-export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions): ReconcilePlan {
+export function planReconcile(
+  facts: PlanFacts,
+  now: Date,
+  options: PlanOptions & { keepDecisions?: true },
+): ReconcilePlan;
+export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions): ReconcilePlan<RetryWork>;
+export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions): ReconcilePlan<RetryWork> {
   const { snapshot } = facts;
   const { manifests } = snapshot.manifests;
   const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
@@ -95,7 +108,7 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
     leaseMinutes: options.leaseMinutes,
     notReady: new Set(facts.notReady.map((p) => p.provider)),
   };
-  const retry = planRetryWork(retryInput);
+  const retry = planRetryWork(retryInput, { keepDecisions: options.keepDecisions ?? true });
   const closurePlan = planClosures({
     closures: manifests.closures,
     records: snapshot.records,
@@ -162,7 +175,7 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
 }
 
 /** Calls of a plan: initial deliveries, approved executions, re-sends of idempotent unknown outcomes. */
-function selectCalls(retry: RetryWorkPlan): PlannedCall[] {
+function selectCalls(retry: RetryWork): PlannedCall[] {
   const resends = retry.expiredClaims.filter((e) => e.resend).map((e) => e.call);
   return [...retry.deliveries, ...retry.executions, ...resends];
 }
@@ -175,7 +188,7 @@ export function takesWork(claimId: string, shard: Shard | null): boolean {
 
 /** Records for expired claims that must not be re-sent (non-idempotent) and orphaned claims. */
 function unknownOutcomes(
-  retry: RetryWorkPlan,
+  retry: RetryWork,
   takes: (claimId: string) => boolean,
   common: { runId: string; recordedAt: IsoTime; recordedBy: string; revision: string },
 ): PendingOutcomes {

@@ -17,7 +17,7 @@ import {
   type ReportEnvelope,
 } from '../domain/report.js';
 import { buildRunRecord, hasAcceptances, type RunAcceptances } from '../domain/record-builders.js';
-import { planRetryWork, type RetryWorkInput, type RetryWorkPlan } from '../domain/retry-plan.js';
+import { planRetryWork, type RetryWork, type RetryWorkInput } from '../domain/retry-plan.js';
 import type {
   ClaimRecord,
   ClosureRecord,
@@ -73,9 +73,10 @@ export interface SettleLedgerInput {
    * A retry plan the caller has already made, with the input it was made from. When re-planning
    * would give it the same input (the same facts, the same deliveries, executions and claims, the
    * same time), it is used as is: the plan is a pure function of that input, and a second copy
-   * of 100,000 decisions is not built while the first is still held.
+   * of 100,000 decisions is not built while the first is still held. A re-plan keeps no
+   * decisions, only their counts (the status reads nothing else).
    */
-  planned?: { input: RetryWorkInput; plan: RetryWorkPlan };
+  planned?: { input: RetryWorkInput; plan: RetryWork };
   /** The committed report and status at the snapshot's ledger revision (null when absent). */
   committedReport: ReportEnvelope | null;
   committedStatus: StatusDocument | null;
@@ -152,8 +153,16 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
       .filter(([id, holder]) => withRecords.has(id) || holder === input.replicaId)
       .map(([id]) => id),
   );
-  const recordedDeliveries = new Set(snapshot.records.deliveries.map((r) => r.record_id));
-  const recordedExecutions = new Set(snapshot.records.executions.map((r) => r.execution_id));
+  const recordedDeliveries = alreadyRecorded(
+    input.pending.deliveries.map((r) => r.record_id),
+    snapshot.records.deliveries,
+    (r) => r.record_id,
+  );
+  const recordedExecutions = alreadyRecorded(
+    input.pending.executions.map((r) => r.execution_id),
+    snapshot.records.executions,
+    (r) => r.execution_id,
+  );
   const superseded = input.pending.claimIds.filter((id) => !resolvable.has(id));
   const deliveries = input.pending.deliveries.filter(
     (r) => resolvable.has(claimOfDelivery(r)) && !recordedDeliveries.has(r.record_id),
@@ -166,8 +175,8 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
 
   const withOutcomes: RecordSet = {
     ...snapshot.records,
-    deliveries: [...snapshot.records.deliveries, ...deliveries],
-    executions: [...snapshot.records.executions, ...executions],
+    deliveries: concatenated(snapshot.records.deliveries, deliveries),
+    executions: concatenated(snapshot.records.executions, executions),
     claims: snapshot.records.claims.filter((claim) => !released.has(claim.claim_id)),
   };
   const consumed = input.retryInput?.gateFacts.consumed.closures;
@@ -260,7 +269,7 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
     const retry =
       input.planned !== undefined && sameRetryInput(input.planned.input, replanInput)
         ? input.planned.plan
-        : planRetryWork(replanInput);
+        : planRetryWork(replanInput, { keepDecisions: false });
     const closureFindings = planClosures({
       closures: manifests.closures,
       records,
@@ -297,6 +306,30 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
     reportChanged: committed.report !== input.committedReport,
     committed,
   };
+}
+
+/**
+ * The ids of `ids` that `records` already hold: one pass over the records against the few pending
+ * ids, not a set of every recorded id (100,000 on a first run, built for every settlement).
+ */
+function alreadyRecorded<T>(
+  ids: readonly string[],
+  records: readonly T[],
+  idOf: (record: T) => string,
+): Set<string> {
+  const found = new Set<string>();
+  if (ids.length === 0) return found;
+  const wanted = new Set(ids);
+  for (const record of records) {
+    const id = idOf(record);
+    if (wanted.has(id)) found.add(id);
+  }
+  return found;
+}
+
+/** `a` followed by `b`; `a` itself when `b` is empty (records are never mutated, only replaced). */
+function concatenated<T>(a: T[], b: readonly T[]): T[] {
+  return b.length === 0 ? a : [...a, ...b];
 }
 
 /**

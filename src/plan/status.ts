@@ -12,7 +12,7 @@ import {
   type StatusDocument,
 } from '../domain/conditions.js';
 import { compareStrings } from '../domain/recovery-state.js';
-import type { RetryWorkPlan } from '../domain/retry-plan.js';
+import type { RetryWork } from '../domain/retry-plan.js';
 import type { Finding } from '../domain/types.js';
 import type { Snapshot } from '../read-model/read-snapshot.js';
 
@@ -20,7 +20,8 @@ export type { Condition, StatusDocument } from '../domain/conditions.js';
 
 export interface StatusInput {
   snapshot: Snapshot;
-  retry: RetryWorkPlan;
+  /** Its decision counts are what the status reads. */
+  retry: Pick<RetryWork, 'counts'>;
   closureFindings: Finding[];
   /** Providers whose connector cannot be built now. */
   notReady: readonly ProviderCondition[];
@@ -31,14 +32,11 @@ export interface StatusInput {
 export function computeStatus(input: StatusInput): StatusDocument {
   const { snapshot, retry } = input;
   const invalid = snapshot.manifests.conditions.filter((c) => !c.ready);
-  const pending = new Map<string, number>();
-  for (const decision of retry.decisions) {
-    // A claim in flight resolves itself with its outcome commit; counting it would make every
-    // other replica commit a status change in reaction to a claim commit (churn and push conflicts).
-    if (decision.execute || decision.action === 'none' || decision.reason === 'claim_in_flight') continue;
-    pending.set(decision.reason, (pending.get(decision.reason) ?? 0) + 1);
-  }
-  const pendingReasons = [...pending].sort(([a], [b]) => compareStrings(a, b));
+  // A claim in flight resolves itself with its outcome commit; counting it would make every
+  // other replica commit a status change in reaction to a claim commit (churn and push conflicts).
+  const pendingReasons = [...retry.counts.notExecuted]
+    .filter(([reason]) => reason !== 'claim_in_flight')
+    .sort(([a], [b]) => compareStrings(a, b));
   const stalled =
     invalid.length > 0 || snapshot.recordFindings.length > 0 || input.closureFindings.length > 0;
   const conditions: Condition[] = [
@@ -80,7 +78,7 @@ export function computeStatus(input: StatusInput): StatusDocument {
  * flip back on the next run by itself (which would cost a status commit after every failure).
  */
 function readyCondition(input: StatusInput, invalid: number, stalled: boolean): Condition {
-  const failedKeys = input.retry.decisions.filter((d) => d.action !== 'none' && d.attempts > 0).length;
+  const { failedKeys } = input.retry.counts;
   if (stalled) {
     return {
       type: 'Ready',

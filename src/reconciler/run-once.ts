@@ -33,7 +33,7 @@ import {
   buildExecutionRecord,
   type RunAcceptances,
 } from '../domain/record-builders.js';
-import { executionIdOf, idempotencyKeyOf, type PlannedCall } from '../domain/retry-plan.js';
+import { executionIdOf, idempotencyKeyOf, type PlannedCall, type RetryWork } from '../domain/retry-plan.js';
 import type {
   ClaimRecord,
   DeliveryRecord,
@@ -45,7 +45,12 @@ import type {
 } from '../domain/types.js';
 import { ConnectorError, GitError, messageOf } from '../errors.js';
 import { runId as computeRunId } from '../domain/ids.js';
-import { planReconcile, takesWork, type ReconcilePlan, type Shard } from '../plan/plan-reconcile.js';
+import {
+  planReconcile,
+  takesWork,
+  type ReconcilePlan as FullPlan,
+  type Shard,
+} from '../plan/plan-reconcile.js';
 import {
   earliest,
   isEmptyChange,
@@ -74,6 +79,9 @@ import {
 export type { Shard } from '../plan/plan-reconcile.js';
 export { emptyRunResult, type RunOutcome, type RunResult } from '../domain/run-result.js';
 import { emptyRunResult, type RunOutcome, type RunResult } from '../domain/run-result.js';
+
+/** A run's plan: its retry plan keeps the decisions' counts, not one decision per key (none is printed). */
+type ReconcilePlan = FullPlan<RetryWork>;
 
 export interface ReconcilerMetrics {
   observeRun(seconds: number, outcome: RunOutcome): void;
@@ -341,6 +349,7 @@ function planStep(context: RunContext, view: PassView): ReconcilePlan {
     replicaId: options.replicaId,
     shard: options.shard,
     push: options.push,
+    keepDecisions: false,
   });
   for (const claim of plan.unknown.claimIds) {
     options.logger.warn({ claim }, 'claim lease expired without outcome; recorded as unknown, not re-sent');

@@ -213,7 +213,10 @@ export function parseRecordFile(file: RecordFile, strings?: ValueTable): ParsedR
       ),
     );
   }
-  if (kind === 'claims') return { kind, id, path: file.path, record, warning: null };
+  // The record's own id string (equal to the file name's, checked above) is what the outcome
+  // keeps: the file name's is a substring that would be one more string per record.
+  const ownId = record[idField];
+  if (kind === 'claims') return { kind, id: ownId, path: file.path, record, warning: null };
   if (strings) shareRepeatedValues(record, strings);
   let valid: boolean;
   try {
@@ -244,7 +247,7 @@ export function parseRecordFile(file: RecordFile, strings?: ValueTable): ParsedR
           `record's ${PRIMARY_TIME_FIELD[kind]} is in ${month} but it is filed under ${location.month}; it still counts, but move it to records/${kind}/${month}/.`,
           'warning',
         );
-  return { kind, id, path: file.path, record, warning };
+  return { kind, id: ownId, path: file.path, record, warning };
 }
 
 /**
@@ -318,23 +321,26 @@ export function assembleRecords(outcomes: readonly ParsedRecordFile[]): ReadReco
       accepted.push(outcome);
     }
   }
-  accepted.sort((a, b) => compareStrings(a.path, b.path));
-  const seen = new Map<string, string>();
+  // By kind, id, then path: the copies of one id are neighbours, the first in path order first, so
+  // duplicates are found without a map of every `<kind>/<id>` (100,000 new strings on a first run).
+  accepted.sort(
+    (a, b) => compareStrings(a.kind, b.kind) || compareStrings(a.id, b.id) || compareStrings(a.path, b.path),
+  );
+  let first: (typeof accepted)[number] | undefined;
   for (const item of accepted) {
-    const previous = seen.get(`${item.kind}/${item.id}`);
-    if (previous !== undefined) {
+    if (first !== undefined && first.kind === item.kind && first.id === item.id) {
       findings.push(
         finding(
           item.path,
           item.kind,
           item.id,
           'record.duplicate-id',
-          `record ${item.id} is also at ${previous}; the first one counts, remove this copy.`,
+          `record ${item.id} is also at ${first.path}; the first one counts, remove this copy.`,
         ),
       );
       continue;
     }
-    seen.set(`${item.kind}/${item.id}`, item.path);
+    first = item;
     (records[item.kind] as unknown[]).push(item.record);
   }
   sortById(records);

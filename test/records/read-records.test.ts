@@ -128,6 +128,36 @@ describe('parseRecordFiles', () => {
     expect(result.records.deliveries).toHaveLength(1);
   });
 
+  it('keeps the first copy of an id in path order whatever the input order, and names it in every other copy', () => {
+    const at = (month: string): RecordFile => ({
+      ...goodDeliveryFile,
+      path: goodDeliveryFile.path.replace('2026-06', month),
+    });
+    const other = attempt(1, true, '2026-06-28T09:00:00.000Z', {
+      delivery_id: 'audit-2026-07',
+      audit_id: 'audit-1',
+      provider: 'ops-webhook',
+    });
+    const otherFile = {
+      path: recordPath('deliveries', other.record_id, other.attempted_at),
+      content: Buffer.from(serializeRecord(other)),
+    };
+    const files = [at('2026-08'), otherFile, goodDeliveryFile, at('2026-05'), fileOf(run(1))];
+    for (const order of [files, [...files].reverse()]) {
+      const result = parseRecordFiles(order);
+      const duplicates = result.findings.filter((f) => f.rule === 'record.duplicate-id');
+      expect(duplicates.map((f) => [f.file, f.message.includes(`also at ${at('2026-05').path};`)])).toEqual([
+        [goodDeliveryFile.path, true],
+        [at('2026-08').path, true],
+      ]);
+      expect(result.records.deliveries.map((r) => r.record_id)).toEqual([
+        GOOD_DELIVERY.record_id,
+        other.record_id,
+      ]);
+      expect(result.records.runs).toHaveLength(1);
+    }
+  });
+
   it('reads claims (not hashed)', () => {
     const claim = {
       claim_id: 'audit-2026-06.ops-webhook.1',
