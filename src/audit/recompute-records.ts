@@ -19,6 +19,7 @@
 import { canonicalJson } from '../domain/canonical-json.js';
 import { collectRecordIds } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
+import { lowerBound } from '../domain/lower-bound.js';
 import { compareStrings, timeOf } from '../domain/recovery-state.js';
 import { planPlaybooks, playbookAtVersion } from '../domain/playbooks.js';
 import type { GitReader, StoredObject, WalkedCommit } from '../domain/ports.js';
@@ -903,14 +904,12 @@ function recordsForPlaybooks(
     if (!own.has(key) && (inputs.positions.get(key) ?? []).some((at) => at === -1 || marks[at] === 1))
       keys.add(key);
   };
-  let low = 0;
-  let high = inputs.timed.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (inputs.timed[middle]!.at < from) low = middle + 1;
-    else high = middle;
-  }
-  for (let i = low; i < inputs.timed.length && inputs.timed[i]!.at <= to; i++) take(inputs.timed[i]!.key);
+  for (
+    let i = lowerBound(inputs.timed, (item) => item.at < from);
+    i < inputs.timed.length && inputs.timed[i]!.at <= to;
+    i++
+  )
+    take(inputs.timed[i]!.key);
   for (const key of [...keys]) {
     const outcome = index.outcomes.get(key)!;
     if (outcome.kind === 'executions')

@@ -38,6 +38,7 @@ import type {
   RetryApproval,
 } from './types.js';
 import { approvalPlanId, deliveryRecordId, executionId, retryPlanId } from './ids.js';
+import { lowerBound } from './lower-bound.js';
 
 export interface RetryWorkInput {
   /** Commit the manifests were read from. */
@@ -481,13 +482,7 @@ function manifestKeys(manifests: ManifestSet, providers: ReadonlyMap<string, Pro
 
 /** The attempts of `key` in `sortedAttempts` (sortAttemptsByKey), found by binary search. */
 function attemptsOf(sortedAttempts: readonly DeliveryRecord[], key: DeliveryKey): DeliveryRecord[] {
-  let low = 0;
-  let high = sortedAttempts.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (compareKeys(sortedAttempts[middle]!, key) < 0) low = middle + 1;
-    else high = middle;
-  }
+  const low = lowerBound(sortedAttempts, (attempt) => compareKeys(attempt, key) < 0);
   const attempts: DeliveryRecord[] = [];
   for (let i = low; i < sortedAttempts.length && compareKeys(sortedAttempts[i]!, key) === 0; i++) {
     attempts.push(sortedAttempts[i]!);

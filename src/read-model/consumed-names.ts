@@ -5,6 +5,7 @@
  * ledger (verify's gate recompute, the loop) pays for what each run added, not for every name
  * consumed so far, and a view taken earlier does not change when more is added.
  */
+import { lowerBound } from '../domain/lower-bound.js';
 import { compareStrings } from '../domain/recovery-state.js';
 
 interface Version {
@@ -97,12 +98,5 @@ class ConsumedView implements ReadonlyMap<string, readonly string[]> {
 
 /** The first index whose value is not before `value` (compareStrings). */
 function insertionPoint(values: readonly string[], value: string): number {
-  let low = 0;
-  let high = values.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (compareStrings(values[middle]!, value) < 0) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+  return lowerBound(values, (item) => compareStrings(item, value) < 0);
 }
