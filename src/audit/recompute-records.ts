@@ -21,7 +21,12 @@ import { collectRecordIds } from '../domain/closures.js';
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import { lowerBound } from '../domain/lower-bound.js';
 import { compareStrings, timeOf } from '../domain/recovery-state.js';
-import { planPlaybooks, playbookAtVersion } from '../domain/playbooks.js';
+import {
+  deliveryFailureTime,
+  lookbackWindow,
+  planPlaybooks,
+  playbookAtVersion,
+} from '../domain/playbooks.js';
 import type { GitReader, StoredObject, WalkedCommit } from '../domain/ports.js';
 import { computeRetryRecoveryReport, reportAtVersion, type ReportEnvelope } from '../domain/report.js';
 import { keyString } from '../domain/retry-rules.js';
@@ -120,6 +125,8 @@ interface LedgerIndex {
    * position cost those keys' records, not the ledger's.
    */
   byDeliveryKey?: Map<string, Map<string, number[]>>;
+  /** Every outcome key with the positions that added it (-1: the baseline); built on first use. */
+  positionsOf?: Map<string, number[]>;
   /**
    * The ancestors of the last position {@link recordsOfKeysAt} read at: the gate recompute reads in
    * ledger order, so each read marks the commits since the last, not the whole ledger again.
@@ -181,12 +188,31 @@ function ancestorsOf(index: LedgerIndex, position: number): Uint8Array {
   return marks;
 }
 
+/** The positions that added each outcome key (-1: present at the baseline), built once. */
+function positionsOfKeys(index: LedgerIndex): Map<string, number[]> {
+  if (index.positionsOf !== undefined) return index.positionsOf;
+  const positions = new Map<string, number[]>();
+  const note = (key: string, at: number): void => {
+    const list = positions.get(key);
+    if (list === undefined) positions.set(key, [at]);
+    else list.push(at);
+  };
+  for (const key of index.baselineKeys) note(key, -1);
+  index.added.forEach((keys, at) => {
+    for (const key of keys) note(key, at);
+  });
+  index.positionsOf = positions;
+  return positions;
+}
+
 /** {@link ancestorsOf}, from the marks of the last position asked when it is an ancestor (see LedgerIndex.keyMarks). */
 function ancestorMarksAt(index: LedgerIndex, position: number): Uint8Array {
   const parentsOf = { parentsOf: (at: number) => index.parents[at]! };
-  let kept = index.keyMarks;
-  if (kept === undefined || advanceAncestorMarks(parentsOf, kept.marks, kept.position, position) === null)
-    kept = index.keyMarks = { position, marks: ancestorsOf(index, position) };
+  const kept = index.keyMarks;
+  if (kept === undefined || advanceAncestorMarks(parentsOf, kept.marks, kept.position, position) === null) {
+    index.keyMarks = { position, marks: ancestorsOf(index, position) };
+    return index.keyMarks.marks;
+  }
   kept.position = position;
   return kept.marks;
 }
@@ -217,23 +243,17 @@ function recordsAt(
 function recordsOfKeysAt(index: LedgerIndex, position: number | null, keys: ReadonlySet<string>): RecordSet {
   if (index.byDeliveryKey === undefined) {
     const byKey = new Map<string, Map<string, number[]>>();
-    const note = (outcomeKey: string, at: number): void => {
+    for (const [outcomeKey, positions] of positionsOfKeys(index)) {
       const outcome = index.outcomes.get(outcomeKey);
-      if (outcome === undefined || (outcome.kind !== 'deliveries' && outcome.kind !== 'executions')) return;
+      if (outcome === undefined || (outcome.kind !== 'deliveries' && outcome.kind !== 'executions')) continue;
       const key = keyString(outcome.record as unknown as DeliveryRecord);
       let outcomes = byKey.get(key);
       if (outcomes === undefined) {
         outcomes = new Map<string, number[]>();
         byKey.set(key, outcomes);
       }
-      const positions = outcomes.get(outcomeKey);
-      if (positions === undefined) outcomes.set(outcomeKey, [at]);
-      else positions.push(at);
-    };
-    for (const outcomeKey of index.baselineKeys) note(outcomeKey, -1);
-    index.added.forEach((keysAdded, at) => {
-      for (const outcomeKey of keysAdded) note(outcomeKey, at);
-    });
+      outcomes.set(outcomeKey, positions);
+    }
     index.byDeliveryKey = byKey;
   }
   const marks = position === null ? null : ancestorMarksAt(index, position);
@@ -764,8 +784,12 @@ async function checkPlaybooks(
   const playbooks = [...input.snapshot.records.playbooks].sort((a, b) => positionOf(a) - positionOf(b));
   const inputs = indexPlaybookInputs(ledger);
   // The records at a position but `own`, as planPlaybooks at `now` reads them.
-  const recordsBefore = (position: number, own: ReadonlySet<string>, now: number, lookbackHours: number) =>
-    recordsForPlaybooks(ledger, inputs, position, own, now - lookbackHours * HOUR_MS, now) ??
+  const recordsBefore = (
+    position: number,
+    own: ReadonlySet<string>,
+    window: { from: number; to: number },
+  ): RecordSet =>
+    recordsForPlaybooks(ledger, inputs, position, own, window) ??
     recordsAt(ledger, position, (key) => !own.has(key));
   for (const playbook of playbooks) {
     const path = safePath('playbooks', playbook.playbook_id, playbook.generated_at);
@@ -785,7 +809,7 @@ async function checkPlaybooks(
     const expected = canonicalJson(playbook);
     // A playbook written before format v2 recomputes as v1.
     const version = Object.hasOwn(playbook, 'schema') ? 2 : 1;
-    const now = Date.parse(playbook.generated_at);
+    const window = lookbackWindow(policy.recovery, Date.parse(playbook.generated_at));
     const recomputes = (records: RecordSet): boolean =>
       planPlaybooks({
         providers: manifests.providers,
@@ -797,14 +821,14 @@ async function checkPlaybooks(
       }).some((candidate) => canonicalJson(playbookAtVersion(candidate, version)) === expected);
     // The playbooks of its own commit (it, and any generated with it) are not their own input.
     const own = new Set(ledger.added[position]!.filter((key) => key.includes(':records/playbooks/')));
-    let ok = recomputes(recordsBefore(position, own, now, policy.recovery.lookback_hours));
+    let ok = recomputes(recordsBefore(position, own, window));
     // Planned at the run's start: the records before one of its run's earlier reconciler commits.
     for (
       let at: number | undefined = ledger.parents[position]![0], steps = 0;
       !ok && at !== undefined && steps < 64;
       steps++
     ) {
-      ok = recomputes(recordsBefore(at, new Set(), now, policy.recovery.lookback_hours));
+      ok = recomputes(recordsBefore(at, new Set(), window));
       if (ledger.commits[at]!.replica === '') break;
       at = ledger.parents[at]![0];
     }
@@ -819,8 +843,6 @@ async function checkPlaybooks(
   return findings;
 }
 
-const HOUR_MS = 3_600_000;
-
 /**
  * The records of a ledger index as planPlaybooks reads them, found by time: the deliveries and
  * executions in order of the time planPlaybooks counts a failure at, the deliveries that carry
@@ -830,22 +852,13 @@ interface PlaybookInputs {
   timed: { at: number; key: string }[];
   deliveriesOf: Map<string, string[]>;
   others: string[];
-  positions: Map<string, number[]>;
+  positions: ReadonlyMap<string, number[]>;
   /** `kind/id` of records more than one file holds (which copy counts depends on paths). */
   duplicated: Set<string>;
 }
 
 function indexPlaybookInputs(index: LedgerIndex): PlaybookInputs {
-  const positions = new Map<string, number[]>();
-  const note = (key: string, at: number): void => {
-    const list = positions.get(key);
-    if (list === undefined) positions.set(key, [at]);
-    else list.push(at);
-  };
-  for (const key of index.baselineKeys) note(key, -1);
-  index.added.forEach((keys, at) => {
-    for (const key of keys) note(key, at);
-  });
+  const positions = positionsOfKeys(index);
   const inputs: PlaybookInputs = {
     timed: [],
     deliveriesOf: new Map(),
@@ -868,7 +881,7 @@ function indexPlaybookInputs(index: LedgerIndex): PlaybookInputs {
     files.add(identity);
     if (outcome.kind === 'deliveries') {
       const delivery = outcome.record as unknown as DeliveryRecord;
-      inputs.timed.push({ at: timeOf(delivery.completed_at || delivery.attempted_at), key });
+      inputs.timed.push({ at: timeOf(deliveryFailureTime(delivery)), key });
       if (delivery.execution_id !== '') {
         const list = inputs.deliveriesOf.get(delivery.execution_id);
         if (list === undefined) inputs.deliveriesOf.set(delivery.execution_id, [key]);
@@ -884,9 +897,9 @@ function indexPlaybookInputs(index: LedgerIndex): PlaybookInputs {
 
 /**
  * The records at a position of the walk but `own` (see {@link recordsAt}) that planPlaybooks can
- * count at a time `to` looking back to `from`: every playbook and closure, the deliveries and
- * executions whose failure time is within [from, to], and the deliveries that carry those
- * executions' ids. planPlaybooks counts only failures within its lookback window, so it decides
+ * count within `window` (its `lookbackWindow`): every playbook and closure, the deliveries and
+ * executions whose failure time is within it, and the deliveries that carry those executions'
+ * ids. planPlaybooks counts only failures within its lookback window, so it decides
  * the same from these as from every record, at the cost of what the window holds, not of the
  * ledger. Null when one of them is a record more than one file holds (read them all then).
  */
@@ -895,8 +908,7 @@ function recordsForPlaybooks(
   inputs: PlaybookInputs,
   position: number,
   own: ReadonlySet<string>,
-  from: number,
-  to: number,
+  window: { from: number; to: number },
 ): RecordSet | null {
   const marks = ancestorMarksAt(index, position);
   const keys = new Set<string>();
@@ -905,8 +917,8 @@ function recordsForPlaybooks(
       keys.add(key);
   };
   for (
-    let i = lowerBound(inputs.timed, (item) => item.at < from);
-    i < inputs.timed.length && inputs.timed[i]!.at <= to;
+    let i = lowerBound(inputs.timed, (item) => item.at < window.from);
+    i < inputs.timed.length && inputs.timed[i]!.at <= window.to;
     i++
   )
     take(inputs.timed[i]!.key);

@@ -20,6 +20,7 @@ import { ID_PREFIXES } from './ids.js';
 import { compareStrings, listRecoveryRows, isClosedState, timeOf } from './recovery-state.js';
 import { recoveryStepsFor } from './recovery-steps.js';
 import type {
+  DeliveryRecord,
   IsoTime,
   PlaybookRecord,
   Provider,
@@ -52,6 +53,19 @@ export interface ProviderFailure {
   statusCode: number | null;
 }
 
+/** When a delivery record's attempt counts as having failed, if it failed: its completion, else its start. */
+export function deliveryFailureTime(delivery: DeliveryRecord): IsoTime {
+  return delivery.completed_at || delivery.attempted_at;
+}
+
+/** The failures a playbook at `nowMs` counts are those at [from, to] (ms), both ends included. */
+export function lookbackWindow(
+  recovery: ReconcilerPolicySpec['recovery'],
+  nowMs: number,
+): { from: number; to: number } {
+  return { from: nowMs - recovery.lookback_hours * HOUR_MS, to: nowMs };
+}
+
 /**
  * Every failed attempt per provider (see the module comment for what counts), unfiltered by time.
  * Exported for the reconciler's plan output and for tests.
@@ -67,7 +81,7 @@ export function collectProviderFailures(records: RecordSet): Map<string, Provide
   for (const delivery of records.deliveries) {
     if (delivery.execution_id !== '') executionsWithAttempt.add(delivery.execution_id);
     if (delivery.delivery_success) continue;
-    const atIso = delivery.completed_at || delivery.attempted_at;
+    const atIso = deliveryFailureTime(delivery);
     add({ provider: delivery.provider, at: timeOf(atIso), atIso, statusCode: delivery.status_code });
   }
   for (const execution of records.executions) {
@@ -114,8 +128,7 @@ export function planPlaybooks(input: PlanPlaybooksInput): PlaybookRecord[] {
   const { policy, records, now } = input;
   const recovery = policy.recovery;
   if (!recovery.auto_playbooks) return [];
-  const nowMs = now.getTime();
-  const windowStart = nowMs - recovery.lookback_hours * HOUR_MS;
+  const window = lookbackWindow(recovery, now.getTime());
   const failuresByProvider = collectProviderFailures(records);
   const closingTimes = latestClosingClosureTimes(records);
   const openProviders = providersWithOpenRows(records);
@@ -126,7 +139,7 @@ export function planPlaybooks(input: PlanPlaybooksInput): PlaybookRecord[] {
     if (openProviders.has(provider.name)) continue;
     const closedAt = closingTimes.get(provider.name) ?? Number.NEGATIVE_INFINITY;
     const counted = (failuresByProvider.get(provider.name) ?? []).filter(
-      (failure) => failure.at >= windowStart && failure.at <= nowMs && failure.at > closedAt,
+      (failure) => failure.at >= window.from && failure.at <= window.to && failure.at > closedAt,
     );
     if (counted.length === 0 || counted.length < recovery.min_failure_count) continue;
     providerPlaybooks.push(buildProviderPlaybook(provider, counted));
