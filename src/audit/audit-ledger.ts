@@ -41,7 +41,6 @@ import {
   parseRecordFile,
   readRecords,
   type ParsedRecordFile,
-  type RecordCache,
 } from '../records/read-records.js';
 import {
   checkRecordControls,
@@ -121,12 +120,10 @@ export async function auditLedger(reader: GitReader, options: AuditOptions): Pro
   // Every record blob the range added, parsed once (those at the tip were, by the snapshot).
   const added = collectAddedRecords(parentsFirst);
   const findings: AuditFinding[] = [];
-  const outcomes = await parseAddedRecords(reader, added, cache.records, progress);
+  const outcomes = await parseAddedRecords(reader, added, cache, progress);
   for (const file of added) {
     const outcome = outcomes.get(`${file.blob}:${file.path}`);
     if (outcome === undefined) continue;
-    // The gate's ledger fold summarises the same blobs: it takes these instead of reading them again.
-    if (outcome.kind !== null) noteParsedRecord(cache.history, outcome.kind, file.blob, outcome.record);
     // Blobs the tip no longer holds are the ledger rules' business (a change restored is no finding).
     if (tipFiles.get(file.path) === file.blob) findings.push(...recordFindings(file, outcome));
   }
@@ -239,12 +236,12 @@ function collectAddedRecords(parentsFirst: readonly WalkedCommit[]): AddedFile[]
 async function parseAddedRecords(
   reader: GitReader,
   added: readonly AddedFile[],
-  cache: RecordCache,
+  cache: SnapshotCache,
   progress: AuditProgress,
 ): Promise<Map<string, ParsedRecordFile>> {
   const outcomes = new Map<string, ParsedRecordFile>();
   const unread = added.filter((file) => {
-    const cached = cache.get(`${file.blob}:${file.path}`);
+    const cached = cache.records.get(`${file.blob}:${file.path}`);
     if (cached !== undefined) outcomes.set(`${file.blob}:${file.path}`, cached);
     return cached === undefined;
   });
@@ -259,7 +256,10 @@ async function parseAddedRecords(
       if (content === null) continue; // too large or missing: the tip listing's read reports it
       const outcome = parseRecordFile({ path: file.path, content });
       outcomes.set(`${file.blob}:${file.path}`, outcome);
-      cache.set(`${file.blob}:${file.path}`, outcome);
+      cache.records.set(`${file.blob}:${file.path}`, outcome);
+      // The gate's ledger fold summarises the same blobs: it takes these instead of reading them
+      // again (the snapshot noted those it parsed).
+      if (outcome.kind !== null) noteParsedRecord(cache.history, outcome.kind, file.blob, outcome.record);
     }
   }
   if (unread.length > 0) progress('reading records', unread.length, unread.length);
