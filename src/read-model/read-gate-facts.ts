@@ -46,6 +46,7 @@ import {
   type LedgerCursor,
 } from './ledger-cursor.js';
 import { foldLedgerHistory } from './ledger-facts.js';
+import { objectPathOf } from './object-path.js';
 
 /** Allowed-signers files larger than this are treated as absent (they trust nobody). */
 export const MAX_ALLOWED_SIGNERS_BYTES = 1024 * 1024;
@@ -259,14 +260,6 @@ async function readPoliciesAt(
   return result;
 }
 
-/** A repository-relative path usable in a `<commit>:<path>` name, or null. */
-function objectPath(path: string): string | null {
-  let clean = path;
-  while (clean.startsWith('./')) clean = clean.slice(2);
-  if (clean === '' || clean.startsWith('/') || /[\n\0]/.test(clean)) return null;
-  return clean;
-}
-
 /** Allowed-signers content by `<commit>\n<path>` ('' when absent, not a file, or too large). */
 async function readAllowedSigners(
   reader: GitReader,
@@ -278,7 +271,7 @@ async function readAllowedSigners(
   for (const { commit, path } of files) {
     const key = `${commit}\n${path}`;
     if (cache.signers.has(key)) continue;
-    const clean = objectPath(path);
+    const clean = objectPathOf(path);
     if (clean === null) cache.signers.set(key, '');
     else names.set(`${commit}:${clean}`, key);
   }

@@ -10,6 +10,7 @@ import { readManifests } from './read-manifests.js';
 import { indexRecords, readRecords, type RecordCache } from '../records/read-records.js';
 import { createHistoryCache, prefetchBranch, type HistoryCache } from './history-cache.js';
 import { noteParsedRecord } from './ledger-facts.js';
+import { objectPathOf } from './object-path.js';
 
 export interface Snapshot {
   /** Commit the manifests were read from. */
@@ -90,14 +91,6 @@ export async function readSnapshot(
   };
 }
 
-/** Whether `<commit>:<path>` names the file at `path`: relative, no `.`, `..` or empty segments, no line feed or NUL. */
-function isObjectPath(path: string): boolean {
-  return (
-    !/[\n\0]/.test(path) &&
-    path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..')
-  );
-}
-
 /**
  * One file of a commit, or null when it is absent, not a file or larger than `maxBytes` (checked
  * before reading): one request to the long-lived `cat-file --batch` (`<commit>:<path>`), so a run
@@ -110,8 +103,9 @@ export async function readCommittedFile(
   path: string,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<Buffer | null> {
-  if (isObjectPath(path)) {
-    const name = `${commit}:${path}`;
+  const clean = objectPathOf(path);
+  if (clean !== null) {
+    const name = `${commit}:${clean}`;
     return (await reader.readObjects([name], { maxBytes })).get(name)?.content ?? null;
   }
   const entry = (await reader.listTree(commit, [path])).find((candidate) => candidate.path === path);
