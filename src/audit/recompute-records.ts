@@ -41,7 +41,7 @@ import type {
 import { planRetryWork } from '../domain/retry-plan.js';
 import { readManifestDocuments } from '../read-model/document-provenance.js';
 import type { BranchHistory } from '../read-model/history-cache.js';
-import { advanceAncestorMarks, isAncestorPosition } from '../read-model/history-index.js';
+import { isAncestorPosition, marksCursorAt, type MarksCursor } from '../read-model/history-index.js';
 import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
 import { prefetchBaseFiles, readGateFacts } from '../read-model/read-gate-facts.js';
@@ -131,7 +131,7 @@ interface LedgerIndex {
    * The ancestors of the last position {@link recordsOfKeysAt} read at: the gate recompute reads in
    * ledger order, so each read marks the commits since the last, not the whole ledger again.
    */
-  keyMarks?: { position: number; marks: Uint8Array };
+  keyMarks?: MarksCursor;
 }
 
 function indexLedger(
@@ -208,13 +208,8 @@ function positionsOfKeys(index: LedgerIndex): Map<string, number[]> {
 /** {@link ancestorsOf}, from the marks of the last position asked when it is an ancestor (see LedgerIndex.keyMarks). */
 function ancestorMarksAt(index: LedgerIndex, position: number): Uint8Array {
   const parentsOf = { parentsOf: (at: number) => index.parents[at]! };
-  const kept = index.keyMarks;
-  if (kept === undefined || advanceAncestorMarks(parentsOf, kept.marks, kept.position, position) === null) {
-    index.keyMarks = { position, marks: ancestorsOf(index, position) };
-    return index.keyMarks.marks;
-  }
-  kept.position = position;
-  return kept.marks;
+  index.keyMarks = marksCursorAt(parentsOf, index.keyMarks, index.commits.length, position);
+  return index.keyMarks.marks;
 }
 
 /** The records (no claims) at a position of the walk: the baseline's and those its ancestors added. */

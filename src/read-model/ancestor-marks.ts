@@ -6,34 +6,14 @@
  * is marked from scratch. Each answer is a copy, so a caller may keep it while others ask on.
  */
 import type { BranchHistory } from './history-cache.js';
-import { advanceAncestorMarks } from './history-index.js';
-
-interface MarksCursor {
-  position: number;
-  marks: Uint8Array;
-}
+import { marksCursorAt, type MarksCursor } from './history-index.js';
 
 // Per walked branch (the cache's own objects, so the marks live as long as their branch).
 const cursors = new WeakMap<BranchHistory, MarksCursor>();
 
 /** 1 for `position` and its ancestors in `branch`'s walk (see the file comment for the cost). */
 export function ancestorMarksAt(branch: BranchHistory, position: number): Uint8Array {
-  const length = branch.index.commits.length;
-  let cursor = cursors.get(branch);
-  if (cursor !== undefined && cursor.marks.length < length) {
-    // The branch was walked further: the new commits are no ancestors of the old position.
-    const marks = new Uint8Array(length);
-    marks.set(cursor.marks);
-    cursor.marks = marks;
-  }
-  if (
-    cursor === undefined ||
-    advanceAncestorMarks(branch.index, cursor.marks, cursor.position, position) === null
-  ) {
-    cursor = { position: -1, marks: new Uint8Array(length) };
-    advanceAncestorMarks(branch.index, cursor.marks, -1, position);
-  }
-  cursor.position = position;
+  const cursor = marksCursorAt(branch.index, cursors.get(branch), branch.index.commits.length, position);
   cursors.set(branch, cursor);
   return cursor.marks.slice();
 }

@@ -198,6 +198,39 @@ export function advanceAncestorMarks(
   return added.sort((a, b) => a - b);
 }
 
+/** The ancestor marks of one position, kept to be advanced to a descendant (see {@link marksCursorAt}). */
+export interface MarksCursor {
+  position: number;
+  marks: Uint8Array;
+}
+
+/**
+ * The marks of `position` and its ancestors in a walk of `length` commits, from `cursor` (the
+ * marks of the position last asked about): asked about a descendant, only the commits in between
+ * are marked; anything else (an older commit, another line, no cursor) is marked from scratch.
+ * The walk may have grown since the cursor was made (its new commits are no ancestors of the old
+ * position). Returns the cursor at `position`: `cursor` itself when it could be advanced.
+ */
+export function marksCursorAt(
+  index: Parameters<typeof advanceAncestorMarks>[0],
+  cursor: MarksCursor | undefined,
+  length: number,
+  position: number,
+): MarksCursor {
+  if (cursor !== undefined && cursor.marks.length < length) {
+    const marks = new Uint8Array(length);
+    marks.set(cursor.marks);
+    cursor.marks = marks;
+  }
+  if (cursor === undefined || advanceAncestorMarks(index, cursor.marks, cursor.position, position) === null) {
+    const fresh = { position, marks: new Uint8Array(length) };
+    advanceAncestorMarks(index, fresh.marks, -1, position);
+    return fresh;
+  }
+  cursor.position = position;
+  return cursor;
+}
+
 /**
  * Whether the commit at `ancestor` is the one at `position` or one of its ancestors. The walk
  * back from `position` never goes below `ancestor`'s position (parents come before children, so
