@@ -39,6 +39,7 @@ import {
 import {
   MAX_RECORD_BYTES,
   parseRecordFile,
+  cachedOutcome,
   readRecords,
   type ParsedRecordFile,
 } from '../records/read-records.js';
@@ -176,7 +177,8 @@ export async function auditLedger(reader: GitReader, options: AuditOptions): Pro
         cache,
         tipFiles,
         commits: range.commits,
-        baselineKeys: await readBaselineKeys(reader, since, cache),
+        baselineKeys: await readBaselineKeys(reader, since, cache, outcomes),
+        outcomes,
         history: tracked.branch,
         revision: options.revision,
         ledgerRevision: options.ledgerRevision,
@@ -206,16 +208,23 @@ export async function auditLedger(reader: GitReader, options: AuditOptions): Pro
   };
 }
 
-/** The record files at a `--since` baseline, parsed into the cache (keys `<blob>:<path>`). */
+/** The record files at a `--since` baseline (keys `<blob>:<path>`), their outcomes added to `outcomes`. */
 async function readBaselineKeys(
   reader: GitReader,
   since: string | null,
   cache: SnapshotCache,
+  outcomes: Map<string, ParsedRecordFile>,
 ): Promise<string[]> {
   if (since === null) return [];
   await readRecords(reader, since, { cache: cache.records });
   const entries = await reader.listTree(since, ['records/']);
-  return entries.map((entry) => `${entry.blob}:${entry.path}`);
+  return entries.flatMap((entry) => {
+    const outcome = cachedOutcome(cache.records, entry.blob, entry.path);
+    if (outcome === undefined) return []; // too large or unreadable: the baseline's read reported it
+    const key = `${entry.blob}:${entry.path}`;
+    outcomes.set(key, outcome);
+    return [key];
+  });
 }
 
 /** The record files the walk's commits added (every blob a path ever held, with the first commit adding it). */
@@ -241,7 +250,7 @@ async function parseAddedRecords(
 ): Promise<Map<string, ParsedRecordFile>> {
   const outcomes = new Map<string, ParsedRecordFile>();
   const unread = added.filter((file) => {
-    const cached = cache.records.get(`${file.blob}:${file.path}`);
+    const cached = cachedOutcome(cache.records, file.blob, file.path);
     if (cached !== undefined) outcomes.set(`${file.blob}:${file.path}`, cached);
     return cached === undefined;
   });
@@ -256,7 +265,8 @@ async function parseAddedRecords(
       if (content === null) continue; // too large or missing: the tip listing's read reports it
       const outcome = parseRecordFile({ path: file.path, content });
       outcomes.set(`${file.blob}:${file.path}`, outcome);
-      cache.records.set(`${file.blob}:${file.path}`, outcome);
+      // The same blob at another path keeps the outcome the snapshot cached for it.
+      if (!cache.records.has(file.blob)) cache.records.set(file.blob, outcome);
       // The gate's ledger fold summarises the same blobs: it takes these instead of reading them
       // again (the snapshot noted those it parsed).
       if (outcome.kind !== null) noteParsedRecord(cache.history, outcome.kind, file.blob, outcome.record);

@@ -63,6 +63,8 @@ export interface RecomputeInput {
   commits: readonly WalkedCommit[];
   /** Record outcomes (by `<blob>:<path>`) present at the baseline of a `--since` audit. */
   baselineKeys: readonly string[];
+  /** The outcome of every record file the walk added and of those at the baseline, by `<blob>:<path>`. */
+  outcomes: ReadonlyMap<string, ParsedRecordFile>;
   /** The tracked branch's walk. */
   history: BranchHistory;
   revision: string;
@@ -72,7 +74,7 @@ export interface RecomputeInput {
 
 /** Run every recomputation (see the file comment). */
 export async function recomputeRecords(reader: GitReader, input: RecomputeInput): Promise<AuditFinding[]> {
-  const ledger = indexLedger(input.commits, input.baselineKeys, input.cache, input.tipFiles);
+  const ledger = indexLedger(input.commits, input.baselineKeys, input.outcomes, input.tipFiles);
   const findings: AuditFinding[] = [];
   const { records } = input.snapshot;
   const addedAt = (kind: Parameters<typeof recordPath>[0], id: string, at: string): string =>
@@ -137,7 +139,7 @@ interface LedgerIndex {
 function indexLedger(
   newestFirst: readonly WalkedCommit[],
   baselineKeys: readonly string[],
-  cache: SnapshotCache,
+  outcomes: ReadonlyMap<string, ParsedRecordFile>,
   tipFiles: LedgerFiles,
 ): LedgerIndex {
   const commits = [...newestFirst].reverse();
@@ -151,7 +153,7 @@ function indexLedger(
     commitOfPath: new Map(),
     firstClaim: new Map(),
     reportCommit: '',
-    outcomes: cache.records,
+    outcomes,
   };
   commits.forEach((commit, at) => {
     for (const change of commit.changes) {
@@ -163,7 +165,7 @@ function indexLedger(
         continue;
       }
       const key = `${change.blob}:${change.path}`;
-      if (!cache.records.has(key)) continue;
+      if (!outcomes.has(key)) continue;
       index.added[at]!.push(key);
       // A blob restored by a revert was first added by the commit that wrote it.
       if (tipFiles.get(change.path) === change.blob && !index.commitOfPath.has(change.path))

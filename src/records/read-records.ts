@@ -48,11 +48,25 @@ export type ParsedRecordFile =
   | { kind: null; finding: Finding };
 
 /**
- * Outcomes of files already parsed and checked, by `<blob>:<path>`. A blob id is the hash of the
- * content, so an outcome never goes stale: a long-running reconciler passes the same cache to
- * every readRecords call and only parses what is new (a no-op run parses nothing).
+ * Outcomes of files already parsed and checked, by blob id. A blob id is the hash of the content,
+ * so an outcome never goes stale: a long-running reconciler passes the same cache to every
+ * readRecords call and only parses what is new (a no-op run parses nothing). An outcome depends
+ * on the path too (the file name is the record's id), so it serves only a file at the path it
+ * was parsed at ({@link cachedOutcome}); keyed by the blob alone, the cache adds no string per
+ * record (a `<blob>:<path>` key cost 64 bytes of rope for each of 100,000 records).
  */
 export type RecordCache = Map<string, ParsedRecordFile>;
+
+/** The cached outcome of the file at `path` with content `blob`, if that is where it was parsed. */
+export function cachedOutcome(
+  cache: RecordCache | undefined,
+  blob: string,
+  path: string,
+): ParsedRecordFile | undefined {
+  const outcome = cache?.get(blob);
+  if (outcome === undefined) return undefined;
+  return (outcome.kind === null ? outcome.finding.file : outcome.path) === path ? outcome : undefined;
+}
 
 export interface ReadRecordsOptions {
   cache?: RecordCache;
@@ -73,7 +87,7 @@ export async function readRecords(
   const outcomes: ParsedRecordFile[] = [];
   const toRead: { path: string; blob: string }[] = [];
   for (const entry of entries) {
-    const cached = cache?.get(`${entry.blob}:${entry.path}`);
+    const cached = cachedOutcome(cache, entry.blob, entry.path);
     if (cached) outcomes.push(cached);
     else if (entry.size > MAX_RECORD_BYTES) {
       outcomes.push({
@@ -113,7 +127,7 @@ export async function readRecords(
                 ),
               }
             : parseRecordFile({ path: entry.path, content }, strings);
-        cache?.set(`${entry.blob}:${entry.path}`, outcome);
+        cache?.set(entry.blob, outcome);
         options.onParsed?.(entry.blob, outcome);
         outcomes.push(outcome);
         options.onProgress?.(outcomes.length, entries.length);

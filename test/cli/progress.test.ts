@@ -46,8 +46,10 @@ beforeAll(async () => {
       type: 'file',
       options: { directory: 'out' },
     });
-    // Not records cavra-gitops wrote: each is a finding, but each is read and counted.
-    files[`records/deliveries/2026-06/d-${i}.json`] = '{}\n';
+    // Not records cavra-gitops wrote: each is a finding, but each is read and counted. Each has
+    // its own content: the record cache keeps one outcome per blob, so `verify` would parse 59
+    // copies of one blob again at their own paths, a second bar after the snapshot's 60/60.
+    files[`records/deliveries/2026-06/d-${i}.json`] = `{"n":${i}}\n`;
   }
   await commitFiles(repo.dir, files, 'many files', { date: '2026-06-28T09:00:00Z' });
 });
