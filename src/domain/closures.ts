@@ -57,7 +57,7 @@ export interface ClosureTargets {
   /** playbook_id → provider names in it. */
   playbooks: ReadonlyMap<string, readonly string[]>;
   /** Every delivery/execution/playbook/closure/run id. */
-  recordIds: ReadonlySet<string>;
+  recordIds: Pick<ReadonlySet<string>, 'has'>;
 }
 
 /** Every record id a verification ref may name: deliveries, executions, playbooks, closures, runs. */
@@ -72,10 +72,7 @@ export function collectRecordIds(records: RecordSet): Set<string> {
 }
 
 /** The closure targets of a record set. */
-export function collectClosureTargets(records: RecordSet): {
-  playbooks: Map<string, string[]>;
-  recordIds: Set<string>;
-} {
+export function collectClosureTargets(records: RecordSet): ClosureTargets {
   const playbooks = new Map<string, string[]>();
   for (const playbook of records.playbooks) {
     playbooks.set(
@@ -83,7 +80,10 @@ export function collectClosureTargets(records: RecordSet): {
       playbook.provider_playbooks.map((row) => row.provider),
     );
   }
-  return { playbooks, recordIds: collectRecordIds(records) };
+  // The set of every id (100,000 of them over a large ledger) is built only when a closure's
+  // verification ref is looked up, not on every read of the records.
+  let ids: Set<string> | undefined;
+  return { playbooks, recordIds: { has: (id) => (ids ??= collectRecordIds(records)).has(id) } };
 }
 
 /** A broken reference of a closure; `segments` is the path of the field inside the manifest. */

@@ -2,8 +2,9 @@
  * What the append-only check (records/ledger-rules.ts) needs of a range of the ledger's history, read
  * through the GitReader port in a bounded number of git calls whatever the range's length: one
  * history walk of the commits since the baseline (listing every path, so a record commit that also
- * changes manifests shows), then either two lookups per changed path through the long-lived
- * `cat-file --batch` (a linear range) or the ledger's listing at the tip (a range with merges,
+ * changes manifests shows), then two lookups per changed path through the long-lived
+ * `cat-file --batch` (a linear range since a baseline), nothing more (a chain from the root: its
+ * changes replayed are the tip's ledger), or the ledger's listing at the tip (a range with merges,
  * whose `-c` output can hide a path a merge dropped), plus at most one signature verification.
  */
 import type { GitReader, StoredObject, WalkedCommit } from '../domain/ports.js';
@@ -45,6 +46,11 @@ export async function readLedgerRange(
       : (options.commits ??
         (await reader.walkHistory({ tip, exclude: baseline === null ? [] : [baseline], prefixes: [] })));
   const merges = commits.some((commit) => commit.parents.length > 1);
+  if (baseline === null && !merges) {
+    // A chain from the root: its changes, replayed, are the tip's ledger (git diffed each commit
+    // against its parent, the root against nothing), so a first check lists nothing again.
+    return { commits, baseline: new Map(), tip: replayLedger(commits), compare: 'all' };
+  }
   if (baseline === null || merges) {
     return {
       commits,
@@ -76,6 +82,22 @@ export async function readLedgerRange(
   }
   return { commits, baseline: before, tip: after, compare: 'changed' };
 }
+
+/** The ledger's files after a chain of commits from the root (newest first), as `ls-tree` would list them. */
+export function replayLedger(newestFirst: readonly WalkedCommit[]): LedgerFiles {
+  const files: LedgerFiles = new Map();
+  for (let at = newestFirst.length - 1; at >= 0; at--) {
+    for (const change of newestFirst[at]!.changes) {
+      if (!isLedgerPath(change.path)) continue;
+      // A submodule is not a file of the listing (readLedgerFiles lists blobs and symlinks).
+      if (change.status === 'deleted' || change.mode === GITLINK_MODE) files.delete(change.path);
+      else files.set(change.path, change.blob);
+    }
+  }
+  return files;
+}
+
+const GITLINK_MODE = '160000';
 
 /** Every file under `records/` and `reports/` at a commit (one `ls-tree`). */
 export async function readLedgerFiles(reader: GitReader, commit: string): Promise<LedgerFiles> {
