@@ -33,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { openGitStore } from '../src/git/index.js';
 import { createSilentLogger } from '../src/observability/logger.js';
 import { runLoop } from '../src/reconciler/loop.js';
+import { BUILT_CLI, buildCli } from './build-cli.js';
 import { timeNoopPasses } from './noop-passes.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import {
@@ -60,7 +61,7 @@ const NOOP_TARGET_MS = 10;
 const COMMANDS = ['validate', 'plan', 'reconcile', 'verify'] as const;
 type Command = (typeof COMMANDS)[number];
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = BUILT_CLI;
 const REPLICA = 'bench-replica';
 
 interface CliRun {
@@ -85,19 +86,6 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
         reject(new Error(`cavra-gitops ${args[0]} exited ${code}: ${Buffer.concat(err).toString('utf8')}`));
       else resolve({ ms, code: code ?? -1, stdout: Buffer.concat(out).toString('utf8') });
     });
-  });
-}
-
-async function buildCli(): Promise<void> {
-  if (process.env.BENCH_NO_BUILD === '1') return;
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tsc exited ${code}`))));
   });
 }
 

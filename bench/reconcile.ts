@@ -15,7 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BUILT_CLI, buildCli } from './build-cli.js';
 import { timeNoopPasses } from './noop-passes.js';
 import { startReceiver } from './receiver.js';
 import { createConnector, createConnectorContext } from '../src/connectors/index.js';
@@ -325,7 +325,6 @@ export function seedLargeRepository(bare: string, manifestCount: number, recordC
 const PEAK_RSS_HOOK = `data:text/javascript,${encodeURIComponent(
   "import { writeSync } from 'node:fs'; process.on('exit', () => writeSync(2, `\\npeak_rss_kb=${process.resourceUsage().maxRSS}\\n`));",
 )}`;
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 /**
  * One `cavra-gitops reconcile --once` of the real CLI in a process of its own, on a fresh state
@@ -342,11 +341,10 @@ export async function measureCliRun(
     const child = spawn(
       process.execPath,
       [
-        ...process.execArgv,
         ...nodeOptions,
         '--import',
         PEAK_RSS_HOOK,
-        CLI,
+        BUILT_CLI,
         'reconcile',
         '--once',
         '--remote',
@@ -382,6 +380,7 @@ export async function measureCliRun(
  * 10,000 manifests and 100,000 records (reads everything, commits the first report).
  */
 async function peakRssPerRun(): Promise<Record<string, Record<string, number>>> {
+  await buildCli();
   const dir = await mkdtemp(join(tmpdir(), 'cavra-bench-rss-repos-'));
   try {
     const retries = await measureRetriesRun(dir);

@@ -9,13 +9,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { BUILT_CLI, buildCli } from './build-cli.js';
 import { fetchOnce, load, procStatusMb, type LoadResult } from './http-load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = process.env.BENCH_SERVE_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = process.env.BENCH_SERVE_CLI ?? BUILT_CLI;
 const FLOW = '/runtime/go-pilot/rollback-drill-notifications';
 const AUDIT = `${FLOW}/acknowledgements/audit-delivery`;
 
@@ -46,14 +46,7 @@ export interface ServeMemoryOptions {
   afterLoad?: (pid: number, base: string) => Promise<void>;
 }
 
-/** Build dist/ (what the CLI benches run) unless `BENCH_NO_BUILD=1`. */
-export async function buildCli(): Promise<void> {
-  if (process.env.BENCH_NO_BUILD === '1') return;
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  const [code] = (await once(child, 'close')) as [number | null];
-  if (code !== 0) throw new Error(`tsc exited ${code}`);
-}
+export { buildCli };
 
 async function freePort(): Promise<number> {
   const server = createServer();

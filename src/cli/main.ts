@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, isCavraError, messageOf } from '../errors.js';
 import { expandSecret, redactText } from '../redact.js';
 import { createProcessContext, type CliContext } from './context.js';
+import { boundHeapGrowth } from './heap-growth.js';
 import { applyEnvOptions, parseEnvBoolean, registerEnvNames } from './env-options.js';
 import { registerInitCommand } from './init.js';
 import { readPackageVersion } from './package-info.js';
@@ -92,6 +93,7 @@ function isDebugEnv(context: CliContext): boolean {
 }
 
 async function main(): Promise<void> {
+  boundHeapGrowth();
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (): void => {

@@ -1,0 +1,21 @@
+/**
+ * The built CLI the benches run as a child process (`node dist/cli/main.js …`): the product as a
+ * replica or `serve` runs it, with no tsx loader or bench code in its process.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const BUILT_CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+/** Build dist/ (what the CLI benches run) unless `BENCH_NO_BUILD=1`. */
+export async function buildCli(): Promise<void> {
+  if (process.env.BENCH_NO_BUILD === '1') return;
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new Error(`tsc exited ${code}`);
+}
