@@ -36,7 +36,8 @@ import type {
 import { emptyRecordSet } from '../src/domain/types.js';
 import { fetchOnce, load as loadWith, procStatusMb } from './http-load.js';
 import { seedServeRepository } from './seed-serve-repository.js';
-import { buildCli, measureServeMemory } from './serve-memory.js';
+import { buildCli } from './build-cli.js';
+import { measureServeMemory } from './serve-memory.js';
 
 const DELIVERIES = 70_000;
 const EXECUTIONS = 29_800;

@@ -61,7 +61,6 @@ const NOOP_TARGET_MS = 10;
 const COMMANDS = ['validate', 'plan', 'reconcile', 'verify'] as const;
 type Command = (typeof COMMANDS)[number];
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = BUILT_CLI;
 const REPLICA = 'bench-replica';
 
 interface CliRun {
@@ -74,7 +73,7 @@ interface CliRun {
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BUILT_CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));

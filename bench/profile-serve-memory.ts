@@ -11,7 +11,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchOnce } from './http-load.js';
-import { buildCli, measureServeMemory } from './serve-memory.js';
+import { buildCli } from './build-cli.js';
+import { measureServeMemory } from './serve-memory.js';
 import { seedServeRepository } from './seed-serve-repository.js';
 
 const dir = process.argv[2] ?? (await mkdtemp(join(tmpdir(), 'cavra-bench-serve-memory-')));

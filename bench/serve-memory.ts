@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { BUILT_CLI, buildCli } from './build-cli.js';
+import { BUILT_CLI } from './build-cli.js';
 import { fetchOnce, load, procStatusMb, type LoadResult } from './http-load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,8 +45,6 @@ export interface ServeMemoryOptions {
   /** Called with the server's pid after the load, before the figures are read (e.g. to snapshot). */
   afterLoad?: (pid: number, base: string) => Promise<void>;
 }
-
-export { buildCli };
 
 async function freePort(): Promise<number> {
   const server = createServer();

@@ -2,8 +2,9 @@
  * How far V8 lets the heap grow past what the last full collection kept alive. On a machine with
  * gigabytes of memory V8 lets it grow up to 4× before collecting again: a replica's first run over
  * 100,000 records keeps ~125 MB alive and peaked at 376–413 MB RSS, `serve` at ~670 MB, mostly
- * garbage waiting for a collection (docs/decisions.md, "A bounded heap"). Growing by a fifth at a
- * time, the same runs peak at 280–292 MB and ~275 MB, in the same time within the benches' noise.
+ * garbage waiting for a collection (docs/decisions.md, "The CLI grows V8's heap by a fifth at a
+ * time"). Growing by a fifth at a time, the same runs peak at 280–292 MB and ~275 MB, in the same
+ * time within the benches' noise.
  */
 import { setFlagsFromString } from 'node:v8';
 
