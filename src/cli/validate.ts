@@ -10,7 +10,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { watch } from 'chokidar';
 import type { Command } from 'commander';
 import type { GitReader } from '../domain/ports.js';
 import { EXIT, ExitError, GitError, messageOf } from '../errors.js';
@@ -180,6 +179,7 @@ async function watchWorktree(
     context.stdout(formatFindings(format, { revision: 'worktree', ...result }));
   };
   // Watch first, validate second: a save right after the first output must not be missed.
+  const { watch } = await import('chokidar'); // only for --watch (docs/decisions.md, "Start-up …")
   const watcher = watch(dir, { ignoreInitial: true, persistent: true });
   await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
   let timer: NodeJS.Timeout | undefined;

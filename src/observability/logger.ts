@@ -3,9 +3,22 @@
  * when it is. Every message and string field passes through redaction first, so a URL or a known
  * secret value that slips into a log call still never reaches the output.
  */
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import pino, { type Logger } from 'pino';
+import type { default as PinoFunction, Logger } from 'pino';
 import { expandSecret, redactText } from '../redact.js';
+
+type Pino = typeof PinoFunction;
+let loadedPino: Pino | undefined;
+
+/**
+ * pino, loaded with the first logger: `validate`, `plan` and `verify` never log through one and
+ * no longer load it (~40 ms on its own; docs/decisions.md, "Start-up loads what a command uses").
+ * pino is CommonJS, so it loads synchronously.
+ */
+function pino(): Pino {
+  return (loadedPino ??= (createRequire(import.meta.url)('pino') as { default: Pino }).default);
+}
 
 export type { Logger } from 'pino';
 
@@ -28,11 +41,12 @@ export function createLogger(options: LoggerOptions): Logger {
       done();
     },
   });
-  return pino(
+  const create = pino();
+  return create(
     {
       level: options.level ?? 'info',
       base: undefined,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: create.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: ['*.token', '*.secret', '*.authorization', '*.url'], censor: '[redacted]' },
     },
@@ -57,5 +71,5 @@ function formatForHumans(line: string): string {
 
 /** A logger that drops everything (library tests, machine-format commands with --quiet). */
 export function createSilentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return pino()({ level: 'silent' });
 }

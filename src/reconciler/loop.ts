@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { IsoTime } from '../domain/types.js';
 import { isCavraError, messageOf } from '../errors.js';
 import { readJournal } from './journal.js';
@@ -47,7 +47,7 @@ export async function runLoop(input: LoopOptions): Promise<RunResult | null> {
     cache: input.cache ?? createSnapshotCache(),
     checkCache: input.checkCache ?? createLedgerCheckCache(),
   };
-  const watcher = createRefWatcher(options.watchGitDirs ?? []);
+  const watcher = await createRefWatcher(options.watchGitDirs ?? []);
   let last: RunResult | null = null;
   let failures = 0;
   try {
@@ -157,11 +157,13 @@ interface RefWatcher {
   close(): Promise<void>;
 }
 
-function createRefWatcher(gitDirs: string[]): RefWatcher | null {
+async function createRefWatcher(gitDirs: string[]): Promise<RefWatcher | null> {
   const paths = gitDirs
     .flatMap((dir) => [join(dir, 'refs', 'heads'), join(dir, 'packed-refs')])
     .filter((p) => existsSync(p));
   if (paths.length === 0) return null;
+  // Loaded only when refs are watched (docs/decisions.md, "Start-up loads what a command uses").
+  const { watch } = await import('chokidar');
   let resolveWake: () => void = () => {};
   const state: RefWatcher = {
     wake: Promise.resolve(),

@@ -1,0 +1,54 @@
+/**
+ * Start-up loads what a command uses: pino (the logger) and chokidar (file watching) are loaded by
+ * the commands that log or watch, not by every command. A module hook in the CLI's process lists
+ * every file it resolves; `validate` must resolve neither package. Before the lazy loads, the
+ * command modules' static imports pulled both into every process.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitFiles, createTempRepo, type TempDir } from '../helpers/git-fixtures.js';
+
+/** Registers a resolve hook that prints each resolved file URL to stderr as `resolved <url>`. */
+const LIST_MODULES = `data:text/javascript,${encodeURIComponent(
+  "import { register } from 'node:module';" +
+    'register(' +
+    JSON.stringify(
+      `data:text/javascript,${encodeURIComponent(
+        "export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process._rawDebug('resolved ' + r.url); return r; }",
+      )}`,
+    ) +
+    ');',
+)}`;
+
+function resolvedBy(args: string[]): string[] {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', LIST_MODULES, '--import', 'tsx', 'src/cli/main.ts', ...args],
+    { encoding: 'utf8', env: { ...process.env, CAVRA_GITOPS_NOW: '2026-06-28T10:00:00Z' } },
+  );
+  return result.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('resolved '))
+    .map((line) => line.slice('resolved '.length));
+}
+
+const loads = (urls: string[], pkg: string): boolean =>
+  urls.some((url) => url.includes(`/node_modules/${pkg}/`));
+
+describe('start-up', () => {
+  let repo: TempDir;
+  beforeAll(async () => {
+    repo = await createTempRepo();
+    await commitFiles(repo.dir, { 'manifests/README.md': 'no manifests yet\n' }, 'empty ops repo');
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+  });
+
+  it('validate loads neither the logger nor the file watcher', { timeout: 60_000 }, () => {
+    const urls = resolvedBy(['validate', '--repo', repo.dir, '--format', 'json']);
+    expect(urls.some((url) => url.endsWith('/src/cli/validate.ts'))).toBe(true); // the hook saw the command
+    expect(loads(urls, 'pino')).toBe(false);
+    expect(loads(urls, 'chokidar')).toBe(false);
+  });
+});
