@@ -93,7 +93,7 @@ function isDebugEnv(context: CliContext): boolean {
 }
 
 async function main(): Promise<void> {
-  boundHeapGrowth();
+  boundHeapGrowth(process.argv.slice(2));
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (): void => {

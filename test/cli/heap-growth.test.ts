@@ -1,11 +1,12 @@
 /**
- * The CLI bounds V8's heap growth (src/cli/heap-growth.ts). V8 ignores a flag it does not know,
- * so a Node upgrade that dropped the flag would silently bring back the 4× growth: this test
- * would say so. An operator's own `node --heap-growing-percent=N` is left alone.
+ * The CLI bounds V8's heap growth for its long-running commands (src/cli/heap-growth.ts). V8
+ * ignores a flag it does not know, so a Node upgrade that dropped the flag would silently bring
+ * back the 4× growth: this test would say so. An operator's own `node --heap-growing-percent=N`
+ * is left alone, and one-shot commands keep V8's default.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { heapGrowthGiven } from '../../src/cli/heap-growth.js';
+import { boundsHeapGrowth, heapGrowthGiven } from '../../src/cli/heap-growth.js';
 
 describe('bounded heap growth', () => {
   it('names a flag this node knows', () => {
@@ -22,5 +23,18 @@ describe('bounded heap growth', () => {
     [['--heap-growing-percentage=5'], false],
   ])('an operator flag in %j: %s', (execArgv, given) => {
     expect(heapGrowthGiven(execArgv)).toBe(given);
+  });
+
+  it.each([
+    [['reconcile', '--once'], true],
+    [['--debug', 'serve', '--repo', '.'], true],
+    [['start'], true],
+    [['verify', '--repo', 'reconcile'], false],
+    [['validate'], false],
+    [['plan', '--format', 'json'], false],
+    [['--version'], false],
+    [[], false],
+  ])('the command of %j bounds the heap: %s', (argv, bounded) => {
+    expect(boundsHeapGrowth(argv)).toBe(bounded);
   });
 });
