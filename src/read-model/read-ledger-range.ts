@@ -51,7 +51,7 @@ export async function readLedgerRange(
     // against its parent, the root against nothing), so a first check lists nothing again.
     return { commits, baseline: new Map(), tip: replayLedger(commits), compare: 'all' };
   }
-  if (baseline === null || merges) {
+  if (merges) {
     return {
       commits,
       baseline:
