@@ -51,6 +51,26 @@ export function appendTrailer(message: string, key: string, value: string): stri
   return lastIsTrailers ? `${body}\n${line}\n` : `${body}\n\n${line}\n`;
 }
 
+/**
+ * glibc's setting for how much freed memory at the top of the heap a process keeps rather than
+ * gives back to the system (`M_TRIM_THRESHOLD`, 128 KiB by default).
+ */
+export const MALLOC_TRIM_VARIABLE = 'MALLOC_TRIM_THRESHOLD_';
+const FAST_IMPORT_TRIM_THRESHOLD = String(1 << 20);
+
+/**
+ * The environment of a `git fast-import` child: `env` with glibc told to keep 1 MiB of freed
+ * heap. fast-import deflates every blob with a zlib stream of its own, whose ~256 KiB of state
+ * is freed after each blob. Above the default threshold that memory goes back to the system and
+ * is faulted in again for the next blob, so a commit of 768 small records took ~16,000 page
+ * faults and half of fast-import's CPU (82–89 ms; 37–47 ms with this, measured with
+ * `perf stat`). A value the operator set is kept; other C libraries ignore the variable.
+ */
+export function fastImportEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env[MALLOC_TRIM_VARIABLE] !== undefined) return env;
+  return { ...env, [MALLOC_TRIM_VARIABLE]: FAST_IMPORT_TRIM_THRESHOLD };
+}
+
 function data(content: Buffer): Buffer[] {
   return [Buffer.from(`data ${content.length}\n`), content, Buffer.from('\n')];
 }

@@ -9,7 +9,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import type { Clock, Env, PushResult, ReconcilerStore, TreeChange } from '../domain/ports.js';
 import { GitError } from '../errors.js';
 import { REPLICA_TRAILER_KEY } from './history-walk.js';
-import { appendTrailer, buildFastImportStream, type CommitIdentity } from './fast-import.js';
+import { appendTrailer, buildFastImportStream, fastImportEnv, type CommitIdentity } from './fast-import.js';
 import { signCommit } from './sign-commit.js';
 import { createGitReader } from './reader.js';
 import { redactRemote } from './redact-remote.js';
@@ -436,7 +436,7 @@ function createStore(parts: StoreParts): CavraGitStore {
         // A stream on stdin: a raw child process, not simple-git (docs/decisions.md).
         const result = await runGit(['fast-import', '--quiet', '--force', '--done'], {
           cwd: stateDir,
-          env,
+          env: fastImportEnv(env),
           input: stream,
         });
         const id = result.stdout.toString('utf8').trim();
@@ -448,7 +448,7 @@ function createStore(parts: StoreParts): CavraGitStore {
         if (options.signingKey === undefined) return id;
         return signCommit(id, {
           cwd: stateDir,
-          env,
+          env: fastImportEnv(env),
           keyFile: resolvePath(options.cwd ?? process.cwd(), options.signingKey),
           identity,
           time,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -154,6 +154,30 @@ describe('createCommit', () => {
     const raw = await git(store.repoDir, ['cat-file', 'commit', commit]);
     expect(raw).toContain(`committer cavra-gitops <ops-1> ${FIXED_TIME.getTime() / 1000} +0000`);
     expect(raw.endsWith('reconcile: record\n\nCavra-Gitops-Replica: ops-1')).toBe(true);
+  });
+
+  it("keeps fast-import's freed heap between blobs, unless the operator set glibc's threshold", async () => {
+    // A `git` on PATH that notes the threshold each fast-import child got, then runs the real git.
+    const { remote, seed } = await createSeededRemote();
+    const shim = await tempDir();
+    const log = join(shim.dir, 'thresholds.log');
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    await writeFile(
+      join(shim.dir, 'git'),
+      `#!/bin/sh\nfor arg in "$@"; do [ "$arg" = fast-import ] && echo "\${MALLOC_TRIM_THRESHOLD_:-unset}" >> ${log}; done\nexec ${realGit} "$@"\n`,
+    );
+    await chmod(join(shim.dir, 'git'), 0o755);
+    const path = `${shim.dir}:${process.env.PATH ?? ''}`;
+    const store = await openStore({ remote: remote.dir, env: { ...process.env, PATH: path } });
+    await store.fetch('main');
+    await store.createCommit(seed, change, 'default threshold');
+    const tuned = await openStore({
+      remote: remote.dir,
+      env: { ...process.env, PATH: path, MALLOC_TRIM_THRESHOLD_: '4096' },
+    });
+    await tuned.fetch('main');
+    await tuned.createCommit(seed, change, 'operator threshold');
+    expect((await readFile(log, 'utf8')).trim().split('\n')).toEqual(['1048576', '4096']);
   });
 
   it('takes the per-call time over the clock', async () => {
