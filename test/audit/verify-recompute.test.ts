@@ -223,6 +223,39 @@ describe('verify recomputes what it cannot take on trust', () => {
     }
   });
 
+  it('recomputes a playbook from every record when one in its window is held by two files', async () => {
+    // Each delivery copied to a second file (another month's folder): the lookback window then
+    // holds ids two files hold, so the windowed read gives up and every record is read.
+    const copy = await copyLedgerSeed(seed, receiver);
+    try {
+      const deliveries = (
+        await git(copy.ops.remote, ['ls-tree', '-r', '--name-only', 'main', '--', 'records/deliveries'])
+      ).split('\n');
+      const copies: Record<string, string> = {};
+      for (const file of deliveries) {
+        copies[file.replace(/\/\d{4}-\d{2}\//, '/1999-01/')] = await showFile(copy.ops.remote, file);
+      }
+      await copy.ops.commit(copies, `cavra-gitops: record ${deliveries.length} deliveries${TRAILER}`);
+      const legitimate = (await copy.verify()).output.findings;
+      expect(legitimate.map((finding) => finding.rule)).not.toContain('verify.playbook-mismatch');
+
+      const forged = await CASES.find((forgery) => forgery.rule === 'verify.playbook-mismatch')!.forge(copy);
+      const verified = await copy.verify();
+      expect(verified.output.findings).toContainEqual(
+        expect.objectContaining({
+          rule: 'verify.playbook-mismatch',
+          file: forged.file,
+          commit: forged.commit,
+        }),
+      );
+      expect(
+        verified.output.findings.filter((finding) => finding.rule === 'verify.playbook-mismatch'),
+      ).toHaveLength(1);
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
   it.each(CASES)('$name → $rule', async (forgery) => {
     const copy = await copyLedgerSeed(seed, receiver);
     try {
