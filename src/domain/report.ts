@@ -332,15 +332,12 @@ export function countEmergencyExecutions(records: Pick<RecordSet, 'executions' |
   total: number;
   unclosed: number;
 } {
+  const emergencies = records.executions.filter((execution) => execution.emergency === true);
+  // Break-glass is rare: the closures' references are gathered only when there is one to look up.
+  if (emergencies.length === 0) return { total: 0, unclosed: 0 };
   const cited = new Set(records.closures.flatMap((closure) => closure.verification_refs));
-  let total = 0;
-  let unclosed = 0;
-  for (const execution of records.executions) {
-    if (execution.emergency !== true) continue;
-    total += 1;
-    if (!cited.has(execution.execution_id)) unclosed += 1;
-  }
-  return { total, unclosed };
+  const unclosed = emergencies.filter((execution) => !cited.has(execution.execution_id)).length;
+  return { total: emergencies.length, unclosed };
 }
 
 function alertLevelOf(
