@@ -15,6 +15,9 @@
  *   (I-JSON, RFC 7493 §2.1);
  * - object members sorted by their keys' UTF-16 code units (`Array.prototype.sort`'s default
  *   comparison is exactly that), no whitespace.
+ *
+ * The same pass writes record files, in their own layout (writeJson, records/layout.ts), so a
+ * file is checked as its hash is, without a second walk.
  */
 import { withIndefiniteArticle } from '../domain/indefinite-article.js';
 import { InternalError } from '../errors.js';
@@ -34,19 +37,53 @@ const isWellFormed = (text: string): boolean =>
  * arrays or at the top, non-plain objects (Map, Set, class instances) and cycles.
  */
 export function canonicalJson(value: unknown): string {
-  return serialize(value, { segments: [], ancestors: [] });
+  return writeJson(value, CANONICAL, null);
+}
+
+/**
+ * How {@link writeJson} lays a value out: which members come in which order, and the whitespace.
+ * `Order` is whatever the layout needs to order an object's members (nothing for RFC 8785).
+ */
+export interface JsonLayout<Order> {
+  /** One level of indentation; '' writes no whitespace at all, as RFC 8785 does. */
+  readonly indent: string;
+  /** The own enumerable keys of `record`, in the order they are written. */
+  keys(record: Readonly<Record<string, unknown>>, order: Order): string[];
+  /** The order of the value of member `key` (the items of an array take their array's). */
+  memberOrder(key: string, order: Order): Order;
+}
+
+/** RFC 8785: members sorted by their keys' UTF-16 code units, no whitespace. */
+const CANONICAL: JsonLayout<null> = {
+  indent: '',
+  keys: sortedKeys,
+  memberOrder: () => null,
+};
+
+function sortedKeys(record: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(record).sort();
+}
+
+/**
+ * The JSON text of `value` in `layout`: every value written exactly as canonical JSON writes it,
+ * and checked the same way (the same InternalErrors), whatever the layout. A text in another
+ * layout (a record file, records/layout.ts) needs no canonical pass to be sure it is I-JSON.
+ */
+export function writeJson<Order>(value: unknown, layout: JsonLayout<Order>, order: Order): string {
+  return write(value, order, '', { layout, segments: [], ancestors: [] });
 }
 
 /**
  * Where the walk is: the JSON Pointer segments (joined only when reporting an error, because
  * building a pointer per member would cost more than the serialisation) and the open containers.
  */
-interface Walk {
+interface Walk<Order> {
+  layout: JsonLayout<Order>;
   segments: (string | number)[];
   ancestors: object[];
 }
 
-function serialize(value: unknown, walk: Walk): string {
+function write<Order>(value: unknown, order: Order, indent: string, walk: Walk<Order>): string {
   switch (typeof value) {
     case 'string':
       if (!isWellFormed(value)) fail('string contains a lone surrogate', walk);
@@ -58,30 +95,37 @@ function serialize(value: unknown, walk: Walk): string {
       return value ? 'true' : 'false';
     case 'object':
       if (value === null) return 'null';
-      return serializeObject(value, walk);
+      return writeObject(value, order, indent, walk);
     default:
       // undefined, bigint, function, symbol: no JSON representation.
       return fail(`${withIndefiniteArticle(typeof value)} has no JSON representation`, walk);
   }
 }
 
-function serializeObject(value: object, walk: Walk): string {
+function writeObject<Order>(value: object, order: Order, indent: string, walk: Walk<Order>): string {
   if (walk.ancestors.includes(value)) fail('value is cyclic', walk);
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
-    return serialize((toJSON as () => unknown).call(value), walk);
+    return write((toJSON as () => unknown).call(value), order, indent, walk);
   }
   walk.ancestors.push(value);
+  const { layout } = walk;
+  const inner = indent + layout.indent;
+  // What comes before the first item, between two items, and after the last one.
+  const pretty = layout.indent !== '';
+  const first = pretty ? `\n${inner}` : '';
+  const between = pretty ? `,\n${inner}` : ',';
+  const last = pretty ? `\n${indent}` : '';
   let text: string;
   if (Array.isArray(value)) {
     text = '[';
     for (let index = 0; index < value.length; index += 1) {
-      if (index > 0) text += ',';
+      text += index === 0 ? first : between;
       walk.segments.push(index);
-      text += serialize(value[index], walk);
+      text += write(value[index], order, inner, walk);
       walk.segments.pop();
     }
-    text += ']';
+    text += value.length === 0 ? ']' : `${last}]`;
   } else {
     const prototype: unknown = Object.getPrototypeOf(value);
     if (prototype !== Object.prototype && prototype !== null) {
@@ -91,23 +135,26 @@ function serializeObject(value: object, walk: Walk): string {
       );
     }
     const record = value as Record<string, unknown>;
+    const colon = pretty ? ': ' : ':';
     text = '{';
-    for (const key of Object.keys(record).sort()) {
+    let written = 0;
+    for (const key of layout.keys(record, order)) {
       const member = record[key];
       if (member === undefined) continue;
       if (!isWellFormed(key)) fail('key contains a lone surrogate', walk);
-      if (text.length > 1) text += ',';
+      text += written === 0 ? first : between;
+      written += 1;
       walk.segments.push(key);
-      text += `${JSON.stringify(key)}:${serialize(member, walk)}`;
+      text += `${JSON.stringify(key)}${colon}${write(member, layout.memberOrder(key, order), inner, walk)}`;
       walk.segments.pop();
     }
-    text += '}';
+    text += written === 0 ? '}' : `${last}}`;
   }
   walk.ancestors.pop();
   return text;
 }
 
-function fail(reason: string, walk: Walk): never {
+function fail(reason: string, walk: Walk<unknown>): never {
   const pointer = walk.segments
     .map((segment) => `/${String(segment).replace(/~/g, '~0').replace(/\//g, '~1')}`)
     .join('');

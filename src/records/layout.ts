@@ -6,7 +6,7 @@
 import type { IsoTime, RecordKind } from '../domain/types.js';
 import { RECORD_KINDS } from '../domain/types.js';
 import { InternalError } from '../errors.js';
-import { canonicalJson } from '../domain/canonical-json.js';
+import { writeJson, type JsonLayout } from '../domain/canonical-json.js';
 
 export const RECORDS_DIR = 'records/';
 export const CLAIMS_DIR = 'records/claims/';
@@ -107,10 +107,25 @@ const DELIVERY_KEY_FIELDS = ['delivery_id', 'audit_id', 'provider'];
 /** Format v2 (docs/records.md): what the file is, first; its controls last (before a trailing hash). */
 const FORMAT_FIELDS = ['schema', 'product'];
 
-const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] = [
+/** A declared member order, with its set for the lookups. */
+interface KeyOrder {
+  fields: readonly string[];
+  declared: ReadonlySet<string>;
+}
+
+/** Each field once, so that the count of declared keys a record has tells whether it has others. */
+function keyOrder(fields: readonly string[]): KeyOrder {
+  const declared = new Set(fields);
+  return { fields: [...declared], declared };
+}
+
+/** Objects with no declared order: every member in UTF-16 order. */
+const UNORDERED = keyOrder([]);
+
+const TOP_LEVEL_ORDER: readonly { marker: string; order: KeyOrder }[] = [
   {
     marker: 'execution_hash',
-    order: [
+    order: keyOrder([
       ...FORMAT_FIELDS,
       'execution_id',
       'execution_hash',
@@ -136,11 +151,11 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'delivery_plan_id',
       'delivery_metadata_id',
       'controls',
-    ],
+    ]),
   },
   {
     marker: 'record_hash',
-    order: [
+    order: keyOrder([
       ...FORMAT_FIELDS,
       'record_id',
       ...DELIVERY_KEY_FIELDS,
@@ -156,11 +171,11 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'source_revision',
       'controls',
       'record_hash',
-    ],
+    ]),
   },
   {
     marker: 'playbook_hash',
-    order: [
+    order: keyOrder([
       ...FORMAT_FIELDS,
       'playbook_id',
       'playbook_hash',
@@ -175,11 +190,11 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'alert_level',
       'private_connector_boundary',
       'controls',
-    ],
+    ]),
   },
   {
     marker: 'closure_hash',
-    order: [
+    order: keyOrder([
       ...FORMAT_FIELDS,
       'closure_id',
       'closure_hash',
@@ -195,11 +210,11 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'recorded_at',
       'source_revision',
       'controls',
-    ],
+    ]),
   },
   {
     marker: 'run_hash',
-    order: [
+    order: keyOrder([
       ...FORMAT_FIELDS,
       'run_id',
       'run_hash',
@@ -213,11 +228,11 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'accepted_ledger_changes',
       'accepted_history',
       'controls',
-    ],
+    ]),
   },
   {
     marker: 'claim_id',
-    order: [
+    order: keyOrder([
       ...FORMAT_FIELDS,
       'claim_id',
       'claim_kind',
@@ -229,13 +244,13 @@ const TOP_LEVEL_ORDER: readonly { marker: string; order: readonly string[] }[] =
       'source_revision',
       'approval_names',
       'controls',
-    ],
+    ]),
   },
 ];
 
 /** Declared order of nested objects, by the member name that holds them (or an array of them). */
 // A Map, not an object literal: a member named `valueOf` or `constructor` must not find Object.prototype.
-const NESTED_ORDER: ReadonlyMap<string, readonly string[]> = new Map(
+const NESTED_ORDER: ReadonlyMap<string, KeyOrder> = new Map(
   Object.entries({
     approval: ['name', 'manifest', 'blob', 'commit', 'author', 'signature', 'base'],
     approvals: ['name', 'manifest', 'blob', 'commit', 'author', 'signature', 'base'],
@@ -250,47 +265,33 @@ const NESTED_ORDER: ReadonlyMap<string, readonly string[]> = new Map(
       'status_codes',
       'recovery_steps',
     ],
-  }),
+  }).map(([member, fields]) => [member, keyOrder(fields)]),
 );
+
+/** A record file's layout: 2 spaces, members in their declared order (see above). */
+const RECORD_FILE: JsonLayout<KeyOrder> = {
+  indent: '  ',
+  keys: orderKeys,
+  memberOrder: (key) => NESTED_ORDER.get(key) ?? UNORDERED,
+};
 
 /**
  * The record file's text: pretty JSON (2 spaces), keys in the stable order described above,
- * numbers and strings exactly as RFC 8785 writes them, and a trailing newline. Validates the
- * value as canonicalJson does (throws InternalError for NaN, lone surrogates, ...).
+ * numbers and strings exactly as RFC 8785 writes them, and a trailing newline. Checks every value
+ * as canonicalJson does, in the same pass (throws InternalError for NaN, lone surrogates, ...).
  */
 export function serializeRecord(record: object): string {
-  // The canonical pass validates everything (I-JSON) once, so the printer below can be simple.
-  canonicalJson(record);
   const top = TOP_LEVEL_ORDER.find((entry) => Object.hasOwn(record, entry.marker));
-  return `${printValue(record, top?.order ?? [], '')}\n`;
+  return `${writeJson(record, RECORD_FILE, top?.order ?? UNORDERED)}\n`;
 }
 
-function printValue(value: unknown, order: readonly string[], indent: string): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') return printValue((toJSON as () => unknown).call(value), order, indent);
-  const inner = `${indent}  `;
-  if (Array.isArray(value)) {
-    if (value.length === 0) return '[]';
-    const items = value.map((item) => `${inner}${printValue(item, order, inner)}`);
-    return `[\n${items.join(',\n')}\n${indent}]`;
-  }
-  const record = value as Record<string, unknown>;
-  const keys = orderKeys(
-    Object.keys(record).filter((key) => record[key] !== undefined),
-    order,
-  );
-  if (keys.length === 0) return '{}';
-  const members = keys.map(
-    (key) => `${inner}${JSON.stringify(key)}: ${printValue(record[key], NESTED_ORDER.get(key) ?? [], inner)}`,
-  );
-  return `{\n${members.join(',\n')}\n${indent}}`;
-}
-
-function orderKeys(keys: string[], order: readonly string[]): string[] {
-  const present = new Set(keys);
-  const known = order.filter((key) => present.has(key));
-  const knownSet = new Set(known);
-  const rest = keys.filter((key) => !knownSet.has(key)).sort();
-  return [...known, ...rest];
+/** The declared keys `record` has, in their order, then the others in UTF-16 order. */
+function orderKeys(record: Readonly<Record<string, unknown>>, order: KeyOrder): string[] {
+  const keys = Object.keys(record);
+  if (order.fields.length === 0) return keys.sort();
+  // Own and enumerable: exactly the keys Object.keys lists.
+  const known = order.fields.filter((key) => Object.prototype.propertyIsEnumerable.call(record, key));
+  // All of them declared (the usual record): nothing else to sort.
+  if (known.length === keys.length) return known;
+  return known.concat(keys.filter((key) => !order.declared.has(key)).sort());
 }

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/domain/canonical-json.js';
+import { sealRecord } from '../../src/domain/record-format.js';
 import { InternalError } from '../../src/errors.js';
 import { claimPath, parseRecordPath, recordPath, serializeRecord } from '../../src/records/layout.js';
 
@@ -155,5 +157,94 @@ describe('serializeRecord: member names that exist on Object.prototype', () => {
   it.each(['valueOf', 'constructor', 'toString', '__proto__', 'hasOwnProperty'])('handles %s', (key) => {
     const record = JSON.parse(`{"${key}": {"b": 1, "a": 2}}`) as object;
     expect(serializeRecord(record)).toBe(`{\n  "${key}": {\n    "a": 2,\n    "b": 1\n  }\n}\n`);
+  });
+});
+
+describe('serializeRecord checks what it writes, in the same pass', () => {
+  // Strings with what JSON escapes and lone surrogates; keys that have a declared order or hold
+  // objects that have one; values of every type, JSON or not.
+  const text = fc.string({
+    unit: fc.constantFrom('a', 'Z', '0', 'é', '"', '\\', '\n', '\u0000', '\ud83d\ude00', '\ud800', '\udc00'),
+    maxLength: 6,
+  });
+  const key = fc.oneof(
+    text,
+    fc.constantFrom(
+      'execution_hash',
+      'record_hash',
+      'claim_id',
+      'approval',
+      'signature',
+      'controls',
+      'status',
+    ),
+  );
+  const leaf = fc.oneof(
+    text,
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.bigInt(),
+    fc.constant(() => 1),
+    fc.constant(Symbol('s')),
+    fc.constant(new Map([['a', 1]])),
+    fc.date(),
+  );
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      leaf,
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+    ),
+  }));
+
+  it('refuses exactly what canonical JSON refuses, and writes the same content otherwise (property)', () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { maxKeys: 5 }), (record) => {
+        let canonical: string | null = null;
+        try {
+          canonical = canonicalJson(record);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InternalError);
+        }
+        if (canonical === null) {
+          refused += 1;
+          expect(() => serializeRecord(record)).toThrow(InternalError);
+        } else {
+          expect(canonicalJson(JSON.parse(serializeRecord(record)))).toBe(canonical);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it('refuses a cycle, naming where, as canonical JSON does', () => {
+    const cyclic: Record<string, unknown> = { run_hash: 'h', accepted_history: [{}] };
+    (cyclic.accepted_history as Record<string, unknown>[])[0]!.back = cyclic;
+    expect(() => serializeRecord(cyclic)).toThrow(/cyclic at \/accepted_history\/0\/back/);
+  });
+
+  it('refuses a sealed record changed afterwards: nothing is taken as checked before', () => {
+    const fresh = () =>
+      sealRecord<Record<string, unknown>>(
+        'deliveries',
+        { record_id: 'audit-1.ops.1', status_code: 503, error: 'HTTP 503' },
+        'record_hash',
+      );
+    expect(serializeRecord(fresh())).toContain('"status_code": 503');
+    const notANumber = fresh();
+    notANumber.status_code = Number.NaN;
+    expect(() => serializeRecord(notANumber)).toThrow(InternalError);
+    const loneSurrogate = fresh();
+    loneSurrogate.error = 'HTTP \ud800';
+    expect(() => serializeRecord(loneSurrogate)).toThrow(InternalError);
+    const nested = fresh();
+    (nested.controls as Record<string, unknown>[])[0]!.passed = () => true;
+    expect(() => serializeRecord(nested)).toThrow(/at \/controls\/0\/passed/);
   });
 });
