@@ -178,6 +178,31 @@ describe('canonicalJson: properties', () => {
     );
   });
 
+  it('writes every well-formed string, as a value or a key, and every finite number as JSON.stringify does', () => {
+    const strings = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({
+        unit: fc.constantFrom(
+          ...['a', 'é', '/', '"', '\\', '\b', '\f', '\n', '\r', '\t', '\u0000', '\u001f', '\u007f', '\u2028'],
+          ...['\ud83d\ude00', '\uffff', '\ue000'],
+        ),
+      }),
+    );
+    fc.assert(
+      fc.property(strings, (text) => {
+        expect(canonicalJson(text)).toBe(JSON.stringify(text));
+        expect(canonicalJson({ [text]: 1 })).toBe(`{${JSON.stringify(text)}:1}`);
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer()), (number) => {
+        expect(canonicalJson(number)).toBe(JSON.stringify(number));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('is a fixed point: parsing the output and canonicalising again gives the same text', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
