@@ -5,7 +5,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expandSecret, redactText, redactUrl } from '../src/redact.js';
+import { EVIDENCE_URI_SCHEMES, evidenceUri } from '../src/domain/evidence-uris.js';
+import {
+  URL_IN_TEXT,
+  expandSecret,
+  isBareOpaqueUrl,
+  mayHoldUrl,
+  redactText,
+  redactUrl,
+} from '../src/redact.js';
 
 const SECRET = 'Tok/en+Secret-42xy';
 
@@ -107,6 +115,170 @@ describe('redactText', () => {
     const started = performance.now();
     expect(redactText(text, [SECRET, 'another-secret-value']).endsWith('[redacted]')).toBe(true);
     expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('mayHoldUrl: redactText skips the URL pass only where it would change nothing', () => {
+  // What the URL pattern and redactUrl look at: schemes and their characters, every form of `:`
+  // and `/` the pattern knows (escaped, percent-encoded, in either case), userinfo, query strings,
+  // fragments, secret webhook hosts and paths, bearer tokens, and the characters that end a URL.
+  const FRAGMENTS = [
+    ...'aZz09+.-_:/\\%@?#=&;"\'<> \n\té'.split(''),
+    'http',
+    'HTTPS',
+    'ftp',
+    'svc+git',
+    'connector-delivery',
+    ':',
+    '://',
+    '%3a',
+    '%3A',
+    '\\u003a',
+    '\\U003A',
+    '\\/',
+    '%2f',
+    '%2F',
+    '\\u002f',
+    '\\u002F',
+    '//',
+    'user:pw@',
+    '%40',
+    '?token=abc',
+    '&sig=',
+    '#frag',
+    'hooks.slack.com',
+    '/services/T0A1B2C3D4/B000/xyz',
+    'webhook.office.com',
+    'logic.azure.com',
+    'Bearer ',
+    'Authorization: ',
+    'gordackretryexec-0123abcd',
+    '2026-06-28T10:00:00.000Z',
+  ];
+  const fragments = (maxLength: number) => fc.string({ unit: fc.constantFrom(...FRAGMENTS), maxLength });
+  // Shaped like a URL, written in each form the pattern knows, and in some it does not.
+  const urlShaped = fc
+    .tuple(
+      fragments(3),
+      fc.constantFrom('http', 'HTTPS', 'a', 'svc+git', 'connector-delivery', '0ab', '-x', ''),
+      fc.constantFrom(':', '%3a', '%3A', '\\u003a', '\\U003A', '::', '%3', '\\u03a', ''),
+      fc.array(fc.constantFrom('/', '\\/', '%2f', '%2F', '\\u002f', '\\U002F', '\\', '%', '%2'), {
+        maxLength: 3,
+      }),
+      fragments(4),
+    )
+    .map(
+      ([before, scheme, colon, slashes, after]) => `${before}${scheme}${colon}${slashes.join('')}${after}`,
+    );
+  const texts = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 60 }),
+    fragments(16),
+    urlShaped,
+    fc
+      .tuple(
+        fc.string({ maxLength: 10 }),
+        fc.webUrl({
+          withQueryParameters: true,
+          withFragments: true,
+          authoritySettings: { withUserInfo: true },
+        }),
+        fc.string({ maxLength: 10 }),
+      )
+      .map(([before, url, after]) => `${before}${url}${after}`),
+  );
+
+  it('is true for every text the URL pattern finds a URL in (property)', () => {
+    let skipped = 0;
+    let found = 0;
+    fc.assert(
+      fc.property(texts, (text) => {
+        const match = text.search(URL_IN_TEXT) !== -1;
+        if (match) found += 1;
+        if (!mayHoldUrl(text)) skipped += 1;
+        // No match: the URL pass returns the text as it is, which is what skipping it returns.
+        expect(match && !mayHoldUrl(text)).toBe(false);
+      }),
+      { numRuns: 3000 },
+    );
+    // Both sides were exercised.
+    expect(found).toBeGreaterThan(300);
+    expect(skipped).toBeGreaterThan(300);
+  });
+
+  it.each([
+    ['https://user:pw@host.example/p?token=abc', true],
+    ['https%3A%2F%2Fhost.example%2Fp', true],
+    ['HTTPS%3a%2f%2fhost', true],
+    ['https:\\u002f\\u002fhost.example', true],
+    ['https\\U003A\\/\\/host', true],
+    ['2026-06-28T10:00:00.000Z', true],
+    ['hooks.slack.com/services/T0A1B2C3D4/B000/xyz?token=abc#frag', false],
+    ['gordackretryexec-e19f2988f0c35bf8', false],
+    ['Bearer abcdef0123456789', false],
+  ])('%s → %s', (text, expected) => {
+    expect(mayHoldUrl(text)).toBe(expected);
+    if (!expected) expect(redactText(text)).toBe(text);
+  });
+});
+
+describe('isBareOpaqueUrl: redactUrls skips parsing only URLs redactUrl keeps as they are', () => {
+  const schemes = fc.constantFrom(
+    ...Object.values(EVIDENCE_URI_SCHEMES),
+    ...['x', 'git+ssh', 'a.b', 'svc-1', 'urn', 'data', 'javascript', 'blob', 'Connector-Delivery', 'X'],
+    ...['http', 'https', 'ws', 'wss', 'ftp', 'file', 'HTTPS'],
+  );
+  // Hosts of what an opaque host may hold, and the same with what a host must not hold (or what
+  // the parser would rewrite) put in, and secret-path hosts.
+  const opaque = fc.string({ unit: fc.constantFrom(...'abz09.-'.split('')), minLength: 1, maxLength: 14 });
+  const odd = fc.constantFrom(
+    ...'A_%@:/?#[]\\ \t^|~é'.split(''),
+    '',
+    'hooks.slack.com',
+    'webhook.office.com',
+    'x.logic.azure.com',
+    'xn--nxasmq6b',
+    '0x7f',
+    '1.2.3',
+    '%41',
+  );
+  const hosts = fc.oneof(
+    opaque,
+    fc.tuple(opaque, odd, opaque).map(([before, inserted, after]) => `${before}${inserted}${after}`),
+  );
+  const urls = fc
+    .tuple(schemes, fc.constantFrom('://', '://', '://', ':/', ':///', '//'), hosts)
+    .map(([scheme, separator, host]) => `${scheme}${separator}${host}`);
+
+  it('is true only for URLs redactUrl returns unchanged (property)', () => {
+    let bare = 0;
+    fc.assert(
+      fc.property(urls, (url) => {
+        if (!isBareOpaqueUrl(url)) return;
+        bare += 1;
+        expect(redactUrl(url)).toBe(url);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(bare).toBeGreaterThan(300);
+  });
+
+  it.each([
+    ['connector-delivery://audit-2026-06.ops-webhook.2', true],
+    ['go-rollback-drill-retry-worker://gordackworker-6a039fe70756ab0b', true],
+    ['http://example.test', false],
+    ['x://hooks.slack.com', false],
+    ['x://host/path', false],
+    ['x://user@host', false],
+    ['x://host:8080', false],
+    ['x://Host', false],
+    ['X://host', false],
+  ])('%s → %s', (url, expected) => {
+    expect(isBareOpaqueUrl(url)).toBe(expected);
+  });
+
+  it('leaves the evidence URIs of a record unchanged, as parsing them does', () => {
+    const refs = Object.values(EVIDENCE_URI_SCHEMES).map((scheme) => evidenceUri(scheme, 'audit-1.ops.2'));
+    for (const ref of refs) expect(redactText(`see ${ref} now`)).toBe(`see ${ref} now`);
   });
 });
 

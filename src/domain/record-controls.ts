@@ -6,7 +6,7 @@
  * control its content does not satisfy is a finding.
  */
 import { compareStrings } from './recovery-state.js';
-import { redactText } from '../redact.js';
+import { redactUrls } from '../redact.js';
 import { executionId } from './ids.js';
 import type { RecordKind } from './types.js';
 
@@ -21,7 +21,10 @@ export interface RecordControl {
 
 /** Control ids, stable: auditors filter on them. */
 export const CONTROL_IDS = {
-  /** Every string is unchanged by the project's redaction (src/redact.ts). */
+  /**
+   * Every string is unchanged by the project's redaction (src/redact.ts) as it runs with no
+   * secret known, as `verify` runs it: redactUrls, which is redactText without secrets.
+   */
   secretScan: 'secret-scan',
   /** The connector error passed through redaction before it was recorded. */
   redaction: 'redaction-applied',
@@ -49,7 +52,7 @@ export function computeControls(
 
 function secretScan(subject: RecordSubject, record: Record<string, unknown>): RecordControl {
   const strings = collectStrings(record);
-  const changed = strings.filter((text) => redactText(text) !== text).length;
+  const changed = strings.filter((text) => redactUrls(text) !== text).length;
   const what =
     subject === 'closures'
       ? 'the closure records public-safe operator evidence'
@@ -66,7 +69,7 @@ function secretScan(subject: RecordSubject, record: Record<string, unknown>): Re
 
 function redactionApplied(record: Record<string, unknown>): RecordControl {
   const error = typeof record.error === 'string' ? record.error : '';
-  const redacted = redactText(error) === error;
+  const redacted = redactUrls(error) === error;
   return {
     id: CONTROL_IDS.redaction,
     passed: redacted,
