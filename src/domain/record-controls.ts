@@ -5,7 +5,6 @@
  * `verify` (verifyControls), so a control is evidence, not a slogan: a record that claims a
  * control its content does not satisfy is a finding.
  */
-import { compareStrings } from './recovery-state.js';
 import { redactUrls } from '../redact.js';
 import { executionId } from './ids.js';
 import type { RecordKind } from './types.js';
@@ -104,9 +103,10 @@ function hashCoverage(
   record: Record<string, unknown>,
   hashField: string,
 ): RecordControl {
+  // The default sort: UTF-16 code-unit order (compareStrings' order), without a call per comparison.
   const covered = [...Object.keys(record).filter((key) => record[key] !== undefined), 'controls']
     .filter((key) => key !== hashField)
-    .sort(compareStrings);
+    .sort();
   const lead =
     subject === 'closures'
       ? 'the hash covers playbook, provider, state and verification refs'

@@ -78,15 +78,17 @@ export function sealRecord<T extends object>(
   body: Record<string, unknown>,
   hashField: string | null,
 ): T {
-  const rest: Record<string, unknown> = {
+  const sealed: Record<string, unknown> = {
     schema: schemaIdOf(subject, CURRENT_RECORD_VERSION),
     product: RECORD_PRODUCT,
     ...body,
   };
-  delete rest.controls;
-  if (hashField !== null) delete rest[hashField];
-  const controls: RecordControl[] = computeControls(subject, rest, hashField);
-  const sealed: Record<string, unknown> = { ...rest, controls };
+  // One object, completed in place (controls, then the hash of all the rest), not a copy per
+  // step; a body that carries either already (a record sealed again) has them recomputed.
+  delete sealed.controls;
+  if (hashField !== null) delete sealed[hashField];
+  const controls: RecordControl[] = computeControls(subject, sealed, hashField);
+  sealed.controls = controls;
   if (hashField !== null) sealed[hashField] = hashOf(sealed);
   return sealed as T;
 }
