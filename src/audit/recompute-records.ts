@@ -46,6 +46,7 @@ import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
 import { prefetchBaseFiles, readGateFacts } from '../read-model/read-gate-facts.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
+import { withWalkedPaths } from '../read-model/walked-paths.js';
 import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
 import type { ManifestCache } from '../manifests/validate-manifests.js';
 import { resolveLimits } from '../manifests/limits.js';
@@ -73,7 +74,10 @@ export interface RecomputeInput {
 }
 
 /** Run every recomputation (see the file comment). */
-export async function recomputeRecords(reader: GitReader, input: RecomputeInput): Promise<AuditFinding[]> {
+export async function recomputeRecords(git: GitReader, input: RecomputeInput): Promise<AuditFinding[]> {
+  // The files of each execution's key at its revision, the policy at each base: read by blob id
+  // where the tracked walk tells which blob a path holds at a commit.
+  const reader = withWalkedPaths(git, input.history.index);
   const ledger = indexLedger(input.commits, input.baselineKeys, input.outcomes, input.tipFiles);
   const findings: AuditFinding[] = [];
   const { records } = input.snapshot;
