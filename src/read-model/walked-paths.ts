@@ -48,6 +48,8 @@ export function withWalkedPaths(reader: GitReader, index: HistoryIndex): GitRead
       changes.blobs.push(change.blob);
     }
   }
+  /** Size-only answers (`maxBytes: 0`) by what was read. */
+  const sizes = new Map<string, StoredObject | null>();
   /** The blob `name` holds ('' for none), or undefined when the walk cannot tell. */
   const blobOf = (name: string): string | undefined => {
     const colon = name.indexOf(':');
@@ -76,19 +78,22 @@ export function withWalkedPaths(reader: GitReader, index: HistoryIndex): GitRead
     isAncestor: (ancestor, descendant) => reader.isAncestor(ancestor, descendant),
     verifySignatures: (commits, signers) => reader.verifySignatures(commits, signers),
     async readObjects(names, options) {
-      const asked = new Map<string, string>(); // name → what git is asked for it
+      const asked = new Map<string, string>(); // name → what is read for it: a blob id, or the name
       for (const name of names) {
         const blob = blobOf(name);
         if (blob !== '') asked.set(name, blob ?? name);
       }
-      const objects =
-        asked.size === 0
-          ? new Map<string, StoredObject | null>()
-          : await reader.readObjects([...new Set(asked.values())], options);
+      // Both kinds of name are content addresses: a size, once read, holds for good (the walk
+      // gives many commits' names of one blob, asked run after run).
+      const read = options?.maxBytes === 0 ? sizes : new Map<string, StoredObject | null>();
+      const unread = [...new Set(asked.values())].filter((request) => !read.has(request));
+      if (unread.length > 0) {
+        for (const [request, object] of await reader.readObjects(unread, options)) read.set(request, object);
+      }
       const result = new Map<string, StoredObject | null>();
       for (const name of names) {
         const request = asked.get(name);
-        result.set(name, request === undefined ? null : (objects.get(request) ?? null));
+        result.set(name, request === undefined ? null : (read.get(request) ?? null));
       }
       return result;
     },
