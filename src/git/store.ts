@@ -448,7 +448,7 @@ function createStore(parts: StoreParts): CavraGitStore {
         if (options.signingKey === undefined) return id;
         return signCommit(id, {
           cwd: stateDir,
-          env: fastImportEnv(env),
+          env,
           keyFile: resolvePath(options.cwd ?? process.cwd(), options.signingKey),
           identity,
           time,

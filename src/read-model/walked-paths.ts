@@ -85,15 +85,16 @@ export function withWalkedPaths(reader: GitReader, index: HistoryIndex): GitRead
       }
       // Both kinds of name are content addresses: a size, once read, holds for good (the walk
       // gives many commits' names of one blob, asked run after run).
-      const read = options?.maxBytes === 0 ? sizes : new Map<string, StoredObject | null>();
-      const unread = [...new Set(asked.values())].filter((request) => !read.has(request));
+      const answers = options?.maxBytes === 0 ? sizes : new Map<string, StoredObject | null>();
+      const unread = [...new Set(asked.values())].filter((request) => !answers.has(request));
       if (unread.length > 0) {
-        for (const [request, object] of await reader.readObjects(unread, options)) read.set(request, object);
+        for (const [request, object] of await reader.readObjects(unread, options))
+          answers.set(request, object);
       }
       const result = new Map<string, StoredObject | null>();
       for (const name of names) {
         const request = asked.get(name);
-        result.set(name, request === undefined ? null : (read.get(request) ?? null));
+        result.set(name, request === undefined ? null : (answers.get(request) ?? null));
       }
       return result;
     },
