@@ -46,7 +46,7 @@ import type { LedgerFiles } from '../read-model/read-ledger-range.js';
 import { readManifests } from '../read-model/read-manifests.js';
 import { prefetchBaseFiles, readGateFacts } from '../read-model/read-gate-facts.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
-import { withWalkedPaths } from '../read-model/walked-paths.js';
+import { withReadObjects, withWalkedPaths } from '../read-model/walked-paths.js';
 import type { Snapshot, SnapshotCache } from '../read-model/read-snapshot.js';
 import type { ManifestCache } from '../manifests/validate-manifests.js';
 import { resolveLimits } from '../manifests/limits.js';
@@ -588,19 +588,11 @@ async function readObjectsInChunks(
  * answered from it (what the same request gave up front); everything else goes to git.
  */
 function withLocatedPaths(reader: GitReader, located: ReadonlyMap<string, StoredObject | null>): GitReader {
-  return {
-    resolve: (rev) => reader.resolve(rev),
-    listTree: (commit, prefixes, options) => reader.listTree(commit, prefixes, options),
-    readBlobs: (blobs) => reader.readBlobs(blobs),
-    walkHistory: (request) => reader.walkHistory(request),
-    isAncestor: (ancestor, descendant) => reader.isAncestor(ancestor, descendant),
-    verifySignatures: (commits, signers) => reader.verifySignatures(commits, signers),
-    readObjects: (names, options) => {
-      if (options?.maxBytes !== 0 || !names.every((name) => located.has(name)))
-        return reader.readObjects(names, options);
-      return Promise.resolve(new Map(names.map((name) => [name, located.get(name) ?? null])));
-    },
-  };
+  return withReadObjects(reader, (names, options) => {
+    if (options?.maxBytes !== 0 || !names.every((name) => located.has(name)))
+      return reader.readObjects(names, options);
+    return Promise.resolve(new Map(names.map((name) => [name, located.get(name) ?? null])));
+  });
 }
 
 /** An approval (by name) carried by more than one execution. */

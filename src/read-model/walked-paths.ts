@@ -70,6 +70,30 @@ export function withWalkedPaths(reader: GitReader, index: HistoryIndex): GitRead
     }
     return low === 0 ? '' : changes.blobs[low - 1]!;
   };
+  return withReadObjects(reader, async (names, options) => {
+    const asked = new Map<string, string>(); // name → what is read for it: a blob id, or the name
+    for (const name of names) {
+      const blob = blobOf(name);
+      if (blob !== '') asked.set(name, blob ?? name);
+    }
+    // Both kinds of name are content addresses: a size, once read, holds for good (the walk
+    // gives many commits' names of one blob, asked run after run).
+    const answers = options?.maxBytes === 0 ? sizes : new Map<string, StoredObject | null>();
+    const unread = [...new Set(asked.values())].filter((request) => !answers.has(request));
+    if (unread.length > 0) {
+      for (const [request, object] of await reader.readObjects(unread, options)) answers.set(request, object);
+    }
+    const result = new Map<string, StoredObject | null>();
+    for (const name of names) {
+      const request = asked.get(name);
+      result.set(name, request === undefined ? null : (answers.get(request) ?? null));
+    }
+    return result;
+  });
+}
+
+/** `reader` with its `readObjects` replaced by `readObjects`; every other read goes to `reader`. */
+export function withReadObjects(reader: GitReader, readObjects: GitReader['readObjects']): GitReader {
   return {
     resolve: (rev) => reader.resolve(rev),
     listTree: (commit, prefixes, options) => reader.listTree(commit, prefixes, options),
@@ -77,26 +101,6 @@ export function withWalkedPaths(reader: GitReader, index: HistoryIndex): GitRead
     walkHistory: (request) => reader.walkHistory(request),
     isAncestor: (ancestor, descendant) => reader.isAncestor(ancestor, descendant),
     verifySignatures: (commits, signers) => reader.verifySignatures(commits, signers),
-    async readObjects(names, options) {
-      const asked = new Map<string, string>(); // name → what is read for it: a blob id, or the name
-      for (const name of names) {
-        const blob = blobOf(name);
-        if (blob !== '') asked.set(name, blob ?? name);
-      }
-      // Both kinds of name are content addresses: a size, once read, holds for good (the walk
-      // gives many commits' names of one blob, asked run after run).
-      const answers = options?.maxBytes === 0 ? sizes : new Map<string, StoredObject | null>();
-      const unread = [...new Set(asked.values())].filter((request) => !answers.has(request));
-      if (unread.length > 0) {
-        for (const [request, object] of await reader.readObjects(unread, options))
-          answers.set(request, object);
-      }
-      const result = new Map<string, StoredObject | null>();
-      for (const name of names) {
-        const request = asked.get(name);
-        result.set(name, request === undefined ? null : (answers.get(request) ?? null));
-      }
-      return result;
-    },
+    readObjects,
   };
 }

@@ -5,7 +5,6 @@
  * executable, turned into a symlink, a submodule or a directory, outside the walked prefix too.
  * With a merge in the history, every name goes to git.
  */
-import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GitReader } from '../../src/domain/ports.js';
@@ -13,22 +12,10 @@ import { createGitReader } from '../../src/git/index.js';
 import { advanceHistoryIndex } from '../../src/read-model/history-index.js';
 import { isChainFromRoot, withWalkedPaths } from '../../src/read-model/walked-paths.js';
 import { cleanupAllTempDirs, commitFiles, createTempRepo, git } from '../helpers/git-fixtures.js';
+import { commitFileOps, fileOp } from '../helpers/linear-history.js';
 
 const PATHS = ['manifests/a.yaml', 'manifests/sub/b.yaml', 'manifests/sub', 'other/c.yaml'];
-/** Modes of an entry in the index: a file, an executable, a symlink, a submodule (a commit id). */
-const MODES = ['100644', '100755', '120000', '160000'] as const;
 const PREFIXES = ['manifests/'];
-
-type Op = { path: string; mode: (typeof MODES)[number]; content: string } | { path: string; delete: true };
-
-const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({
-    path: fc.constantFrom(...PATHS),
-    mode: fc.constantFrom(...MODES),
-    content: fc.constantFrom('x', 'y', 'z'),
-  }),
-  fc.record({ path: fc.constantFrom(...PATHS), delete: fc.constant(true as const) }),
-);
 
 afterAll(cleanupAllTempDirs);
 
@@ -56,38 +43,14 @@ describe('withWalkedPaths', () => {
   it('answers every <commit>:<path> as git does after any linear history', { timeout: 240_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.array(fileOp(PATHS), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 5 }),
         async (history) => {
           const repo = await createTempRepo();
           const reader = createGitReader(repo.dir);
           try {
             const commits: string[] = [];
-            for (const [at, ops] of history.entries()) {
-              for (const change of ops) {
-                if ('delete' in change) {
-                  await git(repo.dir, ['update-index', '--force-remove', change.path]);
-                  continue;
-                }
-                // A file and a directory of one name cannot both be in the index: drop the other.
-                for (const path of PATHS) {
-                  if (path.startsWith(`${change.path}/`) || change.path.startsWith(`${path}/`))
-                    await git(repo.dir, ['update-index', '--force-remove', path]);
-                }
-                // A submodule entry names a commit; any id will do, git does not need the object.
-                const id =
-                  change.mode === '160000'
-                    ? `${change.content.charCodeAt(0).toString(16)}${'0'.repeat(38)}`
-                    : hashObject(repo.dir, change.content);
-                await git(repo.dir, [
-                  'update-index',
-                  '--add',
-                  '--cacheinfo',
-                  `${change.mode},${id},${change.path}`,
-                ]);
-              }
-              await git(repo.dir, ['commit', '-q', '--allow-empty', '-m', `commit ${at}`]);
-              commits.push(await git(repo.dir, ['rev-parse', 'HEAD']));
-            }
+            for (const [at, ops] of history.entries())
+              commits.push(await commitFileOps(repo.dir, ops, PATHS, `commit ${at}`));
             const { index } = await advanceHistoryIndex(reader, null, commits.at(-1)!, PREFIXES);
             expect(isChainFromRoot(index)).toBe(true);
             const walked = withWalkedPaths(reader, index);
@@ -125,9 +88,3 @@ describe('withWalkedPaths', () => {
     }
   });
 });
-
-function hashObject(dir: string, content: string): string {
-  return execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: dir, input: content })
-    .toString()
-    .trim();
-}
