@@ -216,15 +216,17 @@ async function readBaselineKeys(
   outcomes: Map<string, ParsedRecordFile>,
 ): Promise<string[]> {
   if (since === null) return [];
-  await readRecords(reader, since, { cache: cache.records });
-  const entries = await reader.listTree(since, ['records/']);
-  return entries.flatMap((entry) => {
-    const outcome = cachedOutcome(cache.records, entry.blob, entry.path);
-    if (outcome === undefined) return []; // too large or unreadable: the baseline's read reported it
-    const key = `${entry.blob}:${entry.path}`;
-    outcomes.set(key, outcome);
-    return [key];
+  const keys: string[] = [];
+  // A file too large to read has no outcome: the baseline's read reported it.
+  await readRecords(reader, since, {
+    cache: cache.records,
+    onFile: (file, outcome) => {
+      const key = `${file.blob}:${file.path}`;
+      outcomes.set(key, outcome);
+      keys.push(key);
+    },
   });
+  return keys;
 }
 
 /** The record files the walk's commits added (every blob a path ever held, with the first commit adding it). */

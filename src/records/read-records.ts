@@ -74,6 +74,8 @@ export interface ReadRecordsOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called with each file this read parses (not with cache hits), and the blob it was read from. */
   onParsed?: (blob: string, outcome: ParsedRecordFile) => void;
+  /** Called with each file that has an outcome, cached or parsed now (not one refused for its size). */
+  onFile?: (file: { path: string; blob: string }, outcome: ParsedRecordFile) => void;
 }
 
 /** Read, parse and check every file under `records/` at `commit` (one ls-tree, one blob batch). */
@@ -88,8 +90,10 @@ export async function readRecords(
   const toRead: { path: string; blob: string }[] = [];
   for (const entry of entries) {
     const cached = cachedOutcome(cache, entry.blob, entry.path);
-    if (cached) outcomes.push(cached);
-    else if (entry.size > MAX_RECORD_BYTES) {
+    if (cached) {
+      outcomes.push(cached);
+      options.onFile?.(entry, cached);
+    } else if (entry.size > MAX_RECORD_BYTES) {
       outcomes.push({
         kind: null,
         finding: finding(
@@ -129,6 +133,7 @@ export async function readRecords(
             : parseRecordFile({ path: entry.path, content }, strings);
         cache?.set(entry.blob, outcome);
         options.onParsed?.(entry.blob, outcome);
+        options.onFile?.(entry, outcome);
         outcomes.push(outcome);
         options.onProgress?.(outcomes.length, entries.length);
       }

@@ -290,6 +290,21 @@ describe('readRecords from a real repository', () => {
       expect(await readRecords(reader, commit, { cache })).toEqual(uncached);
       // Warm: each path still gets its own outcome.
       expect(await readRecords(reader, commit, { cache })).toEqual(uncached);
+      // onFile hands over each file's own outcome, parsed now (cold) or cached (warm).
+      for (const warm of [false, true]) {
+        const seen = new Map<string, string | null>();
+        await readRecords(reader, commit, {
+          ...(warm ? { cache } : {}),
+          onFile: (file, outcome) =>
+            seen.set(file.path, outcome.kind === null ? outcome.finding.file : outcome.path),
+        });
+        expect(seen).toEqual(
+          new Map([
+            [original.path, original.path],
+            [copyPath, copyPath],
+          ]),
+        );
+      }
     } finally {
       await reader.close();
     }
