@@ -7,12 +7,13 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- build: compile and pack exactly what `npm pack` ships, then install its runtime deps -------
+# --- build: bundle and pack exactly what `npm pack` ships, then install its runtime deps -------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.js ./scripts/build.js
 COPY src ./src
 COPY schemas ./schemas
 COPY manifests ./manifests

@@ -14,8 +14,7 @@ export const BUILT_CLI = join(ROOT, 'dist', 'cli', 'main.js');
 /** Build dist/ (what the CLI benches run) unless `BENCH_NO_BUILD=1`. */
 export async function buildCli(): Promise<void> {
   if (process.env.BENCH_NO_BUILD === '1') return;
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
   const [code] = (await once(child, 'close')) as [number | null];
-  if (code !== 0) throw new Error(`tsc exited ${code}`);
+  if (code !== 0) throw new Error(`the build exited ${code}`);
 }

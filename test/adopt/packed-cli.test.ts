@@ -9,11 +9,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGithubJob, runGitlabJob } from '../helpers/ci-runners.js';
 import { startFakeForge, type FakeForge } from '../helpers/fake-forge.js';
 import { createBareRemote, createTempDir, git, type TempDir } from '../helpers/git-fixtures.js';
 import { cleanEnv, installPackage, packPackage } from '../helpers/packed-package.js';
+import { LIST_RESOLVED_MODULES, resolvedModules } from '../helpers/resolved-modules.js';
 import { runProcess } from '../helpers/run-process.js';
 
 const TOKEN = 'ghs_ci0123456789abcdefghijklmnopqrstuv';
@@ -50,13 +52,30 @@ describe('the packed package', () => {
       expect.arrayContaining([
         'package/package.json',
         'package/dist/cli/main.js',
-        'package/dist/forge/plan-comment.js',
         'package/schemas/provider.schema.json',
         'package/manifests/policy.yaml',
       ]),
     );
     expect(files.some((f) => f.startsWith('package/console/'))).toBe(true);
-    expect(files.filter((f) => /^package\/(src|test)\/|\.tsbuildinfo$|\.map$/.test(f))).toEqual([]);
+    expect(files.filter((f) => /^package\/(src|test|scripts)\/|\.tsbuildinfo$|\.map$/.test(f))).toEqual([]);
+    // The CLI is one bundled module (scripts/build.js), not a tree of compiled files.
+    expect(files.filter((f) => f.startsWith('package/dist/'))).toEqual(['package/dist/cli/main.js']);
+  });
+
+  it('starts from its one bundled module: a command resolves no other file of the package or its dependencies', async () => {
+    const result = await runProcess(
+      process.execPath,
+      ['--import', LIST_RESOLVED_MODULES, bin, 'schema', 'RetryApproval'],
+      {
+        cwd: temp.dir,
+        env: cleanEnv(),
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const installed = `${pathToFileURL(join(temp.dir, 'adopter', 'node_modules')).href}/`;
+    expect(resolvedModules(result.stderr).filter((url) => url.startsWith(installed))).toEqual([
+      `${installed}cavra-gitops/dist/cli/main.js`,
+    ]);
   });
 
   it('installs into an empty project; its bin prints the version, scaffolds and validates', async () => {

@@ -7,29 +7,15 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitFiles, createTempRepo, type TempDir } from '../helpers/git-fixtures.js';
-
-/** Registers a resolve hook that prints each resolved file URL to stderr as `resolved <url>`. */
-const LIST_MODULES = `data:text/javascript,${encodeURIComponent(
-  "import { register } from 'node:module';" +
-    'register(' +
-    JSON.stringify(
-      `data:text/javascript,${encodeURIComponent(
-        "export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process._rawDebug('resolved ' + r.url); return r; }",
-      )}`,
-    ) +
-    ');',
-)}`;
+import { LIST_RESOLVED_MODULES, resolvedModules } from '../helpers/resolved-modules.js';
 
 function resolvedBy(args: string[]): string[] {
   const result = spawnSync(
     process.execPath,
-    ['--import', LIST_MODULES, '--import', 'tsx', 'src/cli/main.ts', ...args],
+    ['--import', LIST_RESOLVED_MODULES, '--import', 'tsx', 'src/cli/main.ts', ...args],
     { encoding: 'utf8', env: { ...process.env, CAVRA_GITOPS_NOW: '2026-06-28T10:00:00Z' } },
   );
-  return result.stderr
-    .split('\n')
-    .filter((line) => line.startsWith('resolved '))
-    .map((line) => line.slice('resolved '.length));
+  return resolvedModules(result.stderr);
 }
 
 const loads = (urls: string[], pkg: string): boolean =>

@@ -11,12 +11,12 @@ import { runProcess } from './run-process.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** What `npm pack` needs from the sources: package files, compiler config, what `files` ships. */
+/** What `npm pack` needs from the sources: package files, the build, what `files` ships. */
 const PACK_INPUTS = [
   'package.json',
   'package-lock.json',
   'tsconfig.json',
-  'tsconfig.build.json',
+  'scripts/build.js',
   'README.md',
   'src',
   'schemas',
