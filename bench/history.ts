@@ -181,7 +181,7 @@ async function measureNoop(stateDir: string, remote: string, now: Date): Promise
       connectorFor: () => {
         throw new Error('a no-op run must make no call');
       },
-      logger: createSilentLogger(),
+      logger: await createSilentLogger(),
       intervalMs: 1000,
       signal: new AbortController().signal,
       once: true,

@@ -229,8 +229,8 @@ async function throughput(retries: number, latencyMs: number): Promise<Record<st
       connectorFor: (provider) => createConnector(provider, connectorContext),
       // BENCH_LOG=1 shows the run's steps with timestamps, to see where the time goes.
       logger: process.env.BENCH_LOG
-        ? createLogger({ write: (t) => process.stderr.write(t), isTTY: false, level: 'info' })
-        : createSilentLogger(),
+        ? await createLogger({ write: (t) => process.stderr.write(t), isTTY: false, level: 'info' })
+        : await createSilentLogger(),
       concurrency: CONCURRENCY,
       cache: createSnapshotCache(),
     };
@@ -440,7 +440,7 @@ async function noop(manifestCount: number, recordCount: number): Promise<Record<
       connectorFor: () => {
         throw new Error('the no-op bench must make no call');
       },
-      logger: createSilentLogger(),
+      logger: await createSilentLogger(),
       intervalMs: 1000,
       signal: new AbortController().signal,
       once: true,

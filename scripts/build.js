@@ -6,8 +6,8 @@
  *
  * What stays outside the bundle is loaded at run time from the package and its dependencies, by
  * paths relative to `dist/cli/` (every such path climbs two levels, as it did from `dist/<dir>/`):
- * the schemas, the console, chart.js's files, ajv's runtime helpers (required by the compiled
- * validators), and pino (required where the first logger is made).
+ * the schemas, the console, chart.js's files and ajv's runtime helpers (required by the compiled
+ * validators).
  */
 import { build } from 'esbuild';
 

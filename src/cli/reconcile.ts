@@ -182,7 +182,7 @@ export async function createReconciler(
   const author = parseAuthor(options.author);
   const signingKey =
     options.signingKey === undefined ? undefined : await checkSigningKey(options.signingKey, context);
-  const logger = createLogger({
+  const logger = await createLogger({
     write: context.stderr,
     isTTY: context.isTTY,
     level: options.logLevel ?? 'info',

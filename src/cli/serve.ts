@@ -39,7 +39,7 @@ export async function runServe(options: ServeCommandOptions, context: CliContext
   if (options.repo !== undefined && options.remote !== undefined) {
     throw new ExitError('Pass either --repo DIR or --remote URL, not both.');
   }
-  const logger = createLogger({
+  const logger = await createLogger({
     write: context.stderr,
     isTTY: context.isTTY,
     level: options.logLevel ?? 'info',

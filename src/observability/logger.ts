@@ -3,21 +3,17 @@
  * when it is. Every message and string field passes through redaction first, so a URL or a known
  * secret value that slips into a log call still never reaches the output.
  */
-import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import type { default as PinoFunction, Logger } from 'pino';
 import { expandSecret, redactText } from '../redact.js';
 
-type Pino = typeof PinoFunction;
-let loadedPino: Pino | undefined;
-
 /**
- * pino, loaded with the first logger: `validate`, `plan` and `verify` never log through one and
- * no longer load it (~40 ms on its own; docs/decisions.md, "Start-up loads what a command uses").
- * pino is CommonJS, so it loads synchronously.
+ * pino, imported with the first logger: `validate`, `plan` and `verify` never log through one and
+ * do not load it (docs/decisions.md, "Start-up loads what a command uses"). A dynamic import is
+ * also what lets the bundle hold pino and still run it only then.
  */
-function pino(): Pino {
-  return (loadedPino ??= (createRequire(import.meta.url)('pino') as { default: Pino }).default);
+async function loadPino(): Promise<typeof PinoFunction> {
+  return (await import('pino')).default;
 }
 
 export type { Logger } from 'pino';
@@ -30,7 +26,7 @@ export interface LoggerOptions {
   secrets?: string[];
 }
 
-export function createLogger(options: LoggerOptions): Logger {
+export async function createLogger(options: LoggerOptions): Promise<Logger> {
   // URL values are also scrubbed piece by piece (path, query values, userinfo); redactText
   // matches each piece however the line writes it (JSON escapes, percent-encoding, any case).
   const secrets = [...new Set((options.secrets ?? []).flatMap(expandSecret))];
@@ -41,7 +37,7 @@ export function createLogger(options: LoggerOptions): Logger {
       done();
     },
   });
-  const create = pino();
+  const create = await loadPino();
   return create(
     {
       level: options.level ?? 'info',
@@ -70,6 +66,6 @@ function formatForHumans(line: string): string {
 }
 
 /** A logger that drops everything (library tests, machine-format commands with --quiet). */
-export function createSilentLogger(): Logger {
-  return pino()({ level: 'silent' });
+export async function createSilentLogger(): Promise<Logger> {
+  return (await loadPino())({ level: 'silent' });
 }

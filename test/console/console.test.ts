@@ -60,7 +60,7 @@ async function recordClosureInRepo(
         connectorFor: () => {
           throw new Error('no connector call is made with --no-push');
         },
-        logger: createSilentLogger(),
+        logger: await createSilentLogger(),
       });
       const recorded = result.commits.at(-1);
       if (!recorded) throw new Error('the reconciler recorded nothing');

@@ -328,7 +328,7 @@ export async function openTestReconciler(options: TestReconcilerOptions): Promis
     push: options.push ?? true,
     shard: null,
     connectorFor: (provider) => createConnector(provider, connectorContext),
-    logger: createSilentLogger(),
+    logger: await createSilentLogger(),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.maxPushAttempts ? { maxPushAttempts: options.maxPushAttempts } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),

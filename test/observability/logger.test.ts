@@ -2,14 +2,11 @@
  * The logger scrubs known secret values from every line, as written and as JSON escapes them.
  */
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 
-function capture(
-  secrets: string[],
-  isTTY = false,
-): { lines: string[]; log: ReturnType<typeof createLogger> } {
+async function capture(secrets: string[], isTTY = false): Promise<{ lines: string[]; log: Logger }> {
   const lines: string[] = [];
-  return { lines, log: createLogger({ write: (text) => lines.push(text), isTTY, secrets }) };
+  return { lines, log: await createLogger({ write: (text) => lines.push(text), isTTY, secrets }) };
 }
 
 describe('createLogger', () => {
@@ -18,8 +15,8 @@ describe('createLogger', () => {
     ['with a quote', 'tok"quoted"1234'],
     ['with a backslash', 'tok\\back\\1234'],
     ['with a newline', 'tok\nline1234'],
-  ])('never writes a secret %s, in the message or a field', (_name, secret) => {
-    const { lines, log } = capture([secret]);
+  ])('never writes a secret %s, in the message or a field', async (_name, secret) => {
+    const { lines, log } = await capture([secret]);
     log.warn({ detail: `header was ${secret}` }, `failed with ${secret}`);
     const output = lines.join('');
     expect(output).toContain('[redacted]');
@@ -31,8 +28,8 @@ describe('createLogger', () => {
     });
   });
 
-  it('the human format is redacted too', () => {
-    const { lines, log } = capture(['tok"quoted"1234'], true);
+  it('the human format is redacted too', async () => {
+    const { lines, log } = await capture(['tok"quoted"1234'], true);
     log.info('sent tok"quoted"1234');
     expect(lines.join('')).toMatch(/info +sent \[redacted\]/);
   });

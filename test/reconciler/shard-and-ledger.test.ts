@@ -125,7 +125,7 @@ describe('shards and the ledger branch', () => {
         shard: null,
         connectorFor: (provider: Parameters<typeof createConnector>[0]) =>
           createConnector(provider, connectorContext),
-        logger: createSilentLogger(),
+        logger: await createSilentLogger(),
         ...(concurrency ? { concurrency } : {}),
       };
       try {
