@@ -47,7 +47,8 @@ export async function runLoop(input: LoopOptions): Promise<RunResult | null> {
     cache: input.cache ?? createSnapshotCache(),
     checkCache: input.checkCache ?? createLedgerCheckCache(),
   };
-  const watcher = await createRefWatcher(options.watchGitDirs ?? []);
+  // A single run waits for nothing: no watcher, and no chokidar to load.
+  const watcher = options.once ? null : await createRefWatcher(options.watchGitDirs ?? []);
   let last: RunResult | null = null;
   let failures = 0;
   try {
