@@ -17,8 +17,9 @@
  *   copy of the remote, and the calls go to a receiver on 127.0.0.1 (a process of its own).
  * Baseline, in the same round and also a Node process of its own: one `git log --raw --no-renames
  * -z --no-abbrev` over the whole history read to the end, plus the tip's manifests (`ls-tree`,
- * `cat-file --batch`) parsed with `yaml`. Also measured: the CLI's start-up (`--version`) and, after the last round, the no-op
- * pass of the loop in-process on the replica's state (tips unmoved, nothing due; target < 10 ms).
+ * `cat-file --batch`) parsed with `yaml`. Also measured: the CLI's start-up (`--version`) and,
+ * after the last round, the no-op pass of the loop on the replica's state (tips unmoved, nothing
+ * due; target < 10 ms), in a replica process that has read the history (bench/noop-replica.ts).
  *
  * Printed: medians per command and size, ratios to the baseline (target ≤ 2×), growth 1,000 →
  * 10,000 (target ≤ 12×). `BENCH_HISTORY_SIZES=1000,3000` and `BENCH_ROUNDS=n` change the sizes and
@@ -30,11 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { openGitStore } from '../src/git/index.js';
-import { createSilentLogger } from '../src/observability/logger.js';
-import { runLoop } from '../src/reconciler/loop.js';
 import { BUILT_CLI, buildCli } from './build-cli.js';
-import { timeNoopPasses } from './noop-passes.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import {
   commitTime,
@@ -158,39 +155,33 @@ function baseline(clone: string, env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
-/** The loop's no-op pass on a replica's state: tips unmoved since its last run, nothing due. */
-async function measureNoop(stateDir: string, remote: string, now: Date): Promise<number[]> {
-  const store = await openGitStore({
-    remote,
-    stateDir,
-    branch: 'main',
-    replicaId: REPLICA,
-    env: gitEnv(),
-    clock: { now: () => now },
+/**
+ * The loop's no-op pass on a replica's state (tips unmoved since its last run, nothing due), in a
+ * replica process of its own that has read the history first (bench/noop-replica.ts).
+ */
+function measureNoop(
+  stateDir: string,
+  remote: string,
+  now: string,
+  env: NodeJS.ProcessEnv,
+): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const script = join(ROOT, 'bench', 'noop-replica.ts');
+    const child = spawn(process.execPath, [...process.execArgv, script, stateDir, remote, now, REPLICA], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0)
+        reject(new Error(`the no-op replica exited ${code}: ${Buffer.concat(err).toString('utf8')}`));
+      else resolve((JSON.parse(Buffer.concat(out).toString('utf8')) as { samples: number[] }).samples);
+    });
   });
-  try {
-    const options = {
-      store,
-      branch: 'main',
-      ledgerBranch: null,
-      replicaId: REPLICA,
-      clock: { now: () => now },
-      leaseMinutes: 10,
-      push: true,
-      shard: null,
-      connectorFor: () => {
-        throw new Error('a no-op run must make no call');
-      },
-      logger: await createSilentLogger(),
-      intervalMs: 1000,
-      signal: new AbortController().signal,
-      once: true,
-    };
-    await runLoop(options); // this process's first pass (reads the state the CLI left)
-    return await timeNoopPasses(options);
-  } finally {
-    await store.close();
-  }
 }
 
 async function measure(commits: number, rounds: number, receiver: Receiver): Promise<SizeResult> {
@@ -262,7 +253,7 @@ async function measure(commits: number, rounds: number, receiver: Receiver): Pro
         times.verify.push(verify.ms);
         times.reconcile.push(reconcile.ms);
       }
-      if (round === rounds) noop = await measureNoop(stateDir, remote, new Date(now));
+      if (round === rounds) noop = await measureNoop(stateDir, remote, now, env);
       await rm(dir, { recursive: true, force: true });
     }
   } finally {
