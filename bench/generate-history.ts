@@ -5,8 +5,8 @@
  *
  * Every commit is either an operator commit or, every `runEvery`-th, a reconciler commit (replica
  * trailer `bench`, author `cavra-gitops <bench>`) with the records of a run over the commits before
- * it, built with the product's own ids and hashes, so `verify` and the reconciler read them as
- * their own:
+ * it, built with the product's own ids, hashes and record format (v2, controls included), so
+ * `verify` and the reconciler read them as their own:
  *
  * - operator commit: one AuditDelivery (to `deliveryProviders`); with `approvals`, every second one
  *   a RetryApproval of the failed delivery added eleven commits earlier (recorded by an earlier
@@ -26,16 +26,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { countedDecisionId } from '../src/domain/approval-views.js';
 import { closureIdOf } from '../src/domain/closures.js';
-import { withHash } from '../src/domain/hash.js';
+import { EVIDENCE_URI_SCHEMES, evidenceUri } from '../src/domain/evidence-uris.js';
 import { planPlaybooks } from '../src/domain/playbooks.js';
 import {
   approvalDecisionId,
   approvalPlanId,
+  deliveryPlanId,
   deliveryRecordId,
   executionId,
   retryPlanId,
 } from '../src/domain/ids.js';
 import { buildRunRecord } from '../src/domain/record-builders.js';
+import { sealRecord } from '../src/domain/record-format.js';
 import type {
   ClosureRecord,
   CommitInfo,
@@ -342,7 +344,8 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
     const files: [string, string][] = [];
     const fresh = emptyRecordSet();
     const delivery = (key: DeliveryKey, attempt: number, failed: boolean, execution: string): void => {
-      const record = withHash<DeliveryRecord, 'record_hash'>(
+      const record = sealRecord<DeliveryRecord>(
+        'deliveries',
         {
           record_id: deliveryRecordId(key, attempt),
           ...key,
@@ -398,7 +401,8 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
       const id = executionId(decision, key, 2);
       delivery(key, 2, false, id);
       deliveries++;
-      const record = withHash<ExecutionRecord, 'execution_hash'>(
+      const record = sealRecord<ExecutionRecord>(
+        'executions',
         {
           execution_id: id,
           execution_status: 'delivered',
@@ -415,7 +419,12 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
           status_code: 200,
           error: '',
           selected_providers: [...selected].sort(),
-          public_evidence_refs: [deliveryRecordId(key, 2), pending.path],
+          public_evidence_refs: [
+            evidenceUri(EVIDENCE_URI_SCHEMES.connectorDelivery, deliveryRecordId(key, 2)),
+            evidenceUri(EVIDENCE_URI_SCHEMES.auditDelivery, deliveryPlanId(key)),
+            evidenceUri(EVIDENCE_URI_SCHEMES.retryApproval, decision),
+            evidenceUri(EVIDENCE_URI_SCHEMES.retryWorker, run),
+          ],
           approval: {
             name: approval.name,
             manifest: pending.path,
@@ -427,6 +436,8 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
           },
           emergency: false,
           source_revision: revision,
+          delivery_plan_id: deliveryPlanId(key),
+          delivery_metadata_id: deliveryRecordId(key, 2),
         },
         'execution_hash',
       );
@@ -446,7 +457,8 @@ export async function generateHistory(shape: HistoryShape): Promise<GeneratedHis
         sourceOf(pending.path, pending.blob, commitId, commitTime(pending.i)),
       );
       const { spec } = manifest;
-      const record = withHash<ClosureRecord, 'closure_hash'>(
+      const record = sealRecord<ClosureRecord>(
+        'closures',
         {
           closure_id: closureIdOf(manifest),
           playbook_id: spec.playbook_id,
