@@ -8,7 +8,7 @@ import { access } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import type { Metrics } from '../api/metrics.js';
-import { createConnector, createConnectorContext } from '../connectors/index.js';
+import { createConnector, createConnectorContext, loadHttpClient } from '../connectors/index.js';
 import { CONDITION_REASONS } from '../domain/conditions.js';
 import { EXIT, ExitError } from '../errors.js';
 import {
@@ -217,6 +217,7 @@ export async function createReconciler(
     push: options.push !== false,
     shard,
     connectorFor: (provider) => createConnector(provider, connectorContext),
+    prepareCalls: loadHttpClient,
     logger,
     ...(metrics ? { metrics: reconcilerMetrics(metrics) } : {}),
     intervalMs,

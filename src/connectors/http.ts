@@ -49,6 +49,23 @@ export interface SendHttpOptions {
   retryDelayOf?: (headers: Headers, nowMs: number) => number | null;
 }
 
+let httpClientLoading = false;
+
+/**
+ * Load Node's HTTP client now rather than with the first request: the global `fetch` loads its
+ * implementation (undici, ~20 ms) when it is first called. The reconciler has this done while it
+ * waits for its first claim push (ReconcilerOptions.prepareCalls). A `data:` URL makes no
+ * connection.
+ */
+export function loadHttpClient(): void {
+  if (httpClientLoading) return;
+  httpClientLoading = true;
+  fetch('data:,').then(
+    (response) => response.arrayBuffer(),
+    () => undefined,
+  );
+}
+
 /** Longest answer body read (bytes); the rest is discarded so a huge error page costs nothing. */
 const MAX_BODY_BYTES = 64 * 1024;
 /** Longest body excerpt quoted in an error. */

@@ -14,5 +14,5 @@ export {
   summarizeAuditTitle,
 } from './audit-event.js';
 export type { AuditEvent } from './audit-event.js';
-export { sendHttp, classifyStatus, parseRetryAfter } from './http.js';
+export { sendHttp, classifyStatus, loadHttpClient, parseRetryAfter } from './http.js';
 export type { HttpClassification, HttpRequestSpec, SendHttpOptions } from './http.js';

@@ -110,6 +110,12 @@ export interface ReconcilerOptions {
   concurrency?: number;
   /** Pushes tried per commit before giving up for this run (each rejection re-reads the tip). */
   maxPushAttempts?: number;
+  /**
+   * Called when a pass has calls to make, once its first claims are being pushed: the thread
+   * waits for git there anyway, so what the first call would load is loaded then (the CLI passes
+   * `loadHttpClient`).
+   */
+  prepareCalls?: () => void;
   /** Told after each call of a pass how many of its calls are done (the CLI draws a progress bar on a TTY). */
   onProgress?: (done: number, total: number) => void;
   /** Waits between rejected pushes; injected so tests never sleep. */
@@ -498,6 +504,8 @@ async function executeCalls(
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const journal = await openJournal(options.store.stateDir);
   let finished = 0;
+  // An immediate runs once the thread waits: on git, for the pipeline's first claim commit.
+  if (options.prepareCalls) setImmediate(options.prepareCalls);
   const pipeline = await runCallPipeline<PlannedCall, RecordedCall>(
     calls,
     { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
