@@ -23,8 +23,12 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 /** Record files read through the batch reader at a time. */
 const READ_CHUNK = 2000;
 
-/** One copy of each repeated value (see {@link shareRepeatedValues}). */
-export type ValueTable = Map<string, string>;
+/** One copy of each repeated value of a read (see {@link shareRepeatedValues}). */
+export interface SharedValues {
+  strings: Map<string, string>;
+  /** Controls lists by their entries' (shared) names and values. */
+  controls: Map<string, unknown[]>;
+}
 
 export interface RecordFile {
   path: string;
@@ -107,8 +111,8 @@ export async function readRecords(
     } else toRead.push(entry);
   }
   options.onProgress?.(outcomes.length, entries.length);
-  // Values many records repeat (provider, run id, revision, times) are kept once for this read.
-  const strings: ValueTable = new Map();
+  // Values many records repeat (provider, run id, revision, times, controls) are kept once for this read.
+  const shared: SharedValues = { strings: new Map(), controls: new Map() };
   // Read and parse in chunks: the whole ledger's bytes (131 MB for 100,000 v1 records) are never
   // held at once, only two chunks', dropped as soon as their files are parsed.
   await readAheadInChunks(
@@ -130,7 +134,7 @@ export async function readRecords(
                   `blob ${entry.blob} could not be read; run \`git fsck\` on the repository.`,
                 ),
               }
-            : parseRecordFile({ path: entry.path, content }, strings);
+            : parseRecordFile({ path: entry.path, content }, shared);
         cache?.set(entry.blob, outcome);
         options.onParsed?.(entry.blob, outcome);
         options.onFile?.(entry, outcome);
@@ -151,7 +155,7 @@ export function parseRecordFiles(files: readonly RecordFile[]): ReadRecordsResul
  * One file on its own: its place in the layout, JSON, shape, id = file name, hash, month.
  * Records are frozen-by-convention: cached outcomes are shared between calls, never mutate them.
  */
-export function parseRecordFile(file: RecordFile, strings?: ValueTable): ParsedRecordFile {
+export function parseRecordFile(file: RecordFile, shared?: SharedValues): ParsedRecordFile {
   const location = parseRecordPath(file.path);
   if (location === null) {
     return rejected(
@@ -236,7 +240,7 @@ export function parseRecordFile(file: RecordFile, strings?: ValueTable): ParsedR
   // keeps: the file name's is a substring that would be one more string per record.
   const ownId = record[idField];
   if (kind === 'claims') return { kind, id: ownId, path: file.path, record, warning: null };
-  if (strings) shareRepeatedValues(record, strings);
+  if (shared) shareRepeatedValues(record, shared);
   let valid: boolean;
   try {
     valid = hasValidHash(record, HASH_FIELD[kind]);
@@ -297,11 +301,14 @@ const REPEATED_FIELDS = [
 
 /**
  * Replace repeated string values of a freshly parsed record with the table's equal copy (also
- * the check ids and details of a v2 record's `controls`), and its idempotency key with its
- * delivery id when they are equal, so 100,000 records hold each such value once. Values stay
- * equal, so nothing a record says (or its hash) changes.
+ * the check ids and details of a v2 record's `controls`), its idempotency key with its delivery id
+ * when they are equal, and its `controls` list with an equal one read before (most records of a
+ * kind carry the same checks with the same details), so 100,000 records hold each such value
+ * once. Values stay equal, so nothing a record says (or its hash) changes; records are never
+ * mutated once read (see {@link parseRecordFile}), so sharing a list is safe.
  */
-function shareRepeatedValues(record: Record<string, unknown>, strings: ValueTable): void {
+function shareRepeatedValues(record: Record<string, unknown>, shared: SharedValues): void {
+  const { strings } = shared;
   const share = (value: string): string => {
     const kept = strings.get(value);
     if (kept !== undefined) return kept;
@@ -314,14 +321,30 @@ function shareRepeatedValues(record: Record<string, unknown>, strings: ValueTabl
   }
   if (typeof record.delivery_id === 'string' && record.idempotency_key === record.delivery_id)
     record.idempotency_key = record.delivery_id;
-  if (Array.isArray(record.controls)) {
-    for (const control of record.controls as unknown[]) {
-      if (control === null || typeof control !== 'object') continue;
-      const entry = control as Record<string, unknown>;
-      if (typeof entry.id === 'string') entry.id = share(entry.id);
-      if (typeof entry.detail === 'string') entry.detail = share(entry.detail);
+  if (!Array.isArray(record.controls)) return;
+  // The list's key: each entry's field names and values, length-prefixed (so two keys are equal
+  // only for equal lists), when all values are strings or booleans.
+  let key: string | null = '';
+  for (const control of record.controls as unknown[]) {
+    if (control === null || typeof control !== 'object' || Array.isArray(control)) {
+      key = null;
+      continue;
     }
+    const entry = control as Record<string, unknown>;
+    if (typeof entry.id === 'string') entry.id = share(entry.id);
+    if (typeof entry.detail === 'string') entry.detail = share(entry.detail);
+    for (const [name, value] of Object.entries(entry)) {
+      if (key === null) break;
+      if (typeof value === 'string') key += `${name.length}:${name}s${value.length}:${value}`;
+      else if (typeof value === 'boolean') key += `${name.length}:${name}b${value ? 1 : 0}`;
+      else key = null;
+    }
+    if (key !== null) key += '|';
   }
+  if (key === null) return;
+  const kept = shared.controls.get(key);
+  if (kept !== undefined) record.controls = kept;
+  else shared.controls.set(key, record.controls as unknown[]);
 }
 
 function rejected(result: Finding): ParsedRecordFile {

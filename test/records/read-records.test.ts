@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRunRecord } from '../../src/domain/record-builders.js';
-import type { RunRecord } from '../../src/domain/types.js';
+import { sealRecord } from '../../src/domain/record-format.js';
+import type { DeliveryRecord, RunRecord } from '../../src/domain/types.js';
 import { createGitReader } from '../../src/git/index.js';
 import { withHash } from '../../src/domain/hash.js';
 import { recordPath, serializeRecord } from '../../src/records/layout.js';
@@ -241,6 +242,48 @@ describe('readRecords from a real repository', () => {
       expect(result.findings.map((f) => [f.file, f.rule])).toEqual([
         [goodDeliveryFile.path, 'record.hash-mismatch'],
       ]);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('records whose controls are equal share one list (100,000 records hold each once); unequal ones do not', async () => {
+    const repo = await createTempRepo();
+    const runs = Array.from({ length: 4 }, (_, i) => run(i + 1));
+    // v2 deliveries: a failed one's redaction check says something else than a delivered one's.
+    const deliveries = [1, 2, 3].map((number) => {
+      const { record_hash: _, ...body } = attempt(number, number !== 2, '2026-06-28T09:00:00.000Z');
+      return sealRecord<DeliveryRecord>('deliveries', body, 'record_hash');
+    });
+    const files = [
+      ...runs.map(fileOf),
+      ...deliveries.map((record) => ({
+        path: recordPath('deliveries', record.record_id, record.attempted_at),
+        content: Buffer.from(serializeRecord(record)),
+      })),
+    ];
+    const commit = await commitFiles(
+      repo.dir,
+      Object.fromEntries(files.map((file) => [file.path, file.content.toString()])),
+      'runs and deliveries',
+    );
+    const reader = createGitReader(repo.dir);
+    try {
+      const result = await readRecords(reader, commit);
+      expect(result.findings).toEqual([]);
+      expect(result.records.runs).toHaveLength(4);
+      expect(result.records.deliveries).toHaveLength(3);
+      const lists = [...result.records.runs, ...result.records.deliveries].map((record) => record.controls);
+      let sharedPairs = 0;
+      for (const [i, a] of lists.entries()) {
+        for (const b of lists.slice(i + 1)) {
+          const equal = JSON.stringify(a) === JSON.stringify(b);
+          expect(a === b).toBe(equal);
+          if (equal) sharedPairs++;
+        }
+      }
+      expect(sharedPairs).toBeGreaterThan(0);
+      expect(new Set(lists).size).toBeGreaterThan(1);
     } finally {
       await reader.close();
     }
