@@ -26,7 +26,7 @@ import { createLogger, createSilentLogger } from '../src/observability/logger.js
 import { runLoop } from '../src/reconciler/loop.js';
 import { createSnapshotCache } from '../src/read-model/read-snapshot.js';
 import { reconcileOnce, type ReconcilerOptions } from '../src/reconciler/run-once.js';
-import { withHash } from '../src/domain/hash.js';
+import { sealRecord } from '../src/domain/record-format.js';
 import { recordPath, serializeRecord } from '../src/records/layout.js';
 
 const NOW = new Date('2026-06-28T12:00:00Z');
@@ -116,8 +116,10 @@ spec:
 `;
 }
 
+/** A delivery record as the reconciler writes it (the current format, controls included). */
 function deliveryRecord(deliveryId: string, provider: string, success: boolean): DeliveryRecord {
-  return withHash<DeliveryRecord, 'record_hash'>(
+  return sealRecord<DeliveryRecord>(
+    'deliveries',
     {
       record_id: `${deliveryId}.${provider}.1`,
       delivery_id: deliveryId,
