@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export const BUILT_CLI = join(ROOT, 'dist', 'cli', 'main.js');
+/** `BENCH_CLI=<path to another build's dist/cli/main.js>` times that build instead (A/B runs). */
+export const BUILT_CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
 
-/** Build dist/ (what the CLI benches run) unless `BENCH_NO_BUILD=1`. */
+/** Build dist/ (what the CLI benches run) unless `BENCH_NO_BUILD=1` or another build is timed. */
 export async function buildCli(): Promise<void> {
-  if (process.env.BENCH_NO_BUILD === '1') return;
+  if (process.env.BENCH_NO_BUILD === '1' || process.env.BENCH_CLI !== undefined) return;
   const child = spawn(process.execPath, [join(ROOT, 'scripts', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
   const [code] = (await once(child, 'close')) as [number | null];
   if (code !== 0) throw new Error(`the build exited ${code}`);

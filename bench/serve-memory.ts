@@ -15,7 +15,7 @@ import { BUILT_CLI } from './build-cli.js';
 import { fetchOnce, load, procStatusMb, type LoadResult } from './http-load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = process.env.BENCH_SERVE_CLI ?? BUILT_CLI;
+
 const FLOW = '/runtime/go-pilot/rollback-drill-notifications';
 const AUDIT = `${FLOW}/acknowledgements/audit-delivery`;
 
@@ -81,7 +81,7 @@ export async function measureServeMemory(
     process.execPath,
     [
       ...(options.nodeOptions ?? []),
-      CLI,
+      BUILT_CLI,
       'serve',
       '--repo',
       repo,
