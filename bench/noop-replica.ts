@@ -6,7 +6,7 @@
  *
  * Each pass forks `git ls-remote`, and a fork costs with the memory of the process it copies:
  * timed in the bench's own process, the passes also paid for the bench's buffers (the generated
- * history), ~16 ms at 10,000 commits against ~9 ms for the replica itself.
+ * history) rather than for what a replica holds.
  *
  * Usage: noop-replica.ts STATE_DIR REMOTE NOW (ISO-8601) REPLICA_ID; the provider's env (HOOK_URL)
  * comes from the environment, as for the CLI.
