@@ -66,11 +66,11 @@ interface CliRun {
   stdout: string;
 }
 
-/** Run the built CLI in a child process and time it from spawn to exit. */
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+/** Run `node ...args` to its exit, timed from spawn; rejects when it exits with a code not in `ok`. */
+function runNode(args: string[], env: NodeJS.ProcessEnv, what: string, ok: number[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [BUILT_CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -78,11 +78,16 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - started;
-      if (code !== 0 && code !== 1)
-        reject(new Error(`cavra-gitops ${args[0]} exited ${code}: ${Buffer.concat(err).toString('utf8')}`));
-      else resolve({ ms, code: code ?? -1, stdout: Buffer.concat(out).toString('utf8') });
+      if (code === null || !ok.includes(code))
+        reject(new Error(`${what} exited ${code}: ${Buffer.concat(err).toString('utf8')}`));
+      else resolve({ ms, code, stdout: Buffer.concat(out).toString('utf8') });
     });
   });
+}
+
+/** Run the built CLI in a child process and time it (exit 1, findings, is an answer too). */
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return runNode([BUILT_CLI, ...args], env, `cavra-gitops ${args[0]}`, [0, 1]);
 }
 
 interface SizeResult {
@@ -159,29 +164,16 @@ function baseline(clone: string, env: NodeJS.ProcessEnv): Promise<number> {
  * The loop's no-op pass on a replica's state (tips unmoved since its last run, nothing due), in a
  * replica process of its own that has read the history first (bench/noop-replica.ts).
  */
-function measureNoop(
+async function measureNoop(
   stateDir: string,
   remote: string,
   now: string,
   env: NodeJS.ProcessEnv,
 ): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const script = join(ROOT, 'bench', 'noop-replica.ts');
-    const child = spawn(process.execPath, [...process.execArgv, script, stateDir, remote, now, REPLICA], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0)
-        reject(new Error(`the no-op replica exited ${code}: ${Buffer.concat(err).toString('utf8')}`));
-      else resolve((JSON.parse(Buffer.concat(out).toString('utf8')) as { samples: number[] }).samples);
-    });
-  });
+  const script = join(ROOT, 'bench', 'noop-replica.ts');
+  const args = [...process.execArgv, script, stateDir, remote, now, REPLICA];
+  const run = await runNode(args, env, 'the no-op replica', [0]);
+  return (JSON.parse(run.stdout) as { samples: number[] }).samples;
 }
 
 async function measure(commits: number, rounds: number, receiver: Receiver): Promise<SizeResult> {
