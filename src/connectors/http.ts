@@ -60,10 +60,10 @@ let httpClientLoading = false;
 export function loadHttpClient(): void {
   if (httpClientLoading) return;
   httpClientLoading = true;
-  fetch('data:,').then(
-    (response) => response.arrayBuffer(),
-    () => undefined,
-  );
+  // Nothing waits for it: any rejection, of the fetch or of reading its body, is dropped here.
+  fetch('data:,')
+    .then((response) => response.arrayBuffer())
+    .catch(() => undefined);
 }
 
 /** Longest answer body read (bytes); the rest is discarded so a huge error page costs nothing. */

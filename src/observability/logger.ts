@@ -65,7 +65,7 @@ function formatForHumans(line: string): string {
   }
 }
 
-/** A logger that drops everything (library tests, machine-format commands with --quiet). */
+/** A logger that drops everything (tests and benches). */
 export async function createSilentLogger(): Promise<Logger> {
   return (await loadPino())({ level: 'silent' });
 }
