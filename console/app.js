@@ -12,8 +12,8 @@ const PLAN_URL = `${AUDIT}/retry-plan`;
 const EXECUTION_TRENDS_URL = `${AUDIT}/retry-execution-trends`;
 const ROUTES_URL = `${AUDIT}/routes`;
 const SUPPRESSIONS_URL = `${AUDIT}/suppressions`;
-/** Routes fetched per revision (the API's page limit); counts always cover every route. */
-const ROUTES_LIMIT = 500;
+/** Routes and retry-plan keys fetched per revision (the API's page limit); counts cover every one. */
+const PAGE_LIMIT = 500;
 const STATUS_URL = '/status';
 const POLL_MS = 3000;
 const HIDDEN_POLL_MS = 30000;
@@ -460,26 +460,19 @@ function describeNextStep(step, index) {
 }
 
 function renderPlan(plan) {
+  // The API pages the plan in the order to work through it (keys waiting for a person first,
+  // then those executing on the next run); its counts cover every key.
   const decisions = asArray(plan && plan.decisions);
   const note = byId('plan-note');
   if (plan && typeof plan.evaluated_at === 'string') {
-    const executing = decisions.filter((d) => d.execute === true).length;
-    const waiting = decisions.filter((d) => d.next_step && d.next_step.action === 'commit').length;
-    note.textContent = `Evaluated at ${formatTime(plan.evaluated_at)}: ${decisions.length} key${decisions.length === 1 ? '' : 's'}, ${executing} executing on the next run, ${waiting} waiting for a manifest.`;
+    const total = typeof plan.decision_count === 'number' ? plan.decision_count : decisions.length;
+    const shown = decisions.length < total ? ` The first ${decisions.length} are shown.` : '';
+    note.textContent = `Evaluated at ${formatTime(plan.evaluated_at)}: ${total} key${total === 1 ? '' : 's'}, ${plan.execute_count ?? 0} executing on the next run, ${plan.waiting_count ?? 0} waiting for a manifest.${shown}`;
   }
-  // Keys waiting for a person first, then by delivery and provider (code-unit order, stable).
-  const rank = (d) => (d.next_step && d.next_step.action === 'commit' ? 0 : d.execute === true ? 1 : 2);
   const keyOf = (d) => (d.key && typeof d.key === 'object' ? d.key : {});
-  const sorted = [...decisions].sort((a, b) => {
-    const byRank = rank(a) - rank(b);
-    if (byRank !== 0) return byRank;
-    const ka = `${keyOf(a).delivery_id}\u0000${keyOf(a).provider}`;
-    const kb = `${keyOf(b).delivery_id}\u0000${keyOf(b).provider}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
   fillTable(
     'plan-table',
-    sorted.map((decision, index) => {
+    decisions.map((decision, index) => {
       const key = keyOf(decision);
       const row = [
         cell(null, {
@@ -500,7 +493,7 @@ function renderPlan(plan) {
     plan ? 'No keys: no AuditDelivery selects a provider yet.' : 'The retry plan is not available.',
     6,
   );
-  byId('plan-table').dataset.reasons = sorted.map((d) => d.reason).join(' ');
+  byId('plan-table').dataset.reasons = decisions.map((d) => d.reason).join(' ');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -907,7 +900,9 @@ function atQuery() {
 /** The plan, or the reason it is not available (a server without a planner answers 503). */
 async function fetchPlan() {
   try {
-    return { plan: (await fetchJson(`${PLAN_URL}${atQuery()}`, null)).body };
+    const params = new URLSearchParams({ limit: String(PAGE_LIMIT) });
+    if (state.recordsRevision) params.set('at', state.recordsRevision);
+    return { plan: (await fetchJson(`${PLAN_URL}?${params}`, null)).body };
   } catch (error) {
     return { error };
   }
@@ -931,7 +926,7 @@ function applySuppressions(result) {
 }
 
 function routesUrl() {
-  const params = new URLSearchParams({ limit: String(ROUTES_LIMIT) });
+  const params = new URLSearchParams({ limit: String(PAGE_LIMIT) });
   if (state.recordsRevision) params.set('at', state.recordsRevision);
   return `${ROUTES_URL}?${params}`;
 }

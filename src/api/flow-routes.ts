@@ -11,6 +11,7 @@ import {
   type HistoryFilters,
 } from '../domain/history.js';
 import { computeRetryRecoveryReport, parseRecoverySloMinutes } from '../domain/report.js';
+import { compareStrings } from '../domain/recovery-state.js';
 import type {
   ClosureRecord,
   ExecutionRecord,
@@ -22,7 +23,7 @@ import { EXECUTION_STATUSES } from '../domain/types.js';
 import { computeDeliveredRoutes } from './delivered-routes.js';
 import { computeExecutionTrends } from './execution-trends.js';
 import { HttpError } from './http-error.js';
-import { planNextStep } from './next-step.js';
+import { nextStepAction, planNextStep, type NextStepAction, type NextStepContext } from './next-step.js';
 import { readEnumParam, readIntegerParam, readTextParam, type QueryParams } from './query.js';
 import type { RetryDecisionView, RetryPlanner } from './retry-planner.js';
 import type { RunObserver } from './run-observer.js';
@@ -203,6 +204,34 @@ function countBy(items: readonly Readonly<Record<string, unknown>>[], field: str
 }
 
 /**
+ * The plan's decisions in the order an operator works through them: keys waiting for a person (a
+ * manifest to commit) first, then those the next run executes, then the rest; by delivery id and
+ * provider within each (code-unit order).
+ */
+function forOperators(
+  decisions: readonly RetryDecisionView[],
+  context: NextStepContext,
+): { decision: RetryDecisionView; action: NextStepAction }[] {
+  const rankOf = (action: NextStepAction, decision: RetryDecisionView): number =>
+    action === 'commit' ? 0 : decision.execute === true ? 1 : 2;
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  const keyText = (decision: RetryDecisionView): string => {
+    const key = (typeof decision.key === 'object' && decision.key !== null ? decision.key : {}) as Record<
+      string,
+      unknown
+    >;
+    return `${text(key.delivery_id)}\u0000${text(key.provider)}`;
+  };
+  return decisions
+    .map((decision) => {
+      const action = nextStepAction(decision, context);
+      return { decision, action, rank: rankOf(action, decision), key: keyText(decision) };
+    })
+    .sort((a, b) => a.rank - b.rank || compareStrings(a.key, b.key))
+    .map(({ decision, action }) => ({ decision, action }));
+}
+
+/**
  * The planner's decisions for a view at `now`, shared by `retry-plan` and `suppressions` (one plan
  * per view and second however many routes read it). A failed plan is not kept: it is retried.
  */
@@ -291,27 +320,32 @@ export function createFlowRoutes(options: FlowRouteOptions): FlowRoute[] {
     route({
       name: 'retry-plan',
       path: `${AUDIT_DELIVERY}/retry-plan`,
-      params: [],
+      params: ['limit', 'offset'],
       // Retry delays end at second precision, so the plan is evaluated per second.
       timeResolutionMs: 1_000,
-      parse: () => ({}),
-      async compute({ view, now }) {
+      parse: (query) => readPage(query),
+      async compute({ view, args, now }) {
         const evaluatedAt = now ?? new Date(0);
         const planned = await plannedDecisions(view, options.planRetries, evaluatedAt);
         const context = { manifests: view.snapshot.manifests.manifests };
-        const decisions: RetryDecisionView[] = planned.map((decision) => ({
-          ...decision,
-          next_step: planNextStep(decision, context),
-        }));
+        const ordered = forOperators(planned, context);
+        // Only the page's next steps are drafted (a manifest each, for keys waiting on a person).
+        const decisions: RetryDecisionView[] = ordered
+          .slice(args.offset, args.offset + args.limit)
+          .map(({ decision }) => ({ ...decision, next_step: planNextStep(decision, context) }));
         return {
           schema_version: LIST_SCHEMA_VERSION,
           revision: view.revision,
           evaluated_at: evaluatedAt.toISOString(),
-          decision_count: decisions.length,
-          execute_count: decisions.filter((decision) => decision.execute === true).length,
-          action_counts: countBy(decisions, 'action'),
-          reason_counts: countBy(decisions, 'reason'),
+          decision_count: planned.length,
+          execute_count: planned.filter((decision) => decision.execute === true).length,
+          waiting_count: ordered.filter((entry) => entry.action === 'commit').length,
+          action_counts: countBy(planned, 'action'),
+          reason_counts: countBy(planned, 'reason'),
           decisions,
+          total: planned.length,
+          limit: args.limit,
+          offset: args.offset,
         };
       },
     }),

@@ -117,76 +117,103 @@ function toYaml(comments: string[], manifest: object): string {
   return `${comments.flatMap(commentLines).join('\n')}\n${stringify(manifest, { lineWidth: 0 })}`;
 }
 
-function acknowledgementStep(facts: DecisionFacts, context: NextStepContext, summary: string): NextStep {
-  const taken = new Set(context.manifests.acknowledgements.map((manifest) => manifest.name));
-  const name = chooseFreeName(`ack-${facts.deliveryId}-${facts.provider}`, taken);
-  const manifest = toYaml(
-    [
-      `Acknowledges the failed delivery of ${facts.deliveryId} to ${facts.provider}, so a retry may be approved.`,
-      `Replace acknowledged_by with your email or forge login, then commit this file through a pull request.`,
-    ],
-    {
-      apiVersion: 'cavra.dev/v1',
-      kind: 'RetryAcknowledgement',
-      metadata: { name },
-      spec: {
-        delivery: facts.deliveryId,
-        provider: facts.provider,
-        state: 'accepted',
-        acknowledged_by: PERSON_PLACEHOLDER,
-      },
-    },
-  );
-  return {
-    action: 'commit',
-    summary,
-    kind: 'RetryAcknowledgement',
-    path: `manifests/retries/${name}.yaml`,
-    manifest,
-  };
+/** A step that commits a manifest, before its free name and YAML are chosen (see {@link renderStep}). */
+interface ManifestDraft {
+  kind: 'RetryAcknowledgement' | 'RetryApproval';
+  maxRetryAttempts?: number;
+  comment?: string;
 }
 
-function approvalStep(
-  facts: DecisionFacts,
-  context: NextStepContext,
+/** What the reason of a decision calls for: the action and its sentence, and the manifest to draft. */
+interface StepDraft {
+  action: NextStepAction;
+  summary: string;
+  manifest: ManifestDraft | null;
+}
+
+function plain(action: NextStepAction, summary: string): StepDraft {
+  return { action, summary, manifest: null };
+}
+
+function commitAcknowledgement(summary: string): StepDraft {
+  return { action: 'commit', summary, manifest: { kind: 'RetryAcknowledgement' } };
+}
+
+function commitApproval(
   summary: string,
   extra: { maxRetryAttempts?: number; comment?: string } = {},
-): NextStep {
-  const taken = new Set(context.manifests.approvals.map((manifest) => manifest.name));
-  const name = chooseFreeName(`approve-${facts.deliveryId}-${facts.provider}`, taken);
+): StepDraft {
+  return { action: 'commit', summary, manifest: { kind: 'RetryApproval', ...extra } };
+}
+
+/** The names each kind's manifests take at a revision, built once per manifest set. */
+const takenNames = new WeakMap<ManifestSet, { acknowledgements: Set<string>; approvals: Set<string> }>();
+
+function namesTaken(manifests: ManifestSet): { acknowledgements: Set<string>; approvals: Set<string> } {
+  let names = takenNames.get(manifests);
+  if (names === undefined) {
+    names = {
+      acknowledgements: new Set(manifests.acknowledgements.map((manifest) => manifest.name)),
+      approvals: new Set(manifests.approvals.map((manifest) => manifest.name)),
+    };
+    takenNames.set(manifests, names);
+  }
+  return names;
+}
+
+/** The draft as a step: a manifest with a free name, as YAML with comments saying what to edit. */
+function renderStep(facts: DecisionFacts, draft: StepDraft, context: NextStepContext): NextStep {
+  const { action, summary, manifest } = draft;
+  if (manifest === null) return { action, summary, kind: null, path: null, manifest: null };
+  const taken = namesTaken(context.manifests);
+  if (manifest.kind === 'RetryAcknowledgement') {
+    const name = chooseFreeName(`ack-${facts.deliveryId}-${facts.provider}`, taken.acknowledgements);
+    const yaml = toYaml(
+      [
+        `Acknowledges the failed delivery of ${facts.deliveryId} to ${facts.provider}, so a retry may be approved.`,
+        `Replace acknowledged_by with your email or forge login, then commit this file through a pull request.`,
+      ],
+      {
+        apiVersion: 'cavra.dev/v1',
+        kind: 'RetryAcknowledgement',
+        metadata: { name },
+        spec: {
+          delivery: facts.deliveryId,
+          provider: facts.provider,
+          state: 'accepted',
+          acknowledged_by: PERSON_PLACEHOLDER,
+        },
+      },
+    );
+    return { action, summary, kind: manifest.kind, path: `manifests/retries/${name}.yaml`, manifest: yaml };
+  }
+  const name = chooseFreeName(`approve-${facts.deliveryId}-${facts.provider}`, taken.approvals);
   const spec: Record<string, unknown> = {
     delivery: facts.deliveryId,
     provider: facts.provider,
     state: 'approved',
     decided_by: PERSON_PLACEHOLDER,
   };
-  if (extra.maxRetryAttempts !== undefined)
-    spec.retry_policy = { max_retry_attempts: extra.maxRetryAttempts };
+  if (manifest.maxRetryAttempts !== undefined)
+    spec.retry_policy = { max_retry_attempts: manifest.maxRetryAttempts };
   const comments = [
     `Approves one retry of ${facts.deliveryId} to ${facts.provider}; merging this file is the approval.`,
     `Replace decided_by with your email or forge login, then commit this file through a pull request.`,
   ];
-  if (extra.comment !== undefined) comments.push(extra.comment);
-  return {
-    action: 'commit',
-    summary,
+  if (manifest.comment !== undefined) comments.push(manifest.comment);
+  const yaml = toYaml(comments, {
+    apiVersion: 'cavra.dev/v1',
     kind: 'RetryApproval',
-    path: `manifests/retries/${name}.yaml`,
-    manifest: toYaml(comments, {
-      apiVersion: 'cavra.dev/v1',
-      kind: 'RetryApproval',
-      metadata: { name },
-      spec,
-    }),
-  };
-}
-
-function plain(action: NextStepAction, summary: string): NextStep {
-  return { action, summary, kind: null, path: null, manifest: null };
+    metadata: { name },
+    spec,
+  });
+  return { action, summary, kind: manifest.kind, path: `manifests/retries/${name}.yaml`, manifest: yaml };
 }
 
 /** Attempts an approval may allow at most (the schema's bound of `max_retry_attempts`). */
 const MAX_RETRY_ATTEMPTS = 100;
+
+const NO_KEY = plain('none', 'The planner gave no key for this decision; see `cavra-gitops plan`.');
 
 /** The next step of one decision of the retry plan. */
 export function planNextStep(
@@ -194,8 +221,21 @@ export function planNextStep(
   context: NextStepContext,
 ): NextStep {
   const facts = readFacts(decision);
-  if (facts === null)
-    return plain('none', 'The planner gave no key for this decision; see `cavra-gitops plan`.');
+  if (facts === null) return { ...NO_KEY, kind: null, path: null, manifest: null };
+  return renderStep(facts, draftStep(facts, context), context);
+}
+
+/** The action of a decision's next step, without drafting its manifest (to order a plan by it). */
+export function nextStepAction(
+  decision: Readonly<Record<string, unknown>>,
+  context: NextStepContext,
+): NextStepAction {
+  const facts = readFacts(decision);
+  return facts === null ? NO_KEY.action : draftStep(facts, context).action;
+}
+
+/** What a decision's reason calls for (the one place that maps reasons to steps). */
+function draftStep(facts: DecisionFacts, context: NextStepContext): StepDraft {
   const { approval, acknowledgement } = facts;
   const policy = context.manifests.policy?.spec;
   switch (facts.reason) {
@@ -241,26 +281,20 @@ export function planNextStep(
       const next = facts.retryCount + 1;
       if (next > MAX_RETRY_ATTEMPTS)
         return plain('none', `All ${facts.retryCount} attempts are used, the most an approval may allow.`);
-      return approvalStep(
-        facts,
-        context,
+      return commitApproval(
         `All ${facts.retryCount} attempts are used: to allow one more, commit a RetryApproval with retry_policy.max_retry_attempts ${next}.`,
         { maxRetryAttempts: next },
       );
     }
     case 'wait_for_retry_ack':
-      return acknowledgementStep(
-        facts,
-        context,
+      return commitAcknowledgement(
         acknowledgement === null
           ? 'The policy requires an acknowledgement before a retry: commit a RetryAcknowledgement.'
           : `Acknowledgement ${acknowledgement.name} is ${acknowledgement.state}: commit a newer RetryAcknowledgement in state accepted to allow a retry.`,
       );
     case 'request_approval':
     case 'approval_consumed':
-      return approvalStep(
-        facts,
-        context,
+      return commitApproval(
         approval === null
           ? 'Nothing approves a retry yet: commit a RetryApproval (merging it is the approval).'
           : `Approval ${approval.name} was used by an execution: a further retry needs a RetryApproval with a new name.`,
@@ -268,37 +302,27 @@ export function planNextStep(
     case 'approval_denied':
     case 'approval_deferred':
     case 'approval_expired':
-      return approvalStep(
-        facts,
-        context,
+      return commitApproval(
         `Approval ${approval?.name ?? '(unnamed)'} is ${facts.reason.slice('approval_'.length)}: to retry after all, commit a newer RetryApproval in state approved.`,
       );
     case 'approver_not_allowed': {
       const approvers = policy?.approvers ?? [];
-      return approvalStep(
-        facts,
-        context,
+      return commitApproval(
         `${approval?.decided_by || 'The approver'} is not among the policy’s approvers: commit a RetryApproval decided by one of them.`,
         approvers.length === 0 ? {} : { comment: `decided_by must be one of: ${approvers.join(', ')}.` },
       );
     }
     case 'signature_required':
     case 'signer_not_trusted':
-      return approvalStep(
-        facts,
-        context,
+      return commitApproval(
         'The policy requires signed approvals: commit a RetryApproval in a commit signed (git commit -S) by the key the allowed-signers file maps to its decided_by.',
       );
     case 'quorum_not_met':
-      return approvalStep(
-        facts,
-        context,
+      return commitApproval(
         'More approvals are required: commit another RetryApproval, decided by someone who has not approved yet.',
       );
     case 'separation_of_duties':
-      return approvalStep(
-        facts,
-        context,
+      return commitApproval(
         'The approver must not be who acknowledged: commit a RetryApproval decided by someone else.',
       );
     case 'change_freeze':

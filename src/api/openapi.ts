@@ -231,9 +231,21 @@ const schemas: Record<string, Schema> = {
     evaluated_at: time,
     decision_count: int,
     execute_count: int,
+    waiting_count: {
+      ...int,
+      description: 'Keys whose next step is a manifest for a person to commit (next_step.action commit).',
+    },
     action_counts: counts,
     reason_counts: counts,
-    decisions: { type: 'array', items: ref('RetryDecision') },
+    decisions: {
+      type: 'array',
+      items: ref('RetryDecision'),
+      description:
+        'This page of the decisions, waiting for a person first, then executing on the next run, then the rest; by delivery id and provider within each. The counts cover every key.',
+    },
+    total: int,
+    limit: { type: 'integer', minimum: 1 },
+    offset: int,
   }),
   ExecutionRecord: open({
     execution_id: { type: 'string', pattern: '^gordackretryexec-' },
@@ -593,9 +605,9 @@ const operations: Operation[] = [
     path: `${AUDIT_DELIVERY}/retry-plan`,
     operationId: 'retryPlan',
     summary:
-      'Current retry decision and approval state per key, with reasons and the next step (a ready-to-paste manifest when a person must act).',
+      'Current retry decision and approval state per key, with reasons and the next step (a ready-to-paste manifest when a person must act), paged: keys waiting for a person first.',
     schema: 'RetryPlan',
-    params: [],
+    params: ['limit', 'offset'],
     unavailable: true,
   },
   {
