@@ -274,13 +274,16 @@ export function parseRecordFile(file: RecordFile, shared?: SharedValues): Parsed
 }
 
 /**
- * Top-level fields whose values many records share: the provider, the run and revision that wrote
- * them, batch times, the writer. JSON.parse gives each record its own copy of every string.
+ * Top-level fields whose values many records share: the provider, the delivery and audit a record
+ * is of (one per provider and attempt), the run and revision that wrote them, batch times, the
+ * writer. JSON.parse gives each record its own copy of every string.
  */
 const REPEATED_FIELDS = [
   'schema',
   'product',
   'provider',
+  'delivery_id',
+  'audit_id',
   'error',
   'attempted_at',
   'completed_at',
