@@ -188,7 +188,10 @@ export function summarizeYamlFile(
       chunks.set(key, summary);
     }
     if (summary.failed) return { documents: null, whole: null };
-    for (const document of summary.documents) documents.push({ ...document, index: index + document.index });
+    for (const document of summary.documents) {
+      const { kind, name, identity, value } = document;
+      documents.push({ index: index + document.index, kind, name, identity, value });
+    }
     index += summary.count;
   }
   // The whole file's limit on documents (a file over it is a finding, so it has no identities).
