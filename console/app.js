@@ -45,6 +45,8 @@ const state = {
   planReport: null,
   /** `seq` counts page changes, so a poll that fetched an older page does not undo a newer one. */
   history: { offset: 0, limit: 25, total: 0, seq: 0 },
+  /** The retry plan's page (the API's largest), in the same way. */
+  plan: { offset: 0, seq: 0 },
   charts: { closure: null, execution: null },
   /** The routes of the shown revision and how the table sorts them (column, 1 or -1). */
   routes: { items: [], sort: 'owner', direction: 1 },
@@ -464,11 +466,11 @@ function renderPlan(plan) {
   // then those executing on the next run); its counts cover every key.
   const decisions = asArray(plan && plan.decisions);
   const note = byId('plan-note');
+  const total = plan && typeof plan.decision_count === 'number' ? plan.decision_count : decisions.length;
   if (plan && typeof plan.evaluated_at === 'string') {
-    const total = typeof plan.decision_count === 'number' ? plan.decision_count : decisions.length;
-    const shown = decisions.length < total ? ` The first ${decisions.length} are shown.` : '';
-    note.textContent = `Evaluated at ${formatTime(plan.evaluated_at)}: ${total} key${total === 1 ? '' : 's'}, ${plan.execute_count ?? 0} executing on the next run, ${plan.waiting_count ?? 0} waiting for a manifest.${shown}`;
+    note.textContent = `Evaluated at ${formatTime(plan.evaluated_at)}: ${total} key${total === 1 ? '' : 's'}, ${plan.execute_count ?? 0} executing on the next run, ${plan.waiting_count ?? 0} waiting for a manifest.`;
   }
+  renderPlanPager(decisions.length, total);
   const keyOf = (d) => (d.key && typeof d.key === 'object' ? d.key : {});
   fillTable(
     'plan-table',
@@ -897,12 +899,40 @@ function atQuery() {
   return state.recordsRevision ? `?at=${encodeURIComponent(state.recordsRevision)}` : '';
 }
 
+/** Which keys of the plan the table shows; the pager only when there is more than one page. */
+function renderPlanPager(shown, total) {
+  const first = shown === 0 ? 0 : state.plan.offset + 1;
+  const last = state.plan.offset + shown;
+  byId('plan-pager').hidden = total <= PAGE_LIMIT && state.plan.offset === 0;
+  byId('plan-range').textContent = total === 0 ? 'No keys' : `Keys ${first}–${last} of ${total}`;
+  const prev = byId('plan-prev');
+  const next = byId('plan-next');
+  const focused = document.activeElement;
+  prev.disabled = state.plan.offset === 0;
+  next.disabled = last >= total;
+  if (focused === next && next.disabled && !prev.disabled) prev.focus();
+  if (focused === prev && prev.disabled && !next.disabled) next.focus();
+}
+
+async function pagePlan(offset) {
+  state.plan.offset = Math.max(0, offset);
+  const seq = ++state.plan.seq;
+  const result = await fetchPlan();
+  if (seq === state.plan.seq) applyPlan(result);
+}
+
 /** The plan, or the reason it is not available (a server without a planner answers 503). */
 async function fetchPlan() {
   try {
-    const params = new URLSearchParams({ limit: String(PAGE_LIMIT) });
+    const params = new URLSearchParams({ limit: String(PAGE_LIMIT), offset: String(state.plan.offset) });
     if (state.recordsRevision) params.set('at', state.recordsRevision);
-    return { plan: (await fetchJson(`${PLAN_URL}?${params}`, null)).body };
+    const plan = (await fetchJson(`${PLAN_URL}?${params}`, null)).body;
+    // Fewer keys than the page's offset now (the revision moved on): show the last page.
+    if (plan.total > 0 && state.plan.offset >= plan.total) {
+      state.plan.offset = Math.floor((plan.total - 1) / PAGE_LIMIT) * PAGE_LIMIT;
+      return fetchPlan();
+    }
+    return { plan };
   } catch (error) {
     return { error };
   }
@@ -959,6 +989,7 @@ async function poll() {
     const planDue = recordsChanged || reportId !== state.planReport;
     state.recordsRevision = recordsRevision;
     const historySeq = state.history.seq;
+    const planSeq = state.plan.seq;
     // Everything of one revision is fetched together and shown together.
     const [history, trends, plan, status, routes, suppressions] = await Promise.all([
       recordsChanged ? fetchHistoryPage() : null,
@@ -974,7 +1005,7 @@ async function poll() {
     }
     if (history && historySeq === state.history.seq) renderHistory(history);
     if (trends) renderExecutionTrends(trends.body);
-    if (plan) {
+    if (plan && planSeq === state.plan.seq) {
       applyPlan(plan);
       state.planReport = reportId;
     }
@@ -1012,6 +1043,8 @@ byId('refresh').addEventListener('click', () => {
   clearTimeout(state.timer);
   void poll();
 });
+byId('plan-prev').addEventListener('click', () => void pagePlan(state.plan.offset - PAGE_LIMIT));
+byId('plan-next').addEventListener('click', () => void pagePlan(state.plan.offset + PAGE_LIMIT));
 byId('history-prev').addEventListener(
   'click',
   () => void pageHistory(state.history.offset - state.history.limit),
