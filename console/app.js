@@ -812,14 +812,20 @@ function renderHistory(page) {
   );
   const total = typeof page.total === 'number' ? page.total : items.length;
   state.history.total = total;
-  const first = items.length === 0 ? 0 : state.history.offset + 1;
-  const last = state.history.offset + items.length;
-  byId('history-range').textContent = total === 0 ? 'No records' : `Records ${first}–${last} of ${total}`;
-  const prev = byId('history-prev');
-  const next = byId('history-next');
+  renderPager('history', 'Records', state.history.offset, items.length, total);
+}
+
+/** A pager's range (`<noun> first–last of total`) and its `<name>-prev`/`<name>-next` buttons. */
+function renderPager(name, noun, offset, shown, total) {
+  const first = shown === 0 ? 0 : offset + 1;
+  const last = offset + shown;
+  byId(`${name}-range`).textContent =
+    total === 0 ? `No ${noun.toLowerCase()}` : `${noun} ${first}–${last} of ${total}`;
+  const prev = byId(`${name}-prev`);
+  const next = byId(`${name}-next`);
   // A button that gets disabled while focused would drop the focus to the page: hand it over.
   const focused = document.activeElement;
-  prev.disabled = state.history.offset === 0;
+  prev.disabled = offset === 0;
   next.disabled = last >= total;
   if (focused === next && next.disabled && !prev.disabled) prev.focus();
   if (focused === prev && prev.disabled && !next.disabled) next.focus();
@@ -901,17 +907,8 @@ function atQuery() {
 
 /** Which keys of the plan the table shows; the pager only when there is more than one page. */
 function renderPlanPager(shown, total) {
-  const first = shown === 0 ? 0 : state.plan.offset + 1;
-  const last = state.plan.offset + shown;
   byId('plan-pager').hidden = total <= PAGE_LIMIT && state.plan.offset === 0;
-  byId('plan-range').textContent = total === 0 ? 'No keys' : `Keys ${first}–${last} of ${total}`;
-  const prev = byId('plan-prev');
-  const next = byId('plan-next');
-  const focused = document.activeElement;
-  prev.disabled = state.plan.offset === 0;
-  next.disabled = last >= total;
-  if (focused === next && next.disabled && !prev.disabled) prev.focus();
-  if (focused === prev && prev.disabled && !next.disabled) next.focus();
+  renderPager('plan', 'Keys', state.plan.offset, shown, total);
 }
 
 async function pagePlan(offset) {
