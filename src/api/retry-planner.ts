@@ -4,7 +4,7 @@
  * pass a fixed plan.
  */
 import type { GitReader } from '../domain/ports.js';
-import { DEFAULT_LEASE_MINUTES, planReconcile } from '../plan/plan-reconcile.js';
+import { DEFAULT_LEASE_MINUTES, planRetryDecisions } from '../plan/plan-reconcile.js';
 import { readPlanFacts } from '../read-model/read-plan-facts.js';
 import type { Snapshot } from '../read-model/read-snapshot.js';
 
@@ -17,16 +17,11 @@ export type RetryPlanner = (
   now: Date,
 ) => Promise<{ decisions: readonly RetryDecisionView[] }>;
 
-/** The planner of `plan`/`reconcile`: the same facts, the same pure plan. */
+/** The planner of `plan`/`reconcile`: the same facts, the same decisions (planRetryDecisions). */
 export function createRetryPlanner(reader: GitReader): RetryPlanner {
   return async (snapshot, now) => {
     const facts = await readPlanFacts(reader, snapshot);
-    const plan = planReconcile(facts, now, {
-      leaseMinutes: DEFAULT_LEASE_MINUTES,
-      replicaId: 'api',
-      shard: null,
-      push: true,
-    });
-    return { decisions: plan.retry.decisions as unknown as readonly RetryDecisionView[] };
+    const plan = planRetryDecisions(facts, now, DEFAULT_LEASE_MINUTES);
+    return { decisions: plan.decisions as unknown as readonly RetryDecisionView[] };
   };
 }

@@ -87,6 +87,31 @@ export interface ReconcilePlan<R extends RetryWork = RetryWorkPlan> {
   wouldRecord: WouldRecord;
 }
 
+/** What the retry work of a plan is decided from. */
+function retryInputOf(facts: PlanFacts, now: Date, leaseMinutes: number): RetryWorkInput {
+  const { snapshot } = facts;
+  const { manifests } = snapshot.manifests;
+  return {
+    revision: snapshot.revision,
+    manifests,
+    policy: manifests.policy?.spec ?? DEFAULT_POLICY_SPEC,
+    gateFacts: facts.gate,
+    records: snapshot.records,
+    now,
+    leaseMinutes,
+    notReady: new Set(facts.notReady.map((p) => p.provider)),
+  };
+}
+
+/**
+ * The retry work a reconcile at `now` would plan, alone: the decision per key of
+ * {@link planReconcile}'s plan, without the calls, closures and ledger commit around it (the API's
+ * retry plan shows only the decisions).
+ */
+export function planRetryDecisions(facts: PlanFacts, now: Date, leaseMinutes: number): RetryWorkPlan {
+  return planRetryWork(retryInputOf(facts, now, leaseMinutes));
+}
+
 /** Plan a reconcile: pure, no git, clock, fs or network. */
 export function planReconcile(
   facts: PlanFacts,
@@ -97,17 +122,8 @@ export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions)
 export function planReconcile(facts: PlanFacts, now: Date, options: PlanOptions): ReconcilePlan<RetryWork> {
   const { snapshot } = facts;
   const { manifests } = snapshot.manifests;
-  const policy = manifests.policy?.spec ?? DEFAULT_POLICY_SPEC;
-  const retryInput: RetryWorkInput = {
-    revision: snapshot.revision,
-    manifests,
-    policy,
-    gateFacts: facts.gate,
-    records: snapshot.records,
-    now,
-    leaseMinutes: options.leaseMinutes,
-    notReady: new Set(facts.notReady.map((p) => p.provider)),
-  };
+  const retryInput = retryInputOf(facts, now, options.leaseMinutes);
+  const policy = retryInput.policy;
   const retry = planRetryWork(retryInput, { keepDecisions: options.keepDecisions ?? true });
   const closurePlan = planClosures({
     closures: manifests.closures,

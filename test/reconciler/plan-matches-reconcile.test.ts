@@ -11,7 +11,10 @@
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { createRetryPlanner } from '../../src/api/retry-planner.js';
 import { runCli } from '../../src/cli/main.js';
+import { createGitReader } from '../../src/git/index.js';
+import { readSnapshot } from '../../src/read-model/read-snapshot.js';
 import type { RecordSet } from '../../src/domain/types.js';
 import type { WouldRecord } from '../../src/plan/plan-reconcile.js';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
@@ -196,7 +199,21 @@ async function checkHistory(requireAck: boolean, steps: Step[]): Promise<void> {
         const cli = createCliContext(planState.dir, { ...env, CAVRA_GITOPS_STATE_DIR: planState.dir }, clock);
         const code = await runCli(['plan', '--remote', ops.remote, '--format', 'json'], cli.context);
         expect(code, cli.stderr()).toBe(0);
-        const would = (JSON.parse(cli.stdout()) as { would_record: WouldRecord }).would_record;
+        const printed = JSON.parse(cli.stdout()) as {
+          would_record: WouldRecord;
+          revision: string;
+          decisions: unknown[];
+        };
+        const would = printed.would_record;
+        // The API's retry plan decides the same keys the same way as `plan` (it plans the retry work alone).
+        const reader = createGitReader(ops.remote);
+        try {
+          const snapshot = await readSnapshot(reader, printed.revision);
+          const { decisions } = await createRetryPlanner(reader)(snapshot, clock.now());
+          expect(JSON.parse(JSON.stringify(decisions)), `step ${index}`).toEqual(printed.decisions);
+        } finally {
+          await reader.close();
+        }
 
         const before = await readRemoteRecords(ops.remote);
         const reportBefore = reportBlob(ops.remote);
