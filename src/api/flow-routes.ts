@@ -23,7 +23,13 @@ import { EXECUTION_STATUSES } from '../domain/types.js';
 import { computeDeliveredRoutes } from './delivered-routes.js';
 import { computeExecutionTrends } from './execution-trends.js';
 import { HttpError } from './http-error.js';
-import { nextStepAction, planNextStep, type NextStepAction, type NextStepContext } from './next-step.js';
+import {
+  decisionKey,
+  nextStepAction,
+  planNextStep,
+  type NextStepAction,
+  type NextStepContext,
+} from './next-step.js';
 import { readEnumParam, readIntegerParam, readTextParam, type QueryParams } from './query.js';
 import type { RetryDecisionView, RetryPlanner } from './retry-planner.js';
 import type { RunObserver } from './run-observer.js';
@@ -214,13 +220,9 @@ function forOperators(
 ): { decision: RetryDecisionView; action: NextStepAction }[] {
   const rankOf = (action: NextStepAction, decision: RetryDecisionView): number =>
     action === 'commit' ? 0 : decision.execute === true ? 1 : 2;
-  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
   const keyText = (decision: RetryDecisionView): string => {
-    const key = (typeof decision.key === 'object' && decision.key !== null ? decision.key : {}) as Record<
-      string,
-      unknown
-    >;
-    return `${text(key.delivery_id)}\u0000${text(key.provider)}`;
+    const { deliveryId, provider } = decisionKey(decision);
+    return `${deliveryId}\u0000${provider}`;
   };
   return decisions
     .map((decision) => {

@@ -51,11 +51,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
+/** The delivery and provider a decision is for ('' when absent), from its `key` or a flat shape. */
+export function decisionKey(decision: Readonly<Record<string, unknown>>): {
+  deliveryId: string;
+  provider: string;
+} {
+  const key = isRecord(decision.key) ? decision.key : decision;
+  return { deliveryId: text(key.delivery_id), provider: text(key.provider) };
+}
+
 /** The fields of a decision this module reads, tolerating planners that return a flat shape. */
 function readFacts(decision: Readonly<Record<string, unknown>>): DecisionFacts | null {
-  const key = isRecord(decision.key) ? decision.key : decision;
-  const deliveryId = text(key.delivery_id);
-  const provider = text(key.provider);
+  const { deliveryId, provider } = decisionKey(decision);
   if (deliveryId === '' || provider === '') return null;
   const approval = isRecord(decision.approval)
     ? {
