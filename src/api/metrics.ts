@@ -7,8 +7,8 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Wall time of one reconcile run. */
-  readonly reconcileDuration: Histogram;
+  /** Wall time of one pass of the reconcile loop, by how it ended (`ok`, `noop`, `waiting`, `stalled`, `failed`). */
+  readonly reconcileDuration: Histogram<'outcome'>;
   /** Executions recorded, by `execution_status` (delivered, failed, skipped, unknown). */
   readonly executions: Counter<'status'>;
   /** Pushes the remote rejected as non-fast-forward (another replica won the race). */
@@ -28,8 +28,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'cavra_' });
   const reconcileDuration = new Histogram({
     name: 'cavra_reconcile_duration_seconds',
-    help: 'Duration of one reconcile run (read, plan, apply), in seconds.',
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    help: 'Duration of one pass of the reconcile loop, in seconds, by outcome; a pass whose tips did not move and has nothing due is a noop of a few milliseconds.',
+    labelNames: ['outcome'] as const,
+    // From the no-op pass (one ls-remote) to a first run over a long history.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [registry],
   });
   const executions = new Counter({

@@ -147,7 +147,7 @@ export function parseShard(raw: string | undefined): Shard | null {
 /** Adapt the API's Prometheus handle to what the reconciler observes. */
 export function reconcilerMetrics(metrics: Metrics): ReconcilerMetrics {
   return {
-    observeRun: (seconds) => metrics.reconcileDuration.observe(seconds),
+    observeRun: (seconds, outcome) => metrics.reconcileDuration.observe({ outcome }, seconds),
     countExecution: (status) => metrics.executions.inc({ status }),
     countPushConflict: () => metrics.pushConflicts.inc(),
   };
@@ -252,12 +252,13 @@ async function refuseCheckedOutTarget(repo: string, target: string, context: Cli
 }
 
 /** One line per run: info when it did something, debug for the quiet no-op runs of a loop. */
-export function logRunResult(logger: Logger, result: RunResult): void {
+export function logRunResult(logger: Logger, result: RunResult, seconds: number): void {
   const fields = {
     outcome: result.outcome,
     revision: result.revision,
     commits: result.commits.length,
     nextDueAt: result.nextDueAt,
+    durationMs: Math.round(seconds * 1000),
   };
   if (result.outcome === 'noop') logger.debug(fields, result.message);
   else logger.info(fields, result.message);
@@ -280,7 +281,7 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
     const last = await runLoop({
       ...reconciler.loop,
       onProgress: progress.phase('calling connectors'),
-      onRun: (result) => logRunResult(reconciler.logger, result),
+      onRun: (result, seconds) => logRunResult(reconciler.logger, result, seconds),
     });
     if (last?.outcome === 'failed') return EXIT.infrastructure;
     // A ledger or history that cannot be trusted is a failed verification (docs/reference.md §5, §6a).

@@ -83,9 +83,9 @@ export async function runStart(options: StartCommandOptions, context: CliContext
       await runLoop({
         ...loop,
         onError: (error) => runs.recordError(error),
-        onRun: (result) => {
+        onRun: (result, seconds) => {
           runs.recordRun(result);
-          logRunResult(logger, result);
+          logRunResult(logger, result, seconds);
           if (!demo || hintedPlaybook) return;
           findOpenPlaybook(store, loop.ledgerBranch ?? loop.branch)
             .then((id) => {

@@ -23,7 +23,8 @@ export interface LoopOptions extends ReconcilerOptions {
   watchGitDirs?: string[];
   /** Stop after the first run (`--once`). */
   once?: boolean;
-  onRun?: (result: RunResult) => void;
+  /** After each pass, with how long it took (the skipped no-op passes too). */
+  onRun?: (result: RunResult, seconds: number) => void;
   /** A run that failed with a CavraError (the loop logs it, backs off and tries again). */
   onError?: (error: Error) => void;
 }
@@ -54,11 +55,15 @@ export async function runLoop(input: LoopOptions): Promise<RunResult | null> {
   try {
     while (!options.signal.aborted) {
       let waitMs = jittered(options.intervalMs, options.random ?? Math.random);
+      const started = process.hrtime.bigint();
       try {
         const result = (await skipIfUnchanged(options)) ?? (await runAndRemember(options));
+        const seconds = secondsSince(started);
+        // Every pass is observed, the skipped ones too: an idle replica still reports its polls.
+        options.metrics?.observeRun(seconds, result.outcome);
         last = result;
         failures = 0;
-        options.onRun?.(result);
+        options.onRun?.(result, seconds);
         if (result.nextDueAt) {
           waitMs = Math.min(
             waitMs,
@@ -66,6 +71,7 @@ export async function runLoop(input: LoopOptions): Promise<RunResult | null> {
           );
         }
       } catch (error) {
+        options.metrics?.observeRun(secondsSince(started), 'failed');
         if (!isCavraError(error)) throw error;
         failures++;
         options.onError?.(error);
@@ -145,6 +151,10 @@ async function readLastRun(stateDir: string): Promise<LastRun | null> {
 
 async function writeLastRun(stateDir: string, last: LastRun): Promise<void> {
   await writeFile(join(stateDir, LAST_RUN_FILE), JSON.stringify(last));
+}
+
+function secondsSince(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 function jittered(ms: number, random: () => number): number {

@@ -84,6 +84,7 @@ import { emptyRunResult, type RunOutcome, type RunResult } from '../domain/run-r
 type ReconcilePlan = FullPlan<RetryWork>;
 
 export interface ReconcilerMetrics {
+  /** Every pass of the loop (reconcile/loop.ts), the skipped no-op passes included. */
   observeRun(seconds: number, outcome: RunOutcome): void;
   countExecution(status: string): void;
   countPushConflict(): void;
@@ -146,7 +147,6 @@ interface RunIdentity {
 
 /** Run one reconcile. Never throws for push races; throws GitError when the remote is unreachable. */
 export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResult> {
-  const started = process.hrtime.bigint();
   const context: RunContext = {
     options,
     result: emptyRunResult(),
@@ -154,25 +154,19 @@ export async function reconcileOnce(options: ReconcilerOptions): Promise<RunResu
     connectors: new Map(),
     recordedIds: [],
   };
-  try {
-    await flushJournal(context);
-    const passes = await retryOnRejection(options, 'claim', (attempt) => runPass(context, attempt));
-    finishResult(context, passes === 'rejected');
-    // The checked tips are remembered once the run is through (and has recorded what it accepted).
-    if (context.check && context.result.outcome !== 'failed') {
-      await context.check.persist({
-        // Pushed commits are tips this run built on: a later tip must descend from them. Local
-        // ones (--no-push) are not on the remote.
-        lastCommit: options.push ? (context.result.commits.at(-1) ?? null) : null,
-        recordedIds: context.recordedIds,
-      });
-    }
-    options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, context.result.outcome);
-    return context.result;
-  } catch (error) {
-    options.metrics?.observeRun(Number(process.hrtime.bigint() - started) / 1e9, 'failed');
-    throw error;
+  await flushJournal(context);
+  const passes = await retryOnRejection(options, 'claim', (attempt) => runPass(context, attempt));
+  finishResult(context, passes === 'rejected');
+  // The checked tips are remembered once the run is through (and has recorded what it accepted).
+  if (context.check && context.result.outcome !== 'failed') {
+    await context.check.persist({
+      // Pushed commits are tips this run built on: a later tip must descend from them. Local
+      // ones (--no-push) are not on the remote.
+      lastCommit: options.push ? (context.result.commits.at(-1) ?? null) : null,
+      recordedIds: context.recordedIds,
+    });
   }
+  return context.result;
 }
 
 /** A ledger commit as this run knows it; `committed` once known without reading it back. */

@@ -3,9 +3,11 @@
  * nothing is due, so a time that falls due (a retry delay elapsing) is never forgotten, even when
  * a run in between had nothing to commit.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/api/metrics.js';
+import { reconcilerMetrics } from '../../src/cli/reconcile.js';
 import { runLoop } from '../../src/reconciler/loop.js';
 import type { RunResult } from '../../src/reconciler/run-once.js';
 import type { TempDir } from '../helpers/git-fixtures.js';
@@ -94,6 +96,56 @@ describe('reconcile loop: skip check and nextDueAt', () => {
       false,
       true,
     ]);
+  });
+
+  it('observes every pass in cavra_reconcile_duration_seconds by outcome, the skipped no-op passes and a failed one too', async () => {
+    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
+    const clock = createSettableClock('2026-06-28T10:00:00Z');
+    await ops.commit(
+      {
+        'manifests/policy.yaml': policyYaml(),
+        'manifests/providers.yaml': providerYaml('ops-webhook'),
+        'manifests/delivery.yaml': deliveryYaml('drill-1', ['ops-webhook']),
+      },
+      'Deliver',
+      { date: '2026-06-28T09:00:00Z' },
+    );
+    const metrics = createMetrics({ processMetrics: false });
+    reconciler = await openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: 'replica-a',
+      clock,
+      env,
+      metrics: reconcilerMetrics(metrics),
+    });
+    const seen: { outcome: string; seconds: number }[] = [];
+    const pass = (): Promise<RunResult | null> =>
+      runLoop({
+        ...reconciler.options,
+        intervalMs: 1000,
+        signal: new AbortController().signal,
+        once: true,
+        onRun: (result, seconds) => seen.push({ outcome: result.outcome, seconds }),
+      });
+
+    expect((await pass())?.calls).toBe(1); // attempt 1 delivered
+    // Tips unmoved and nothing due: skipped without reading the revision, and still observed.
+    expect((await pass())?.message).toBe('tips unchanged and nothing due');
+    expect((await pass())?.outcome).toBe('noop');
+    // The remote is gone: the pass fails, and is observed as failed.
+    await rename(ops.remote, `${ops.remote}.moved`);
+    await expect(pass()).rejects.toThrow();
+    await rename(`${ops.remote}.moved`, ops.remote);
+
+    expect(seen.map((run) => run.outcome)).toEqual(['ok', 'noop', 'noop']);
+    expect(seen.every((run) => run.seconds > 0 && run.seconds < 60)).toBe(true);
+    const counts: Record<string, number> = {};
+    for (const value of (await metrics.reconcileDuration.get()).values) {
+      if (value.metricName === 'cavra_reconcile_duration_seconds_count')
+        counts[String(value.labels.outcome)] = value.value;
+    }
+    expect(counts).toEqual({ ok: 1, noop: 2, failed: 1 });
   });
 
   it('--no-push: calls it cannot make are not due now, so the loop does not spin on them', async () => {
