@@ -201,7 +201,7 @@ export async function runPlan(options: PlanCommandOptions, context: CliContext):
 export function registerPlanCommand(program: Command, context: CliContext): void {
   program
     .command('plan')
-    .description('Dry run: what a reconcile would do now and why, per key.')
+    .description('dry run: what a reconcile would do now and why, per key')
     .option('--repo <dir>', 'a local repository (default: the current directory)')
     .option('--remote <url>', 'any git URL, a bare repository path included')
     .option('--branch <name>', 'branch to read with --remote', 'main')

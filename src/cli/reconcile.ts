@@ -299,7 +299,7 @@ export async function runReconcile(options: ReconcileCommandOptions, context: Cl
 export function registerReconcileCommand(program: Command, context: CliContext): void {
   program
     .command('reconcile')
-    .description('Deliver, execute approved retries exactly once, and commit hashed records back.')
+    .description('deliver, execute approved retries exactly once, and commit hashed records back')
     .option('--repo <dir>', 'a local repository (default: the current directory)')
     .option('--remote <url>', 'any git URL, a bare repository path included')
     .option('--branch <name>', 'the tracked branch', 'main')

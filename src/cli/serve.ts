@@ -104,7 +104,7 @@ export async function runServe(options: ServeCommandOptions, context: CliContext
 export function registerServeCommand(program: Command, context: CliContext): void {
   program
     .command('serve')
-    .description('Serve the read-only API and the Evidence Console.')
+    .description('serve the read-only API and the Evidence Console')
     .option('--repo <dir>', 'a local repository (default: the current directory)')
     .option('--remote <url>', 'any git URL, a bare repository path included')
     .option('--branch <name>', 'the tracked branch', 'main')

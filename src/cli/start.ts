@@ -125,7 +125,7 @@ async function findOpenPlaybook(
 export function registerStartCommand(program: Command, context: CliContext): void {
   program
     .command('start')
-    .description('Reconcile loop and API together; with no repository, the bundled demo.')
+    .description('the reconcile loop and the API together; with no repository, the bundled demo')
     .option('--repo <dir>', 'a local repository')
     .option('--remote <url>', 'any git URL, a bare repository path included')
     .option('--branch <name>', 'the tracked branch', 'main')

@@ -99,7 +99,7 @@ export function registerVerifyCommand(program: Command, context: CliContext): vo
   program
     .command('verify')
     .description(
-      'Audit the ledger from git alone: append-only history, hashes, ids, approvals, playbooks and the report.',
+      'audit the ledger from git alone: append-only history, hashes, ids, approvals, playbooks and the report',
     )
     .option('--repo <dir>', 'a local repository (default: the current directory)')
     .option('--remote <url>', 'any git URL, a bare repository path included')
