@@ -1,5 +1,5 @@
 /**
- * Comparing people for separation of duties (SPEC §4). Identities in manifests are free text
+ * Comparing people for separation of duties (docs/reference.md §4). Identities in manifests are free text
  * (`decided_by`, `acknowledged_by`: an email or a forge login) and commit authors are
  * `Name <email>`. Two identities are the same person when they are equal after trimming and
  * lower-casing (emails and logins are case-insensitive in practice, and a false "same person"

@@ -108,7 +108,7 @@ export interface ManifestSource {
   /** Git blob id of the file ('' when read from the working tree). */
   blob: string;
   /**
-   * The commit that introduced this document (provenance by content, SPEC §4: the oldest commit
+   * The commit that introduced this document (provenance by content, docs/reference.md §4: the oldest commit
    * whose tree holds a document of this kind and name with the same written spec). Its
    * `signature` is not verified here (`none`); GateFacts carries verified signatures. Null when
    * read from the working tree.
@@ -193,9 +193,9 @@ export interface ReconcilerPolicySpec {
   freeze_windows: FreezeWindow[];
   /** An emergency approval must expire at most this many minutes after its commit. */
   max_emergency_minutes: number;
-  /** Principals of the allowed-signers file whose signatures mark a reconciler commit (SPEC §6a). */
+  /** Principals of the allowed-signers file whose signatures mark a reconciler commit (docs/reference.md §6a). */
   reconciler_signers: string[];
-  /** With it, an unsigned or foreign record commit is tampering (SPEC §6a). */
+  /** With it, an unsigned or foreign record commit is tampering (docs/reference.md §6a). */
   require_signed_records: boolean;
 }
 
@@ -257,7 +257,7 @@ export interface RetryApprovalSpec {
   notes: string;
   retry_policy: ApprovalRetryPolicy;
   /**
-   * Break-glass (SPEC §4): passes freeze windows and the quorum, nothing else; must expire within
+   * Break-glass (docs/reference.md §4): passes freeze windows and the quorum, nothing else; must expire within
    * the policy's `max_emergency_minutes` of its commit.
    */
   emergency: boolean;

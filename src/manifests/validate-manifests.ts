@@ -44,7 +44,7 @@ export interface ManifestFileInput {
    */
   introduced: CommitInfo | null;
   /**
-   * The commit that introduced each document, by document index (provenance by content, SPEC §4):
+   * The commit that introduced each document, by document index (provenance by content, docs/reference.md §4):
    * what a committed revision's reader passes, so each document has its own commit-time defaults.
    */
   introducedByDocument?: readonly (CommitInfo | null)[];

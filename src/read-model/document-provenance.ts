@@ -1,5 +1,5 @@
 /**
- * Provenance per document, by content (SPEC §4): the commit that introduced a document is the
+ * Provenance per document, by content (docs/reference.md §4): the commit that introduced a document is the
  * oldest commit (canonical order, see history-index.ts) whose tree holds a document of the same
  * kind and name with the same written spec.
  *

@@ -97,7 +97,7 @@ describe('revision-bound routes', () => {
 });
 
 describe('the retry recovery report', () => {
-  it('follows SPEC §4 on the fixture (policy SLO 240, evaluated at now floored to the minute)', async () => {
+  it('follows the report rules of docs/reference.md §4 on the fixture (policy SLO 240, evaluated at now floored to the minute)', async () => {
     const { body } = await getJson<ReportEnvelope>(REPORT);
     const { report, metadata } = body;
     expect(report).toMatchObject({

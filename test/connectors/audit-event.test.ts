@@ -3,7 +3,7 @@ import { AUDIT_EVENT_TYPE, buildAuditEvent, summarizeAuditEvent } from '../../sr
 import { makeRequest } from './connector-fixtures.js';
 
 describe('buildAuditEvent', () => {
-  it('carries the SPEC §7 fields in a stable order, execution_id only for retries', () => {
+  it('carries the audit event fields of docs/connectors.md in a stable order, execution_id only for retries', () => {
     const retry = makeRequest();
     expect(Object.keys(buildAuditEvent(retry))).toEqual([
       'event_type',

@@ -1,5 +1,5 @@
 /**
- * Freeze windows (`freeze_windows`, SPEC §4, issue 13): fixed `[from, to)` and recurring cron
+ * Freeze windows (`freeze_windows`, docs/reference.md §4, issue 13): fixed `[from, to)` and recurring cron
  * windows in UTC; nothing is retried while one is open (`change_freeze`, due again when it closes).
  * The window arithmetic is checked across a UTC midnight, a month end and a recurring weekend, and
  * against a brute-force minute-by-minute reading of croner's own matcher.

@@ -1,5 +1,5 @@
 /**
- * Quorum (`approvals_required`, SPEC §4, issue 13): distinct `decided_by` among the approvals that
+ * Quorum (`approvals_required`, docs/reference.md §4, issue 13): distinct `decided_by` among the approvals that
  * pass every other rule, each held to the quorum of its own base as well as the current one; the
  * execution consumes every counted approval and its record lists them all.
  */

@@ -1,5 +1,5 @@
 /**
- * Separation of duties (`separate_duties`, SPEC §4, issue 13): no counted `decided_by` may be the
+ * Separation of duties (`separate_duties`, docs/reference.md §4, issue 13): no counted `decided_by` may be the
  * acknowledgement's `acknowledged_by` nor the author (name or email) of the commit that introduced
  * the acknowledgement. Also the identity comparison itself.
  */

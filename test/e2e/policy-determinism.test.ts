@@ -1,6 +1,6 @@
 /**
- * Determinism of the approval policies end to end (SPEC §4 "Same inputs give byte-identical
- * records"): one scenario exercising quorum, separation of duties, a freeze window and a
+ * Determinism of the approval policies end to end (docs/reference.md §4: "Same inputs give
+ * byte-identical decisions, records and reports"): one scenario exercising quorum, separation of duties, a freeze window and a
  * break-glass approval, run twice in fresh repositories (other temp dirs, another receiver port)
  * with the same injected clock, gives byte-identical records, reports and plan outputs.
  */

@@ -1,5 +1,5 @@
 /**
- * A break-glass approval (`emergency: true`, SPEC §4) passes freeze windows and the quorum but
+ * A break-glass approval (`emergency: true`, docs/reference.md §4) passes freeze windows and the quorum but
  * nothing else, end to end with real git: it still needs an allowed approver, a commit signed by
  * its decider when the policy requires signed approvals (real ssh signatures), and separation of
  * duties.

@@ -1,5 +1,5 @@
 /**
- * Break-glass approvals (`emergency: true`, SPEC §4) end to end with real git: inside a freeze,
+ * Break-glass approvals (`emergency: true`, docs/reference.md §4) end to end with real git: inside a freeze,
  * with a quorum of two, one break-glass approval is executed exactly once; its execution record
  * says `emergency: true`, and the committed report counts it (`emergency_execution_count`,
  * critical while no closure cites it). A break-glass approval with no `expires_at`, or one beyond

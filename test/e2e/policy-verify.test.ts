@@ -1,5 +1,5 @@
 /**
- * `verify` recomputes the approval policies (SPEC §4, §6a): an execution record forged into the
+ * `verify` recomputes the approval policies (docs/reference.md §4, §6a): an execution record forged into the
  * ledger — a commit that touches only records/ with a reconciler trailer, what signed records
  * would stop — for a retry the freeze window held back is `verify.approval-not-allowed`; the
  * same forgery dated after the window closes recomputes and is not; one for a retry with 1 of 2

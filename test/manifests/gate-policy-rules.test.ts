@@ -86,7 +86,7 @@ describe('ReconcilerPolicy: the gate fields', () => {
     });
   });
 
-  it('defaults every new field (SPEC §3)', () => {
+  it('defaults every new field (docs/manifests.md)', () => {
     const spec = validate(policyYaml('  require_retry_ack: true\n'), null).manifests.policy?.spec;
     expect(spec).toMatchObject({
       approvals_required: 1,

@@ -7,7 +7,7 @@ import { fileInput } from './helpers.js';
 const doc = (kind: string, name: string, spec: string) =>
   `apiVersion: cavra.dev/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
 
-describe('normalisation fills every default of SPEC §3', () => {
+describe('normalisation fills every default docs/reference.md §3 and docs/manifests.md list', () => {
   it.each(PROVIDER_TYPES.map((t) => [t]))('Provider of type %s', (type) => {
     // jira and servicenow default to basic auth, which needs an account: bearer needs none.
     const bearer = type === 'jira' || type === 'servicenow';

@@ -1,5 +1,5 @@
 /**
- * The exactly-once protocol (SPEC §6) in process, against real bare remotes and a real receiver:
+ * The exactly-once protocol (docs/reference.md §6) in process, against real bare remotes and a real receiver:
  * push races between replicas, a server-side hook rejecting pushes, an unreachable remote, and
  * claims whose lease expired without an outcome.
  */

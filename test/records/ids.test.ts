@@ -13,7 +13,7 @@ import {
 import { KEY, acknowledgement, approval } from '../domain/retry-fixtures.js';
 
 describe('ID_PREFIXES', () => {
-  it('holds the SPEC §4 prefixes', () => {
+  it('holds the id prefixes of docs/reference.md §4', () => {
     expect(ID_PREFIXES).toMatchObject({
       execution: 'gordackretryexec-',
       approvalDecision: 'gordackretryapprovaldecision-',
