@@ -8,6 +8,7 @@ import type { Finding } from '../domain/types.js';
 import { EXIT } from '../errors.js';
 import { checkProviderReady } from '../connectors/registry.js';
 import type { ProviderCondition } from '../domain/conditions.js';
+import { compareStrings } from '../domain/recovery-state.js';
 import {
   DEFAULT_LEASE_MINUTES,
   planReconcile,
@@ -135,17 +136,32 @@ export function renderPlanText(view: PlanView): string {
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+/**
+ * Rows of decisions a pull-request comment shows at most. Forges cap a comment (GitHub at 65,536
+ * characters) and a long table buries the keys a change is about; every key is in `--format json`.
+ */
+export const MARKDOWN_MAX_ROWS = 100;
+
+/**
+ * The pull-request comment. Its table leads with what the merge executes, then the keys that are
+ * held (by the gate, a delay or the attempt limit), in the planner's order; keys with nothing to
+ * retry (delivered, or whose first delivery is still to come) are only counted, by reason.
+ */
 export function renderPlanMarkdown(view: PlanView): string {
   const lines = [`### cavra-gitops plan for \`${view.revision.slice(0, 12)}\``, ''];
   const would = view.would_record;
   const counts = `**${view.deliveries.length}** deliveries, **${view.executions.length}** retry executions, **${view.resends.length}** re-sends, **${would.closures.length}** closures, **${would.playbooks.length}** playbooks${would.report_changes ? ', report update' : ''}`;
   lines.push(hasPendingActions(view) ? `On merge: ${counts}.` : 'No changes.', '');
-  if (view.decisions.length > 0) {
+  const rows = [
+    ...view.decisions.filter((d) => d.execute),
+    ...view.decisions.filter((d) => !d.execute && d.action !== 'none'),
+  ];
+  if (rows.length > 0) {
     lines.push(
       '| delivery | provider | attempts | action | executes | reason | approval | why |',
       '|---|---|---|---|---|---|---|---|',
     );
-    for (const d of view.decisions) {
+    for (const d of rows.slice(0, MARKDOWN_MAX_ROWS)) {
       const approval = d.approval
         ? `${d.approval.name} (${d.approval.state}, ${d.approval.decided_by})`
         : '—';
@@ -154,6 +170,20 @@ export function renderPlanMarkdown(view: PlanView): string {
       );
     }
     lines.push('');
+    if (rows.length > MARKDOWN_MAX_ROWS)
+      lines.push(
+        `… and ${rows.length - MARKDOWN_MAX_ROWS} more held keys (\`plan --format json\` lists every key).`,
+        '',
+      );
+  }
+  const idle = view.decisions.filter((d) => d.action === 'none');
+  if (idle.length > 0) {
+    const byReason = new Map<string, number>();
+    for (const d of idle) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
+    const reasons = [...byReason]
+      .sort(([a], [b]) => compareStrings(a, b))
+      .map(([reason, count]) => `\`${reason}\` ${count}`);
+    lines.push(`${idle.length} more key(s) with nothing to retry: ${reasons.join(', ')}.`, '');
   }
   if (view.providers_not_ready.length > 0) {
     lines.push('**Providers not ready** (nothing is called for them):', '');
