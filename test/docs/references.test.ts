@@ -1,6 +1,6 @@
 /**
  * What the code and docs cite must be in this repository: comments cite `docs/reference.md §n`
- * (not the SPEC.md the project was first written against, which is not here), every cited section
+ * (not the specification file the project was first written against, which is not here), every cited section
  * is a heading of docs/reference.md, and every relative link of the docs and the README opens a
  * file that exists (and, with `#anchor`, a heading of it).
  */
@@ -32,7 +32,7 @@ function headingsOf(path: string): string[] {
 }
 
 describe('references in the code and the docs', () => {
-  it('cite docs/reference.md, not a SPEC.md that is not in the repository', () => {
+  it('cite docs/reference.md, not the specification file that is not in the repository', () => {
     const stale = tracked.filter((path) => /\bSPEC(\.md| §)/.test(read(path)));
     expect(stale).toEqual([]);
   });
