@@ -27,6 +27,7 @@ import {
   reconcilerEnv,
   type OpsRepo,
   type TestReconciler,
+  type TestReconcilerOptions,
 } from '../helpers/reconciler-fixtures.js';
 
 describe('reconcile loop: skip check and nextDueAt', () => {
@@ -50,8 +51,33 @@ describe('reconcile loop: skip check and nextDueAt', () => {
   const once = (options: TestReconciler['options']): Promise<RunResult | null> =>
     runLoop({ ...options, intervalMs: 1000, signal: new AbortController().signal, once: true });
 
+  /** The replica of every test here, on the ops repo's remote and the state dir. */
+  const openReplica = (
+    clock: TestReconcilerOptions['clock'],
+    extra: Partial<TestReconcilerOptions> = {},
+  ): Promise<TestReconciler> =>
+    openTestReconciler({
+      remote: ops.remote,
+      stateDir: state.dir,
+      replicaId: 'replica-a',
+      clock,
+      env: reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` }),
+      ...extra,
+    });
+
+  /** A policy, a provider and one delivery to it, committed an hour before the tests' clocks. */
+  const commitDelivery = (): Promise<string> =>
+    ops.commit(
+      {
+        'manifests/policy.yaml': policyYaml(),
+        'manifests/providers.yaml': providerYaml('ops-webhook'),
+        'manifests/delivery.yaml': deliveryYaml('drill-1', ['ops-webhook']),
+      },
+      'Deliver',
+      { date: '2026-06-28T09:00:00Z' },
+    );
+
   it('remembers a retry that falls due across a run that committed nothing', async () => {
-    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
     const clock = createSettableClock('2026-06-28T10:00:00Z');
     await ops.commit(
       {
@@ -67,13 +93,7 @@ describe('reconcile loop: skip check and nextDueAt', () => {
       { date: '2026-06-28T09:00:00Z' },
     );
     receiver.enqueue('/hook', reply.status(500, 'down'));
-    reconciler = await openTestReconciler({
-      remote: ops.remote,
-      stateDir: state.dir,
-      replicaId: 'replica-a',
-      clock,
-      env,
-    });
+    reconciler = await openReplica(clock);
 
     // Attempt 1 fails; the approved retry is due at 10:15.
     const first = await once(reconciler.options);
@@ -99,26 +119,10 @@ describe('reconcile loop: skip check and nextDueAt', () => {
   });
 
   it('observes every pass in cavra_reconcile_duration_seconds by outcome, the skipped no-op passes and a failed one too', async () => {
-    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
     const clock = createSettableClock('2026-06-28T10:00:00Z');
-    await ops.commit(
-      {
-        'manifests/policy.yaml': policyYaml(),
-        'manifests/providers.yaml': providerYaml('ops-webhook'),
-        'manifests/delivery.yaml': deliveryYaml('drill-1', ['ops-webhook']),
-      },
-      'Deliver',
-      { date: '2026-06-28T09:00:00Z' },
-    );
+    await commitDelivery();
     const metrics = createMetrics({ processMetrics: false });
-    reconciler = await openTestReconciler({
-      remote: ops.remote,
-      stateDir: state.dir,
-      replicaId: 'replica-a',
-      clock,
-      env,
-      metrics: reconcilerMetrics(metrics),
-    });
+    reconciler = await openReplica(clock, { metrics: reconcilerMetrics(metrics) });
     const seen: { outcome: string; seconds: number }[] = [];
     const pass = (): Promise<RunResult | null> =>
       runLoop({
@@ -149,25 +153,9 @@ describe('reconcile loop: skip check and nextDueAt', () => {
   });
 
   it('--no-push: calls it cannot make are not due now, so the loop does not spin on them', async () => {
-    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
     const clock = createSettableClock('2026-06-28T10:00:00Z');
-    await ops.commit(
-      {
-        'manifests/policy.yaml': policyYaml(),
-        'manifests/providers.yaml': providerYaml('ops-webhook'),
-        'manifests/delivery.yaml': deliveryYaml('drill-1', ['ops-webhook']),
-      },
-      'Deliver',
-      { date: '2026-06-28T09:00:00Z' },
-    );
-    reconciler = await openTestReconciler({
-      remote: ops.remote,
-      stateDir: state.dir,
-      replicaId: 'replica-a',
-      clock,
-      env,
-      push: false,
-    });
+    await commitDelivery();
+    reconciler = await openReplica(clock, { push: false });
     const result = await once(reconciler.options);
     expect(result?.calls).toBe(0);
     expect(result?.commits).toHaveLength(1); // report and status, locally
@@ -176,7 +164,6 @@ describe('reconcile loop: skip check and nextDueAt', () => {
   });
 
   it('rolls the clone packs up after a run that committed, not after one that did not', async () => {
-    const env = reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` });
     const clock = createSettableClock('2026-06-28T10:00:00Z');
     await ops.commit(
       {
@@ -186,13 +173,7 @@ describe('reconcile loop: skip check and nextDueAt', () => {
       'seed',
       { date: '2026-06-28T09:00:00Z' },
     );
-    reconciler = await openTestReconciler({
-      remote: ops.remote,
-      stateDir: state.dir,
-      replicaId: 'replica-a',
-      clock,
-      env,
-    });
+    reconciler = await openReplica(clock);
     const { store } = reconciler;
     const packs = async () =>
       (await readdir(join(store.repoDir, 'objects', 'pack'))).filter((name) => name.endsWith('.pack')).length;
