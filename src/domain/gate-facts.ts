@@ -49,4 +49,11 @@ export interface GateFacts {
   /** By approval name, for every valid approval at the tip. */
   approvals: ReadonlyMap<string, ApprovalFacts>;
   consumed: ConsumptionFacts;
+  /**
+   * Whether a reconciler has recorded the tip as a base already: the tip, or a commit on its
+   * first-parent line down to the newest commit without the reconciler trailer, is a recorded
+   * `source_revision`. When not, the run records it (a run record), so a change reconciled on its
+   * own — a policy widened, and nothing to deliver — is the base of the changes merged after it.
+   */
+  tipRecorded: boolean;
 }

@@ -219,6 +219,13 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
     COUNTED_KINDS.some((kind) => counts[kind] > 0) ||
     (!input.intermediate &&
       (COUNTED_KINDS.some((kind) => runCount(kind) > 0) || hasAcceptances(input.accepted)));
+  // A tip no reconciler recorded yet gets a run record of its own (and nothing more): it is then
+  // the base of what is merged after it (docs/reference.md §4), even when this run had nothing to do.
+  // Not twice: a commit rebuilt after a rejected push sees the run record another replica landed.
+  const recordsTip =
+    !input.intermediate &&
+    input.retryInput?.gateFacts.tipRecorded === false &&
+    !records.runs.some((run) => run.source_revision === input.run.revision);
   const put: TreeChange['put'] = [];
   const putRecord = (kind: RecordKind, id: string, at: IsoTime, record: object): void => {
     const path = recordPath(kind, id, at);
@@ -230,7 +237,7 @@ export function settleLedger(input: SettleLedgerInput): LedgerSettlement {
   for (const r of playbooks) putRecord('playbooks', r.playbook_id, r.generated_at, r);
   for (const claim of newClaims)
     put.push({ path: claimPath(claim.claim_id), content: serializeRecord(claim) });
-  if (addsRecords && !input.intermediate) {
+  if ((addsRecords || recordsTip) && !input.intermediate) {
     const run = buildRunRecord({
       revision: input.run.revision,
       startedAt: input.run.startedAt,

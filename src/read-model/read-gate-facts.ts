@@ -45,6 +45,7 @@ import {
   newestRecordedAncestorAt,
   type LedgerCursor,
 } from './ledger-cursor.js';
+import type { HistoryIndex } from './history-index.js';
 import { foldLedgerHistory } from './ledger-facts.js';
 import { objectPathOf } from './object-path.js';
 
@@ -165,7 +166,26 @@ async function readGateFactsAlone(
     ledger === null
       ? { approvals: new Map(), closures: new Map() }
       : await consumptionAt(reader, cache, ledger, tracked.branch, limits);
-  return { current, approvals, consumed };
+  const tipRecorded =
+    ledger !== null && isTipRecorded(tracked.branch.index, options.revision, ledger.recordedSet);
+  return { current, approvals, consumed, tipRecorded };
+}
+
+/**
+ * Whether the tip, or a commit on its first-parent line down to and including the newest commit
+ * without the reconciler trailer, is a recorded revision. Reconciler commits above an operator's
+ * change have the change's tree plus records: one of them recorded records the change too, and the
+ * commit that records the tip does not ask for a record of its own in the next run.
+ */
+function isTipRecorded(index: HistoryIndex, revision: string, recorded: ReadonlySet<string>): boolean {
+  let position = index.byId.get(revision);
+  while (position !== undefined) {
+    const commit = index.commits[position]!;
+    if (recorded.has(commit.commit)) return true;
+    if (commit.replica === '' || commit.parents.length === 0) return false;
+    position = index.byId.get(commit.parents[0]!);
+  }
+  return false;
 }
 
 export interface PrefetchBaseFilesOptions {

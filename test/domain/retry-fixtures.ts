@@ -244,6 +244,8 @@ export function factsFor(
       approvals: options.consumedApprovals ?? new Map(),
       closures: options.consumedClosures ?? new Map(),
     },
+    // A reconciler has recorded the tip already: planner tests see no run record for it.
+    tipRecorded: true,
   };
 }
 

@@ -2,8 +2,9 @@
  * The approval gate end to end, tried as a careless or hostile operator would with nothing but git:
  * after an approval was executed, appending another document to its file, a comment-only edit,
  * moving the file, and deleting and re-adding it re-arm nothing (`approval_consumed`, 0 calls);
- * a blocked approval stays blocked when unrelated documents are appended to its file; and a
- * two-commit push that widens `approvers` and then approves is judged at its base.
+ * a blocked approval stays blocked when unrelated documents are appended to its file; a
+ * two-commit push that widens `approvers` and then approves is judged at its base; and a widening
+ * reconciled on its own, with nothing to record, is the base of an approval merged after it.
  */
 import type { Env } from '../../src/domain/ports.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -171,5 +172,36 @@ describe('the approval gate against ordinary git operations', () => {
     );
     expect(await reconcile()).toBe(1);
     expect((await readRemoteRecords(ops.remote)).executions.map((e) => e.delivery_id)).toEqual(['d2']);
+  });
+
+  it('a widening reconciled on its own, with nothing to deliver, is the base of the approval merged after it', async () => {
+    await ops.commit(
+      {
+        'manifests/policy.yaml': policyYaml({ approvers: ['alice@example.com'] }),
+        'manifests/providers.yaml': providerYaml('ops-webhook'),
+        'manifests/deliveries.yaml': deliveryYaml('d1', ['ops-webhook']),
+        'manifests/acks/d1.yaml': ackYaml('ack-d1', 'd1', 'ops-webhook'),
+      },
+      'only alice approves',
+    );
+    expect(await reconcile()).toBe(1); // attempt 1 of d1 fails
+    const widen = await ops.commit(
+      { 'manifests/policy.yaml': policyYaml({ approvers: ['alice@example.com', 'bob@example.com'] }) },
+      'widen: bob approves too',
+    );
+    // Nothing to call: the run records the widened tip (a run record naming it), nothing else.
+    expect(await reconcile()).toBe(0);
+    const runs = (await readRemoteRecords(ops.remote)).runs;
+    expect(runs.filter((run) => run.source_revision === widen)).toHaveLength(1);
+    await ops.commit(
+      { 'manifests/approvals/d1.yaml': approvalYaml('approve-d1', 'd1', 'ops-webhook') },
+      'bob approves d1',
+    );
+    expect(await reasonOf('d1')).toMatchObject({ reason: 'executed' });
+    expect(await reconcile()).toBe(1);
+    expect((await readRemoteRecords(ops.remote)).executions.map((e) => e.delivery_id)).toEqual(['d1']);
+    // The runs that followed recorded nothing new for tips already recorded: one run record per tip.
+    const after = (await readRemoteRecords(ops.remote)).runs.map((run) => run.source_revision);
+    expect(new Set(after).size).toBe(after.length);
   });
 });

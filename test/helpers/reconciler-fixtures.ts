@@ -5,6 +5,7 @@
  * except that connector and push back-off waits are injected (no test ever sleeps).
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConnector, createConnectorContext } from '../../src/connectors/index.js';
 import type { Clock, Env } from '../../src/domain/ports.js';
@@ -581,4 +582,28 @@ export async function openFailingHookReplica(clock: SettableClock): Promise<Fail
       await ops.cleanup();
     },
   };
+}
+
+/**
+ * A pre-receive hook on a bare `remote` that rejects the pushes whose 1-based number is listed
+ * (counted in a file beside the hook): push races made deterministic, as Flux's tests make them.
+ */
+export async function installRejectingHook(remote: string, reject: readonly number[]): Promise<void> {
+  const counter = join(remote, 'push-counter');
+  await writeFile(counter, '0');
+  const hook = join(remote, 'hooks', 'pre-receive');
+  await writeFile(
+    hook,
+    [
+      '#!/bin/sh',
+      `n=$(($(cat '${counter}') + 1))`,
+      `echo "$n" > '${counter}'`,
+      `for r in ${reject.join(' ')}; do`,
+      '  if [ "$n" -eq "$r" ]; then echo "push $n rejected by test hook" >&2; exit 1; fi',
+      'done',
+      'exit 0',
+      '',
+    ].join('\n'),
+  );
+  await chmod(hook, 0o755);
 }

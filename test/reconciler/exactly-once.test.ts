@@ -3,7 +3,7 @@
  * push races between replicas, a server-side hook rejecting pushes, an unreachable remote, and
  * claims whose lease expired without an outcome.
  */
-import { chmod, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import {
   urlEnvOf,
   type OpsRepo,
   type TestReconciler,
+  installRejectingHook,
 } from '../helpers/reconciler-fixtures.js';
 
 const FAIL_AT = '2026-06-28T10:00:00Z';
@@ -291,30 +292,9 @@ describe('exactly once', () => {
   });
 
   describe('a pre-receive hook on the remote rejects pushes', () => {
-    /** Reject the pushes whose 1-based number is listed (counted in a file beside the hook). */
-    async function installRejectingHook(reject: number[]): Promise<void> {
-      const counter = join(ops.remote, 'push-counter');
-      await writeFile(counter, '0');
-      const hook = join(ops.remote, 'hooks', 'pre-receive');
-      await writeFile(
-        hook,
-        [
-          '#!/bin/sh',
-          `n=$(($(cat '${counter}') + 1))`,
-          `echo "$n" > '${counter}'`,
-          `for r in ${reject.join(' ')}; do`,
-          '  if [ "$n" -eq "$r" ]; then echo "push $n rejected by test hook" >&2; exit 1; fi',
-          'done',
-          'exit 0',
-          '',
-        ].join('\n'),
-      );
-      await chmod(hook, 0o755);
-    }
-
     it('rejects the first 3 pushes: everything lands after bounded, jittered retries', async () => {
       const { env, count } = await seed(2);
-      await installRejectingHook([1, 2, 3]);
+      await installRejectingHook(ops.remote, [1, 2, 3]);
       const metrics = createCountingMetrics();
       const sleeps: number[] = [];
       const a = await replica('a', env, { metrics, sleeps });
@@ -330,7 +310,7 @@ describe('exactly once', () => {
     it('rejects the outcome pushes: the commit is rebuilt and lands, the call is not repeated', async () => {
       const { env, count } = await seed(2);
       // Push 1 is the claim; 2 and 3 are outcome pushes.
-      await installRejectingHook([2, 3]);
+      await installRejectingHook(ops.remote, [2, 3]);
       const metrics = createCountingMetrics();
       const a = await replica('a', env, { metrics });
       const result = await reconcileOnce(a.options);
@@ -343,7 +323,7 @@ describe('exactly once', () => {
       const { env, count } = await seed(30, ['hook-a'], { policy: { maxPerRun: 30 } });
       // Pushes 1 and 2 claim batches of 8 and 16; push 3 (claims of the last 6, outcomes of the
       // first 8) is rejected.
-      await installRejectingHook([3]);
+      await installRejectingHook(ops.remote, [3]);
       const metrics = createCountingMetrics();
       const a = await replica('a', env, { concurrency: 1, metrics });
       const result = await reconcileOnce(a.options);
@@ -361,7 +341,7 @@ describe('exactly once', () => {
       'rejects push $reject of a pipelined run ($what): the run record counts the whole run',
       async ({ reject }) => {
         const { env, count } = await seed(30, ['hook-a'], { policy: { maxPerRun: 30 } });
-        await installRejectingHook([reject]);
+        await installRejectingHook(ops.remote, [reject]);
         const a = await replica('a', env, { concurrency: 1 });
         const result = await reconcileOnce(a.options);
         expect(result).toMatchObject({ outcome: 'ok', calls: count, delivered: count });
@@ -379,7 +359,7 @@ describe('exactly once', () => {
 
     it('more rejections than allowed: the run gives up (journal kept), the next run lands the outcomes', async () => {
       const { env, count } = await seed(2);
-      await installRejectingHook([2, 3, 4]);
+      await installRejectingHook(ops.remote, [2, 3, 4]);
       const a = await replica('a', env, { maxPushAttempts: 3 });
       await expect(reconcileOnce(a.options)).rejects.toThrow(GitError);
       expect((await readJournal(a.store.stateDir))?.executions).toHaveLength(count);
@@ -392,7 +372,7 @@ describe('exactly once', () => {
 
     it('rejects every claim push: gives up after the bound without calling anyone', async () => {
       const { env } = await seed(1);
-      await installRejectingHook([1, 2, 3, 4]);
+      await installRejectingHook(ops.remote, [1, 2, 3, 4]);
       const sleeps: number[] = [];
       const a = await replica('a', env, { maxPushAttempts: 4, sleeps });
       const result = await reconcileOnce(a.options);

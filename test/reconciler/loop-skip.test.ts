@@ -10,7 +10,7 @@ import { createMetrics } from '../../src/api/metrics.js';
 import { reconcilerMetrics } from '../../src/cli/reconcile.js';
 import { runLoop } from '../../src/reconciler/loop.js';
 import type { RunResult } from '../../src/reconciler/run-once.js';
-import type { TempDir } from '../helpers/git-fixtures.js';
+import { git, type TempDir } from '../helpers/git-fixtures.js';
 import { reply, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
 import {
   ackYaml,
@@ -100,11 +100,26 @@ describe('reconcile loop: skip check and nextDueAt', () => {
     expect(first?.calls).toBe(1);
     expect(first?.nextDueAt).toBe('2026-06-28T10:15:00.000Z');
 
-    // An unrelated commit moves the tip: a full run with nothing to record still knows what is due.
+    // An unrelated commit moves the tip: a full run with nothing else to record records the new
+    // tip (a run record only: no report, no status) and still knows what is due.
     clock.set('2026-06-28T10:05:00Z');
-    await ops.commit({ 'README.md': '# ops\n' }, 'Docs only', { date: '2026-06-28T10:05:00Z' });
+    const docs = await ops.commit({ 'README.md': '# ops\n' }, 'Docs only', {
+      date: '2026-06-28T10:05:00Z',
+    });
     const second = await once(reconciler.options);
-    expect(second?.commits).toEqual([]);
+    expect(second?.commits).toHaveLength(1);
+    const changed = await git(ops.remote, [
+      'diff-tree',
+      '--no-commit-id',
+      '--name-only',
+      '-r',
+      second!.commits[0]!,
+    ]);
+    expect(changed).toMatch(/^records\/runs\/2026-06\/[a-z]+-[0-9a-f]{16}\.json$/);
+    const runs = (await readRemoteRecords(ops.remote)).runs;
+    expect(runs.filter((run) => run.source_revision === docs)).toMatchObject([
+      { delivery_count: 0, execution_count: 0, playbook_count: 0, closure_count: 0 },
+    ]);
     expect(second?.nextDueAt).toBe('2026-06-28T10:15:00.000Z');
 
     // Tips unchanged, but the retry fell due: the run is not skipped and the retry is executed.
