@@ -1,8 +1,8 @@
 /**
- * The rules one approval must pass on its own (docs/reference.md §4), each under the current policy and the
- * policy at the approval's base: not expired, a valid break-glass expiry, an allowed approver, the
- * acknowledgement, signatures by its own principal (the allowed-signers file read at the base and
- * at the tip), separation of duties. Pure.
+ * The rules one approval must pass on its own (docs/reference.md §4), each under the current policy
+ * and the policy at the approval's base: not expired, a valid break-glass expiry, an allowed
+ * approver, the acknowledgement, signatures by its own principal (the allowed-signers file read at
+ * the base and at the tip), separation of duties. Pure.
  */
 import type { ApprovalView } from './approval-views.js';
 import type { PolicyAt } from './gate-facts.js';

@@ -1,6 +1,6 @@
 /**
- * Freeze windows (docs/reference.md §4), pure: whether a window is open at an instant, and when the freeze
- * that holds then is over. Fixed windows are `[from, to)`; a recurring window opens at every
+ * Freeze windows (docs/reference.md §4), pure: whether a window is open at an instant, and when the
+ * freeze that holds then is over. Fixed windows are `[from, to)`; a recurring window opens at every
  * instant its 5-field cron expression matches in UTC and stays open `duration_minutes`.
  *
  * Cron expressions are parsed and matched by `croner` (a kept library: ranges, steps, names,

@@ -1,11 +1,11 @@
 /**
- * Comparing people for separation of duties (docs/reference.md §4). Identities in manifests are free text
- * (`decided_by`, `acknowledged_by`: an email or a forge login) and commit authors are
+ * Comparing people for separation of duties (docs/reference.md §4). Identities in manifests are
+ * free text (`decided_by`, `acknowledged_by`: an email or a forge login) and commit authors are
  * `Name <email>`. Two identities are the same person when they are equal after trimming and
- * lower-casing (emails and logins are case-insensitive in practice, and a false "same person"
- * only blocks a retry, never lets one through). An identity is the author of a commit when it
- * equals the author's name, the author's email, or the whole `Name <email>` text.
- * Nothing finer is guessed: `alice` is not `alice@example.com`.
+ * lower-casing (emails and logins are case-insensitive in practice, and a false "same person" only
+ * blocks a retry, never lets one through). An identity is the author of a commit when it equals the
+ * author's name, the author's email, or the whole `Name <email>` text. Nothing finer is guessed:
+ * `alice` is not `alice@example.com`.
  */
 
 /** The form identities are compared in: trimmed and lower-cased (locale-independent). */

@@ -108,9 +108,9 @@ export interface ManifestSource {
   /** Git blob id of the file ('' when read from the working tree). */
   blob: string;
   /**
-   * The commit that introduced this document (provenance by content, docs/reference.md §4: the oldest commit
-   * whose tree holds a document of this kind and name with the same written spec). Its
-   * `signature` is not verified here (`none`); GateFacts carries verified signatures. Null when
+   * The commit that introduced this document (provenance by content, docs/reference.md §4: the
+   * oldest commit whose tree holds a document of this kind and name with the same written spec).
+   * Its `signature` is not verified here (`none`); GateFacts carries verified signatures. Null when
    * read from the working tree.
    */
   introduced: CommitInfo | null;
@@ -193,7 +193,10 @@ export interface ReconcilerPolicySpec {
   freeze_windows: FreezeWindow[];
   /** An emergency approval must expire at most this many minutes after its commit. */
   max_emergency_minutes: number;
-  /** Principals of the allowed-signers file whose signatures mark a reconciler commit (docs/reference.md §6a). */
+  /**
+   * Principals of the allowed-signers file whose signatures mark a reconciler commit
+   * (docs/reference.md §6a).
+   */
   reconciler_signers: string[];
   /** With it, an unsigned or foreign record commit is tampering (docs/reference.md §6a). */
   require_signed_records: boolean;
@@ -257,8 +260,8 @@ export interface RetryApprovalSpec {
   notes: string;
   retry_policy: ApprovalRetryPolicy;
   /**
-   * Break-glass (docs/reference.md §4): passes freeze windows and the quorum, nothing else; must expire within
-   * the policy's `max_emergency_minutes` of its commit.
+   * Break-glass (docs/reference.md §4): passes freeze windows and the quorum, nothing else; must
+   * expire within the policy's `max_emergency_minutes` of its commit.
    */
   emergency: boolean;
 }

@@ -1,9 +1,9 @@
 /**
- * The identity of a manifest document by content (docs/reference.md §4, "Provenance is per document"): kind,
- * `metadata.name` and a hash of the spec exactly as written, before defaults (defaults such as
- * `decided_at` come from the introducing commit, so the identity cannot include them). Moving a
- * document, reformatting it, adding comments or other documents to its file change nothing of it.
- * Pure.
+ * The identity of a manifest document by content (docs/reference.md §4, "Provenance is per
+ * document"): kind, `metadata.name` and a hash of the spec exactly as written, before defaults
+ * (defaults such as `decided_at` come from the introducing commit, so the identity cannot include
+ * them). Moving a document, reformatting it, adding comments or other documents to its file change
+ * nothing of it. Pure.
  */
 import { sha256Hex } from '../domain/hash.js';
 import { isManifestKind } from '../schemas/index.js';

@@ -155,9 +155,9 @@ interface CommentSecret {
 }
 
 /**
- * Secrets in comments (docs/reference.md §3: "No secret material anywhere"). Comments are found in the CST,
- * so a `#` inside a quoted or block scalar is not mistaken for one. Walked iteratively: the
- * nesting is already bounded by the depth pre-scan, but the walk must not depend on that.
+ * Secrets in comments (docs/reference.md §3: "No secret material anywhere"). Comments are found in
+ * the CST, so a `#` inside a quoted or block scalar is not mistaken for one. Walked iteratively:
+ * the nesting is already bounded by the depth pre-scan, but the walk must not depend on that.
  */
 function findCommentSecrets(path: string, tokens: readonly CST.Token[], lineCounter: LineCounter): CommentSecret[] {
   const hits: CommentSecret[] = [];

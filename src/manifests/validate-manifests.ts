@@ -44,8 +44,9 @@ export interface ManifestFileInput {
    */
   introduced: CommitInfo | null;
   /**
-   * The commit that introduced each document, by document index (provenance by content, docs/reference.md §4):
-   * what a committed revision's reader passes, so each document has its own commit-time defaults.
+   * The commit that introduced each document, by document index (provenance by content,
+   * docs/reference.md §4): what a committed revision's reader passes, so each document has its own
+   * commit-time defaults.
    */
   introducedByDocument?: readonly (CommitInfo | null)[];
   /** The file already parsed with the same limits (the history walk parsed it): not parsed again. */

@@ -1,7 +1,7 @@
 /**
- * Provenance per document, by content (docs/reference.md §4): the commit that introduced a document is the
- * oldest commit (canonical order, see history-index.ts) whose tree holds a document of the same
- * kind and name with the same written spec.
+ * Provenance per document, by content (docs/reference.md §4): the commit that introduced a document
+ * is the oldest commit (canonical order, see history-index.ts) whose tree holds a document of the
+ * same kind and name with the same written spec.
  *
  * Found from the walk alone. A blob enters a commit's tree either because that commit lists it
  * (added or changed the path, or a merge that differs from every parent there) or because a

@@ -1,7 +1,7 @@
 /**
  * The ledger's whole history, from the walk: every record ever added under `records/` (also ones
- * deleted later), the revisions reconcilers recorded, and what has been consumed (docs/reference.md §4: one
- * approval one execution for good; a closure recorded at most once).
+ * deleted later), the revisions reconcilers recorded, and what has been consumed (docs/reference.md
+ * §4: one approval one execution for good; a closure recorded at most once).
  *
  * Records name the manifest blob they came from but not the document's name, so the name is
  * found in that blob: the document whose recomputed id (decision id, closure id) equals the

@@ -3,9 +3,9 @@
  * revision, from the one walk of history `readManifests` already made (same cache):
  * - provenance: each approval's introducing commit by content (readManifests put it in
  *   `source.introduced`);
- * - the base of each approval (docs/reference.md §4): the newest proper ancestor of its introducing commit that
- *   a reconciler recorded as a `source_revision`, else its first parent — computed for every
- *   commit in one pass over the walk;
+ * - the base of each approval (docs/reference.md §4): the newest proper ancestor of its introducing
+ *   commit that a reconciler recorded as a `source_revision`, else its first parent — computed for
+ *   every commit in one pass over the walk;
  * - the policy at each distinct base and the allowed-signers file at each base and at the tip,
  *   read as `<commit>:<path>` objects through the long-lived `cat-file --batch` (only the paths
  *   that ever held a ReconcilerPolicy, known from the walk);

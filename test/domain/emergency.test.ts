@@ -1,7 +1,7 @@
 /**
- * Break-glass approvals (`emergency: true`, docs/reference.md §4, issue 13): they pass freeze windows and the
- * quorum, nothing else; they must expire within `max_emergency_minutes` of their commit; the
- * execution record says `emergency: true`; the report and the dashboard count emergency
+ * Break-glass approvals (`emergency: true`, docs/reference.md §4, issue 13): they pass freeze
+ * windows and the quorum, nothing else; they must expire within `max_emergency_minutes` of their
+ * commit; the execution record says `emergency: true`; the report and the dashboard count emergency
  * executions and stay critical until a closure cites each of them.
  */
 import { describe, expect, it } from 'vitest';

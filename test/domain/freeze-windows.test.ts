@@ -1,8 +1,8 @@
 /**
- * Freeze windows (`freeze_windows`, docs/reference.md §4, issue 13): fixed `[from, to)` and recurring cron
- * windows in UTC; nothing is retried while one is open (`change_freeze`, due again when it closes).
- * The window arithmetic is checked across a UTC midnight, a month end and a recurring weekend, and
- * against a brute-force minute-by-minute reading of croner's own matcher.
+ * Freeze windows (`freeze_windows`, docs/reference.md §4, issue 13): fixed `[from, to)` and
+ * recurring cron windows in UTC; nothing is retried while one is open (`change_freeze`, due again
+ * when it closes). The window arithmetic is checked across a UTC midnight, a month end and a
+ * recurring weekend, and against a brute-force minute-by-minute reading of croner's own matcher.
  */
 import { Cron } from 'croner';
 import fc from 'fast-check';

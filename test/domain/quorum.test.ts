@@ -1,7 +1,7 @@
 /**
- * Quorum (`approvals_required`, docs/reference.md §4, issue 13): distinct `decided_by` among the approvals that
- * pass every other rule, each held to the quorum of its own base as well as the current one; the
- * execution consumes every counted approval and its record lists them all.
+ * Quorum (`approvals_required`, docs/reference.md §4, issue 13): distinct `decided_by` among the
+ * approvals that pass every other rule, each held to the quorum of its own base as well as the
+ * current one; the execution consumes every counted approval and its record lists them all.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
- * Separation of duties (`separate_duties`, docs/reference.md §4, issue 13): no counted `decided_by` may be the
- * acknowledgement's `acknowledged_by` nor the author (name or email) of the commit that introduced
- * the acknowledgement. Also the identity comparison itself.
+ * Separation of duties (`separate_duties`, docs/reference.md §4, issue 13): no counted `decided_by`
+ * may be the acknowledgement's `acknowledged_by` nor the author (name or email) of the commit that
+ * introduced the acknowledgement. Also the identity comparison itself.
  */
 import { describe, expect, it } from 'vitest';
 import { isAuthor, isSameIdentity, parseAuthor } from '../../src/domain/identity.js';

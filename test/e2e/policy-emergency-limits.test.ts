@@ -1,8 +1,8 @@
 /**
- * A break-glass approval (`emergency: true`, docs/reference.md §4) passes freeze windows and the quorum but
- * nothing else, end to end with real git: it still needs an allowed approver, a commit signed by
- * its decider when the policy requires signed approvals (real ssh signatures), and separation of
- * duties.
+ * A break-glass approval (`emergency: true`, docs/reference.md §4) passes freeze windows and the
+ * quorum but nothing else, end to end with real git: it still needs an allowed approver, a commit
+ * signed by its decider when the policy requires signed approvals (real ssh signatures), and
+ * separation of duties.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {

@@ -1,10 +1,10 @@
 /**
- * Break-glass approvals (`emergency: true`, docs/reference.md §4) end to end with real git: inside a freeze,
- * with a quorum of two, one break-glass approval is executed exactly once; its execution record
- * says `emergency: true`, and the committed report counts it (`emergency_execution_count`,
+ * Break-glass approvals (`emergency: true`, docs/reference.md §4) end to end with real git: inside
+ * a freeze, with a quorum of two, one break-glass approval is executed exactly once; its execution
+ * record says `emergency: true`, and the committed report counts it (`emergency_execution_count`,
  * critical while no closure cites it). A break-glass approval with no `expires_at`, or one beyond
- * `max_emergency_minutes` after its commit, is a validation finding shown by `validate` and
- * `plan`, and is not executed; nor is an expired one. (That it passes freeze and quorum only:
+ * `max_emergency_minutes` after its commit, is a validation finding shown by `validate` and `plan`,
+ * and is not executed; nor is an expired one. (That it passes freeze and quorum only:
  * policy-emergency-limits.test.ts.)
  */
 import { afterEach, describe, expect, it } from 'vitest';

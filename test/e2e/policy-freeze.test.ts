@@ -1,9 +1,9 @@
 /**
- * Freeze windows (`freeze_windows`, docs/reference.md §4) end to end with real git: while a window is open an
- * approved retry is `change_freeze` (the message names the window and its reason; the run's
- * `nextDueAt` is the window's end) with no call, and it is executed once the window has closed —
- * by moving the injected clock, never by sleeping. Absolute windows, and recurring cron windows
- * (UTC) whose occurrence spans a midnight, a month end, and a weekend across a month end. A
+ * Freeze windows (`freeze_windows`, docs/reference.md §4) end to end with real git: while a window
+ * is open an approved retry is `change_freeze` (the message names the window and its reason; the
+ * run's `nextDueAt` is the window's end) with no call, and it is executed once the window has
+ * closed — by moving the injected clock, never by sleeping. Absolute windows, and recurring cron
+ * windows (UTC) whose occurrence spans a midnight, a month end, and a weekend across a month end. A
  * change cannot lift its own freeze.
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,9 +1,9 @@
 /**
- * Quorum (`approvals_required`, docs/reference.md §4) end to end with real git: one approval of two is
- * `quorum_not_met (1 of 2)` with no call and `plan` names who approved; a second person makes
- * exactly one execution whose record lists both; one person approving in two documents counts
- * once; an approver the BASE policy does not allow (the change widened `approvers` for itself)
- * is not counted.
+ * Quorum (`approvals_required`, docs/reference.md §4) end to end with real git: one approval of two
+ * is `quorum_not_met (1 of 2)` with no call and `plan` names who approved; a second person makes
+ * exactly one execution whose record lists both; one person approving in two documents counts once;
+ * an approver the BASE policy does not allow (the change widened `approvers` for itself) is not
+ * counted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {

@@ -1,8 +1,8 @@
 /**
- * Separation of duties (`separate_duties`, docs/reference.md §4) end to end with real git: the approver may be
- * neither the acknowledgement's `acknowledged_by` nor the author of the commit that introduced the
- * acknowledgement (`separation_of_duties`, naming the person, no call); a different person is
- * executed once. A change cannot switch the rule off for itself (judged at its base).
+ * Separation of duties (`separate_duties`, docs/reference.md §4) end to end with real git: the
+ * approver may be neither the acknowledgement's `acknowledged_by` nor the author of the commit that
+ * introduced the acknowledgement (`separation_of_duties`, naming the person, no call); a different
+ * person is executed once. A change cannot switch the rule off for itself (judged at its base).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {

@@ -1,8 +1,8 @@
 /**
- * `verify` recomputes the approval policies (docs/reference.md §4, §6a): an execution record forged into the
- * ledger — a commit that touches only records/ with a reconciler trailer, what signed records
- * would stop — for a retry the freeze window held back is `verify.approval-not-allowed`; the
- * same forgery dated after the window closes recomputes and is not; one for a retry with 1 of 2
+ * `verify` recomputes the approval policies (docs/reference.md §4, §6a): an execution record forged
+ * into the ledger — a commit that touches only records/ with a reconciler trailer, what signed
+ * records would stop — for a retry the freeze window held back is `verify.approval-not-allowed`;
+ * the same forgery dated after the window closes recomputes and is not; one for a retry with 1 of 2
  * required approvals is `verify.approval-not-allowed` too. So `plan`, `reconcile` and `verify`
  * agree on the freeze and the quorum.
  */

@@ -1,6 +1,6 @@
 /**
- * An end-to-end scenario for the approval policies of docs/reference.md §4 (quorum, separation of duties,
- * freeze windows, break-glass): an ops repository pushed to a bare remote, a local webhook
+ * An end-to-end scenario for the approval policies of docs/reference.md §4 (quorum, separation of
+ * duties, freeze windows, break-glass): an ops repository pushed to a bare remote, a local webhook
  * receiver that fails every call, one replica reconciling in-process with a settable clock, and
  * `plan`/`validate` run through their CLI entry points against the same remote. YAML builders for
  * the policy fields the basic fixtures do not write.

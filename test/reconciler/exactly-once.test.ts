@@ -1,7 +1,7 @@
 /**
- * The exactly-once protocol (docs/reference.md §6) in process, against real bare remotes and a real receiver:
- * push races between replicas, a server-side hook rejecting pushes, an unreachable remote, and
- * claims whose lease expired without an outcome.
+ * The exactly-once protocol (docs/reference.md §6) in process, against real bare remotes and a real
+ * receiver: push races between replicas, a server-side hook rejecting pushes, an unreachable
+ * remote, and claims whose lease expired without an outcome.
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
