@@ -24,13 +24,13 @@ import type { RunObserver } from './run-observer.js';
 import type { RevisionView, SnapshotSource } from './snapshot-source.js';
 
 /** The console's static files (works from src/ under tsx and from dist/). */
-export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
+const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
 
 /**
  * Chart.js's self-contained UMD build, served from the installed package (no CDN, no bundler):
  * the package's `require` entry lives in the same dist/ folder.
  */
-export const CHART_JS_DIR = dirname(createRequire(import.meta.url).resolve('chart.js'));
+const CHART_JS_DIR = dirname(createRequire(import.meta.url).resolve('chart.js'));
 /** Files of {@link CHART_JS_DIR} the console may load, under /console/vendor/. */
 const VENDOR_FILES = ['chart.umd.js', 'chart.umd.js.map'];
 

@@ -43,9 +43,9 @@ export const FLOW_BASE = '/runtime/go-pilot/rollback-drill-notifications';
 /** The audit-delivery sub-tree of the flow. */
 export const AUDIT_DELIVERY = `${FLOW_BASE}/acknowledgements/audit-delivery`;
 
-export const LIST_DEFAULT_LIMIT = 50;
+const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 500;
-export const LIST_SCHEMA_VERSION = 1;
+const LIST_SCHEMA_VERSION = 1;
 
 /** Everything a route computes from. */
 export interface RouteInput<A> {

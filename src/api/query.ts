@@ -6,9 +6,9 @@
 import { HttpError } from './http-error.js';
 
 /** Longest query string accepted, in characters (every legitimate one is far shorter). */
-export const MAX_QUERY_LENGTH = 2048;
+const MAX_QUERY_LENGTH = 2048;
 /** Most parameters accepted in one query string. */
-export const MAX_QUERY_PARAMS = 16;
+const MAX_QUERY_PARAMS = 16;
 
 /** One value per name. */
 export type QueryParams = Readonly<Record<string, string>>;

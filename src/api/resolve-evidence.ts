@@ -10,7 +10,7 @@ import { HttpError } from './http-error.js';
 import type { RevisionView } from './snapshot-source.js';
 
 /** What each URI form resolves to (`kind` of the answer), for the answer and the OpenAPI document. */
-export const EVIDENCE_KINDS: Readonly<Record<EvidenceUriScheme, string>> = {
+const EVIDENCE_KINDS: Readonly<Record<EvidenceUriScheme, string>> = {
   [EVIDENCE_URI_SCHEMES.connectorDelivery]: 'delivery',
   [EVIDENCE_URI_SCHEMES.auditDelivery]: 'delivery-plan',
   [EVIDENCE_URI_SCHEMES.retryApproval]: 'approval-decision',

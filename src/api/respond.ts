@@ -98,7 +98,7 @@ export function prepareJson(value: unknown): PreparedBody {
  * Whether `If-None-Match` matches `etag`. GET uses the weak comparison (RFC 9110 §13.1.2), so a
  * `W/` prefix the client or a proxy added still matches; `*` matches any current representation.
  */
-export function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
   const wanted = header.trim();
   if (wanted === '*') return true;

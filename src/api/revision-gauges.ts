@@ -34,7 +34,7 @@ const NOT_WAITING = new Set(['delivered', 'executed']);
 const MINUTE_MS = 60_000;
 
 /** The gauge values of one view at `now`. */
-export async function computeRevisionGauges(
+async function computeRevisionGauges(
   view: RevisionView,
   now: Date,
   planRetries: RetryPlanner | undefined,

@@ -151,7 +151,7 @@ export function createRevisionView(snapshot: Snapshot, committedStatus: unknown 
 }
 
 /** Read and parse `reports/status.json` at a commit; null when the file is absent or not JSON. */
-export async function readCommittedStatus(reader: GitReader, commit: string): Promise<unknown> {
+async function readCommittedStatus(reader: GitReader, commit: string): Promise<unknown> {
   // A broken status file must not take the API down; /status says it is unreadable.
   return readCommittedJson(reader, commit, STATUS_PATH, MAX_STATUS_BYTES);
 }

@@ -13,7 +13,7 @@
 import { DEFAULT_POLICY_SPEC } from '../domain/defaults.js';
 import type { GitReader, WalkedCommit } from '../domain/ports.js';
 import { compareStrings } from '../domain/recovery-state.js';
-import type { RecordKind, RunRecord } from '../domain/types.js';
+import type { RunRecord } from '../domain/types.js';
 import { adoptWalk, readBranchAt, withHistoryCache } from '../read-model/history-cache.js';
 import { noteParsedRecord } from '../read-model/ledger-facts.js';
 import {
@@ -28,7 +28,6 @@ import {
   type Snapshot,
   type SnapshotCache,
 } from '../read-model/read-snapshot.js';
-import { parseRecordPath } from '../records/layout.js';
 import {
   checkLedger,
   ledgerPathKind,
@@ -409,12 +408,6 @@ function dedupe(findings: readonly AuditFinding[]): AuditFinding[] {
     seen.add(key);
     return true;
   });
-}
-
-/** The record kind of a ledger path, or null. */
-export function recordKindOfPath(path: string): RecordKind | null {
-  const parsed = parseRecordPath(path);
-  return parsed === null || parsed.kind === 'claims' ? null : parsed.kind;
 }
 
 export type { LedgerFiles };

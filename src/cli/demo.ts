@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Env } from '../domain/ports.js';
 import { cloneRepository, commitAll, initBareRepository, pushBranch, switchToBranch } from '../git/index.js';
 
-export const BUNDLED_MANIFESTS_DIR = fileURLToPath(new URL('../../manifests/', import.meta.url));
+const BUNDLED_MANIFESTS_DIR = fileURLToPath(new URL('../../manifests/', import.meta.url));
 
 export interface DemoLayout {
   root: string;
@@ -29,7 +29,7 @@ export interface DemoLayout {
 const DEMO_AUTHOR = { name: 'Demo Operator', email: 'operator@example.com' };
 
 /** A port nothing listens on (bound then released), so webhook calls are refused at once. */
-export async function findClosedPort(): Promise<number> {
+async function findClosedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

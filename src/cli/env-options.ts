@@ -14,7 +14,7 @@ import type { Command, Option } from 'commander';
 import type { Env } from '../domain/ports.js';
 import { ExitError } from '../errors.js';
 
-export const ENV_PREFIX = 'CAVRA_GITOPS_';
+const ENV_PREFIX = 'CAVRA_GITOPS_';
 
 /**
  * Options that exclude each other: when one is on the command line, the env var of the other is

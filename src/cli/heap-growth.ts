@@ -9,7 +9,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** The heap may grow to 1.2× what the last full collection kept alive before the next one. */
-export const HEAP_GROWING_PERCENT = 20;
+const HEAP_GROWING_PERCENT = 20;
 
 const FLAG = '--heap-growing-percent';
 

@@ -12,7 +12,7 @@ import { EXIT, ExitError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { PACKAGE_ROOT, readPackageVersion } from './package-info.js';
 
-export const OPERATOR_README = `# Ops repository for cavra-gitops
+const OPERATOR_README = `# Ops repository for cavra-gitops
 
 This repository is the desired state of the CAVRA rollback-drill acknowledgement-audit delivery
 flow. A reconciler (\`cavra-gitops reconcile\`) reads the manifests of the tracked branch, delivers
@@ -81,7 +81,7 @@ Never put secrets in manifests: providers name environment variables (\`url_env\
  * The one pin of the scaffolded CI: what `npm install` gets. An npm version by default (the
  * version of the cavra-gitops that ran `init`); an absolute tarball path or URL works too.
  */
-export function defaultPackageSpec(): string {
+function defaultPackageSpec(): string {
   return `cavra-gitops@${readPackageVersion()}`;
 }
 
@@ -116,7 +116,7 @@ function indent(text: string, spaces: number): string {
 }
 
 /** `.github/workflows/cavra-gitops.yml`: annotations, one plan comment, a job result that reflects findings. */
-export function renderGithubWorkflow(packageSpec = defaultPackageSpec()): string {
+function renderGithubWorkflow(packageSpec = defaultPackageSpec()): string {
   const script = checksScript({
     annotate: 'cavra-gitops validate --format github || status=$?',
     plan: '$RUNNER_TEMP/plan.md',
@@ -167,7 +167,7 @@ ${indent(script, 10)}
 }
 
 /** `.gitlab-ci.yml`: code quality report, job log, one merge-request note, a result that reflects findings. */
-export function renderGitlabCi(packageSpec = defaultPackageSpec()): string {
+function renderGitlabCi(packageSpec = defaultPackageSpec()): string {
   const script = checksScript({
     annotate: `cavra-gitops validate || status=$?
 cavra-gitops validate --format codequality > gl-code-quality-report.json || true`,
@@ -207,7 +207,7 @@ ${indent(script, 6)}
 `;
 }
 
-export const ALLOWED_SIGNERS_PLACEHOLDER = `# ssh allowed-signers file (see "ALLOWED SIGNERS" in ssh-keygen(1)).
+const ALLOWED_SIGNERS_PLACEHOLDER = `# ssh allowed-signers file (see "ALLOWED SIGNERS" in ssh-keygen(1)).
 # Used when the ReconcilerPolicy sets require_signed_approvals: true. One line per approver:
 #   alice@example.com namespaces="git" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA...
 `;
@@ -236,7 +236,7 @@ async function copyDirectory(from: string, to: string, keep: (name: string) => b
 }
 
 /** Scaffold the ops repository into `dir`; returns the repository-relative files written. */
-export async function scaffoldOpsRepo(dir: string, packageSpec = defaultPackageSpec()): Promise<string[]> {
+async function scaffoldOpsRepo(dir: string, packageSpec = defaultPackageSpec()): Promise<string[]> {
   if (!(await isEmptyOrMissing(dir))) {
     throw new ExitError(`${dir} is not empty; init only scaffolds into a new or empty directory.`);
   }

@@ -2,7 +2,7 @@
 import { Option } from 'commander';
 
 /** pino's levels, most severe first. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function createLogLevelOption(): Option {
   return new Option('--log-level <level>', 'least severe log level written to stderr')

@@ -20,7 +20,7 @@ import { readSnapshot } from '../read-model/read-snapshot.js';
 import type { CliContext } from './context.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
-export const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
+const PLAN_FORMATS = ['text', 'json', 'markdown'] as const;
 
 export interface PlanCommandOptions extends RepositoryOptions {
   ref?: string;
@@ -63,7 +63,7 @@ function callView(call: PlannedCall): CallView {
   };
 }
 
-export function toPlanView(plan: ReconcilePlan, findings: Finding[]): PlanView {
+function toPlanView(plan: ReconcilePlan, findings: Finding[]): PlanView {
   return {
     revision: plan.revision,
     now: plan.now,
@@ -83,7 +83,7 @@ export function toPlanView(plan: ReconcilePlan, findings: Finding[]): PlanView {
 }
 
 /** True when applying the plan would call a connector or write a record. */
-export function hasPendingActions(view: PlanView): boolean {
+function hasPendingActions(view: PlanView): boolean {
   const would = view.would_record;
   return (
     would.calls.length + would.playbooks.length + would.closures.length + view.unknown_outcomes.length > 0 ||

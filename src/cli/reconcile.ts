@@ -92,7 +92,7 @@ export function secretEnvValues(env: CliContext['env']): string[] {
  * service's cwd may be `/`, an operator's may be the ops checkout, which must not fill up with
  * audit files). Relative values resolve against the cwd.
  */
-export function resolveFileRoot(options: {
+function resolveFileRoot(options: {
   explicit: string | undefined;
   env: CliContext['env'];
   stateDir: string;
@@ -104,7 +104,7 @@ export function resolveFileRoot(options: {
 }
 
 /** The default file root's name inside the state dir. */
-export const FILE_ROOT_DIR = 'files';
+const FILE_ROOT_DIR = 'files';
 
 /**
  * A repeatable option's values; from an env var (`CAVRA_GITOPS_ACCEPT_LEDGER_CHANGE`) it is one
@@ -129,11 +129,11 @@ async function checkSigningKey(file: string, context: CliContext): Promise<strin
 }
 
 /** Commander's collector for a repeatable option. */
-export function collectValues(value: string, previous: string[]): string[] {
+function collectValues(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function parseShard(raw: string | undefined): Shard | null {
+function parseShard(raw: string | undefined): Shard | null {
   if (raw === undefined) return null;
   const match = /^(\d+)\/(\d+)$/.exec(raw);
   const index = Number(match?.[1]);

@@ -18,11 +18,11 @@ import { createProgressReporter, NO_PROGRESS, type ProgressReporter } from './pr
 import { readSnapshot } from '../read-model/read-snapshot.js';
 import { openRepository, parseFormat, resolveRevisions, type RepositoryOptions } from './repository.js';
 
-export const REPORT_FORMATS = ['json', 'markdown', 'table'] as const;
+const REPORT_FORMATS = ['json', 'markdown', 'table'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** `generated_by` of reports printed by the CLI (the API's default is `console`). */
-export const CLI_GENERATED_BY = 'cli';
+const CLI_GENERATED_BY = 'cli';
 
 export interface ReportCommandOptions extends RepositoryOptions {
   /** Revision to report on (default `HEAD`, or the branch tip with --remote). */
@@ -54,7 +54,7 @@ export function renderReport(envelope: ReportEnvelope, format: ReportFormat): st
 /**
  * Parse `--slo-minutes` (undefined: none given). Throws ExitError (exit 2) naming the flag and range.
  */
-export function parseSloFlag(raw: string | undefined): number | undefined {
+function parseSloFlag(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const parsed = parseRecoverySloMinutes(raw);
   if (!parsed.ok) throw new ExitError(`--slo-minutes: ${parsed.message}`);
@@ -65,7 +65,7 @@ export function parseSloFlag(raw: string | undefined): number | undefined {
  * The report of one revision: records (from `ledgerRevision` when given) and the policy's SLO
  * unless `sloMinutes` overrides it. Exported for other read-only callers.
  */
-export async function computeReportAt(
+async function computeReportAt(
   reader: GitReader,
   options: { revision: string; ledgerRevision?: string; sloMinutes?: number; generatedBy: string; now: Date },
   progress: ProgressReporter = NO_PROGRESS,

@@ -10,7 +10,7 @@ import { allSchemas, isManifestKind, schemaFor } from '../schemas/index.js';
 import type { CliContext } from './context.js';
 
 /** Accepts the kind as written (`RetryApproval`) or in lower/kebab case (`retry-approval`, `retryapproval`). */
-export function parseKind(raw: string): (typeof MANIFEST_KINDS)[number] | null {
+function parseKind(raw: string): (typeof MANIFEST_KINDS)[number] | null {
   if (isManifestKind(raw)) return raw;
   const wanted = raw
     .toLowerCase()

@@ -62,7 +62,7 @@ async function worktreeDir(options: ValidateCommandOptions, context: CliContext)
 }
 
 /** Validate the committed revision `ref` (default: HEAD, or the branch tip with --remote). */
-export async function validateRevision(
+async function validateRevision(
   options: ValidateCommandOptions,
   context: CliContext,
 ): Promise<{ revision: string; result: ManifestLoadResult }> {

@@ -99,7 +99,7 @@ function readDatadogOptions(provider: Provider): DatadogOptions {
 }
 
 /** The Events API v1 body for a delivery. */
-export function buildDatadogEvent(request: DeliveryRequest, options: DatadogOptions): DatadogEvent {
+function buildDatadogEvent(request: DeliveryRequest, options: DatadogOptions): DatadogEvent {
   const counts = describePackageCounts(request.package)
     .map(({ label, value }) => `- ${label}: ${value}`)
     .join('\n');
@@ -126,7 +126,7 @@ export function buildDatadogEvent(request: DeliveryRequest, options: DatadogOpti
 }
 
 /** Map a Datadog Events API answer to an outcome. */
-export function classifyDatadogAnswer(status: number, body: string, tokenEnv: string): HttpClassification {
+function classifyDatadogAnswer(status: number, body: string, tokenEnv: string): HttpClassification {
   if (status >= 200 && status < 300) return { success: true, retryable: false, reason: '' };
   if (status === 403 || status === 401) {
     return {
@@ -146,7 +146,7 @@ export function classifyDatadogAnswer(status: number, body: string, tokenEnv: st
 }
 
 /** `Retry-After`, else Datadog's `X-RateLimit-Reset` (seconds until the window resets). */
-export function datadogRetryDelay(headers: Headers, nowMs: number): number | null {
+function datadogRetryDelay(headers: Headers, nowMs: number): number | null {
   const retryAfter = parseRetryAfter(headers.get('retry-after'), nowMs);
   if (retryAfter !== null) return retryAfter;
   const reset = headers.get('x-ratelimit-reset');

@@ -34,7 +34,7 @@ const SAFE_FILE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
  * The directory of a file provider below the root, as path segments; `ConnectorError` naming the
  * provider when it is missing, absolute or climbs out of the root.
  */
-export function resolveFileDirectory(provider: Provider, fileRoot: string): string[] {
+function resolveFileDirectory(provider: Provider, fileRoot: string): string[] {
   const where = describeProvider(provider);
   if (!isAbsolute(fileRoot)) {
     throw new ConnectorError(

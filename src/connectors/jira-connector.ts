@@ -21,8 +21,8 @@ import {
   type HttpClassification,
 } from './http.js';
 
-export const JIRA_CREATE_ISSUE_PATH = '/rest/api/2/issue';
-export const DEFAULT_JIRA_ISSUE_TYPE = 'Task';
+const JIRA_CREATE_ISSUE_PATH = '/rest/api/2/issue';
+const DEFAULT_JIRA_ISSUE_TYPE = 'Task';
 /** Jira's limit on a summary. */
 const MAX_SUMMARY_LENGTH = 255;
 /** Jira's limit on a label. */
@@ -42,15 +42,12 @@ export interface JiraIssueOptions {
 }
 
 /** The label that carries a delivery's idempotency key (labels may not contain spaces). */
-export function idempotencyLabel(idempotencyKey: string): string {
+function idempotencyLabel(idempotencyKey: string): string {
   return `cavra-${idempotencyKey}`.replace(/\s+/g, '_').slice(0, MAX_LABEL_LENGTH);
 }
 
 /** The create-issue body `{fields: {...}}` for a delivery. */
-export function buildJiraIssue(
-  request: DeliveryRequest,
-  options: JiraIssueOptions,
-): { fields: JiraIssueFields } {
+function buildJiraIssue(request: DeliveryRequest, options: JiraIssueOptions): { fields: JiraIssueFields } {
   const description = describeDeliveryText(request, '*');
   return {
     fields: {
@@ -67,7 +64,7 @@ export function buildJiraIssue(
  * The `Authorization` header: `basic` (Jira Cloud: account email + API token) or `bearer`
  * (Data Center personal access token).
  */
-export function jiraAuthorization(provider: Provider, token: string): string {
+function jiraAuthorization(provider: Provider, token: string): string {
   return basicOrBearerAuthorization(
     provider,
     token,
@@ -105,7 +102,7 @@ export function createJiraConnector(provider: Provider, context: ConnectorContex
  * 201 is success. 400 names the rejected fields (`errors` keys) and Jira's `errorMessages`;
  * 401/403/404 say what to fix; 429/5xx are retryable (Retry-After is honoured by sendHttp).
  */
-export function classifyJiraAnswer(
+function classifyJiraAnswer(
   status: number,
   body: string,
   projectKey: string,

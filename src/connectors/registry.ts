@@ -16,8 +16,8 @@ import { createSplunkConnector } from './splunk-connector.js';
 import { createTeamsConnector } from './teams-connector.js';
 import { createWebhookConnector } from './webhook-connector.js';
 
-export const DEFAULT_MAX_ATTEMPTS = 3;
-export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
+const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 
 /**
  * The connector for a provider, by `provider.spec.type`.

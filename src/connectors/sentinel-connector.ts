@@ -24,7 +24,7 @@ import {
 } from './http.js';
 
 /** The Logs Ingestion API version this connector speaks. */
-export const LOGS_INGESTION_API_VERSION = '2023-01-01';
+const LOGS_INGESTION_API_VERSION = '2023-01-01';
 
 /** One row of the DCR stream; the stream declaration must have these columns (docs/connectors.md). */
 export interface SentinelRecord {
@@ -48,7 +48,7 @@ export interface SentinelRecord {
 }
 
 /** The request body: a JSON array with one record per delivery. */
-export function buildSentinelRecords(request: DeliveryRequest): SentinelRecord[] {
+function buildSentinelRecords(request: DeliveryRequest): SentinelRecord[] {
   const pkg = request.package;
   return [
     {

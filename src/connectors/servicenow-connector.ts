@@ -22,8 +22,8 @@ import {
   type HttpClassification,
 } from './http.js';
 
-export const DEFAULT_SERVICENOW_TABLE = 'incident';
-export const SERVICENOW_CORRELATION_DISPLAY = 'cavra-gitops';
+const DEFAULT_SERVICENOW_TABLE = 'incident';
+const SERVICENOW_CORRELATION_DISPLAY = 'cavra-gitops';
 /** `short_description` is 160 characters on the task table. */
 const MAX_SHORT_DESCRIPTION = 160;
 /** `correlation_id` is 100 characters on the task table. */
@@ -39,7 +39,7 @@ export type ServicenowRecord = {
 } & Partial<Record<(typeof PASSTHROUGH_OPTIONS)[number], string>>;
 
 /** The record body for a delivery, with the preset fields from `spec.options`. */
-export function buildServicenowRecord(
+function buildServicenowRecord(
   request: DeliveryRequest,
   options: Provider['spec']['options'],
 ): ServicenowRecord {
@@ -57,7 +57,7 @@ export function buildServicenowRecord(
 }
 
 /** `basic` (options.username + password from token_env, the default) or `bearer` (OAuth token). */
-export function servicenowAuthorization(provider: Provider, secret: string): string {
+function servicenowAuthorization(provider: Provider, secret: string): string {
   return basicOrBearerAuthorization(
     provider,
     secret,
@@ -94,7 +94,7 @@ export function createServicenowConnector(provider: Provider, context: Connector
  * 201 is success. 400/401/403/404 are permanent with what to fix and ServiceNow's
  * `error.message`; 429/5xx are retryable.
  */
-export function classifyServicenowAnswer(
+function classifyServicenowAnswer(
   status: number,
   body: string,
   table: string,

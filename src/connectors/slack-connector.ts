@@ -47,7 +47,7 @@ export function createSlackConnector(provider: Provider, context: ConnectorConte
 }
 
 /** The incoming-webhook payload: `text` fallback plus Block Kit blocks. */
-export function buildSlackMessage(request: DeliveryRequest): { text: string; blocks: unknown[] } {
+function buildSlackMessage(request: DeliveryRequest): { text: string; blocks: unknown[] } {
   const deliveryFields = [
     field('Delivery', request.deliveryId),
     field('Audit', request.auditId),
@@ -99,7 +99,7 @@ const SLACK_ERRORS: Record<string, string> = {
 const REVOKED_HOOK = new Set(['no_service', 'no_team', 'no_active_hooks', 'invalid_token', 'team_disabled']);
 
 /** Map a Slack incoming-webhook answer to an outcome. */
-export function classifySlackAnswer(status: number, body: string, urlEnv: string): HttpClassification {
+function classifySlackAnswer(status: number, body: string, urlEnv: string): HttpClassification {
   if (status >= 200 && status < 300) return { success: true, retryable: false, reason: '' };
   const code = /^[a-z_]+$/.test(body.trim()) ? body.trim() : '';
   const retryable = status === 429 || status >= 500;
@@ -127,6 +127,6 @@ function field(label: string, value: string): { type: 'mrkdwn'; text: string } {
 }
 
 /** Slack mrkdwn needs `&`, `<` and `>` escaped, or text could form links and mentions. */
-export function escapeSlack(text: string): string {
+function escapeSlack(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

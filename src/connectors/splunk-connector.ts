@@ -94,7 +94,7 @@ function channelFor(name: string): string {
 }
 
 /** The HEC event envelope for a delivery; `time` is epoch seconds (milliseconds as decimals). */
-export function buildSplunkEnvelope(request: DeliveryRequest, options: SplunkOptions): SplunkEnvelope {
+function buildSplunkEnvelope(request: DeliveryRequest, options: SplunkOptions): SplunkEnvelope {
   return {
     time: Date.parse(request.at) / 1000,
     ...(options.host ? { host: options.host } : {}),
@@ -129,7 +129,7 @@ const HEC_CODES: Record<number, string> = {
 };
 
 /** Map a HEC answer to an outcome. */
-export function classifySplunkAnswer(status: number, body: string, tokenEnv: string): HttpClassification {
+function classifySplunkAnswer(status: number, body: string, tokenEnv: string): HttpClassification {
   const answer = parseHecAnswer(body);
   if (status >= 200 && status < 300 && (answer === null || answer.code === 0)) {
     return { success: true, retryable: false, reason: '' };

@@ -39,7 +39,7 @@ export function createTeamsConnector(provider: Provider, context: ConnectorConte
 }
 
 /** The webhook payload: a message with one Adaptive Card attachment. */
-export function buildTeamsMessage(request: DeliveryRequest): unknown {
+function buildTeamsMessage(request: DeliveryRequest): unknown {
   const facts = [
     { title: 'Delivery', value: request.deliveryId },
     { title: 'Audit', value: request.auditId },
@@ -83,7 +83,7 @@ export function buildTeamsMessage(request: DeliveryRequest): unknown {
 }
 
 /** Map a Teams webhook answer to an outcome. */
-export function classifyTeamsAnswer(status: number, body: string, urlEnv: string): HttpClassification {
+function classifyTeamsAnswer(status: number, body: string, urlEnv: string): HttpClassification {
   if (status >= 200 && status < 300) {
     // Legacy connectors report downstream failures inside a 200.
     if (/delivery failed/i.test(body)) {

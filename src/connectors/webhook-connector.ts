@@ -67,7 +67,7 @@ export function createWebhookConnector(provider: Provider, context: ConnectorCon
 }
 
 /** `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` (Standard Webhooks symmetric signature). */
-export function signWebhook(key: Buffer, id: string, timestamp: string, body: string): string {
+function signWebhook(key: Buffer, id: string, timestamp: string, body: string): string {
   const digest = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
   return `v1,${digest}`;
 }
@@ -76,7 +76,7 @@ export function signWebhook(key: Buffer, id: string, timestamp: string, body: st
  * The HMAC key of a `whsec_<base64>` secret. Throws `ConnectorError` (naming the env var, never
  * the value) when the prefix is missing, the rest is not base64, or the key has the wrong size.
  */
-export function decodeSigningSecret(provider: Provider, secret: string): Buffer {
+function decodeSigningSecret(provider: Provider, secret: string): Buffer {
   const name = provider.spec.signing_secret_env ?? 'signing_secret_env';
   const fix = `set ${name} to "whsec_" followed by the base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} random bytes (e.g. "whsec_$(openssl rand -base64 32)")`;
   const trimmed = secret.trim();

@@ -313,7 +313,7 @@ export function compareViews(a: ApprovalView, b: ApprovalView): number {
 }
 
 /** `the current policy (at <commit>)` / `the base policy (at <commit>)`, for messages. */
-export function policyName(role: PolicyRole, commit: string | null): string {
+function policyName(role: PolicyRole, commit: string | null): string {
   return `the ${role} policy (${commit === null || commit === '' ? 'defaults, no commit' : `at ${commit}`})`;
 }
 

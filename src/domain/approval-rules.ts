@@ -83,13 +83,13 @@ export function checkApproval(view: ApprovalView, context: ApprovalRuleContext):
 }
 
 /** An approval with `expires_at` at or before `now` is expired. */
-export function isExpired(approval: RetryApproval, now: Date): boolean {
+function isExpired(approval: RetryApproval, now: Date): boolean {
   const expiresAt = approval.spec.expires_at;
   return expiresAt !== null && Date.parse(expiresAt) <= now.getTime();
 }
 
 /** Empty `approvers` means anyone may approve; otherwise `decided_by` must be listed exactly. */
-export function isApproverAllowed(policy: ReconcilerPolicySpec, decidedBy: string): boolean {
+function isApproverAllowed(policy: ReconcilerPolicySpec, decidedBy: string): boolean {
   return policy.approvers.length === 0 || policy.approvers.includes(decidedBy);
 }
 

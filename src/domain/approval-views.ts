@@ -73,7 +73,7 @@ export function buildApprovalViews(
 }
 
 /** The approval names an execution record's evidence carries (older records carry none). */
-export function evidenceNames(execution: ExecutionRecord): string[] {
+function evidenceNames(execution: ExecutionRecord): string[] {
   const names = new Set<string>();
   const primary = execution.approval?.name;
   if (typeof primary === 'string' && primary !== '') names.add(primary);

@@ -15,7 +15,7 @@ import { compareStrings } from './recovery-state.js';
 import type { ClosureRecord, Finding, RecordSet, RecoveryClosure } from './types.js';
 
 /** docs/reference.md §4 id prefix of closures. */
-export const CLOSURE_ID_PREFIX = ID_PREFIXES.closure;
+const CLOSURE_ID_PREFIX = ID_PREFIXES.closure;
 
 export interface PlanClosuresInput {
   closures: readonly RecoveryClosure[];

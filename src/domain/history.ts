@@ -15,8 +15,8 @@ import type {
   RecordSet,
 } from './types.js';
 
-export const HISTORY_SCHEMA_VERSION = 1;
-export const HISTORY_DEFAULT_LIMIT = 50;
+const HISTORY_SCHEMA_VERSION = 1;
+const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 500;
 
 const KIND_PREFIX = 'go-backend-rollback-drill-acknowledgement-audit-delivery-';

@@ -30,7 +30,7 @@ import type {
 } from './types.js';
 
 /** docs/reference.md §4 id prefix of playbooks. */
-export const PLAYBOOK_ID_PREFIX = ID_PREFIXES.playbook;
+const PLAYBOOK_ID_PREFIX = ID_PREFIXES.playbook;
 
 const HOUR_MS = 3_600_000;
 
@@ -70,7 +70,7 @@ export function lookbackWindow(
  * Every failed attempt per provider (see the module comment for what counts), unfiltered by time.
  * Exported for the reconciler's plan output and for tests.
  */
-export function collectProviderFailures(records: RecordSet): Map<string, ProviderFailure[]> {
+function collectProviderFailures(records: RecordSet): Map<string, ProviderFailure[]> {
   const failures = new Map<string, ProviderFailure[]>();
   const add = (failure: ProviderFailure): void => {
     const list = failures.get(failure.provider);
@@ -188,7 +188,7 @@ export function playbookAtVersion(playbook: PlaybookRecord, version: 1 | 2): Pla
 }
 
 /** CAVRA's note on a playbook: what it may and may not contain. */
-export const PRIVATE_CONNECTOR_BOUNDARY =
+const PRIVATE_CONNECTOR_BOUNDARY =
   'Connector endpoints, tokens and signing secrets stay private: each Provider names the environment variables that hold them, and they are never written into playbooks, records or reports.';
 
 /**
@@ -196,7 +196,7 @@ export const PRIVATE_CONNECTOR_BOUNDARY =
  * got an HTTP answer (the connector itself is down or unreachable), else warning (4xx: fix the
  * request or its credentials).
  */
-export function playbookAlertLevel(rows: readonly ProviderPlaybook[]): 'critical' | 'warning' {
+function playbookAlertLevel(rows: readonly ProviderPlaybook[]): 'critical' | 'warning' {
   const critical = rows.some(
     (row) => row.status_codes.length === 0 || row.status_codes.some((code) => code >= 500),
   );

@@ -178,7 +178,7 @@ export function approvalEvidence(call: PlannedCall): ApprovalEvidence {
  * The evidence of every counted approval, the primary first: as planned (facts from history), or
  * for a call without planned evidence, from the approval manifest itself. Never empty.
  */
-export function countedEvidence(call: PlannedCall): ApprovalEvidence[] {
+function countedEvidence(call: PlannedCall): ApprovalEvidence[] {
   if (call.approvalEvidence.length > 0) return call.approvalEvidence.map((entry) => ({ ...entry }));
   const source = call.approval?.source;
   const introduced = source?.introduced ?? null;

@@ -19,7 +19,7 @@ export interface RecordControl {
 }
 
 /** Control ids, stable: auditors filter on them. */
-export const CONTROL_IDS = {
+const CONTROL_IDS = {
   /**
    * Every string is unchanged by the project's redaction (src/redact.ts) as it runs with no
    * secret known, as `verify` runs it: redactUrls, which is redactText without secrets.

@@ -12,20 +12,10 @@ import type { RecordKind } from './types.js';
 /** What a schema describes: a record kind, claims, or the committed report. */
 export type RecordSubject = RecordKind | 'claims' | 'report';
 
-export const RECORD_SUBJECTS: readonly RecordSubject[] = [
-  'deliveries',
-  'executions',
-  'playbooks',
-  'closures',
-  'runs',
-  'claims',
-  'report',
-];
-
 /** The writer of every record (not its version: a release must not change record bytes). */
 export const RECORD_PRODUCT = 'cavra-gitops';
 
-export const SCHEMA_ID_PREFIX = 'cavra.go-backend-pilot.rollback-drill-acknowledgement-audit-delivery-';
+const SCHEMA_ID_PREFIX = 'cavra.go-backend-pilot.rollback-drill-acknowledgement-audit-delivery-';
 
 /** The format version this code writes. */
 export const CURRENT_RECORD_VERSION = 2;
@@ -64,9 +54,6 @@ export function recordVersionOf(
   }
   return null;
 }
-
-/** The fields format v2 added to every subject (none of them is an input of any id). */
-export const V2_COMMON_FIELDS = ['schema', 'product', 'controls'] as const;
 
 /**
  * A v2 record: `schema`, `product`, the controls run on the body, then (for hashed kinds) the

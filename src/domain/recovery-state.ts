@@ -6,7 +6,7 @@
 import type { ClosureRecord, IsoTime, PlaybookRecord, ProviderPlaybook } from './types.js';
 
 /** Closure states that close a recovery row; every other state (and no closure) leaves it open. */
-export const CLOSED_STATES: ReadonlySet<string> = new Set(['resolved', 'mitigated']);
+const CLOSED_STATES: ReadonlySet<string> = new Set(['resolved', 'mitigated']);
 
 export const MINUTE_MS = 60_000;
 
@@ -108,7 +108,7 @@ export function compareStrings(a: string, b: string): number {
  * True when closure `a` is later than `b`: larger `closed_at`, then (same instant) the larger
  * `closure_id`, so the choice never depends on the order records were read in.
  */
-export function isLaterClosure(a: ClosureRecord, b: ClosureRecord): boolean {
+function isLaterClosure(a: ClosureRecord, b: ClosureRecord): boolean {
   const order = compareIsoTimes(a.closed_at, b.closed_at);
   if (order !== 0) return order > 0;
   return a.closure_id > b.closure_id;
@@ -118,9 +118,7 @@ export function isLaterClosure(a: ClosureRecord, b: ClosureRecord): boolean {
  * The latest closure of every recovery row: playbook id → provider → closure. Nested maps rather
  * than one map on a joined key: joining strings for every record dominated the report's profile.
  */
-export function latestClosuresByRow(
-  closures: readonly ClosureRecord[],
-): Map<string, Map<string, ClosureRecord>> {
+function latestClosuresByRow(closures: readonly ClosureRecord[]): Map<string, Map<string, ClosureRecord>> {
   const latest = new Map<string, Map<string, ClosureRecord>>();
   for (const closure of closures) {
     let byProvider = latest.get(closure.playbook_id);

@@ -25,12 +25,12 @@ import type { ClosureRecord, ExecutionRecord, IsoTime, ProviderCategory, RecordS
 
 export const REPORT_METADATA_KIND =
   'go-backend-rollback-drill-acknowledgement-audit-delivery-retry-recovery-report';
-export const REPORT_ID_PREFIX = ID_PREFIXES.report;
+const REPORT_ID_PREFIX = ID_PREFIXES.report;
 /** Bounds of `recovery_slo_minutes` (one minute to one year). */
 export const MIN_RECOVERY_SLO_MINUTES = 1;
 export const MAX_RECOVERY_SLO_MINUTES = 525_600;
 /** How many executions `latest_executions` lists. */
-export const LATEST_EXECUTION_LIMIT = 20;
+const LATEST_EXECUTION_LIMIT = 20;
 
 export interface ReportOptions {
   /** Integer 1..525600; validate user input with {@link parseRecoverySloMinutes} first. */

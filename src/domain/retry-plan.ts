@@ -418,7 +418,7 @@ function contextOf(call: PlannedCall): KeyContext {
 // ---------------------------------------------------------------------------------------------
 
 /** The providers an AuditDelivery selects: `all` = every enabled provider; names sorted, unique. */
-export function selectedProviderNames(delivery: AuditDelivery, providers: readonly Provider[]): string[] {
+function selectedProviderNames(delivery: AuditDelivery, providers: readonly Provider[]): string[] {
   const names =
     delivery.spec.providers === 'all'
       ? providers.filter((provider) => provider.spec.enabled).map((provider) => provider.name)

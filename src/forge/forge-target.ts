@@ -28,7 +28,7 @@ function required(env: Env, name: string, why: string): string {
   return value.trim();
 }
 
-export function detectForge(env: Env): Forge | null {
+function detectForge(env: Env): Forge | null {
   if (env.GITHUB_ACTIONS === 'true') return 'github';
   if (env.GITLAB_CI === 'true') return 'gitlab';
   return null;

@@ -55,7 +55,7 @@ export function appendTrailer(message: string, key: string, value: string): stri
  * glibc's setting for how much freed memory at the top of the heap a process keeps rather than
  * gives back to the system (`M_TRIM_THRESHOLD`, 128 KiB by default).
  */
-export const MALLOC_TRIM_VARIABLE = 'MALLOC_TRIM_THRESHOLD_';
+const MALLOC_TRIM_VARIABLE = 'MALLOC_TRIM_THRESHOLD_';
 const FAST_IMPORT_TRIM_THRESHOLD = String(1 << 20);
 
 /**

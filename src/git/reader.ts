@@ -70,7 +70,7 @@ export function parseLsTree(output: Buffer, options: ListTreeOptions = {}, table
 }
 
 /** Whether a path lies under a prefix: `dir/` matches inside `dir`, `dir` also matches itself. */
-export function isUnderPrefix(path: string, prefix: string): boolean {
+function isUnderPrefix(path: string, prefix: string): boolean {
   if (prefix === '' || prefix === '.' || prefix === './') return true;
   if (prefix.endsWith('/')) return path.startsWith(prefix);
   return path === prefix || path.startsWith(`${prefix}/`);
@@ -81,13 +81,13 @@ export function isUnderPrefix(path: string, prefix: string): boolean {
  * (a tree, a blob); null for anything else. git runs with LC_ALL=C, so the message is stable. (An
  * ambiguous short id stays silent under -q, like an unknown one.)
  */
-export function classifyNotACommit(stderr: string): string | null {
+function classifyNotACommit(stderr: string): string | null {
   const type = /expected commit type, but the object dereferences to (\w+) type/.exec(stderr);
   return type?.[1] ?? null;
 }
 
 /** Refuse revisions that git would read as options. */
-export function assertRevision(rev: string, repoDir: string): void {
+function assertRevision(rev: string, repoDir: string): void {
   if (rev === '' || rev.startsWith('-') || /[\s\0]/.test(rev)) {
     throw new GitError(`"${rev}" is not a valid revision for ${repoDir}; pass a branch, tag or commit id.`);
   }

@@ -22,7 +22,7 @@ export function redactRemote(remote: string): string {
 }
 
 /** Secret parts of a remote URL (password, username, query values) to scrub from free text. */
-export function remoteSecrets(remote: string): string[] {
+function remoteSecrets(remote: string): string[] {
   if (!SCHEME_URL.test(remote)) return [];
   try {
     const url = new URL(remote);

@@ -21,7 +21,7 @@ export interface VerifySignaturesOptions {
 }
 
 /** Parse `%x01%H%x00%G?%x00%GS` records into commit → signature. */
-export function parseSignatureLog(output: Buffer): Map<string, SignatureInfo> {
+function parseSignatureLog(output: Buffer): Map<string, SignatureInfo> {
   const result = new Map<string, SignatureInfo>();
   for (const record of output.toString('utf8').split('\x01')) {
     if (record === '') continue;

@@ -40,7 +40,7 @@ const KEPT_KINDS: ReadonlySet<ManifestKind> = new Set([
  * (RFC 8785 order and number form for every JSON value), total over what YAML can produce: a
  * non-finite number is written bare (`NaN`, `Infinity`), which no JSON string can collide with.
  */
-export function stableText(value: unknown): string {
+function stableText(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
     case 'boolean':

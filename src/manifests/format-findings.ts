@@ -37,7 +37,7 @@ export function formatText(summary: ValidationSummary): string {
 }
 
 /** One JSON document: `{valid, revision, error_count, warning_count, findings, conditions}`. */
-export function formatJson(summary: ValidationSummary): string {
+function formatJson(summary: ValidationSummary): string {
   const errors = countErrors(summary.findings);
   return `${JSON.stringify(
     {
@@ -63,7 +63,7 @@ function escapeProperty(text: string): string {
 }
 
 /** `::error file=…,line=…,col=…,title=<rule>::message` per finding (warnings as `::warning`). */
-export function formatGithub(summary: ValidationSummary): string {
+function formatGithub(summary: ValidationSummary): string {
   return summary.findings
     .map(
       (f) =>
@@ -78,7 +78,7 @@ export function formatGithub(summary: ValidationSummary): string {
  * fingerprint is stable across pipelines for the same finding, so GitLab shows new and fixed
  * findings between the merge request and its target branch.
  */
-export function formatCodeQuality(summary: ValidationSummary): string {
+function formatCodeQuality(summary: ValidationSummary): string {
   const issues = summary.findings.map((f) => ({
     description: `${f.rule}: ${f.message}`,
     check_name: f.rule,

@@ -137,7 +137,7 @@ type Written<S> = WrittenManifest<ManifestKind, S>;
  * UNKNOWN_COMMIT_TIME (the epoch) when reading the working tree. `usedFallback` tells the caller
  * to emit the `time.commit-time-unknown` warning.
  */
-export function commitTimeOf(source: ManifestSource): { time: IsoTime; usedFallback: boolean } {
+function commitTimeOf(source: ManifestSource): { time: IsoTime; usedFallback: boolean } {
   return source.introduced === null
     ? { time: UNKNOWN_COMMIT_TIME, usedFallback: true }
     : { time: source.introduced.time, usedFallback: false };
@@ -216,7 +216,7 @@ function normalizeFreezeWindow(window: FreezeWindow): FreezeWindow {
     : { from: window.from, to: window.to, reason: window.reason };
 }
 
-export function normalizePolicy(written: Written<WrittenPolicySpec | undefined>, source: ManifestSource): ReconcilerPolicy {
+function normalizePolicy(written: Written<WrittenPolicySpec | undefined>, source: ManifestSource): ReconcilerPolicy {
   return manifestOf(written, 'ReconcilerPolicy', source, normalizePolicySpec(written.spec));
 }
 
@@ -245,7 +245,7 @@ export function normalizeAuditDelivery(written: Written<WrittenAuditDeliverySpec
   });
 }
 
-export function normalizeRetryAcknowledgement(
+function normalizeRetryAcknowledgement(
   written: Written<WrittenAckSpec>,
   source: ManifestSource,
 ): RetryAcknowledgement {

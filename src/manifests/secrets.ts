@@ -93,7 +93,7 @@ function detectSecretUrl(text: string): SecretMatch | null {
 }
 
 /** Shannon entropy in bits per character. */
-export function shannonEntropy(text: string): number {
+function shannonEntropy(text: string): number {
   const counts = new Map<string, number>();
   for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
   let entropy = 0;

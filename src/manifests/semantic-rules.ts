@@ -145,7 +145,7 @@ function checkFreezeWindows(spec: ReconcilerPolicySpec): Violation[] {
  * `max_emergency_minutes` after the time of its commit. In the working tree the commit is not
  * known yet, so only the presence of `expires_at` is checked there.
  */
-export function checkEmergencyApproval(approval: RetryApproval, policy: ReconcilerPolicySpec): Violation[] {
+function checkEmergencyApproval(approval: RetryApproval, policy: ReconcilerPolicySpec): Violation[] {
   const { spec } = approval;
   if (!spec.emergency) return [];
   const limit = policy.max_emergency_minutes;
@@ -202,7 +202,7 @@ export function findDuplicateNames(manifests: readonly Manifest[]): Map<number, 
 }
 
 /** Whether a delivery selects a provider: listed by name, or `all` and the provider is enabled. */
-export function deliverySelects(delivery: AuditDelivery, provider: Provider): boolean {
+function deliverySelects(delivery: AuditDelivery, provider: Provider): boolean {
   return delivery.spec.providers === 'all'
     ? provider.spec.enabled
     : delivery.spec.providers.includes(provider.name);

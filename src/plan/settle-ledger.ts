@@ -42,7 +42,7 @@ import type { Snapshot } from '../read-model/read-snapshot.js';
 import { computeStatus, meaningfulStatus, serializeStatus, type StatusDocument } from './status.js';
 
 /** `generated_by` of committed reports and playbooks: the same on every replica, for identical bytes. */
-export const RECONCILER_GENERATOR = 'cavra-gitops';
+const RECONCILER_GENERATOR = 'cavra-gitops';
 
 /** The kinds a run record counts. */
 const COUNTED_KINDS = ['deliveries', 'executions', 'playbooks', 'closures'] as const;

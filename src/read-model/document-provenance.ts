@@ -32,7 +32,7 @@ import { compareCommits } from './history-index.js';
 const READ_CHUNK = 2000;
 
 /** Regular files only: a symlink's blob is its target's path, a submodule has no blob here. */
-export function isRegularFileMode(mode: string): boolean {
+function isRegularFileMode(mode: string): boolean {
   return mode === '100644' || mode === '100755';
 }
 

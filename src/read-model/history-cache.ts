@@ -34,9 +34,9 @@ const GATE_RECORD_PREFIXES = [
   'records/claims/',
 ] as const;
 /** Prefixes of the tracked branch's walk: manifests, and records (when they live on the same branch). */
-export const TRACKED_PREFIXES = ['manifests/', ...GATE_RECORD_PREFIXES] as const;
+const TRACKED_PREFIXES = ['manifests/', ...GATE_RECORD_PREFIXES] as const;
 /** Prefixes of a separate ledger branch's walk. */
-export const LEDGER_PREFIXES = GATE_RECORD_PREFIXES;
+const LEDGER_PREFIXES = GATE_RECORD_PREFIXES;
 
 /** Folded manifest facts of a branch (up to `done` commits of its index). */
 export interface ManifestHistory {

@@ -50,7 +50,7 @@ import { foldLedgerHistory } from './ledger-facts.js';
 import { objectPathOf } from './object-path.js';
 
 /** Allowed-signers files larger than this are treated as absent (they trust nobody). */
-export const MAX_ALLOWED_SIGNERS_BYTES = 1024 * 1024;
+const MAX_ALLOWED_SIGNERS_BYTES = 1024 * 1024;
 
 export interface ReadGateFactsOptions {
   /** The tracked branch's commit the manifests were read at. */

@@ -106,7 +106,7 @@ export async function readLedgerFiles(reader: GitReader, commit: string): Promis
 }
 
 /** The policy's signing rules for reconciler commits (`require_signed_records`, `reconciler_signers`). */
-export function signingPolicyOf(policy: ReconcilerPolicySpec): { required: boolean; signers: string[] } {
+function signingPolicyOf(policy: ReconcilerPolicySpec): { required: boolean; signers: string[] } {
   return { required: policy.require_signed_records, signers: [...policy.reconciler_signers] };
 }
 

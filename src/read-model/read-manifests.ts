@@ -65,7 +65,7 @@ export interface ReadManifestsOptions {
   ) => readonly DocumentSummary[] | null;
 }
 
-export const MANIFESTS_DIR = 'manifests/';
+const MANIFESTS_DIR = 'manifests/';
 
 function tooLarge(
   path: string,
@@ -275,7 +275,7 @@ export async function readWorktreeManifests(
  * Repository-relative paths of the manifest files under `<dir>/manifests/`, walked iteratively,
  * and of every symbolic link there (not followed, `manifests` itself included).
  */
-export async function listWorktreeFiles(dir: string): Promise<{ files: string[]; symlinks: string[] }> {
+async function listWorktreeFiles(dir: string): Promise<{ files: string[]; symlinks: string[] }> {
   const paths: string[] = [];
   const symlinks: string[] = [];
   const pending = ['manifests'];

@@ -20,7 +20,7 @@ import { CLAIMS_DIR, RECORDS_DIR, parseRecordPath } from './layout.js';
 export const REPORTS_DIR = 'reports/';
 
 /** Rule ids of the append-only checks, shared by `verify` and the reconciler's check step. */
-export const LEDGER_RULES = {
+const LEDGER_RULES = {
   modified: 'verify.record-modified',
   deleted: 'verify.record-deleted',
   notByReconciler: 'verify.record-not-by-reconciler',
@@ -51,8 +51,6 @@ export interface ReconcilerSigning {
   /** The verified signature of a commit (absent: not verified, counts as unsigned). */
   signatureOf: (commit: string) => SignatureInfo | undefined;
 }
-
-export const UNSIGNED_OK: ReconcilerSigning = { required: false, signers: [], signatureOf: () => undefined };
 
 /**
  * Why a commit is not a reconciler commit, or null when it is one: it carries the

@@ -13,10 +13,10 @@ import { InternalError } from '../errors.js';
 import { validatorsByFile } from './compiled-validators.js';
 
 /** schemas/records/ of the package (works from src/ under tsx and from dist/). */
-export const RECORD_SCHEMAS_DIR = new URL('../../schemas/records/', import.meta.url);
+const RECORD_SCHEMAS_DIR = new URL('../../schemas/records/', import.meta.url);
 
 /** `<name>.v<version>.schema.json`, e.g. `retry-execution-record.v2.schema.json`. */
-export function recordSchemaFileName(subject: RecordSubject, version: RecordVersion): string {
+function recordSchemaFileName(subject: RecordSubject, version: RecordVersion): string {
   return `${SCHEMA_NAMES[subject]}.v${version}.schema.json`;
 }
 
