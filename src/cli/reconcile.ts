@@ -3,7 +3,7 @@
  *   [--interval 30s] [--no-push] [--replica-id ID] [--shard i/n] [--state-dir DIR] [--claim-lease 10m]
  *   [--file-root DIR]`
  */
-import { constants, existsSync, statSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
@@ -13,6 +13,7 @@ import { CONDITION_REASONS } from '../domain/conditions.js';
 import { EXIT, ExitError } from '../errors.js';
 import {
   defaultReplicaId,
+  gitDirOf,
   isLocalRemote,
   openGitStore,
   readCheckedOutBranch,
@@ -230,12 +231,6 @@ export async function createReconciler(
     },
   };
   return { loop, store, logger, close: () => store.close() };
-}
-
-/** The git dir of a local repository path (bare: itself; non-bare: its .git). */
-function gitDirOf(path: string): string {
-  const dotGit = join(path, '.git');
-  return existsSync(dotGit) && statSync(dotGit).isDirectory() ? dotGit : path;
 }
 
 /**

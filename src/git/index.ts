@@ -1,6 +1,7 @@
 /** The git layer: the only place that runs git. */
 export { BatchReader, type BatchObject, type BatchReaderOptions } from './batch-reader.js';
 export { formatCommitTime, parseSignatureStatus } from './commit-format.js';
+export { gitDirOf } from './local-refs.js';
 export { createGitReader, type GitReaderOptions, type LocalGitReader } from './reader.js';
 export {
   cloneRepository,

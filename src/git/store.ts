@@ -16,6 +16,7 @@ import { redactRemote } from './redact-remote.js';
 import { createGitEnv, describeGitFailure, runGit, withConfigEnv } from './run-git.js';
 import { runPorcelain, settlePorcelain, type PorcelainResult } from './run-porcelain.js';
 import { verifyRevision } from './verify-revision.js';
+import { gitDirOf, readLocalBranchTips } from './local-refs.js';
 import { isLocalRemote } from './state-dir.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
 
@@ -66,8 +67,9 @@ export interface CavraGitStore extends ReconcilerStore {
   /** The last fetched (or pushed) tip of `branch`, without network; null when unknown. */
   readRemoteTip(branch: string): Promise<string | null>;
   /**
-   * The remote's current tips of `branches` without fetching objects (one `git ls-remote`): a
-   * no-op run compares them with the last run and skips the fetch. Null for a missing branch.
+   * The remote's current tips of `branches` without fetching objects (one `git ls-remote`, or
+   * for a local remote its ref files): a no-op run compares them with the last run and skips the
+   * fetch. Null for a missing branch.
    */
   peekRemoteTips(branches: string[]): Promise<Map<string, string | null>>;
   /**
@@ -79,7 +81,6 @@ export interface CavraGitStore extends ReconcilerStore {
   isEmptyCommit(commit: string): Promise<boolean>;
 }
 
-/** Trailer every reconciler commit carries, naming the replica that made it. */
 /** The trailer that marks a reconciler commit (one definition, shared with the history walk). */
 export const REPLICA_TRAILER = REPLICA_TRAILER_KEY;
 const SCRATCH_REF = 'refs/cavra-gitops/last-commit';
@@ -275,8 +276,11 @@ function createStore(parts: StoreParts): CavraGitStore {
     return found.status === 'found' ? found.id : null;
   };
 
+  const localGitDir = isLocalRemote(options.remote) ? gitDirOf(remote) : null;
   const peekRemoteTips = async (branches: string[]): Promise<Map<string, string | null>> => {
     for (const branch of branches) assertBranch(branch);
+    const local = localGitDir ? await readLocalBranchTips(localGitDir, branches) : null;
+    if (local) return local;
     const result = await settlePorcelain(porcelain, (simple) =>
       simple.listRemote(['--heads', 'origin', ...branches.map((b) => `refs/heads/${b}`)]),
     );
