@@ -7,34 +7,29 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLocalBranchTips } from '../../src/git/local-refs.js';
-import { openGitStore } from '../../src/git/store.js';
+import { openGitStore, type CavraGitStore } from '../../src/git/store.js';
 import {
+  cleanupAllTempDirs,
   commitFiles,
   createBareRemote,
   createTempDir,
   createTempRepo,
   git,
   pushBranch,
-  type TempDir,
 } from '../helpers/git-fixtures.js';
 
-const cleanups: (() => Promise<void>)[] = [];
+const stores: CavraGitStore[] = [];
 
 afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  cleanups.length = 0;
+  // Close first: a store's lock and cat-file live in the temp dirs.
+  for (const store of stores.splice(0)) await store.close();
+  await cleanupAllTempDirs();
 });
-
-async function track<T extends TempDir>(dir: Promise<T>): Promise<T> {
-  const made = await dir;
-  cleanups.push(made.cleanup);
-  return made;
-}
 
 /** A remote with `main` and `team/ledger`, and the working repository that pushed them. */
 async function remoteWithBranches(): Promise<{ remote: string; work: string }> {
-  const work = (await track(createTempRepo())).dir;
-  const remote = (await track(createBareRemote())).dir;
+  const work = (await createTempRepo()).dir;
+  const remote = (await createBareRemote()).dir;
   await commitFiles(work, { 'a.txt': 'a\n' }, 'first');
   await pushBranch(work, remote);
   await git(work, ['push', '-q', remote, 'main:refs/heads/team/ledger']);
@@ -83,7 +78,7 @@ describe('readLocalBranchTips', () => {
     await writeFile(join(linked, 'commondir'), '../..\n');
     expect(await readLocalBranchTips(linked, ['main'])).toBeNull();
 
-    const empty = (await track(createTempDir())).dir;
+    const empty = (await createTempDir()).dir;
     expect(await readLocalBranchTips(empty, ['main'])).toBeNull();
   });
 });
@@ -92,9 +87,9 @@ describe('peekRemoteTips', () => {
   it('asks no git for a local remote, and git for a file:// one', async () => {
     const { remote, work } = await remoteWithBranches();
     const open = async (url: string) => {
-      const stateDir = (await track(createTempDir())).dir;
+      const stateDir = (await createTempDir()).dir;
       const store = await openGitStore({ remote: url, stateDir, branch: 'main', replicaId: 'r' });
-      cleanups.push(() => store.close());
+      stores.push(store);
       return store;
     };
     const tip = await git(work, ['rev-parse', 'HEAD']);
