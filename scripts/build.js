@@ -9,7 +9,37 @@
  * the schemas, the console, chart.js's files and ajv's runtime helpers (required by the compiled
  * validators).
  */
+import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+
+/**
+ * yaml's parser and composer look up `process.env.LOG_TOKENS` / `LOG_STREAM` (debug hooks that
+ * print to stdout) on every token and document. `process.env` is a call into the environment each
+ * time: ~10 % of `verify` at 10,000 commits went to the token lookup alone. The bundle reads them
+ * as unset (docs/decisions.md, "yaml's debug hooks are off in the bundle"); the build fails when a
+ * yaml version no longer has them where expected, so the patch is never silently stale.
+ */
+const YAML_DEBUG_HOOKS = [
+  { file: /[\\/]yaml[\\/]dist[\\/]parse[\\/]parser\.js$/, lookup: 'node_process.env.LOG_TOKENS' },
+  { file: /[\\/]yaml[\\/]dist[\\/]compose[\\/]composer\.js$/, lookup: 'node_process.env.LOG_STREAM' },
+];
+
+const yamlDebugHooksOff = {
+  name: 'yaml-debug-hooks-off',
+  setup(esbuild) {
+    for (const { file, lookup } of YAML_DEBUG_HOOKS) {
+      esbuild.onLoad({ filter: file }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const uses = source.split(lookup).length - 1;
+        if (uses !== 1)
+          throw new Error(
+            `${args.path}: expected one \`${lookup}\`, found ${uses}; update scripts/build.js for this yaml version`,
+          );
+        return { contents: source.replace(lookup, 'undefined'), loader: 'js' };
+      });
+    }
+  },
+};
 
 await build({
   entryPoints: ['src/cli/main.ts'],
@@ -24,5 +54,6 @@ await build({
   banner: {
     js: "import { createRequire as createBundleRequire } from 'node:module'; const require = createBundleRequire(import.meta.url);",
   },
+  plugins: [yamlDebugHooksOff],
   logLevel: 'warning',
 });

@@ -104,6 +104,18 @@ describe('the packed package', () => {
     expect(validate.code).toBe(0);
     expect(validate.stdout).toMatch(/^OK: 6 valid manifest\(s\), 0 skipped, 0 error\(s\)/);
   });
+
+  it("keeps stdout to its own output when the environment sets yaml's debug variables (the bundle has those hooks off)", async () => {
+    const ops = join(temp.dir, 'fresh-ops');
+    // Unpatched, yaml prints every token (LOG_TOKENS) and document (LOG_STREAM) to stdout, so a
+    // PR check's `--format json` would not parse; and it looks the variables up per token.
+    const validate = await runProcess(bin, ['validate', '--repo', ops, '--format', 'json'], {
+      cwd: temp.dir,
+      env: cleanEnv({ LOG_TOKENS: '1', LOG_STREAM: '1' }),
+    });
+    expect(validate.code, validate.stderr).toBe(0);
+    expect(JSON.parse(validate.stdout)).toMatchObject({ valid: true, error_count: 0 });
+  });
 });
 
 /** The ops repository on the "forge": main with the scaffold, a pull request branch `feature`. */
