@@ -43,7 +43,8 @@ afterAll(async () => {
   await temp?.cleanup();
 });
 
-const cli = (args: string[], cwd: string) => runProcess(bin, args, { cwd, env: cleanEnv() });
+const cli = (args: string[], cwd: string, env: Record<string, string> = {}) =>
+  runProcess(bin, args, { cwd, env: cleanEnv(env) });
 
 describe('the packed package', () => {
   it('ships dist (built on pack) and what it reads at run time, not sources or build leftovers', async () => {
@@ -106,12 +107,12 @@ describe('the packed package', () => {
   });
 
   it("keeps stdout to its own output when the environment sets yaml's debug variables (the bundle has those hooks off)", async () => {
-    const ops = join(temp.dir, 'fresh-ops');
+    const ops = join(temp.dir, 'fresh-ops'); // scaffolded and committed by the test above
     // Unpatched, yaml prints every token (LOG_TOKENS) and document (LOG_STREAM) to stdout, so a
     // PR check's `--format json` would not parse; and it looks the variables up per token.
-    const validate = await runProcess(bin, ['validate', '--repo', ops, '--format', 'json'], {
-      cwd: temp.dir,
-      env: cleanEnv({ LOG_TOKENS: '1', LOG_STREAM: '1' }),
+    const validate = await cli(['validate', '--repo', ops, '--format', 'json'], temp.dir, {
+      LOG_TOKENS: '1',
+      LOG_STREAM: '1',
     });
     expect(validate.code, validate.stderr).toBe(0);
     expect(JSON.parse(validate.stdout)).toMatchObject({ valid: true, error_count: 0 });
