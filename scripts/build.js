@@ -15,9 +15,9 @@ import { build } from 'esbuild';
 /**
  * yaml's parser and composer look up `process.env.LOG_TOKENS` / `LOG_STREAM` (debug hooks that
  * print to stdout) on every token and document. `process.env` is a call into the environment each
- * time: the token lookup was the hottest line of `verify`'s profile at 10,000 commits. The bundle reads them
- * as unset (docs/decisions.md, "yaml's debug hooks are off in the bundle"); the build fails when a
- * yaml version no longer has them where expected, so the patch is never silently stale.
+ * time: the token lookup was the hottest line of `verify`'s profile at 10,000 commits. The bundle
+ * reads them as unset (docs/decisions.md, "yaml's debug hooks are off in the bundle"); the build
+ * fails when a yaml version no longer has them where expected, so the patch is never silently stale.
  */
 const YAML_DEBUG_HOOKS = [
   { file: /[\\/]yaml[\\/]dist[\\/]parse[\\/]parser\.js$/, lookup: 'node_process.env.LOG_TOKENS' },
