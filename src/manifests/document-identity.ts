@@ -144,7 +144,7 @@ export function splitDocumentChunks(text: string): string[] | null {
 export interface SummarizedFile {
   /** The documents with identities; null when the file cannot be read as YAML at all. */
   documents: DocumentSummary[] | null;
-  /** The whole file parsed, when it was parsed whole (single-chunk files). */
+  /** The whole file parsed, when it was parsed whole (single-chunk files, or `whole` given). */
   whole: ParsedYamlFile | null;
 }
 
@@ -152,13 +152,17 @@ export interface SummarizedFile {
  * The documents of a file's content. A multi-document file is summarised chunk by chunk, each
  * chunk cached by its text, so appending a document to a file costs one document's parse, not
  * the file's (an approvals file appended to in every commit stays linear). A single-chunk file is
- * parsed whole, and that parse is returned for validation to reuse.
+ * parsed whole, and that parse is returned for validation to reuse. `whole`, the file already
+ * parsed whole with its syntax trees (a file of the revision being validated), stands in for parsing its chunks where
+ * it tells each chunk's summary exactly (chunkSummariesOf); its chunks are cached from it, so the
+ * file's earlier versions, read after it, cost nothing.
  */
 export function summarizeYamlFile(
   path: string,
   content: Buffer,
   limits: YamlLimits,
   chunks: ChunkCache,
+  whole?: ParsedYamlFile,
 ): SummarizedFile {
   let text: string | null = null;
   if (!content.includes(0)) {
@@ -170,24 +174,21 @@ export function summarizeYamlFile(
   }
   const split = text === null ? null : splitDocumentChunks(text);
   if (split === null) {
-    const whole = parseYamlFile(path, content, limits);
-    return { documents: whole.findings.length > 0 ? null : summarizeDocuments(whole), whole };
+    const file = whole ?? parseYamlFile(path, content, limits);
+    return { documents: file.findings.length > 0 ? null : summarizeDocuments(file), whole: file };
   }
+  let derived: ChunkSummary[] | null | undefined = whole === undefined ? null : undefined;
   const documents: DocumentSummary[] = [];
   let index = 0;
-  for (const chunk of split) {
+  for (const [at, chunk] of split.entries()) {
     const key = sha256Hex(chunk);
     let summary = chunks.get(key);
     if (summary === undefined) {
-      const parsed = parseYamlFile(path, chunk, limits);
-      summary = {
-        count: parsed.documents.length,
-        documents: summarizeDocuments(parsed),
-        failed: parsed.findings.length > 0,
-      };
+      derived ??= whole === undefined ? null : chunkSummariesOf(whole, split);
+      summary = derived?.[at] ?? summarizeChunk(path, chunk, limits);
       chunks.set(key, summary);
     }
-    if (summary.failed) return { documents: null, whole: null };
+    if (summary.failed) return { documents: null, whole: whole ?? null };
     for (const document of summary.documents) {
       const { kind, name, identity, value } = document;
       documents.push({ index: index + document.index, kind, name, identity, value });
@@ -195,6 +196,43 @@ export function summarizeYamlFile(
     index += summary.count;
   }
   // The whole file's limit on documents (a file over it is a finding, so it has no identities).
-  if (index > limits.maxDocuments) return { documents: null, whole: null };
-  return { documents, whole: null };
+  if (index > limits.maxDocuments) return { documents: null, whole: whole ?? null };
+  return { documents, whole: whole ?? null };
+}
+
+function summarizeChunk(path: string, chunk: string, limits: YamlLimits): ChunkSummary {
+  const parsed = parseYamlFile(path, chunk, limits);
+  return {
+    count: parsed.documents.length,
+    documents: summarizeDocuments(parsed),
+    failed: parsed.findings.length > 0,
+  };
+}
+
+/**
+ * What parsing each chunk of `split` alone would give, read off the parse of the whole file, or
+ * null when that parse cannot tell it for sure. A document is the same parsed alone as among its
+ * file's (nothing but directives, which leave a file unsplit, crosses a document boundary), and
+ * its content starts inside its own chunk. What only a chunk's own parse would see — a file-level
+ * finding, such as a secret in a comment of a chunk without documents, which the whole parse
+ * gives a neighbouring document — needs a finding in the whole parse too, so a file with any is
+ * parsed chunk by chunk. test/manifests/document-identity.test.ts checks that both ways agree.
+ */
+function chunkSummariesOf(whole: ParsedYamlFile, split: readonly string[]): ChunkSummary[] | null {
+  if (whole.findings.length > 0 || whole.documents.some((document) => document.findings.length > 0)) return null;
+  const summaries: ChunkSummary[] = split.map(() => ({ count: 0, documents: [], failed: false }));
+  const firstIndex: number[] = [];
+  const identified = new Map(summarizeDocuments(whole).map((document) => [document.index, document]));
+  let chunk = 0;
+  let chunkEnd = split[0]!.length;
+  for (const document of whole.documents) {
+    const start = document.document.contents?.range[0] ?? document.document.range[0];
+    while (start >= chunkEnd && chunk < split.length - 1) chunkEnd += split[++chunk]!.length;
+    const summary = summaries[chunk]!;
+    firstIndex[chunk] ??= document.index;
+    const identity = identified.get(document.index);
+    if (identity !== undefined) summary.documents.push({ ...identity, index: document.index - firstIndex[chunk]! });
+    summary.count += 1;
+  }
+  return summaries;
 }

@@ -217,15 +217,13 @@ export async function readManifestDocuments(
           cache.documents.set(file.blob, null);
           continue;
         }
-        const summary = summarizeYamlFile(file.path, content, limits, cache.chunks);
-        cache.documents.set(file.blob, summary.documents);
         const key = `${file.path}\n${file.blob}`;
-        // A file of the revision is validated too: hand over its parse (multi-document files were
-        // summarised chunk by chunk, so they are parsed whole once here, for validation).
-        if (keep.has(key)) {
-          const whole = summary.whole ?? parseYamlFile(file.path, content, limits);
-          into.set(key, releaseSyntaxTrees(whole, limits));
-        }
+        // A file of the revision is validated too, so it is parsed whole (once, for both): its
+        // parse is handed over, and a multi-document file's chunks are summarised from it.
+        const whole = keep.has(key) ? parseYamlFile(file.path, content, limits) : undefined;
+        const summary = summarizeYamlFile(file.path, content, limits, cache.chunks, whole);
+        cache.documents.set(file.blob, summary.documents);
+        if (whole !== undefined) into.set(key, releaseSyntaxTrees(whole, limits));
       }
     },
   );

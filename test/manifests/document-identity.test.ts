@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   documentIdentity,
@@ -92,6 +93,63 @@ describe('summarizeYamlFile', () => {
       [0, 'approve-a'],
       [1, 'approve-b'],
       [2, 'approve-c'],
+    ]);
+  });
+
+  // A file of the revision is parsed whole anyway (for validation), and its chunks are summarised
+  // from that parse: whatever the file holds, that must give what parsing each chunk alone gives,
+  // the cached summaries included (a file's earlier versions, read later, take them from the cache).
+  const pieces = fc.constantFrom(
+    docs.a,
+    docs.b,
+    docs.c,
+    '---\n',
+    '...\n',
+    '# a comment\n',
+    '# token: ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8\n',
+    '\n',
+    'kind: [unclosed\n',
+    '  notes: |\n    text\n---\n',
+    '--- # after the marker\n',
+    '--- |\n  a block scalar document\n',
+    'kind: RetryApproval\nmetadata: {name: dup}\nspec: {a: 1, a: 2}\n',
+    '- a\n- sequence\n',
+    'plain text\n',
+  );
+  it('summarised from the whole parse, a file gives what its chunks give, cache and all', () => {
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 12 }), fc.boolean(), (parts, crlf) => {
+        const joined = parts.join('');
+        const text = crlf ? joined.replace(/\n/g, '\r\n') : joined;
+        const content = Buffer.from(text);
+        const byChunks: ChunkCache = new Map();
+        const fromWhole: ChunkCache = new Map();
+        const expected = summarizeYamlFile('manifests/x.yaml', content, limits, byChunks);
+        const whole = parseYamlFile('manifests/x.yaml', content, limits);
+        const actual = summarizeYamlFile('manifests/x.yaml', content, limits, fromWhole, whole);
+        expect(actual.documents).toEqual(expected.documents);
+        expect(actual.whole).toBe(whole);
+        expect(new Map([...fromWhole].filter(([key]) => byChunks.has(key)))).toEqual(byChunks);
+        expect([...fromWhole.keys()].every((key) => byChunks.has(key))).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a file parsed whole fills the cache for its earlier versions, which then parse nothing', () => {
+    const chunks: ChunkCache = new Map();
+    const text = `${docs.a}---\n${docs.b}---\n${docs.c}`;
+    const whole = parseYamlFile('f.yaml', text, limits);
+    const summary = summarizeYamlFile('f.yaml', Buffer.from(text), limits, chunks, whole);
+    expect(chunks.size).toBe(3);
+    // Read off the whole parse (the very values), not parsed again chunk by chunk.
+    expect(summary.documents?.map((d) => d.value)).toEqual(whole.documents.map((d) => d.value));
+    expect(summary.documents?.[2]?.value).toBe(whole.documents[2]?.value);
+    const earlier = summarizeYamlFile('f.yaml', Buffer.from(`${docs.a}---\n${docs.b}`), limits, chunks);
+    expect(chunks.size).toBe(3);
+    expect(earlier.documents?.map((d) => [d.index, d.name])).toEqual([
+      [0, 'approve-a'],
+      [1, 'approve-b'],
     ]);
   });
 
