@@ -174,6 +174,7 @@ async function prepareClone(
 /**
  * `git init --bare` in a temp dir renamed into place, so a half-made clone is never mistaken for
  * one. Not `-q`: simple-git waits 50 ms more for a command that prints nothing (docs/decisions.md).
+ * A remote on this machine is cloned instead (copyLocalObjects).
  */
 async function initClone(
   stateDir: string,
@@ -183,6 +184,11 @@ async function initClone(
 ): Promise<void> {
   const temp = join(stateDir, `${CLONE_DIR}.tmp-${randomBytes(4).toString('hex')}`);
   const initEnv = { ...env, GIT_DIR: temp };
+  if (isLocalRemote(remote) && (await copyLocalObjects(stateDir, temp, remote, env))) {
+    await configureClone(temp, remote, initEnv);
+    await rename(temp, repoDir);
+    return;
+  }
   const init = await settlePorcelain({ cwd: stateDir, env: initEnv }, (git) => git.init(true, [temp]));
   if (!init.ok) {
     throw new GitError(
@@ -191,6 +197,42 @@ async function initClone(
   }
   await configureClone(temp, remote, initEnv);
   await rename(temp, repoDir);
+}
+
+/**
+ * A bare clone of the local `remote` in `temp` with no refs: its objects only, its packs
+ * hardlinked (or copied across file systems) as `git clone <path>` does. A first fetch into an empty repository
+ * packs and indexes every object of the history again (5.6 s at 10,000 commits, against 1.1 s
+ * this way, fetch included); with the objects in place the fetch transfers nothing, and it still
+ * creates the remote-tracking ref as for any remote. False (and nothing left behind) when git
+ * cannot clone it, e.g. no repository there yet: `git init` then, and the fetch says why.
+ */
+async function copyLocalObjects(
+  stateDir: string,
+  temp: string,
+  remote: string,
+  env: NodeJS.ProcessEnv,
+): Promise<boolean> {
+  const { GIT_DIR: _ignored, ...cloneEnv } = env;
+  const cloned = await settlePorcelain({ cwd: stateDir, env: cloneEnv }, (git) =>
+    git.clone(remote, temp, ['--bare', '--no-tags', '--quiet']),
+  );
+  const options = { cwd: temp, env: { ...env, GIT_DIR: temp } };
+  // The remote's loose objects come along loose; packed like everything the clone keeps (a pack
+  // per commit, rolled up by maintain), while its refs still say what they belong to.
+  const packed = cloned.ok
+    ? await settlePorcelain(options, (git) => git.raw(['repack', '-d', '-q']))
+    : cloned;
+  const refs = packed.ok
+    ? await settlePorcelain(options, (git) => git.raw(['for-each-ref', '--format=%(refname)']))
+    : packed;
+  let dropped = refs.ok;
+  for (const ref of refs.ok ? refs.value.split('\n').filter(Boolean) : []) {
+    if (!dropped) break;
+    dropped = (await settlePorcelain(options, (git) => git.raw(['update-ref', '-d', ref]))).ok;
+  }
+  if (!dropped) await rm(temp, { recursive: true, force: true });
+  return dropped;
 }
 
 /**

@@ -74,6 +74,27 @@ describe('the clone settings', () => {
   });
 });
 
+describe('a new replica of a remote on this machine', () => {
+  it('takes the objects as `git clone <path>` does (packs hardlinked), and keeps only what a fetch makes', async () => {
+    const { remote, seed } = await seededRemote();
+    await git(remote, ['tag', 'v1', seed]);
+    await git(remote, ['repack', '-a', '-d', '-q']);
+    const [remotePack] = (await readdir(join(remote, 'objects', 'pack'))).filter((name) =>
+      name.endsWith('.pack'),
+    );
+    const store = await open(remote, (await track(createTempDir())).dir);
+    expect(await store.fetch('main')).toBe(seed);
+    // The same file, not a copy: a fetch into an empty repository packs and indexes every object again.
+    expect((await stat(join(store.repoDir, 'objects', 'pack', remotePack!))).ino).toBe(
+      (await stat(join(remote, 'objects', 'pack', remotePack!))).ino,
+    );
+    expect(await readdir(join(store.repoDir, 'objects'))).toEqual(['info', 'pack']);
+    expect(await git(store.repoDir, ['for-each-ref', '--format=%(refname)'])).toBe(
+      'refs/remotes/origin/main',
+    );
+  });
+});
+
 describe('push', () => {
   it('moves the remote-tracking ref to what it pushed, a new branch too, and sets no fetch refspec', async () => {
     const { remote, seed } = await seededRemote();
