@@ -1,15 +1,18 @@
 /**
- * `npm run build`: the CLI as one ES module, `dist/cli/main.js`, bundled by esbuild with the
- * packages it imports (docs/decisions.md, "The CLI ships as one bundled module"). Node resolves,
- * reads and compiles every module file on its own, and the CLI compiled file by file loads ~250
- * of them before a command starts. Type checking is `npm run typecheck`'s job.
+ * `npm run build`: the CLI bundled by esbuild with the packages it imports, `dist/cli/main.js` and
+ * the chunks it imports on demand (docs/decisions.md, "The CLI ships as a bundle, split where a
+ * command loads more"). Node resolves, reads and compiles every module file on its own, and the
+ * CLI compiled file by file loads ~250 of them before a command starts. What only some commands
+ * load (`import()`: the API server and express for `serve` and `start`, chokidar for watching,
+ * pino) is a chunk of its own, so the other commands do not parse it. Type checking is
+ * `npm run typecheck`'s job.
  *
  * What stays outside the bundle is loaded at run time from the package and its dependencies, by
  * paths relative to `dist/cli/` (every such path climbs two levels, as it did from `dist/<dir>/`):
  * the schemas, the console, chart.js's files and ajv's runtime helpers (required by the compiled
  * validators).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 /**
@@ -41,16 +44,19 @@ const yamlDebugHooksOff = {
   },
 };
 
+// Chunk names carry a content hash: a build leaves none of an earlier one's behind to be packed.
+await rm('dist/cli', { recursive: true, force: true });
 await build({
   entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/cli/main.js',
+  outdir: 'dist/cli',
+  splitting: true,
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
   sourcemap: 'linked',
   // Bundled CommonJS packages (yaml, commander, express…) require Node's built-in modules; an ES
-  // module has no `require` of its own, so the bundle makes one for them.
+  // module has no `require` of its own, so each file of the bundle makes one for them.
   banner: {
     js: "import { createRequire as createBundleRequire } from 'node:module'; const require = createBundleRequire(import.meta.url);",
   },

@@ -59,11 +59,15 @@ describe('the packed package', () => {
     );
     expect(files.some((f) => f.startsWith('package/console/'))).toBe(true);
     expect(files.filter((f) => /^package\/(src|test|scripts)\/|\.tsbuildinfo$|\.map$/.test(f))).toEqual([]);
-    // The CLI is one bundled module (scripts/build.js), not a tree of compiled files.
-    expect(files.filter((f) => f.startsWith('package/dist/'))).toEqual(['package/dist/cli/main.js']);
+    // The CLI is a bundle (scripts/build.js), not a tree of compiled files: its entry and the
+    // chunks it imports on demand (named after their module, with a content hash).
+    const dist = files.filter((f) => f.startsWith('package/dist/'));
+    expect(dist).toContain('package/dist/cli/main.js');
+    expect(dist.filter((f) => !/^package\/dist\/cli\/(main|[a-z-]+-[A-Z0-9]{8})\.js$/.test(f))).toEqual([]);
+    expect(dist.filter((f) => /\/api-server-[A-Z0-9]{8}\.js$/.test(f))).toHaveLength(1);
   });
 
-  it('runs from its one bundled module: a reconcile loads no other file of the package, and of its dependencies only what the compiled validators require', async () => {
+  it('runs from its bundle: a reconcile loads none of the API server, no other file of the package, and of its dependencies only what the compiled validators require', async () => {
     const ops = join(temp.dir, 'bundled-ops');
     expect((await cli(['init', ops], temp.dir)).code).toBe(0);
     await git(ops, ['init', '-q', '-b', 'main']);
@@ -85,11 +89,15 @@ describe('the packed package', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('"msg":"reconciling once"'); // the logger (pino) ran
     const installed = `${pathToFileURL(join(temp.dir, 'adopter', 'node_modules')).href}/`;
-    expect(resolvedModules(result.stderr).filter((url) => url.startsWith(installed))).toEqual([
-      `${installed}cavra-gitops/dist/cli/main.js`,
+    const loaded = resolvedModules(result.stderr).filter((url) => url.startsWith(installed));
+    const bundle = `${installed}cavra-gitops/dist/cli/`;
+    expect(loaded).toContain(`${bundle}main.js`);
+    expect(loaded.filter((url) => !url.startsWith(bundle))).toEqual([
       `${installed}ajv/dist/runtime/ucs2length.js`,
       `${installed}ajv-formats/dist/formats.js`,
     ]);
+    // The API server (express and all it takes) is a chunk that only `serve` and `start` load.
+    expect(loaded.filter((url) => url.includes('/api-server-'))).toEqual([]);
   });
 
   it('installs into an empty project; its bin prints the version, scaffolds and validates', async () => {
