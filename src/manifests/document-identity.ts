@@ -153,9 +153,9 @@ export interface SummarizedFile {
  * chunk cached by its text, so appending a document to a file costs one document's parse, not
  * the file's (an approvals file appended to in every commit stays linear). A single-chunk file is
  * parsed whole, and that parse is returned for validation to reuse. `whole`, the file already
- * parsed whole with its syntax trees (a file of the revision being validated), stands in for parsing its chunks where
- * it tells each chunk's summary exactly (chunkSummariesOf); its chunks are cached from it, so the
- * file's earlier versions, read after it, cost nothing.
+ * parsed whole with its syntax trees (a file of the revision being validated), stands in for
+ * parsing its chunks where it tells each chunk's summary exactly (chunkSummariesOf); its chunks
+ * are cached from it, so the file's earlier versions, read after it, cost nothing.
  */
 export function summarizeYamlFile(
   path: string,
