@@ -215,25 +215,24 @@ async function copyLocalObjects(
 ): Promise<boolean> {
   // The clone makes its own repository: no GIT_DIR pointing into one.
   const { GIT_DIR: _gitDir, ...cloneEnv } = env;
+  const options = { cwd: temp, env: { ...env, GIT_DIR: temp } };
+  const giveUp = async (): Promise<false> => {
+    await rm(temp, { recursive: true, force: true });
+    return false;
+  };
   const cloned = await settlePorcelain({ cwd: stateDir, env: cloneEnv }, (git) =>
     git.clone(remote, temp, ['--bare', '--no-tags', '--quiet']),
   );
-  const options = { cwd: temp, env: { ...env, GIT_DIR: temp } };
+  if (!cloned.ok) return giveUp();
   // The remote's loose objects come along loose; packed like everything the clone keeps (a pack
   // per commit, rolled up by maintain), while its refs still say what they belong to.
-  const packed = cloned.ok
-    ? await settlePorcelain(options, (git) => git.raw(['repack', '-d', '-q']))
-    : cloned;
-  const refs = packed.ok
-    ? await settlePorcelain(options, (git) => git.raw(['for-each-ref', '--format=%(refname)']))
-    : packed;
-  let dropped = refs.ok;
-  for (const ref of refs.ok ? refs.value.split('\n').filter(Boolean) : []) {
-    if (!dropped) break;
-    dropped = (await settlePorcelain(options, (git) => git.raw(['update-ref', '-d', ref]))).ok;
+  if (!(await settlePorcelain(options, (git) => git.raw(['repack', '-d', '-q']))).ok) return giveUp();
+  const refs = await settlePorcelain(options, (git) => git.raw(['for-each-ref', '--format=%(refname)']));
+  if (!refs.ok) return giveUp();
+  for (const ref of refs.value.split('\n').filter(Boolean)) {
+    if (!(await settlePorcelain(options, (git) => git.raw(['update-ref', '-d', ref]))).ok) return giveUp();
   }
-  if (!dropped) await rm(temp, { recursive: true, force: true });
-  return dropped;
+  return true;
 }
 
 /**

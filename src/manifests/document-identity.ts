@@ -177,18 +177,21 @@ export function summarizeYamlFile(
     const file = whole ?? parseYamlFile(path, content, limits);
     return { documents: file.findings.length > 0 ? null : summarizeDocuments(file), whole: file };
   }
-  let derived: ChunkSummary[] | null | undefined = whole === undefined ? null : undefined;
+  const handed = whole ?? null;
+  // The chunks' summaries read off `whole`; undefined until a chunk is not cached, null when
+  // `whole` cannot tell them (or there is none).
+  let derived: ChunkSummary[] | null | undefined;
   const documents: DocumentSummary[] = [];
   let index = 0;
   for (const [at, chunk] of split.entries()) {
     const key = sha256Hex(chunk);
     let summary = chunks.get(key);
     if (summary === undefined) {
-      derived ??= whole === undefined ? null : chunkSummariesOf(whole, split);
+      if (derived === undefined) derived = whole === undefined ? null : chunkSummariesOf(whole, split);
       summary = derived?.[at] ?? summarizeChunk(path, chunk, limits);
       chunks.set(key, summary);
     }
-    if (summary.failed) return { documents: null, whole: whole ?? null };
+    if (summary.failed) return { documents: null, whole: handed };
     for (const document of summary.documents) {
       const { kind, name, identity, value } = document;
       documents.push({ index: index + document.index, kind, name, identity, value });
@@ -196,8 +199,8 @@ export function summarizeYamlFile(
     index += summary.count;
   }
   // The whole file's limit on documents (a file over it is a finding, so it has no identities).
-  if (index > limits.maxDocuments) return { documents: null, whole: whole ?? null };
-  return { documents, whole: whole ?? null };
+  if (index > limits.maxDocuments) return { documents: null, whole: handed };
+  return { documents, whole: handed };
 }
 
 function summarizeChunk(path: string, chunk: string, limits: YamlLimits): ChunkSummary {
@@ -221,17 +224,19 @@ function summarizeChunk(path: string, chunk: string, limits: YamlLimits): ChunkS
 function chunkSummariesOf(whole: ParsedYamlFile, split: readonly string[]): ChunkSummary[] | null {
   if (whole.findings.length > 0 || whole.documents.some((document) => document.findings.length > 0)) return null;
   const summaries: ChunkSummary[] = split.map(() => ({ count: 0, documents: [], failed: false }));
-  const firstIndex: number[] = [];
   const identified = new Map(summarizeDocuments(whole).map((document) => [document.index, document]));
   let chunk = 0;
   let chunkEnd = split[0]!.length;
+  let chunkFirst = 0; // the file's index of the chunk's first document
   for (const document of whole.documents) {
     const start = document.document.contents?.range[0] ?? document.document.range[0];
-    while (start >= chunkEnd && chunk < split.length - 1) chunkEnd += split[++chunk]!.length;
+    while (start >= chunkEnd && chunk < split.length - 1) {
+      chunkFirst += summaries[chunk]!.count;
+      chunkEnd += split[++chunk]!.length;
+    }
     const summary = summaries[chunk]!;
-    firstIndex[chunk] ??= document.index;
     const identity = identified.get(document.index);
-    if (identity !== undefined) summary.documents.push({ ...identity, index: document.index - firstIndex[chunk]! });
+    if (identity !== undefined) summary.documents.push({ ...identity, index: document.index - chunkFirst });
     summary.count += 1;
   }
   return summaries;
