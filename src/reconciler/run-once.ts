@@ -112,9 +112,10 @@ export interface ReconcilerOptions {
   /** Pushes tried per commit before giving up for this run (each rejection re-reads the tip). */
   maxPushAttempts?: number;
   /**
-   * Called when a pass has calls to make, once its first claims are being pushed: the thread
-   * waits for git there anyway, so what the first call would load is loaded then (the CLI passes
-   * `loadHttpClient`).
+   * Called when a pass has calls to make, once, while its first claims are being pushed: the
+   * thread waits for git there anyway, so what the first call would load is loaded then (the CLI
+   * passes `loadHttpClient`, ~50 ms of compiling; during the claim commit's `fast-import`, a few
+   * milliseconds, it held the push back instead).
    */
   prepareCalls?: () => void;
   /** Told after each call of a pass how many of its calls are done (the CLI draws a progress bar on a TTY). */
@@ -498,8 +499,12 @@ async function executeCalls(
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const journal = await openJournal(options.store.stateDir);
   let finished = 0;
-  // An immediate runs once the thread waits: on git, for the pipeline's first claim commit.
-  if (options.prepareCalls) setImmediate(options.prepareCalls);
+  // Run once, while the first claims are pushed (the longest wait before the first call).
+  let prepare = options.prepareCalls;
+  const whilePushing = (): void => {
+    if (prepare !== undefined) setImmediate(prepare);
+    prepare = undefined;
+  };
   const pipeline = await runCallPipeline<PlannedCall, RecordedCall>(
     calls,
     { concurrency, firstBatch: 8 * concurrency, maxBatch: MAX_CLAIM_BATCH },
@@ -536,7 +541,16 @@ async function executeCalls(
         return outcome;
       },
       commit: async (outcomes, claimed) => {
-        const landed = await commitBatch(options, ledger, outcomes, claimed, plan, run, runCounts);
+        const landed = await commitBatch(
+          options,
+          ledger,
+          outcomes,
+          claimed,
+          plan,
+          run,
+          runCounts,
+          whilePushing,
+        );
         if (landed === null) return false;
         journal.landed(outcomes.map((outcome) => outcome.claimId));
         for (const claim of landed.claims)
@@ -586,6 +600,7 @@ async function commitBatch(
   plan: ReconcilePlan,
   run: RunIdentity,
   runCounts: RunCounts,
+  whilePushing: () => void,
 ): Promise<{ view: LedgerView; claims: ClaimRecord[]; change: TreeChange } | null> {
   // Later batches are claimed well after the run started: their leases run from now.
   const evaluatedAt = options.clock.now();
@@ -632,7 +647,10 @@ async function commitBatch(
   const commit = await options.store.createCommit(ledger.tips.ledger, change, message, {
     time: evaluatedAt,
   });
-  const pushed = await options.store.push(commit, ledger.tips.targetBranch);
+  const pushing = options.store.push(commit, ledger.tips.targetBranch);
+  // An immediate runs once the push below has started git and the thread waits for it.
+  whilePushing();
+  const pushed = await pushing;
   if (pushed.status === 'rejected') {
     options.logger.info({ reason: pushed.reason }, 'push rejected; re-planning on the new tip');
     return null;

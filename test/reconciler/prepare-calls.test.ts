@@ -1,6 +1,7 @@
 /**
- * `prepareCalls` (the CLI loads the HTTP client with it) runs once a pass has calls to make, before
- * any call goes out; a pass without calls never runs it.
+ * `prepareCalls` (the CLI loads the HTTP client with it) runs once a pass has calls to make, while
+ * its first claims are being pushed and before any call goes out; a pass without calls never runs
+ * it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reconcileOnce } from '../../src/reconciler/run-once.js';
@@ -43,7 +44,7 @@ describe('prepareCalls', () => {
     await ops.cleanup();
   });
 
-  it('runs once in a pass with calls, before the first call; not in a pass without calls', async () => {
+  it('runs once in a pass with calls, while the claims are pushed, before the first call; not in a pass without calls', async () => {
     const reconciler = await openTestReconciler({
       remote: ops.remote,
       stateDir: state.dir,
@@ -52,12 +53,24 @@ describe('prepareCalls', () => {
       env: reconcilerEnv({ HOOK_URL: `${receiver.origin}/hook` }),
     });
     try {
-      // How many requests the receiver had when prepareCalls ran.
+      // How many requests the receiver had, and how many pushes had started, when prepareCalls ran:
+      // run during the claim commit's fast-import instead, its ~50 ms held the push back.
       const seen: number[] = [];
-      const options = { ...reconciler.options, prepareCalls: () => void seen.push(receiver.requests.length) };
+      const pushesSeen: number[] = [];
+      let pushes = 0;
+      const { store } = reconciler.options;
+      const options = {
+        ...reconciler.options,
+        store: { ...store, push: (commit: string, branch: string) => (pushes++, store.push(commit, branch)) },
+        prepareCalls: () => {
+          seen.push(receiver.requests.length);
+          pushesSeen.push(pushes);
+        },
+      };
       const first = await reconcileOnce(options);
       expect(first.calls).toBe(1);
       expect(seen).toEqual([0]);
+      expect(pushesSeen).toEqual([1]);
       expect((await readRemoteRecords(ops.remote)).deliveries).toHaveLength(1);
 
       const second = await reconcileOnce(options); // delivered: nothing to call
