@@ -60,6 +60,11 @@ await build({
   banner: {
     js: "import { createRequire as createBundleRequire } from 'node:module'; const require = createBundleRequire(import.meta.url);",
   },
+  // V8 pre-parses every byte of the chunks a command imports at each start, and parses a function
+  // again when it is first called: whitespace and syntax minified, the chunks are 30 % smaller.
+  // Names stay (no identifier minification), so stack traces and `constructor.name` read as before.
+  minifyWhitespace: true,
+  minifySyntax: true,
   plugins: [yamlDebugHooksOff],
   logLevel: 'warning',
 });
