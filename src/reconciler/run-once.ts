@@ -648,7 +648,7 @@ async function commitBatch(
     time: evaluatedAt,
   });
   const pushing = options.store.push(commit, ledger.tips.targetBranch);
-  // An immediate runs once the push below has started git and the thread waits for it.
+  // Queued as an immediate: it runs once the push has started git and the thread waits for it.
   whilePushing();
   const pushed = await pushing;
   if (pushed.status === 'rejected') {
