@@ -205,8 +205,10 @@ export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<L
         if (cache.resolved.ledgerChanges.includes(change.commit)) acceptedLedger.push(change.commit);
       }
       for (const commit of range.commits) {
-        if (whyNot(commit) === null || accepted.has(commit.commit))
-          for (const id of recordedIdsOf(commit.changes)) seen.push(id); // no spread: a commit may add 100,000
+        if (whyNot(commit) !== null && !accepted.has(commit.commit)) continue;
+        // Index loops, no spread: a commit may add 100,000 records, and an iterator's step allocates.
+        const ids = recordedIdsOf(commit.changes);
+        for (let at = 0; at < ids.length; at++) seen.push(ids[at]!);
       }
       if (range.compare === 'all') cache.files = { commit: tips.ledger, files: range.tip };
       else if (cache.files?.commit === baseline) {
@@ -217,7 +219,7 @@ export async function checkLedgerHistory(request: LedgerCheckRequest): Promise<L
     }
   }
   const fresh = seen.filter((id) => !cache.recorded!.has(id));
-  for (const id of fresh) cache.recorded.add(id);
+  for (let at = 0; at < fresh.length; at++) cache.recorded.add(fresh[at]!);
   return {
     status: 'clean',
     accepted: { ledgerChanges: acceptedLedger.sort(), history: [...new Set(acceptedHistory)].sort() },

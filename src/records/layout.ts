@@ -80,6 +80,33 @@ export type ParsedRecordPath =
 const RECORD_PATH = /^records\/([a-z]+)\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/]+)\.json$/;
 const CLAIM_PATH = /^records\/claims\/([^/]+)\.json$/;
 
+/**
+ * The same shapes as {@link parseRecordPath}, without captures: a first check of the ledger tells
+ * the kind of every path it walks (100,000 and more), and `test` allocates no match array.
+ */
+const RECORD_FILE_PATH = new RegExp(
+  `^records/(?:${RECORD_KINDS.join('|')})/\\d{4}-(?:0[1-9]|1[0-2])/[^/]+\\.json$`,
+);
+const CLAIM_FILE_PATH = /^records\/claims\/[^/]+\.json$/;
+const DELIVERY_OR_EXECUTION_PATH =
+  /^records\/(?:deliveries|executions)\/\d{4}-(?:0[1-9]|1[0-2])\/[^/]+\.json$/;
+
+/** What `path` is under `records/`: a record file, a claim file, or neither (null). */
+export function recordFileKind(path: string): 'record' | 'claim' | null {
+  if (CLAIM_FILE_PATH.test(path)) return 'claim';
+  return RECORD_FILE_PATH.test(path) ? 'record' : null;
+}
+
+/**
+ * The id of a delivery or execution record file (the ids a reconciler remembers it recorded),
+ * null for any other path.
+ */
+export function deliveryOrExecutionIdOf(path: string): string | null {
+  return DELIVERY_OR_EXECUTION_PATH.test(path)
+    ? path.slice(path.lastIndexOf('/') + 1, -'.json'.length)
+    : null;
+}
+
 /** Parse `records/<kind>/<YYYY-MM>/<id>.json` or `records/claims/<id>.json`; null for anything else. */
 export function parseRecordPath(path: string): ParsedRecordPath | null {
   const claim = CLAIM_PATH.exec(path);

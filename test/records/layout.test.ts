@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/domain/canonical-json.js';
 import { sealRecord } from '../../src/domain/record-format.js';
 import { InternalError } from '../../src/errors.js';
-import { claimPath, parseRecordPath, recordPath, serializeRecord } from '../../src/records/layout.js';
+import {
+  claimPath,
+  deliveryOrExecutionIdOf,
+  parseRecordPath,
+  recordFileKind,
+  recordPath,
+  serializeRecord,
+} from '../../src/records/layout.js';
 
 describe('recordPath and claimPath', () => {
   it.each([
@@ -54,6 +61,57 @@ describe('parseRecordPath', () => {
       month: '2026-01',
       id: 'gordackrecoveryclosure-00ff',
     });
+  });
+});
+
+describe('recordFileKind and deliveryOrExecutionIdOf, the capture-free tests of the ledger check', () => {
+  // Paths from the pieces each pattern turns on: a kind directory (or not), a month (or a
+  // near miss), a file name with dots or slashes, and the extension.
+  const segment = fc.constantFrom(
+    'deliveries',
+    'executions',
+    'playbooks',
+    'closures',
+    'runs',
+    'claims',
+    'unknown',
+    'Deliveries',
+    '',
+  );
+  const month = fc.constantFrom('2026-06', '2026-12', '2026-13', '2026-00', '2026-6', '12026-06', '');
+  const name = fc.stringMatching(/^[a-z0-9./-]{0,12}$/);
+  const extension = fc.constantFrom('.json', '.JSON', '.txt', '');
+  const path = fc.oneof(
+    fc
+      .tuple(segment, month, name, extension)
+      .map(([kind, m, file, ext]) => `records/${kind}/${m}/${file}${ext}`),
+    fc.tuple(segment, name, extension).map(([kind, file, ext]) => `records/${kind}/${file}${ext}`),
+    fc.tuple(name, extension).map(([file, ext]) => `records/claims/${file}${ext}`),
+  );
+
+  it('say what parseRecordPath says, for any path', () => {
+    fc.assert(
+      fc.property(path, (candidate) => {
+        const parsed = parseRecordPath(candidate);
+        const kind = parsed === null ? null : parsed.kind === 'claims' ? 'claim' : 'record';
+        expect(recordFileKind(candidate)).toBe(kind);
+        const id = parsed?.kind === 'deliveries' || parsed?.kind === 'executions' ? parsed.id : null;
+        expect(deliveryOrExecutionIdOf(candidate)).toBe(id);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each([
+    ['records/deliveries/2026-06/a.p.1.json', 'record', 'a.p.1'],
+    ['records/executions/2026-06/x.json', 'record', 'x'],
+    ['records/runs/2026-06/r.json', 'record', null],
+    ['records/claims/c1.json', 'claim', null],
+    ['records/claims/2026-06/c1.json', null, null],
+    ['records/deliveries/2026-13/a.json', null, null],
+  ] as const)('%s', (candidate, kind, id) => {
+    expect(recordFileKind(candidate)).toBe(kind);
+    expect(deliveryOrExecutionIdOf(candidate)).toBe(id);
   });
 });
 
