@@ -46,4 +46,25 @@ describe('readAheadInChunks', () => {
     ).rejects.toThrow('blob 3 not found');
     expect(used).toEqual([[1, 2]]);
   });
+
+  it('uses a large chunk a slice at a time, letting pending I/O callbacks run between slices', async () => {
+    const items = Array.from({ length: 150 }, (_, i) => i);
+    const events: string[] = [];
+    const used: number[] = [];
+    await readAheadInChunks(
+      items,
+      150,
+      async (chunk) => new Map(chunk.map((n) => [n, n * 2])),
+      (slice, result) => {
+        // As a pipe's data event would be: queued while the thread is busy with the first slice.
+        if (used.length === 0) setImmediate(() => events.push('io'));
+        events.push(`use ${slice[0]}..${slice[slice.length - 1]}`);
+        for (const n of slice) used.push(result.get(n)!);
+      },
+    );
+    expect(used).toEqual(items.map((n) => n * 2));
+    expect(events[0]).toBe('use 0..63');
+    expect(events[1]).toBe('io');
+    expect(events.slice(2)).toEqual(['use 64..127', 'use 128..149']);
+  });
 });
