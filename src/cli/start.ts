@@ -114,7 +114,7 @@ async function findOpenPlaybook(
 ): Promise<string | null> {
   const tip = await store.readRemoteTip(branch);
   if (!tip) return null;
-  const entries = await store.listTree(tip, ['records/playbooks/']);
+  const entries = await store.listTree(tip, ['records/playbooks/'], { sizes: false });
   const last = entries
     .map((e) => e.path)
     .sort()

@@ -13,15 +13,19 @@ export interface Clock {
 // Git
 // ---------------------------------------------------------------------------------------------
 
-export interface TreeEntry {
+/** A file of a listing without sizes (`listTree` with `sizes: false`). */
+export interface ListedFile {
   /** Repository-relative path with forward slashes. */
   path: string;
   /** Blob id. */
   blob: string;
-  /** Size in bytes (from `ls-tree --long`), so oversized files are refused before reading. */
-  size: number;
   /** True for a symbolic link (mode 120000; its blob holds the target); listed only when asked for. */
   symlink?: true;
+}
+
+export interface TreeEntry extends ListedFile {
+  /** Size in bytes (from `ls-tree --long`), so oversized files are refused before reading. */
+  size: number;
 }
 
 export interface ListTreeOptions {
@@ -81,9 +85,18 @@ export interface GitReader {
   /** Resolve a revision (branch, tag, sha, `HEAD~1`) to a full commit id; GitError when unknown. */
   resolve(rev: string): Promise<string>;
   /**
-   * All blobs under the given directory prefixes (e.g. `['manifests/']`) at a commit: one `ls-tree`.
-   * Symbolic links are left out unless `options.symlinks` asks for them.
+   * All blobs under the given directory prefixes (e.g. `['manifests/']`) at a commit, with their
+   * sizes: one `ls-tree`. Symbolic links are left out unless `options.symlinks` asks for them.
+   * With `sizes: false`, the listing without sizes: for a size git reads each object's header
+   * (`--long`), which at 100,000 records takes several times what the listing itself takes, and a
+   * reader that refuses large files as `cat-file` announces them (`readObjects` with `maxBytes`)
+   * needs none.
    */
+  listTree(
+    commit: string,
+    prefixes: string[],
+    options: ListTreeOptions & { sizes: false },
+  ): Promise<ListedFile[]>;
   listTree(commit: string, prefixes: string[], options?: ListTreeOptions): Promise<TreeEntry[]>;
   /** Read many blobs through one long-lived `git cat-file --batch`. */
   readBlobs(blobs: string[]): Promise<Map<string, Buffer>>;

@@ -2,7 +2,14 @@
  * GitReader over a local repository (bare or not): committed objects only, never the working
  * tree. Every method is a bounded number of git processes regardless of how many files it covers.
  */
-import type { Env, GitReader, ListTreeOptions, StoredObject, TreeEntry } from '../domain/ports.js';
+import type {
+  Env,
+  GitReader,
+  ListedFile,
+  ListTreeOptions,
+  StoredObject,
+  TreeEntry,
+} from '../domain/ports.js';
 import { GitError, NotACommitError, UnknownRevisionError } from '../errors.js';
 import { StringTable } from '../domain/string-table.js';
 import { BatchReader } from './batch-reader.js';
@@ -38,12 +45,17 @@ const SPACE = 0x20;
 const NUL = 0x00;
 
 /**
- * Parse `git ls-tree -r -z --long` output into blob entries (submodules and symlinks are kept out).
- * Paths and blob ids are cut straight from the bytes (a substring of a split line would keep the
- * whole line alive) and shared through `table` when given.
+ * Parse `git ls-tree -r -z` output into blob entries (submodules and symlinks are kept out), with
+ * each blob's size when it is the `--long` listing (`size` is then set; without it, not). Paths
+ * and blob ids are cut straight from the bytes (a substring of a split line would keep the whole
+ * line alive) and shared through `table` when given.
  */
-export function parseLsTree(output: Buffer, options: ListTreeOptions = {}, table?: StringTable): TreeEntry[] {
-  const entries: TreeEntry[] = [];
+export function parseLsTree(
+  output: Buffer,
+  options: ListTreeOptions = {},
+  table?: StringTable,
+): (ListedFile & { size?: number })[] {
+  const entries: (ListedFile & { size?: number })[] = [];
   const intern = table ? (value: string) => table.intern(value) : (value: string) => value;
   let start = 0;
   while (start < output.length) {
@@ -51,17 +63,21 @@ export function parseLsTree(output: Buffer, options: ListTreeOptions = {}, table
     if (end === -1) end = output.length;
     const tab = output.indexOf(TAB, start);
     if (tab !== -1 && tab < end) {
-      // "<mode> SP <type> SP <object> SP+ <size>"
+      // "<mode> SP <type> SP <object>" and, with --long, "SP+ <size>"
       const typeAt = output.indexOf(SPACE, start) + 1;
-      const objectAt = typeAt === 0 ? -1 : output.indexOf(SPACE, typeAt) + 1;
-      const sizeAt = objectAt <= 0 ? -1 : output.indexOf(SPACE, objectAt) + 1;
-      if (sizeAt > 0 && sizeAt < tab && output.toString('latin1', typeAt, objectAt - 1) === 'blob') {
-        const mode = output.toString('latin1', start, typeAt - 1);
-        const blob = intern(output.toString('latin1', objectAt, sizeAt - 1));
-        const size = Number(output.toString('latin1', sizeAt, tab));
+      const objectAt = typeAt === 0 || typeAt > tab ? -1 : output.indexOf(SPACE, typeAt) + 1;
+      if (objectAt > 0 && objectAt < tab && output.toString('latin1', typeAt, objectAt - 1) === 'blob') {
+        const sizeAt = output.indexOf(SPACE, objectAt) + 1;
+        const long = sizeAt > 0 && sizeAt < tab;
+        const symlink = output.toString('latin1', start, typeAt - 1) === '120000';
+        const blob = intern(output.toString('latin1', objectAt, long ? sizeAt - 1 : tab));
         const path = intern(output.toString('utf8', tab + 1, end));
-        if (mode !== '120000') entries.push({ path, blob, size });
-        else if (options.symlinks === true) entries.push({ path, blob, size, symlink: true });
+        if (long) {
+          const size = Number(output.toString('latin1', sizeAt, tab));
+          if (!symlink) entries.push({ path, blob, size });
+          else if (options.symlinks === true) entries.push({ path, blob, size, symlink });
+        } else if (!symlink) entries.push({ path, blob });
+        else if (options.symlinks === true) entries.push({ path, blob, symlink });
       }
     }
     start = end + 1;
@@ -152,17 +168,18 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
     async listTree(
       commit: string,
       prefixes: string[],
-      listOptions: ListTreeOptions = {},
+      listOptions: ListTreeOptions & { sizes?: false } = {},
     ): Promise<TreeEntry[]> {
       assertRevision(commit, repoDir);
       const pathspecs = prefixes.filter((prefix) => prefix !== '' && prefix !== '.' && prefix !== './');
       const everything = pathspecs.length < prefixes.length || prefixes.length === 0;
-      const args = ['--literal-pathspecs', 'ls-tree', '-r', '-z', '--long', '--full-tree', commit];
+      const sizes = listOptions.sizes !== false ? ['--long'] : [];
+      const args = ['--literal-pathspecs', 'ls-tree', '-r', '-z', ...sizes, '--full-tree', commit];
       if (!everything) args.push('--', ...pathspecs.map((prefix) => prefix.replace(/\/+$/, '')));
       // Bytes (NUL-separated, paths in any encoding) from a raw child: simple-git decodes output to
       // a string first, and holds an empty listing 50 ms (docs/decisions.md).
       // Parsed as it streams: complete NUL-terminated entries of each chunk, the rest carried over.
-      const entries: TreeEntry[] = [];
+      const entries: (ListedFile & { size?: number })[] = [];
       let carry: Buffer | null = null;
       const result = await streamGit(args, porcelain, (chunk) => {
         const data: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
@@ -182,9 +199,12 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
       }
       if (carry !== null) for (const entry of parseLsTree(carry, listOptions, strings)) entries.push(entry);
       // ls-tree matches pathspecs as path components; keep exactly what the prefixes promise.
-      return everything
-        ? entries
-        : entries.filter((entry) => pathspecs.some((prefix) => isUnderPrefix(entry.path, prefix)));
+      // (Each entry has its size exactly when --long was asked for.)
+      return (
+        everything
+          ? entries
+          : entries.filter((entry) => pathspecs.some((prefix) => isUnderPrefix(entry.path, prefix)))
+      ) as TreeEntry[];
     },
 
     async readParent(commit: string): Promise<string | null> {

@@ -104,7 +104,7 @@ const GITLINK_MODE = '160000';
 
 /** Every file under `records/` and `reports/` at a commit (one `ls-tree`). */
 export async function readLedgerFiles(reader: GitReader, commit: string): Promise<LedgerFiles> {
-  const entries = await reader.listTree(commit, [RECORDS_DIR, REPORTS_DIR], { symlinks: true });
+  const entries = await reader.listTree(commit, [RECORDS_DIR, REPORTS_DIR], { symlinks: true, sizes: false });
   return new Map(entries.map((entry) => [entry.path, entry.blob]));
 }
 

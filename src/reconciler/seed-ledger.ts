@@ -27,9 +27,9 @@ export async function seedLedgerBranch(
   store: ReconcilerStore,
   options: SeedLedgerOptions,
 ): Promise<string | null> {
-  const records = await store.listTree(options.revision, [RECORDS_DIR]);
+  const records = await store.listTree(options.revision, [RECORDS_DIR], { sizes: false });
   if (records.length === 0) return null;
-  const files = await store.listTree(options.revision, [], { symlinks: true });
+  const files = await store.listTree(options.revision, [], { symlinks: true, sizes: false });
   const dropped = [...new Set(files.map((file) => file.path.split('/')[0]!))]
     .filter((name) => name !== 'records' && name !== 'reports')
     .sort();

@@ -14,6 +14,7 @@ import type { Finding, RecordKind, RecordSet } from '../domain/types.js';
 import { emptyRecordSet } from '../domain/types.js';
 import type { ClosureTargets } from '../domain/closures.js';
 import { hasValidHash } from '../domain/hash.js';
+import { GitError } from '../errors.js';
 import { recordVersionOf } from '../domain/record-format.js';
 import { HASH_FIELD, ID_FIELD, PRIMARY_TIME_FIELD, RECORDS_DIR, parseRecordPath } from './layout.js';
 import { validateRecordSchema } from './record-schemas.js';
@@ -89,7 +90,8 @@ export async function readRecords(
   options: ReadRecordsOptions = {},
 ): Promise<ReadRecordsResult> {
   const cache = options.cache;
-  const entries = await reader.listTree(commit, [RECORDS_DIR]);
+  // No sizes in the listing: a file over the limit is refused as `cat-file` announces it.
+  const entries = await reader.listTree(commit, [RECORDS_DIR], { sizes: false });
   const outcomes: ParsedRecordFile[] = [];
   const toRead: { path: string; blob: string }[] = [];
   for (const entry of entries) {
@@ -97,17 +99,6 @@ export async function readRecords(
     if (cached) {
       outcomes.push(cached);
       options.onFile?.(entry, cached);
-    } else if (entry.size > MAX_RECORD_BYTES) {
-      outcomes.push({
-        kind: null,
-        finding: finding(
-          entry.path,
-          '',
-          '',
-          'record.too-large',
-          `record file is ${entry.size} bytes, over the ${MAX_RECORD_BYTES}-byte limit; records are small JSON files, so this one was not written by cavra-gitops and should be removed.`,
-        ),
-      });
     } else toRead.push(entry);
   }
   options.onProgress?.(outcomes.length, entries.length);
@@ -118,23 +109,22 @@ export async function readRecords(
   await readAheadInChunks(
     toRead,
     READ_CHUNK,
-    (chunk) => reader.readBlobs([...new Set(chunk.map((entry) => entry.blob))]),
-    (chunk, blobs) => {
+    (chunk) =>
+      reader.readObjects([...new Set(chunk.map((entry) => entry.blob))], { maxBytes: MAX_RECORD_BYTES }),
+    (chunk, objects) => {
       for (const entry of chunk) {
-        const content = blobs.get(entry.blob);
-        const outcome: ParsedRecordFile =
-          content === undefined
-            ? {
-                kind: null,
-                finding: finding(
-                  entry.path,
-                  '',
-                  '',
-                  'record.unreadable',
-                  `blob ${entry.blob} could not be read; run \`git fsck\` on the repository.`,
-                ),
-              }
-            : parseRecordFile({ path: entry.path, content }, shared);
+        const object = objects.get(entry.blob);
+        if (object == null) {
+          // As readBlobs: a blob the listing names is missing only from an incomplete repository.
+          throw new GitError(
+            `record blob ${entry.blob} (${entry.path}) not found at ${commit}; the repository may be incomplete, fetch again.`,
+          );
+        }
+        if (object.content === null) {
+          outcomes.push({ kind: null, finding: tooLarge(entry.path, object.size) });
+          continue;
+        }
+        const outcome = parseRecordFile({ path: entry.path, content: object.content }, shared);
         cache?.set(entry.blob, outcome);
         options.onParsed?.(entry.blob, outcome);
         options.onFile?.(entry, outcome);
@@ -144,6 +134,17 @@ export async function readRecords(
     },
   );
   return assembleRecords(outcomes);
+}
+
+/** A record file over the size limit, refused unread. */
+function tooLarge(path: string, size: number): Finding {
+  return finding(
+    path,
+    '',
+    '',
+    'record.too-large',
+    `record file is ${size} bytes, over the ${MAX_RECORD_BYTES}-byte limit; records are small JSON files, so this one was not written by cavra-gitops and should be removed.`,
+  );
 }
 
 /** Parse and check record files already in memory (pure). The result does not depend on input order. */

@@ -47,6 +47,24 @@ describe('parseLsTree', () => {
       { path: 'scripts/run.sh', blob: B, size: 123456 },
     ]);
   });
+
+  it('reads the listing without --long the same way, with no sizes', () => {
+    const output = Buffer.from(
+      `100644 blob ${A}\tmanifests/a b.yaml\x00` +
+        `160000 commit ${B}\tvendor/sub\x00` +
+        `120000 blob ${B}\tlink\x00` +
+        `100755 blob ${B}\tscripts/run.sh`,
+    );
+    expect(parseLsTree(output)).toEqual([
+      { path: 'manifests/a b.yaml', blob: A },
+      { path: 'scripts/run.sh', blob: B },
+    ]);
+    expect(parseLsTree(output, { symlinks: true })).toEqual([
+      { path: 'manifests/a b.yaml', blob: A },
+      { path: 'link', blob: B, symlink: true },
+      { path: 'scripts/run.sh', blob: B },
+    ]);
+  });
 });
 
 describe('fast-import helpers', () => {

@@ -95,6 +95,13 @@ describe('createGitReader', () => {
     expect(blobs.get(entries[0]?.blob ?? '')?.toString()).toBe('a: 2\n');
   });
 
+  it('lists the same files without sizes when asked (no --long), and no size on them', async () => {
+    const sized = await reader.listTree(commits[2] ?? '', []);
+    const plain = await reader.listTree(commits[2] ?? '', [], { sizes: false });
+    expect(plain).toEqual(sized.map(({ path, blob }) => ({ path, blob })));
+    expect(plain.some((entry) => 'size' in entry)).toBe(false);
+  });
+
   it.each([
     [['manifests/'], 0, ['manifests/a.yaml', 'manifests/deep/b/c.yaml']],
     [['manifests'], 2, ['manifests/a.yaml', 'manifests/with space.yaml']],

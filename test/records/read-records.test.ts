@@ -247,6 +247,36 @@ describe('readRecords from a real repository', () => {
     }
   });
 
+  it('refuses a record file over 1 MiB unread, naming its size, and reads the rest (and a cache keeps no outcome of it)', async () => {
+    const repo = await createTempRepo();
+    const first = run(1);
+    const huge = `${recordPath('runs', 'huge', first.started_at)}`;
+    const bytes = 1024 * 1024 + 1;
+    const commit = await commitFiles(
+      repo.dir,
+      { [fileOf(first).path]: fileOf(first).content.toString(), [huge]: 'x'.repeat(bytes) },
+      'records',
+    );
+    const reader = createGitReader(repo.dir);
+    const cache: RecordCache = new Map();
+    const parsed: string[] = [];
+    try {
+      const result = await readRecords(reader, commit, { cache, onParsed: (blob) => parsed.push(blob) });
+      expect(result.records.runs).toEqual([first]);
+      expect(result.findings.map((f) => [f.file, f.rule])).toEqual([[huge, 'record.too-large']]);
+      expect(result.findings[0]?.message).toContain(
+        `record file is ${bytes} bytes, over the 1048576-byte limit`,
+      );
+      expect(cache.size).toBe(1);
+      expect(parsed).toHaveLength(1);
+      // Read again with the cache: the same answer (the large file is refused again, unread).
+      const again = await readRecords(reader, commit, { cache });
+      expect(again.findings.map((f) => [f.file, f.rule])).toEqual([[huge, 'record.too-large']]);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('records whose controls are equal share one list (100,000 records hold each once); unequal ones do not', async () => {
     const repo = await createTempRepo();
     const runs = Array.from({ length: 4 }, (_, i) => run(i + 1));
