@@ -44,6 +44,9 @@ const TAB = 0x09;
 const SPACE = 0x20;
 const NUL = 0x00;
 
+/** An entry of either listing: with its size exactly when the listing was `--long`. */
+export type ListedEntry = ListedFile & { size?: number };
+
 /**
  * Parse `git ls-tree -r -z` output into blob entries (submodules and symlinks are kept out), with
  * each blob's size when it is the `--long` listing (`size` is then set; without it, not). Paths
@@ -54,8 +57,8 @@ export function parseLsTree(
   output: Buffer,
   options: ListTreeOptions = {},
   table?: StringTable,
-): (ListedFile & { size?: number })[] {
-  const entries: (ListedFile & { size?: number })[] = [];
+): ListedEntry[] {
+  const entries: ListedEntry[] = [];
   const intern = table ? (value: string) => table.intern(value) : (value: string) => value;
   let start = 0;
   while (start < output.length) {
@@ -179,7 +182,7 @@ export function createGitReader(repoDir: string, options: GitReaderOptions = {})
       // Bytes (NUL-separated, paths in any encoding) from a raw child: simple-git decodes output to
       // a string first, and holds an empty listing 50 ms (docs/decisions.md).
       // Parsed as it streams: complete NUL-terminated entries of each chunk, the rest carried over.
-      const entries: (ListedFile & { size?: number })[] = [];
+      const entries: ListedEntry[] = [];
       let carry: Buffer | null = null;
       const result = await streamGit(args, porcelain, (chunk) => {
         const data: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
