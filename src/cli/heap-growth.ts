@@ -3,8 +3,8 @@
  * gigabytes of memory V8 lets it grow up to 4× before collecting again: a replica's first run over
  * 100,000 records keeps ~125 MB alive and peaked at 376–413 MB RSS, `serve` at ~670 MB, mostly
  * garbage waiting for a collection (docs/decisions.md, "The CLI bounds V8's heap growth for …").
- * Growing by a fifth at a time, the same runs peak at 280–309 MB and 276–313 MB; by a tenth once
- * the heap is large, at 279–286 MB and 287–291 MB. Only the long-running commands are bounded
+ * Growing by a fifth at a time, the same runs peak at 281–309 MB and 267–313 MB; by a tenth once
+ * the heap is large, at 275–281 MB and 251–296 MB. Only the long-running commands are bounded
  * (below).
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
