@@ -84,12 +84,11 @@ const CLAIM_PATH = /^records\/claims\/([^/]+)\.json$/;
  * The same shapes as {@link parseRecordPath}, without captures: a first check of the ledger tells
  * the kind of every path it walks (100,000 and more), and `test` allocates no match array.
  */
-const RECORD_FILE_PATH = new RegExp(
-  `^records/(?:${RECORD_KINDS.join('|')})/\\d{4}-(?:0[1-9]|1[0-2])/[^/]+\\.json$`,
-);
+const recordFilePath = (kinds: readonly string[]): RegExp =>
+  new RegExp(`^records/(?:${kinds.join('|')})/\\d{4}-(?:0[1-9]|1[0-2])/[^/]+\\.json$`);
+const RECORD_FILE_PATH = recordFilePath(RECORD_KINDS);
+const DELIVERY_OR_EXECUTION_PATH = recordFilePath(['deliveries', 'executions']);
 const CLAIM_FILE_PATH = /^records\/claims\/[^/]+\.json$/;
-const DELIVERY_OR_EXECUTION_PATH =
-  /^records\/(?:deliveries|executions)\/\d{4}-(?:0[1-9]|1[0-2])\/[^/]+\.json$/;
 
 /** What `path` is under `records/`: a record file, a claim file, or neither (null). */
 export function recordFileKind(path: string): 'record' | 'claim' | null {

@@ -121,14 +121,15 @@ export async function readRecords(
           );
         }
         if (object.content === null) {
+          // Not cached and not passed on: only what was read has an outcome to keep.
           outcomes.push({ kind: null, finding: tooLarge(entry.path, object.size) });
-          continue;
+        } else {
+          const outcome = parseRecordFile({ path: entry.path, content: object.content }, shared);
+          cache?.set(entry.blob, outcome);
+          options.onParsed?.(entry.blob, outcome);
+          options.onFile?.(entry, outcome);
+          outcomes.push(outcome);
         }
-        const outcome = parseRecordFile({ path: entry.path, content: object.content }, shared);
-        cache?.set(entry.blob, outcome);
-        options.onParsed?.(entry.blob, outcome);
-        options.onFile?.(entry, outcome);
-        outcomes.push(outcome);
         options.onProgress?.(outcomes.length, entries.length);
       }
     },

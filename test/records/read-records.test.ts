@@ -261,7 +261,13 @@ describe('readRecords from a real repository', () => {
     const cache: RecordCache = new Map();
     const parsed: string[] = [];
     try {
-      const result = await readRecords(reader, commit, { cache, onParsed: (blob) => parsed.push(blob) });
+      const progress: [number, number][] = [];
+      const result = await readRecords(reader, commit, {
+        cache,
+        onParsed: (blob) => parsed.push(blob),
+        onProgress: (done, total) => progress.push([done, total]),
+      });
+      expect(progress[progress.length - 1]).toEqual([2, 2]);
       expect(result.records.runs).toEqual([first]);
       expect(result.findings.map((f) => [f.file, f.rule])).toEqual([[huge, 'record.too-large']]);
       expect(result.findings[0]?.message).toContain(
