@@ -4,6 +4,7 @@
  * manifest aim connectors at internal services. Endpoints belong in env vars (`url_env`).
  */
 import { isIP } from 'node:net';
+import { segmentsOf, type WalkedValue } from './walked-value.js';
 
 export interface HostHit {
   segments: (string | number)[];
@@ -75,21 +76,19 @@ function hostsInText(text: string, key: string): string[] {
 /** Every string under `value` (walked iteratively) that names a private host. */
 export function findPrivateHosts(value: unknown, baseSegments: (string | number)[] = []): HostHit[] {
   const hits: HostHit[] = [];
-  const stack: { value: unknown; segments: (string | number)[]; key: string }[] = [
-    { value, segments: baseSegments, key: '' },
-  ];
+  const stack: WalkedValue[] = [{ value, key: '', segment: '', parent: null }];
   while (stack.length > 0) {
     const item = stack.pop()!;
     const current = item.value;
     if (typeof current === 'string') {
       if ((current.includes('://') || HOST_LIKE_KEY.test(item.key)) && hostsInText(current, item.key).some(isPrivateHost)) {
-        hits.push({ segments: item.segments });
+        hits.push({ segments: [...baseSegments, ...segmentsOf(item)] });
       }
     } else if (Array.isArray(current)) {
-      current.forEach((child, index) => stack.push({ value: child, segments: [...item.segments, index], key: item.key }));
+      for (let i = 0; i < current.length; i++) stack.push({ value: current[i], key: item.key, segment: i, parent: item });
     } else if (current !== null && typeof current === 'object') {
-      for (const [key, child] of Object.entries(current as Record<string, unknown>)) {
-        stack.push({ value: child, segments: [...item.segments, key], key });
+      for (const key of Object.keys(current)) {
+        stack.push({ value: (current as Record<string, unknown>)[key], key, segment: key, parent: item });
       }
     }
   }

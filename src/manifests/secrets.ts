@@ -5,6 +5,7 @@
  * on every string of every manifest.
  */
 import type { RuleId } from './rules.js';
+import { segmentsOf, type WalkedValue } from './walked-value.js';
 
 export interface SecretMatch {
   rule: RuleId;
@@ -121,37 +122,35 @@ function isHighEntropySecret(key: string, value: string): boolean {
  */
 export function scanForSecrets(value: unknown): SecretHit[] {
   const hits: SecretHit[] = [];
-  const stack: { value: unknown; segments: (string | number)[]; key: string }[] = [
-    { value, segments: [], key: '' },
-  ];
+  const stack: WalkedValue[] = [{ value, key: '', segment: '', parent: null }];
   while (stack.length > 0) {
     const item = stack.pop()!;
     const current = item.value;
     if (typeof current === 'string') {
       const match = detectSecret(current);
-      if (match !== null) hits.push({ ...match, segments: item.segments, inKey: false });
+      if (match !== null) hits.push({ ...match, segments: segmentsOf(item), inKey: false });
       else if (isHighEntropySecret(item.key, current)) {
         hits.push({
           rule: 'secret.high-entropy',
           label: 'a high-entropy secret',
-          segments: item.segments,
+          segments: segmentsOf(item),
           inKey: false,
         });
       }
     } else if (Array.isArray(current)) {
       for (let i = current.length - 1; i >= 0; i--) {
-        stack.push({ value: current[i], segments: [...item.segments, i], key: item.key });
+        stack.push({ value: current[i], key: item.key, segment: i, parent: item });
       }
     } else if (current !== null && typeof current === 'object') {
-      const entries = Object.entries(current as Record<string, unknown>);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i]!;
+      const keys = Object.keys(current);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
         const keyMatch = detectSecret(key);
         if (keyMatch !== null) {
-          hits.push({ ...keyMatch, segments: item.segments, inKey: true });
+          hits.push({ ...keyMatch, segments: segmentsOf(item), inKey: true });
           continue;
         }
-        stack.push({ value: child, segments: [...item.segments, key], key });
+        stack.push({ value: (current as Record<string, unknown>)[key], key, segment: key, parent: item });
       }
     }
   }
